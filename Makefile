@@ -1,0 +1,31 @@
+# Everything a fresh machine with Python >= 3.11 and make needs.
+PYTHON ?= python3
+VENV   ?= .venv
+TORCH  ?= torch==2.13.0
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: install test verify bench clean
+
+install: $(STAMP)
+
+# The venv sees the base interpreter's packages, so a torch already importable
+# there (a GPU machine's CUDA build) is used as it is; otherwise $(TORCH) is
+# installed before the project, so nothing pulls a default CUDA torch.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv --system-site-packages $(VENV)
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install "$(TORCH)"
+	$(PY) -m pip install -e ".[test]"
+	touch $(STAMP)
+
+test: install
+	$(PY) -m pytest -q tests README.md --doctest-glob=README.md
+
+verify: install
+	$(PY) -m theory report "x1 + x1*x2 + x1*x2*x3" "x1*x2" "(x1 + x2)**2" "x1 + x1*x2"
+
+bench: install
+	$(PY) -m pytest bench --benchmark-only --benchmark-columns=min,median,max,rounds
+
+clean:
+	rm -rf $(VENV) .pytest_cache .benchmarks

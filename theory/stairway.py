@@ -1,0 +1,72 @@
+"""The predicted "stairway to accuracy" ``ε_pred(U^T, κ)`` (THEORY.md §2.6).
+
+``ε_pred(U, κ) = ‖g‖² − Σ_{|β| ≤ κ} Σ_α c_{α,β}(U)² / (α! β!)`` (+ Δ on noisy
+test labels): the part of ``g`` that a readout with ``p, n₂ ≍ d^κ`` cannot
+represent when the first layer has learned ``U``. ``T = 0`` (``U = {0}``) is
+the random-features baseline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy
+
+
+@dataclass(frozen=True)
+class Stairway:
+    """``errors[T][i] = ε_pred(U^T, kappas[i])`` for ``T = 0..max_steps``; ``dims[T] = dim U^T``."""
+
+    target: str
+    batch_exponent: int
+    kappas: tuple[int, ...]
+    dims: tuple[int, ...]
+    errors: tuple[tuple[object, ...], ...]
+    norm2: object
+
+    def error(self, steps: int, kappa: int) -> object:
+        """``ε_pred(U^T, κ)`` for ``T = steps``."""
+        if kappa not in self.kappas:
+            raise ValueError(f"kappa={kappa} not in this table; it has {self.kappas}")
+        return self.errors[steps][self.kappas.index(kappa)]
+
+    def __str__(self) -> str:
+        head = (f"stairway to accuracy for g = {self.target}  (‖g‖² = {self.norm2}; "
+                f"U^T: leap-{self.batch_exponent} staircase, n ≍ d^{self.batch_exponent} per step)")
+        cols = f"  {'T':<3s}{'dim U^T':<9s}" + "".join(f"{'κ=' + str(k):<26s}" for k in self.kappas)
+        rows = []
+        for T, (dim, errs) in enumerate(zip(self.dims, self.errors)):
+            cells = "".join(f"{_fmt(e):<26s}" for e in errs)
+            rows.append(f"  {T:<3d}{dim:<9d}{cells}")
+        return "\n".join([head, cols, *rows])
+
+    def _repr_latex_(self) -> str:
+        cols = " & ".join(rf"\kappa={k}" for k in self.kappas)
+        body = r" \\ ".join(
+            f"{T} & {d} & " + " & ".join(sympy.latex(sympy.sympify(e)) if not isinstance(e, float) else f"{e:.6g}"
+                                         for e in errs)
+            for T, (d, errs) in enumerate(zip(self.dims, self.errors)))
+        spec = "r|r|" + "l" * len(self.kappas)
+        return rf"$\begin{{array}}{{{spec}}} T & \dim U^T & {cols} \\ \hline {body} \end{{array}}$"
+
+    def to_dict(self) -> dict:
+        return {
+            "target": self.target,
+            "batch_exponent": self.batch_exponent,
+            "kappas": list(self.kappas),
+            "norm2": _json(self.norm2),
+            "rows": [{"steps": T, "dim": d, "errors": {str(k): _json(e) for k, e in zip(self.kappas, errs)}}
+                     for T, (d, errs) in enumerate(zip(self.dims, self.errors))],
+        }
+
+
+def _fmt(e: object) -> str:
+    if isinstance(e, float):
+        return f"{e:.6g}"
+    return str(e) if len(str(e)) <= 18 else f"≈ {float(e):.10g}"
+
+
+def _json(e: object) -> object:
+    if isinstance(e, float):
+        return e
+    return {"exact": str(e), "value": float(e)}
