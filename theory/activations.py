@@ -139,6 +139,7 @@ class _Entry:
     mp: Callable[[mpmath.mpf], mpmath.mpf] | None
     np_fn: Callable[[np.ndarray], np.ndarray]
     torch_name: str
+    mp_deriv: Callable[[mpmath.mpf], mpmath.mpf]
     poly_part: tuple[Fraction, ...] = ()  # exact polynomial p with σ − p of the given parity
 
 
@@ -160,22 +161,29 @@ def _np_gelu(u: np.ndarray) -> np.ndarray:
     return u * ndtr(u)
 
 
+def _mp_sigmoid(u: mpmath.mpf) -> mpmath.mpf:
+    return 1 / (1 + mpmath.exp(-u))
+
+
 REGISTRY: dict[str, _Entry] = {
     "relu": _Entry(0, False, lambda k: piecewise_polynomial_coefficient((0, 1), (0,), k), None,
-                   lambda u: np.maximum(u, 0.0), "relu"),
+                   lambda u: np.maximum(u, 0.0), "relu", lambda u: mpmath.mpf(u > 0)),
     "abs": _Entry(1, False, lambda k: piecewise_polynomial_coefficient((0, 1), (0, -1), k), None,
-                  np.abs, "abs"),
+                  np.abs, "abs", mpmath.sign),
     "sign": _Entry(-1, False, lambda k: piecewise_polynomial_coefficient((1,), (-1,), k), None,
-                   np.sign, "sign"),
-    "erf": _Entry(-1, True, erf_coefficient, None, _np_erf, "erf"),
-    "gelu": _Entry(0, True, gelu_coefficient, None, _np_gelu, "gelu"),
-    "tanh": _Entry(-1, True, None, mpmath.tanh, np.tanh, "tanh"),
+                   np.sign, "sign", lambda u: mpmath.mpf(0)),
+    "erf": _Entry(-1, True, erf_coefficient, None, _np_erf, "erf",
+                  lambda u: 2 / mpmath.sqrt(mpmath.pi) * mpmath.exp(-u * u)),
+    "gelu": _Entry(0, True, gelu_coefficient, None, _np_gelu, "gelu",
+                   lambda u: mpmath.ncdf(u) + u * mpmath.npdf(u)),
+    "tanh": _Entry(-1, True, None, mpmath.tanh, np.tanh, "tanh", lambda u: 1 - mpmath.tanh(u) ** 2),
     # sigmoid − 1/2 is odd; softplus − u/2 is even (softplus(u) − softplus(−u) = u)
-    "sigmoid": _Entry(-1, True, None, lambda u: 1 / (1 + mpmath.exp(-u)), _np_sigmoid, "sigmoid",
-                      poly_part=(Fraction(1, 2),)),
+    "sigmoid": _Entry(-1, True, None, _mp_sigmoid, _np_sigmoid, "sigmoid",
+                      lambda u: _mp_sigmoid(u) * (1 - _mp_sigmoid(u)), poly_part=(Fraction(1, 2),)),
     "softplus": _Entry(1, True, None, lambda u: mpmath.log1p(mpmath.exp(u)), lambda u: np.logaddexp(0.0, u),
-                       "softplus", poly_part=(Fraction(0), Fraction(1, 2))),
+                       "softplus", _mp_sigmoid, poly_part=(Fraction(0), Fraction(1, 2))),
 }
+_KINKED_DERIVATIVE_NORM2 = {"relu": sympy.Rational(1, 2), "abs": sympy.Integer(1), "sign": sympy.Integer(0)}
 
 
 def _torch_pair(name: str) -> tuple[Callable, Callable]:
@@ -332,6 +340,28 @@ class Activation:
             coeffs.append(c)
             methods.append(m)
         return HermiteSeries(self.spec, tuple(coeffs), tuple(methods), normalization)
+
+    def derivative_norm2(self) -> sympy.Expr:
+        """``E[σ'(u)²]``, ``u ~ N(0,1)`` (enters the §3.1 overlap formula).
+
+        Exact for polynomials (``σ' = Σ_k μ_{k+1} He_k/k!``, finite) and for plain
+        relu/abs/sign (``σ'² = 1_{u>0}``, 1, 0 a.e.); otherwise mpmath quadrature
+        of ``(σ' − removed orders)²`` at ``QUAD_DPS`` digits, returned to 30 digits.
+        """
+        if self.poly is not None:
+            mus = [self._base_coefficient(k)[0] for k in range(len(self.poly) + 1)]
+            return sympy.nsimplify(sum(mus[k + 1] ** 2 / factorial(k) for k in range(len(self.poly))))
+        if self.min_order == 0 and self.name in _KINKED_DERIVATIVE_NORM2:
+            return _KINKED_DERIVATIVE_NORM2[self.name]
+        deriv = REGISTRY[self.name].mp_deriv
+        dlow = list(reversed(_derivative(self._removed_poly())))
+        with mpmath.workdps(QUAD_DPS):
+            def integrand(u: mpmath.mpf) -> mpmath.mpf:
+                dv = deriv(u) - mpmath.polyval(dlow, u)
+                return dv * dv * mpmath.npdf(u)
+
+            value = mpmath.quad(integrand, [-mpmath.inf, -8, 0, 8, mpmath.inf])
+        return sympy.Float(value, 30)
 
     @property
     def smooth(self) -> bool:

@@ -38,7 +38,7 @@ class Stairway:
         for T, (dim, errs) in enumerate(zip(self.dims, self.errors)):
             cells = "".join(f"{_fmt(e):<26s}" for e in errs)
             rows.append(f"  {T:<3d}{dim:<9d}{cells}")
-        return "\n".join([head, cols, *rows])
+        return "\n".join(line.rstrip() for line in [head, cols, *rows])
 
     def _repr_latex_(self) -> str:
         cols = " & ".join(rf"\kappa={k}" for k in self.kappas)
