@@ -254,7 +254,7 @@ class HermiteSeries:
             "activation": self.activation,
             "normalization": self.normalization,
             "coefficients": [
-                {"k": k, "exact": str(c), "value": _approx(c), "method": m}
+                {"k": k, "exact": str(c), "value": float(c), "digits30": _approx(c), "method": m}
                 for k, (c, m) in enumerate(zip(self.coefficients, self.methods))
             ],
         }

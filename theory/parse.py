@@ -37,6 +37,7 @@ _TOKEN = re.compile(
   | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
   | (?P<name>[A-Za-z_][A-Za-z_0-9]*)
   | (?P<op>\*\*|[-+*/^()])
+  | (?P<bad>.)
     """,
     re.VERBOSE,
 )
@@ -50,7 +51,7 @@ class Token:
 
 
 def tokenize(text: str) -> list[Token]:
-    """Split ``text`` into tokens; any other character is refused by position."""
+    """Split ``text`` into tokens; other characters become ``bad`` tokens, refused when the parser reaches them."""
     if not isinstance(text, str):
         raise ValueError(f"expected a string expression, got {type(text).__name__}")
     if len(text) > MAX_LENGTH:
@@ -59,11 +60,7 @@ def tokenize(text: str) -> list[Token]:
     pos = 0
     while pos < len(text):
         m = _TOKEN.match(text, pos)
-        if m is None:
-            raise ValueError(
-                f"unexpected character {text[pos]!r} at position {pos}: "
-                "use numbers, variables, + - * / ** ( ) and activation names only"
-            )
+        assert m is not None  # the "bad" group matches any character
         kind = m.lastgroup
         assert kind is not None
         if kind != "space":
@@ -93,10 +90,18 @@ class _Parser:
 
     # -- helpers -----------------------------------------------------------
     def peek(self) -> Token:
-        return self.tokens[self.i]
+        tok = self.tokens[self.i]
+        if tok.kind == "bad":
+            self.take()  # raises
+        return tok
 
     def take(self) -> Token:
         tok = self.tokens[self.i]
+        if tok.kind == "bad":
+            raise ValueError(
+                f"unexpected character {tok.text!r} at position {tok.pos}: "
+                "use numbers, variables, + - * / ** ( ) and activation names only"
+            )
         self.i += 1
         return tok
 

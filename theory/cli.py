@@ -1,0 +1,202 @@
+"""``python -m theory``: symbolic questions from the shell (THEORY.md §2).
+
+Subcommands: ``hermite``, ``analyze``, ``staircase``, ``leap``, ``error``,
+``stairway``, ``report``. Readable tables by default, ``--json`` for machines.
+Bad input exits with status 2 and one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+
+import sympy
+
+from theory.activations import activation
+from theory.parse import parse_expression, target_variable
+from theory.subspace import ExactSubspace, FloatSubspace
+from theory.target import Target
+
+
+class UsageError(Exception):
+    """Bad command-line input: reported as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, no usage dump
+        raise UsageError(message)
+
+
+def _target(args: argparse.Namespace) -> Target:
+    return Target.parse(args.target, r=args.r, method=args.method)
+
+
+def _basis_json(m: object) -> list[list[str]] | list[list[float]]:
+    if isinstance(m, sympy.MatrixBase):
+        return [[str(m[i, j]) for i in range(m.shape[0])] for j in range(m.shape[1])]
+    return [[float(x) for x in m[:, j]] for j in range(m.shape[1])]
+
+
+def _num_json(x: object) -> object:
+    if isinstance(x, float):
+        return "inf" if math.isinf(x) else x
+    if isinstance(x, int):
+        return x
+    return {"exact": str(x), "value": float(x)}
+
+
+def learned_subspace(text: str, r: int) -> list[list[sympy.Expr]]:
+    """Directions from ``--learned``: comma-separated linear forms, e.g. ``"x1, x2 - x3"``; ``""`` is ``{0}``.
+
+    Each form ``Σ_i a_i x_i`` stands for the direction ``(a_1, …, a_r)``.
+    """
+    if text.strip() in ("", "0", "none"):
+        return []
+    vectors = []
+    for part in text.split(","):
+        expr = parse_expression(part, target_variable, {}, "a direction is a linear form such as x1 - x2")
+        xs = [sympy.Symbol(f"x{i}", real=True) for i in range(1, r + 1)]
+        extra = {s for s in expr.free_symbols if s not in xs}
+        if extra:
+            raise ValueError(f"direction {part.strip()!r} uses {sorted(map(str, extra))}, beyond x{r}")
+        poly = sympy.Poly(expr, *xs)
+        if poly.total_degree() > 1 or poly.coeff_monomial(1) != 0:
+            raise ValueError(f"direction {part.strip()!r} must be a linear form like 'x1 - x2' (no constant, degree 1)")
+        vectors.append([poly.coeff_monomial(x) for x in xs])
+    return vectors
+
+
+# -- subcommands ----------------------------------------------------------------
+def cmd_hermite(args: argparse.Namespace) -> tuple[str, dict]:
+    series = activation(args.activation).hermite_series(args.kmax, args.normalization)
+    return str(series), series.to_dict()
+
+
+def cmd_analyze(args: argparse.Namespace) -> tuple[str, dict]:
+    g = _target(args)
+    l1 = g.first_nonzero_order()
+    rel = g.relevant_subspace()
+    leap = g.leap_index()
+    sc = g.staircase(1)
+    hard = g.hard_directions()
+    lines = [
+        f"target      g = {g}   (r = {g.r}; {g.describe_method()})",
+        f"‖g‖²        {g.norm2()}",
+        f"ℓ1          {l1}   (first non-zero Hermite order)",
+        f"U*_rel      dim {rel.shape[1]}",
+        f"staircase   dims {sc.dims} (leap 1, n ≍ d)",
+        f"leap index  {leap}",
+        f"hard dirs   dim {hard.shape[1]}",
+    ]
+    data = {"target": g.label, "r": g.r, "method": g.describe_method(), "norm2": _num_json(g.norm2()),
+            "first_nonzero_order": _num_json(l1), "relevant_subspace": _basis_json(rel),
+            "staircase": sc.to_dict(), "leap_index": _num_json(leap), "hard_directions": _basis_json(hard)}
+    return "\n".join(lines), data
+
+
+def cmd_staircase(args: argparse.Namespace) -> tuple[str, dict]:
+    sc = _target(args).staircase(args.leap)
+    return str(sc), sc.to_dict()
+
+
+def cmd_leap(args: argparse.Namespace) -> tuple[str, dict]:
+    g = _target(args)
+    leap = g.leap_index()
+    hard = g.hard_directions()
+    tr = g.transition_exponents(args.steps)
+    text = "\n".join([
+        f"leap index of g = {g}: {leap}",
+        f"first non-zero Hermite order ℓ1 = {g.first_nonzero_order()}",
+        f"hard directions (U*_rel ⊖ leap-1 limit): dim {hard.shape[1]}",
+        str(tr),
+    ])
+    data = {"target": g.label, "leap_index": _num_json(leap), "first_nonzero_order": _num_json(g.first_nonzero_order()),
+            "hard_directions": _basis_json(hard), "transitions": tr.to_dict()}
+    return text, data
+
+
+def cmd_error(args: argparse.Namespace) -> tuple[str, dict]:
+    g = _target(args)
+    U = learned_subspace(args.learned, g.r)
+    rows, data = [], []
+    for k in args.kappa:
+        e = g.predicted_error(U, k, noise=args.noise)
+        rows.append(f"ε_pred(U, κ={k}) = {e}" + ("" if isinstance(e, float) else f" ≈ {float(e):.10g}"))
+        data.append({"kappa": k, "error": _num_json(e)})
+    head = f"g = {g}, learned U = span{{{args.learned}}} (dim {len(U)}), ‖g‖² = {g.norm2()}"
+    return "\n".join([head, *rows]), {"target": g.label, "learned": args.learned, "errors": data}
+
+
+def cmd_stairway(args: argparse.Namespace) -> tuple[str, dict]:
+    sw = _target(args).stairway(args.steps, tuple(args.kappa), args.batch_exponent)
+    return str(sw), sw.to_dict()
+
+
+def cmd_report(args: argparse.Namespace) -> tuple[str, dict]:
+    texts, datas = [], []
+    for t in args.targets:
+        ns = argparse.Namespace(target=t, r=None, method="auto")
+        a_text, a_data = cmd_analyze(ns)
+        g = _target(ns)
+        sw = g.stairway(3, (1, 2))
+        tr = g.transition_exponents(3)
+        texts.append("\n".join([a_text, str(tr), str(sw), ""]))
+        datas.append({**a_data, "transitions": tr.to_dict(), "stairway": sw.to_dict()})
+    return "\n".join(texts), {"targets": datas}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m theory", description="Symbolic questions about targets and activations (THEORY.md §2).")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def target_cmd(name: str, help_: str) -> argparse.ArgumentParser:
+        s = sub.add_parser(name, help=help_)
+        s.add_argument("target", help='target, e.g. "x1 + x1*x2" (variables x1..xr, + - * / **, activations)')
+        s.add_argument("--r", type=int, default=None, help="number of variables (default: largest index used)")
+        s.add_argument("--method", choices=("auto", "exact", "numeric"), default="auto")
+        s.add_argument("--json", action="store_true", help="print JSON instead of a table")
+        return s
+
+    h = sub.add_parser("hermite", help="Hermite coefficients μ_k = E[σ He_k] of an activation")
+    h.add_argument("activation", help='e.g. relu, tanh, He3, "u**3 - u", "relu[2:]"')
+    h.add_argument("--kmax", type=int, default=6)
+    h.add_argument("--normalization", choices=("expectation", "orthonormal", "series"), default="expectation")
+    h.add_argument("--json", action="store_true")
+    h.set_defaults(func=cmd_hermite)
+
+    target_cmd("analyze", "ℓ1, relevant subspace, staircase, leap index, hard directions").set_defaults(func=cmd_analyze)
+    s = target_cmd("staircase", "the staircase U^0 ⊆ U^1 ⊆ … (Conjecture 1)")
+    s.add_argument("--leap", type=int, default=1)
+    s.set_defaults(func=cmd_staircase)
+    s = target_cmd("leap", "leap index, hard directions and transition exponents")
+    s.add_argument("--steps", type=int, default=3)
+    s.set_defaults(func=cmd_leap)
+    s = target_cmd("error", "predicted error ε_pred(U, κ) for a learned subspace U")
+    s.add_argument("--learned", default="", help='comma-separated linear forms spanning U, e.g. "x1, x2 - x3" ("" = {0})')
+    s.add_argument("--kappa", type=int, nargs="+", default=[1])
+    s.add_argument("--noise", type=float, default=0.0, help="label noise Δ added to the test error")
+    s.set_defaults(func=cmd_error)
+    s = target_cmd("stairway", "the stairway to accuracy ε_pred(U^T, κ)")
+    s.add_argument("--steps", type=int, default=3)
+    s.add_argument("--kappa", type=int, nargs="+", default=[1, 2])
+    s.add_argument("--batch-exponent", type=int, default=1, help="ℓ: n ≍ d^ℓ per step (leap-ℓ staircase)")
+    s.set_defaults(func=cmd_stairway)
+    rp = sub.add_parser("report", help="full theory report of several targets")
+    rp.add_argument("targets", nargs="+")
+    rp.add_argument("--json", action="store_true")
+    rp.set_defaults(func=cmd_report)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        text, data = args.func(args)
+    except (UsageError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(data, indent=1) if args.json else text)
+    return 0
