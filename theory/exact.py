@@ -196,13 +196,13 @@ class ExactEngine:
         return sum((c * c / multi_factorial(a) for a, c in self.hermite.items() if sum(a) == k), QQ(0))
 
     def tensor(self, k: int) -> sympy.Array:
-        """``C_k(g)`` as a sympy Array of shape ``(r,)*k``."""
+        """``C_k(g)`` as a sympy Array of shape ``(r,)*k`` (``k = 0``: the number ``E[g]``)."""
         import itertools
 
         from theory.hermite import index_tuple_to_alpha
 
         if k == 0:
-            return sympy.Array(QQ.to_sympy(self.hermite.get((0,) * self.r, QQ(0))))
+            return QQ.to_sympy(self.hermite.get((0,) * self.r, QQ(0)))
         entries = [
             QQ.to_sympy(self.hermite.get(index_tuple_to_alpha(idx, self.r), QQ(0)))
             for idx in itertools.product(range(self.r), repeat=k)

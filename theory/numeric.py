@@ -93,6 +93,8 @@ class NumericEngine:
 
         from theory.hermite import index_tuple_to_alpha
 
+        if k == 0:
+            return self.hermite[(0,) * self.r]
         out = np.zeros((self.r,) * k)
         for idx in itertools.product(range(self.r), repeat=k):
             out[idx] = self.hermite[index_tuple_to_alpha(idx, self.r)]

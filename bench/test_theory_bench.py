@@ -1,0 +1,84 @@
+"""Speed of the symbolic side (issue: staircase, leap index and stairway of a degree-6 polynomial in
+6 variables with ~20 terms in < 2 s on one core; 12 Hermite coefficients of every activation in < 1 s each).
+
+Run with ``make bench``. Each benchmark builds a fresh ``Target`` per round so no cached analysis is reused.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from theory import Target
+from theory.activations import NAMED, _quadrature_coefficient, activation
+
+
+def random_polynomial(seed: int, r: int = 6, degree: int = 6, terms: int = 20) -> str:
+    rng = random.Random(seed)
+    monomials: set[tuple[int, ...]] = set()
+    while len(monomials) < terms:
+        m = [0] * r
+        for _ in range(rng.randint(1, degree)):
+            m[rng.randrange(r)] += 1
+        monomials.add(tuple(m))
+    parts = []
+    for m in sorted(monomials):
+        c = rng.choice([-5, -3, -2, -1, 1, 2, 3, 4])
+        parts.append(f"({c})*" + "*".join(f"x{i + 1}**{e}" for i, e in enumerate(m) if e))
+    return " + ".join(parts)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_bench_staircase_leap_stairway(benchmark, seed: int) -> None:
+    text = random_polynomial(seed)
+
+    def analyse() -> tuple:
+        g = Target.parse(text)
+        return g.staircase().dims, g.leap_index(), g.stairway(max_steps=3, kappas=(1, 2)).errors
+
+    dims, leap, _ = benchmark(analyse)
+    benchmark.extra_info.update({"target_terms": 20, "staircase_dims": dims, "leap": leap})
+    assert benchmark.stats.stats.median < 2.0
+
+
+@pytest.mark.parametrize("name", list(NAMED) + ["He5", "relu[2:]"])
+def test_bench_twelve_coefficients(benchmark, name: str) -> None:
+    def coefficients() -> tuple:
+        _quadrature_coefficient.cache_clear()
+        activation.cache_clear()
+        return activation(name).hermite_series(11).coefficients
+
+    coeffs = benchmark.pedantic(coefficients, rounds=3, iterations=1)
+    assert len(coeffs) == 12
+    assert benchmark.stats.stats.median < 12 * 1.0
+
+
+def _integrate_coefficients(text: str, kmax: int) -> list:
+    """Baseline a user might write: c_α = ∫ g He_α φ by sympy's symbolic integration."""
+    import sympy
+
+    from theory.hermite import hermite_e
+
+    x1, x2 = sympy.symbols("x1 x2", real=True)
+    g = Target.parse(text).expr.subs({sympy.Symbol("x1", real=True): x1, sympy.Symbol("x2", real=True): x2})
+    phi = sympy.exp(-(x1**2 + x2**2) / 2) / (2 * sympy.pi)
+    out = []
+    for a in range(kmax + 1):
+        for b in range(kmax + 1 - a):
+            f = g * hermite_e(a, x1) * hermite_e(b, x2) * phi
+            out.append(sympy.integrate(f, (x1, -sympy.oo, sympy.oo), (x2, -sympy.oo, sympy.oo)))
+    return out
+
+
+@pytest.mark.parametrize("method", ["moment_algebra", "sympy_integrate_baseline"])
+def test_bench_hermite_coefficients_vs_symbolic_integration(benchmark, method: str) -> None:
+    text, kmax = "x1**3*x2 - 2*x1*x2 + x2**2 + 1", 3
+    if method == "moment_algebra":
+        run = lambda: [Target.parse(text).hermite_coefficient((a, b))  # noqa: E731
+                       for a in range(kmax + 1) for b in range(kmax + 1 - a)]
+        coeffs = benchmark(run)
+    else:
+        coeffs = benchmark.pedantic(lambda: _integrate_coefficients(text, kmax), rounds=1, iterations=1)
+    expected = [Target.parse(text).hermite_coefficient((a, b)) for a in range(kmax + 1) for b in range(kmax + 1 - a)]
+    assert [c - e for c, e in zip(coeffs, expected)] == [0] * len(expected)

@@ -1,0 +1,74 @@
+"""``python -m theory``: tables, JSON, and one-line errors with exit status 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from theory.cli import main
+
+
+def run(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_hermite_table_and_json(capsys: pytest.CaptureFixture) -> None:
+    code, out, _ = run(capsys, "hermite", "relu", "--kmax", "6")
+    assert code == 0 and "k=2   sqrt(2)/(2*sqrt(pi))" in out and "exact" in out
+    code, out, _ = run(capsys, "hermite", "tanh", "--kmax", "3", "--json")
+    data = json.loads(out)
+    assert data["coefficients"][1]["value"] == pytest.approx(0.6057055096021588)
+    assert "quadrature" in data["coefficients"][1]["method"]
+
+
+def test_staircase_leap_error_stairway(capsys: pytest.CaptureFixture) -> None:
+    code, out, _ = run(capsys, "staircase", "x1 + x1*x2", "--json")
+    assert code == 0 and json.loads(out)["dims"] == [0, 1, 2]
+    code, out, _ = run(capsys, "leap", "x1*x2*x3", "--json")
+    data = json.loads(out)
+    assert data["leap_index"] == 3 and data["transitions"]["exponents"]["1"] == [3]
+    code, out, _ = run(capsys, "error", "x1 + x1*x2", "--learned", "x1", "--kappa", "1", "--json")
+    assert json.loads(out)["errors"][0]["error"]["value"] == 0.0
+    code, out, _ = run(capsys, "error", "x1 + x1*x2", "--learned", "", "--kappa", "1")
+    assert "ε_pred(U, κ=1) = 1" in out
+    code, out, _ = run(capsys, "stairway", "x1 + x1*x2 + x1*x2*x3", "--steps", "3", "--kappa", "1", "2", "--json")
+    rows = json.loads(out)["rows"]
+    assert [r["errors"]["1"]["value"] for r in rows] == [2.0, 1.0, 0.0, 0.0]
+    code, out, _ = run(capsys, "analyze", "x1*x2")
+    assert code == 0 and "leap index  2" in out
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["staircase", "__import__('os').system('echo hi')"], "unknown name '__import__'"),
+        (["error", "x1 + x1*x2", "--learned", "x1 + 1"], "linear form"),
+        (["error", "x1 + x1*x2", "--learned", "x3"], "beyond x2"),
+        (["hermite", "relu2"], "unknown activation"),
+        (["stairway", "x1", "--kappa", "a"], "invalid int value"),
+        (["frobnicate"], "invalid choice"),
+        (["staircase", "x1", "--leap", "0"], "leap must be"),
+    ],
+)
+def test_bad_input_one_line_exit_2(capsys: pytest.CaptureFixture, argv: list[str], fragment: str) -> None:
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and fragment in err and "Traceback" not in err
+
+
+def test_module_entry_point() -> None:
+    proc = subprocess.run([sys.executable, "-m", "theory", "leap", "x1 + x1*x2"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "leap index of g = x1 + x1*x2: 1" in proc.stdout
+    proc = subprocess.run([sys.executable, "-m", "theory", "leap", "x1 +"], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.strip().startswith("error:") and proc.stdout == ""
+
+
+def test_theory_does_not_import_torch() -> None:
+    code = "import sys, theory; theory.Target.parse('x1*x2').stairway(); print('torch' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.stdout.strip() == "False"
