@@ -46,7 +46,7 @@ from theory.hermite import (
 from theory.parse import MAX_EXPONENT, parse_expression
 
 NORMALIZATIONS = ("expectation", "orthonormal", "series")
-NAMED = ("relu", "abs", "sign", "tanh", "erf", "sigmoid", "softplus", "gelu")
+NAMED = ("relu", "gelu")
 QUAD_DPS = 50
 SQRT_2PI = sympy.sqrt(2 * sympy.pi)
 
@@ -80,11 +80,6 @@ def piecewise_polynomial_coefficient(p_plus: tuple[int, ...], p_minus: tuple[int
     return total
 
 
-def _gaussian_weighted(coeffs: list[int], variance: Fraction) -> Fraction:
-    """``E_{v ~ N(0, variance)}[p(v)]`` for an integer polynomial ``p``."""
-    return expect_polynomial_scaled(coeffs, variance)
-
-
 def erf_coefficient(k: int) -> sympy.Expr:
     """``E[erf(u) He_k(u)]``: 0 for even k; else ``(2/√(3π)) E_{v~N(0,1/3)}[He_{k−1}(v)]``.
 
@@ -93,7 +88,7 @@ def erf_coefficient(k: int) -> sympy.Expr:
     """
     if k % 2 == 0:
         return sympy.Integer(0)
-    m = _gaussian_weighted(list(hermite_e_coefficients(k - 1)), Fraction(1, 3))
+    m = expect_polynomial_scaled(list(hermite_e_coefficients(k - 1)), Fraction(1, 3))
     return sympy.Rational(m.numerator, m.denominator) * 2 / sympy.sqrt(3 * sympy.pi)
 
 
@@ -107,7 +102,7 @@ def gelu_coefficient(k: int) -> sympy.Expr:
     inv = 1 / (2 * sympy.sqrt(sympy.pi))
 
     def phi_expect(coeffs: list[int]) -> sympy.Expr:
-        m = _gaussian_weighted(coeffs, Fraction(1, 2))
+        m = expect_polynomial_scaled(coeffs, Fraction(1, 2))
         return sympy.Rational(m.numerator, m.denominator) * inv
 
     if k == 0:
@@ -138,7 +133,6 @@ class _Entry:
     exact: Callable[[int], sympy.Expr] | None
     mp: Callable[[mpmath.mpf], mpmath.mpf] | None
     np_fn: Callable[[np.ndarray], np.ndarray]
-    torch_name: str
     mp_deriv: Callable[[mpmath.mpf], mpmath.mpf]
     poly_part: tuple[Fraction, ...] = ()  # exact polynomial p with σ − p of the given parity
 
@@ -167,21 +161,21 @@ def _mp_sigmoid(u: mpmath.mpf) -> mpmath.mpf:
 
 REGISTRY: dict[str, _Entry] = {
     "relu": _Entry(0, False, lambda k: piecewise_polynomial_coefficient((0, 1), (0,), k), None,
-                   lambda u: np.maximum(u, 0.0), "relu", lambda u: mpmath.mpf(u > 0)),
+                   lambda u: np.maximum(u, 0.0), lambda u: mpmath.mpf(u > 0)),
     "abs": _Entry(1, False, lambda k: piecewise_polynomial_coefficient((0, 1), (0, -1), k), None,
-                  np.abs, "abs", mpmath.sign),
+                  np.abs, mpmath.sign),
     "sign": _Entry(-1, False, lambda k: piecewise_polynomial_coefficient((1,), (-1,), k), None,
-                   np.sign, "sign", lambda u: mpmath.mpf(0)),
-    "erf": _Entry(-1, True, erf_coefficient, None, _np_erf, "erf",
+                   np.sign, lambda u: mpmath.mpf(0)),
+    "erf": _Entry(-1, True, erf_coefficient, None, _np_erf,
                   lambda u: 2 / mpmath.sqrt(mpmath.pi) * mpmath.exp(-u * u)),
-    "gelu": _Entry(0, True, gelu_coefficient, None, _np_gelu, "gelu",
+    "gelu": _Entry(0, True, gelu_coefficient, None, _np_gelu,
                    lambda u: mpmath.ncdf(u) + u * mpmath.npdf(u)),
-    "tanh": _Entry(-1, True, None, mpmath.tanh, np.tanh, "tanh", lambda u: 1 - mpmath.tanh(u) ** 2),
+    "tanh": _Entry(-1, True, None, mpmath.tanh, np.tanh, lambda u: 1 - mpmath.tanh(u) ** 2),
     # sigmoid − 1/2 is odd; softplus − u/2 is even (softplus(u) − softplus(−u) = u)
-    "sigmoid": _Entry(-1, True, None, _mp_sigmoid, _np_sigmoid, "sigmoid",
+    "sigmoid": _Entry(-1, True, None, _mp_sigmoid, _np_sigmoid,
                       lambda u: _mp_sigmoid(u) * (1 - _mp_sigmoid(u)), poly_part=(Fraction(1, 2),)),
     "softplus": _Entry(1, True, None, lambda u: mpmath.log1p(mpmath.exp(u)), lambda u: np.logaddexp(0.0, u),
-                       "softplus", _mp_sigmoid, poly_part=(Fraction(0), Fraction(1, 2))),
+                       _mp_sigmoid, poly_part=(Fraction(0), Fraction(1, 2))),
 }
 _KINKED_DERIVATIVE_NORM2 = {"relu": sympy.Rational(1, 2), "abs": sympy.Integer(1), "sign": sympy.Integer(0)}
 

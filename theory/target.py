@@ -155,7 +155,7 @@ class Target:
     def rank_tol(self) -> float:
         if self.tol is not None:
             return self.tol
-        kinked = any(f.func.__name__ in ("relu", "abs", "sign") for f in self.expr.atoms(sympy.Function))
+        kinked = any(not activation(f.func.__name__).smooth for f in self.expr.atoms(sympy.Function))
         return 1e-3 if kinked else 1e-6
 
     @property
