@@ -46,7 +46,7 @@ from theory.hermite import (
 from theory.parse import MAX_EXPONENT, parse_expression
 
 NORMALIZATIONS = ("expectation", "orthonormal", "series")
-NAMED = ("relu", "gelu")
+NAMED = ("relu", "abs", "sign", "tanh", "erf", "sigmoid", "softplus", "gelu")
 QUAD_DPS = 50
 SQRT_2PI = sympy.sqrt(2 * sympy.pi)
 
