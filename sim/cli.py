@@ -1,0 +1,204 @@
+"""Command line: ``python -m sim run …`` and ``python -m sim sweep sweep.yaml`` (issue item 7).
+
+Every ``SimConfig`` field is a flag of the same name (``--lr0``, ``--n-ridge``, ``--no-normalize``,
+``--reuse-batch``, ``--ridge-lambdas 1e-3 1e-2``, …); ``--config FILE`` (YAML/JSON) gives defaults that
+the flags override. Runs are served from the store (``--store``, default ``runs/results.sqlite``) unless
+``--force``. ``--json`` prints one record per run, one JSON object per line, on stdout (the summary
+table then goes to stderr). Bad input exits with status 2 and one line on stderr.
+
+Sweep file::
+
+    base: {target: "x1 + x1*x2", p: 1024, steps: 2}   # any SimConfig fields
+    grid: {d: [256, 512], n_exp: [1.0, 2.0]}         # the Cartesian product of these lists
+    cases: [{preprocess: none}, {preprocess: exact}] # optional: each merged onto base, then the grid
+    seeds: 4                                         # seeds 0..3, or a list such as [0, 5, 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import fields
+from typing import Any, NoReturn
+
+from sim.config import DTYPES, PREPROCESS, READOUT, SimConfig, read_mapping
+from sim.store import DEFAULT_PATH
+
+_TYPES: dict[str, Any] = {
+    "target": str, "activation": str, "d": int, "p": int, "n_exp": float, "n_scale": float, "steps": int,
+    "lr0": float, "ell": int, "noise": float, "n_ridge": int, "n_test": int, "holdout": float,
+    "device": str, "max_memory": str, "block_size": int,
+}
+_CHOICES = {"preprocess": PREPROCESS, "readout": READOUT, "dtype": DTYPES}
+_HELP = {
+    "target": "target g*(x1..xr), e.g. 'x1 + x1*x2'", "activation": "activation σ, e.g. relu, tanh, 'relu[2:]'",
+    "d": "input dimension", "p": "number of neurons (even)", "n_exp": "n = ceil(n_scale·d^n_exp)",
+    "n_scale": "n = ceil(n_scale·d^n_exp)", "steps": "number of giant steps T", "lr0": "η0 in η = η0·√p·d^((ℓ−1)/2)",
+    "ell": "ℓ: learning-rate exponent and preprocessing order (default max(1, round(n_exp)))",
+    "preprocess": "remove Hermite orders < ℓ from the labels", "noise": "label-noise variance Δ",
+    "normalize": "normalise neurons after each step", "reuse_batch": "reuse one batch for all steps",
+    "n_ridge": "ridge samples (default n), a holdout fraction of them picks λ", "n_test": "test samples",
+    "ridge_lambdas": "ridge penalties λ (one eigendecomposition for all)", "holdout": "held-out fraction",
+    "readout": "ridge readout after every step, at the end, or never", "device": "auto, cpu, cuda or cuda:N",
+    "dtype": "compute dtype", "tf32": "allow TF32 matrix products on CUDA",
+    "max_memory": "memory budget, e.g. 2GB (default per device)", "block_size": "samples per seeded block",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(2)
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    for f in fields(SimConfig):
+        if not f.init:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        kw: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS, "help": _HELP.get(f.name)}
+        if f.name in ("normalize", "reuse_batch", "tf32"):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, **kw)
+        elif f.name == "ridge_lambdas":
+            parser.add_argument(flag, "--ridge-lambda", nargs="+", type=float, metavar="λ", **kw)
+        elif f.name in _CHOICES:
+            parser.add_argument(flag, choices=_CHOICES[f.name], **kw)
+        else:
+            parser.add_argument(flag, type=_TYPES[f.name], metavar=f.name.upper(), **kw)
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="one JSON record per run and line on stdout")
+    parser.add_argument("--force", action="store_true", help="recompute even if the store has the run")
+    parser.add_argument("--store", default=None, help=f"SQLite results file (default {DEFAULT_PATH})")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m sim", description="Streaming simulator of the giant-step protocol "
+                     "(THEORY.md §3).")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = sub.add_parser("run", help="run one config for several seeds")
+    run.add_argument("--config", help="YAML/JSON file with config fields (flags override it)")
+    run.add_argument("--seeds", type=int, default=1, help="number of seeds (default 1)")
+    run.add_argument("--seed0", type=int, default=0, help="first seed (default 0)")
+    _add_config_flags(run)
+    _add_common(run)
+    sweep = sub.add_parser("sweep", help="run a sweep file (base, grid, cases, seeds)")
+    sweep.add_argument("file", help="sweep YAML/JSON")
+    _add_config_flags(sweep)
+    _add_common(sweep)
+    return parser
+
+
+def _overrides(ns: argparse.Namespace) -> dict[str, Any]:
+    names = [f.name for f in fields(SimConfig) if f.init]
+    return {k: getattr(ns, k) for k in names if hasattr(ns, k)}
+
+
+def _seed_list(value: object, where: str) -> list[int]:
+    if isinstance(value, bool):
+        raise ValueError(f"{where}: seeds must be a count or a list of non-negative integers; got {value!r}")
+    if isinstance(value, int):
+        if value < 1:
+            raise ValueError(f"{where}: seeds must be at least 1; got {value}")
+        return list(range(value))
+    if isinstance(value, list) and value and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
+                                                 for s in value):
+        return list(value)
+    raise ValueError(f"{where}: seeds must be a count or a list of non-negative integers; got {value!r}")
+
+
+def sweep_jobs(spec: dict[str, Any], overrides: dict[str, Any] | None = None,
+               where: str = "sweep") -> list[tuple[SimConfig, int]]:
+    """The ``(config, seed)`` jobs of a sweep mapping (keys ``base``, ``grid``, ``cases``, ``seeds``)."""
+    unknown = set(spec) - {"base", "grid", "cases", "seeds"}
+    if unknown:
+        raise ValueError(f"{where}: unknown key {sorted(unknown)[0]!r}; a sweep has base, grid, cases and seeds")
+    base = dict(spec.get("base") or {})
+    base.update(overrides or {})
+    grid = spec.get("grid") or {}
+    cases = spec.get("cases") or [{}]
+    if not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values()):
+        raise ValueError(f"{where}: grid must map field names to non-empty lists of values")
+    if not isinstance(cases, list) or not all(isinstance(c, dict) for c in cases):
+        raise ValueError(f"{where}: cases must be a list of mappings of field names to values")
+    seeds = _seed_list(spec.get("seeds", 1), where)
+    jobs = []
+    names = list(grid)
+    for case in cases:
+        for values in itertools.product(*(grid[k] for k in names)):
+            data = {**base, **case, **dict(zip(names, values))}
+            cfg = SimConfig.from_dict(data)
+            jobs += [(cfg, s) for s in seeds]
+    return jobs
+
+
+def _fmt(x: float | None, spec: str = ".4g") -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def summary_table(rows: list[tuple[dict[str, Any], bool]]) -> str:
+    """A plain-text table: one line per run."""
+    head = ["seed", "target", "d", "p", "n", "T", "test error t=0…T", "σ(M) final", "steps s", "peak MiB", "from"]
+    lines = []
+    for rec, cached in rows:
+        c = rec["config"]
+        errs = " ".join(_fmt(e["test_error"], ".3g") for e in rec["per_step"] if e["test_error"] is not None)
+        sv = " ".join(_fmt(s, ".3f") for s in rec["singular_values"][:3])
+        lines.append([str(rec["seed"]), c["target"], str(c["d"]), str(c["p"]), str(rec["n"]), str(c["steps"]),
+                      errs or "-", sv, _fmt(rec["timings"]["steps"], ".2f"),
+                      _fmt(rec["peak_memory_bytes"] / 2**20, ".0f"), "store" if cached else "run"])
+    widths = [max(len(h), *(len(r[i]) for r in lines)) if lines else len(h) for i, h in enumerate(head)]
+    fmt = lambda r: "  ".join(v.ljust(w) for v, w in zip(r, widths))  # noqa: E731
+    return "\n".join([fmt(head), fmt(["-" * w for w in widths]), *map(fmt, lines)])
+
+
+def _jobs(ns: argparse.Namespace) -> list[tuple[SimConfig, int]]:
+    if ns.command == "run":
+        if ns.seeds < 1 or ns.seed0 < 0:
+            raise ValueError("--seeds must be ≥ 1 and --seed0 ≥ 0")
+        data = read_mapping(ns.config) if ns.config else {}
+        data.update(_overrides(ns))
+        cfg = SimConfig.from_dict(data)
+        return [(cfg, ns.seed0 + s) for s in range(ns.seeds)]
+    spec = read_mapping(ns.file)
+    return sweep_jobs(spec, _overrides(ns), where=ns.file)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit status (2 for bad input, with one line on stderr)."""
+    from sim.runner import run_many
+    from sim.store import Store
+
+    ns = build_parser().parse_args(argv)
+    try:
+        jobs = _jobs(ns)
+        store = Store(ns.store or DEFAULT_PATH)
+        rows: list[tuple[dict[str, Any], bool]] = []
+
+        def emit(rec: dict[str, Any], cached: bool) -> None:
+            rows.append((rec, cached))
+            if ns.json:
+                sys.stdout.write(json.dumps(rec) + "\n")
+                sys.stdout.flush()
+
+        run_many(jobs, store, force=ns.force, progress=not ns.no_progress, on_record=emit)
+    except ValueError as exc:
+        msg = " ".join(str(exc).split())
+        sys.stderr.write(f"python -m sim: error: {msg}\n")
+        return 2
+    except BrokenPipeError:  # e.g. `python -m sim run --json | head`
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        sys.stderr.write("python -m sim: interrupted; finished runs are in the store\n")
+        return 130
+    table = summary_table(rows)
+    print(table, file=sys.stderr if ns.json else sys.stdout)
+    return 0

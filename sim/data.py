@@ -1,0 +1,154 @@
+"""Gaussian samples and labels, generated block by block from a per-block seed (THEORY.md §1, §3).
+
+Inputs ``z ~ N(0, I_d)``; the teacher is ``W* = [e_1 … e_r]ᵀ`` — the first ``r``
+coordinate axes, no loss of generality since the data are rotation invariant —
+so ``x = W* z = z[:, :r]``. Labels ``y = g*(x) + √Δ·ξ`` with ``ξ ~ N(0, 1)``.
+
+Reproducibility (issue item 3): the samples of a data set are cut into blocks of
+``block_size`` rows; block ``k`` of stream ``s`` at step ``t`` is drawn from a
+``torch.Generator`` seeded with ``stream_seed(seed, s, t, k)`` (a stable hash),
+first ``z`` (``block_size × d``) then ``ξ`` (``block_size``), and a short last
+block keeps the first rows. A sample therefore depends on (seed, stream, step,
+index) only — never on the chunking, and the first ``n`` samples of a stream do
+not depend on ``n``. The streams are the step batches (``"train"``, one per step,
+or step 0 for every step with ``reuse_batch``), the ridge fit (``"ridge"``), the
+held-out split (``"holdout"``), the test set (``"test"``) and the initialisation
+(``"init"``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import torch
+
+STREAMS = ("init", "train", "ridge", "holdout", "test")
+
+
+def stream_seed(seed: int, stream: str, step: int, block: int) -> int:
+    """A 63-bit generator seed for block ``block`` of ``stream`` at step ``step`` (blake2b of the four)."""
+    if stream not in STREAMS:
+        raise ValueError(f"unknown stream {stream!r}; streams are {', '.join(STREAMS)}")
+    digest = hashlib.blake2b(f"giantstep/{seed}/{stream}/{step}/{block}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") & (2**63 - 1)
+
+
+def generator(seed: int, device: str) -> torch.Generator:
+    gen = torch.Generator(device=device)
+    gen.manual_seed(seed)
+    return gen
+
+
+@dataclass(frozen=True)
+class Sampler:
+    """Draws the blocks of one data set: ``n`` samples of ``stream`` at ``step``, dimension ``d``.
+
+    ``blocks(start, stop)`` yields ``(k, z, ξ)`` for block indices ``start ≤ k < stop`` with
+    ``z`` of shape ``(rows_k, d)`` and ``ξ`` of shape ``(rows_k,)`` on ``device`` in ``dtype``.
+    """
+
+    seed: int
+    stream: str
+    step: int
+    n: int
+    d: int
+    block_size: int
+    dtype: torch.dtype
+    device: str
+
+    @property
+    def num_blocks(self) -> int:
+        return max(1, math.ceil(self.n / self.block_size))
+
+    def rows(self, k: int) -> int:
+        return min(self.block_size, self.n - k * self.block_size)
+
+    def block(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Block ``k``: ``(z (rows, d), ξ (rows,))``."""
+        gen = generator(stream_seed(self.seed, self.stream, self.step, k), self.device)
+        z = torch.randn(self.block_size, self.d, generator=gen, dtype=self.dtype, device=self.device)
+        xi = torch.randn(self.block_size, generator=gen, dtype=self.dtype, device=self.device)
+        m = self.rows(k)
+        return z[:m], xi[:m]
+
+    def chunks(self, chunk_blocks: int) -> Iterator[list[tuple[int, torch.Tensor, torch.Tensor]]]:
+        """Consecutive chunks of ``chunk_blocks`` whole blocks (the last may hold fewer), in block order."""
+        for start in range(0, self.num_blocks, chunk_blocks):
+            stop = min(start + chunk_blocks, self.num_blocks)
+            yield [(k, *self.block(k)) for k in range(start, stop)]
+
+    def materialize(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The whole data set ``(z (n, d), ξ (n,))`` in one piece — for tests and small baselines only."""
+        parts = [self.block(k) for k in range(self.num_blocks)]
+        return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+
+
+TorchFn = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Labels:
+    """Label maps of a target ``g*`` with ``r`` variables (THEORY §1, §2.3 preprocessing).
+
+    ``clean(z) = g*(z[:, :r])`` (shape ``(rows,)``); ``noisy(z, ξ) = clean + √Δ ξ``;
+    ``train(z, ξ, fit)`` additionally removes Hermite orders ``< ℓ``: exactly (``low``, the
+    target's orders below ``ℓ``) or, for ``preprocess="estimate"``, the batch estimate
+    ``fit = (m, b)`` of the mean and linear part, ``y − m − z·b``.
+    """
+
+    g: TorchFn
+    r: int
+    noise: float
+    low: TorchFn | None = None
+
+    def clean(self, z: torch.Tensor) -> torch.Tensor:
+        return self.g(z[:, : self.r])
+
+    def noisy(self, z: torch.Tensor, xi: torch.Tensor) -> torch.Tensor:
+        y = self.clean(z)
+        return y + math.sqrt(self.noise) * xi if self.noise > 0 else y
+
+    def train(self, z: torch.Tensor, xi: torch.Tensor,
+              fit: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        y = self.noisy(z, xi)
+        if self.low is not None:
+            y = y - self.low(z[:, : self.r])
+        if fit is not None:
+            m, b = fit
+            y = y - (z @ b.to(z.dtype) + m.to(z.dtype))
+        return y
+
+
+def make_labels(target: str, noise: float, preprocess: str, ell: int) -> Labels:
+    """``Labels`` for a target string; ``preprocess="exact"`` subtracts ``Target.orders_below(ell)``."""
+    from theory import Target
+
+    tgt = Target.parse(target)
+    low = tgt.orders_below(ell).evaluator("torch") if preprocess == "exact" and ell > 1 else None
+    return Labels(tgt.evaluator("torch"), tgt.r, float(noise), low)
+
+
+def linear_fit(sampler: Sampler, labels: Labels, chunk_blocks: int,
+               tick: Callable[[int], None] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Least-squares fit ``y ≈ m + z·b`` on the batch, as an experimenter estimates the orders ``< 2`` (§2.3).
+
+    One streamed pass: the ``(d+1)×(d+1)`` Gram matrix of ``[1, z]`` and its product with ``y`` are summed
+    per block, in block order, in float64; the fit is the minimum-norm solution (pseudo-inverse).
+    Returns ``(m (scalar tensor), b (d,))`` in float64.
+    """
+    d = sampler.d
+    gram = torch.zeros(d + 1, d + 1, dtype=torch.float64, device=sampler.device)
+    rhs = torch.zeros(d + 1, dtype=torch.float64, device=sampler.device)
+    for chunk in sampler.chunks(chunk_blocks):
+        for _, z, xi in chunk:
+            y = labels.noisy(z, xi)
+            X = torch.cat([torch.ones(z.shape[0], 1, dtype=z.dtype, device=z.device), z], dim=1)
+            gram += (X.T @ X).double()
+            rhs += (X.T @ y).double()
+        if tick:
+            tick(len(chunk))
+    coef = torch.linalg.pinv(gram, hermitian=True) @ rhs
+    return coef[0], coef[1:]

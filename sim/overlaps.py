@@ -1,0 +1,58 @@
+"""Measured overlaps of the first layer with the teacher subspace (THEORY.md §3, "Measured overlaps").
+
+With the teacher ``W* = [e_1 … e_r]ᵀ`` (first ``r`` axes), ``M = Ŵ W*ᵀ ∈ R^{p×r}`` is the first ``r``
+columns of the row-normalised weights ``Ŵ``: ``M[i, j] = ⟨ŵ_i, e_j⟩``, neurons in index order (the first
+``p/2`` have ``a_i = +1``). Its singular values say how many directions are learned; for a subspace
+``V ⊆ R^r`` with orthonormal basis ``B`` (``r × m``) the mean overlap is ``(1/p) Σ_i ‖P_V M_i‖ =
+(1/p) Σ_i ‖Bᵀ M_i‖`` (e.g. ``V`` a staircase level ``Target.staircase().level(t)``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def overlap_matrix(W: torch.Tensor, r: int) -> np.ndarray:
+    """``M = Ŵ W*ᵀ`` (``p × r``, float64) from weights ``W`` (``p × d``); rows are normalised first."""
+    Wn = W / W.norm(dim=1, keepdim=True)
+    return Wn[:, :r].double().cpu().numpy()
+
+
+def singular_values(M: np.ndarray) -> list[float]:
+    """Singular values of ``M`` (``min(p, r)`` of them, descending)."""
+    return [float(s) for s in np.linalg.svd(np.asarray(M, dtype=float), compute_uv=False)]
+
+
+def _basis(basis: object, r: int) -> np.ndarray:
+    B = np.asarray(basis.tolist() if hasattr(basis, "tolist") and not isinstance(basis, np.ndarray) else basis,
+                   dtype=float)
+    if B.size == 0:
+        return np.zeros((r, 0))
+    if B.ndim == 1:
+        B = B[:, None]
+    if B.shape[0] != r:
+        raise ValueError(f"basis must be r × m with r = {r} rows (one per teacher direction); got shape {B.shape}")
+    if not np.allclose(B.T @ B, np.eye(B.shape[1]), atol=1e-6):
+        raise ValueError("basis columns must be orthonormal (use e.g. Target.staircase().level(t))")
+    return B
+
+
+def subspace_overlap(M: object, basis: object) -> float:
+    """Mean over neurons of ``‖P_V M_i‖`` for ``V`` spanned by the orthonormal columns of ``basis`` (``r × m``).
+
+    ``M``: ``p × r`` (list of lists or array); ``basis``: numpy array, sympy Matrix or nested list,
+    ``r × m`` (``m = 0`` gives 0). THEORY §3.
+    """
+    Ma = np.asarray(M, dtype=float)
+    if Ma.ndim != 2:
+        raise ValueError(f"M must be a p × r matrix; got shape {Ma.shape}")
+    B = _basis(basis, Ma.shape[1])
+    if B.shape[1] == 0:
+        return 0.0
+    return float(np.linalg.norm(Ma @ B, axis=1).mean())
+
+
+def overlaps_by_level(M: object, levels: list[object]) -> list[float]:
+    """``subspace_overlap(M, level)`` for each basis in ``levels`` (e.g. ``list(Target.staircase())``)."""
+    return [subspace_overlap(M, B) for B in levels]

@@ -1,0 +1,146 @@
+"""Where and how a ``SimConfig`` runs: device, dtype, memory budget and chunking (THEORY.md §3; issue items 2–4).
+
+``make_plan(cfg)`` resolves ``device="auto"`` (CUDA when available, else CPU),
+estimates the memory the run needs — a fixed part (weights, gradient and Gram
+accumulators, eigendecomposition) plus a part per resident block of samples —
+and picks how many whole blocks a chunk holds so that the total stays within
+``max_memory`` (default: a quarter of the host RAM, at most 4 GiB, on the CPU;
+80 % of the GPU memory on CUDA). A budget that cannot hold even one block fails
+here, before any compute, with one line saying what to change.
+
+Compute is always done block by block with identical shapes, and every reduction
+adds per-block partial sums in block order, so the chunk size (how many blocks
+are generated and resident at once) never changes a single bit of the result.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from sim.config import SimConfig
+
+CPU_DEFAULT_CAP = 4 * 2**30
+MAX_CHUNK_BLOCKS = 16
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Resolved execution plan of one config (all sizes in bytes)."""
+
+    device: str  # torch device string, e.g. "cpu", "cuda:0"
+    device_type: str  # "cpu" or "cuda"
+    device_name: str  # human-readable, e.g. the CPU model or GPU name
+    dtype: str
+    budget: int
+    fixed_bytes: int
+    block_bytes: int  # working memory of one block being processed
+    resident_block_bytes: int  # memory of one generated block held in a chunk
+    chunk_blocks: int
+    ridge_mode: str  # "primal" (p×p Gram) or "dual" (n_fit×n_fit kernel, when n_fit < p)
+
+
+def resolve_device(device: str) -> tuple[str, str]:
+    """``(torch device string, device type)``; ``"auto"`` is CUDA when available, else CPU."""
+    import torch
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {device!r} was asked for but CUDA is not available here; use --device cpu or auto")
+        index = int(device.split(":")[1]) if ":" in device else torch.cuda.current_device()
+        if index >= torch.cuda.device_count():
+            raise ValueError(f"device {device!r} does not exist (this machine has {torch.cuda.device_count()} GPUs)")
+        return f"cuda:{index}", "cuda"
+    return "cpu", "cpu"
+
+
+def cpu_name() -> str:
+    """CPU model and the number of threads torch uses, e.g. ``"Intel(R) Xeon(R) … (2 threads)"``."""
+    import torch
+
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        import platform
+
+        model = platform.processor() or model
+    return f"{model} ({torch.get_num_threads()} threads)"
+
+
+def device_name(device: str) -> str:
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name(torch.device(device))
+    return cpu_name()
+
+
+def default_budget(device: str) -> int:
+    """Default ``max_memory``: 80 % of the GPU's memory, or a quarter of host RAM capped at 4 GiB on the CPU."""
+    import torch
+
+    if device.startswith("cuda"):
+        return int(0.8 * torch.cuda.get_device_properties(torch.device(device)).total_memory)
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        total = 16 * 2**30
+    return int(min(CPU_DEFAULT_CAP, total // 4))
+
+
+def _fmt(nbytes: int) -> str:
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if nbytes >= size:
+            return f"{nbytes / size:.1f} {unit}"
+    return f"{nbytes} B"
+
+
+def memory_estimate(cfg: SimConfig) -> tuple[int, int, int, str]:
+    """``(fixed, block working memory, resident block, ridge mode)`` in bytes, a generous upper estimate.
+
+    Fixed: the weights (float64 master, compute copy), the float64 gradient accumulator and one per-block
+    partial (``p×d``); the Gram matrix of the ``estimate`` preprocessing (``(d+1)²``); the ridge Gram and its
+    eigendecomposition (``p×p``, float64), or in the dual the feature matrix and kernel (``n_fit×p``,
+    ``n_fit²``). Per block of ``B`` samples: inputs ``B×d``, pre-activations, activations, derivatives and
+    the back-propagated factor (``B×p`` each), label and prediction columns.
+    """
+    e = 4 if cfg.dtype == "float32" else 8
+    B, d, p, L = cfg.block_size, cfg.d, cfg.p, len(cfg.ridge_lambdas)
+    fixed = p * d * (16 + 2 * e)
+    if cfg.preprocess == "estimate":
+        fixed += (d + 1) ** 2 * (16 + e)
+    mode = "primal"
+    if cfg.readout != "none":
+        if cfg.n_fit >= p:
+            fixed += p * p * (32 + e) + p * L * 16
+        else:
+            m = cfg.n_fit
+            fixed += m * p * 8 + m * m * 32 + p * L * 16
+            mode = "dual"
+    fixed += 16 * 2**20  # small tensors, generator state, allocator slack
+    block = e * B * (d + 5 * p + 6 * cfg.r + 2 * L + 16)
+    resident = e * B * (d + 1)
+    return fixed, block, resident, mode
+
+
+def make_plan(cfg: SimConfig) -> Plan:
+    """Resolve the device and chunking for ``cfg``; raises ``ValueError`` (one line) if it cannot run."""
+    device, device_type = resolve_device(cfg.device)
+    budget = cfg.max_memory if cfg.max_memory is not None else default_budget(device)
+    fixed, block, resident, mode = memory_estimate(cfg)
+    need = fixed + block + resident
+    if need > budget:
+        raise ValueError(
+            f"max_memory={_fmt(budget)} is too small: this run needs {_fmt(fixed)} for weights and accumulators "
+            f"plus {_fmt(block + resident)} for one block of {cfg.block_size} samples; raise --max-memory to at "
+            f"least {_fmt(need)} or lower --block-size")
+    blocks_total = max(1, -(-max(cfg.n, cfg.n_ridge_resolved, cfg.n_test) // cfg.block_size))
+    chunk = int(min(MAX_CHUNK_BLOCKS, blocks_total, max(1, (budget - fixed - block) // resident)))
+    return Plan(device, device_type, device_name(device), cfg.dtype, int(budget), fixed, block, resident, chunk, mode)

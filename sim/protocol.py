@@ -1,0 +1,102 @@
+"""The two-layer network and its giant steps (THEORY.md §3, [DKLPS] Algorithm).
+
+``f(z; W, a) = (1/√p) Σ_i a_i σ(⟨w_i, z⟩)`` with the symmetric initialisation:
+``w_i`` uniform on the unit sphere for ``i ≤ p/2``, ``w_{i+p/2} = w_i``, ``a_i = +1`` for the
+first half and ``−1`` for the second, so ``f(·; W⁰, a) ≡ 0``. The second layer ``a`` is never
+trained by the steps. A giant step on a batch of ``n`` samples is
+
+    ``w_i ← w_i − η ∇_{w_i} L``,  ``L = (1/2n) Σ_ν (y_ν − f(z_ν))²``,
+
+followed (by default) by ``w_i ← w_i/‖w_i‖``.
+
+The network is evaluated as the difference of its two halves, each with its own
+identically shaped matrix product, so ``f(W⁰) = 0`` holds exactly in floating point
+(not only up to rounding). The gradient is streamed: per block of samples the
+partial sums ``Σ_ν r_ν σ'(⟨w_i, z_ν⟩) z_ν`` (``r = y − f``) are formed in the compute
+dtype and added to a float64 accumulator in block order, so the result does not
+depend on how blocks are grouped into chunks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import torch
+
+from sim.data import generator, stream_seed
+
+TorchFn = Callable[[torch.Tensor], torch.Tensor]
+
+
+def init_weights(p: int, d: int, seed: int, device: str) -> torch.Tensor:
+    """Symmetric initialisation ``W⁰`` (``p × d``, float64, unit rows, row ``i + p/2`` = row ``i``).
+
+    Drawn on the CPU from the ``"init"`` stream and then moved, so ``W⁰`` is the same on every device.
+    """
+    gen = generator(stream_seed(seed, "init", 0, 0), "cpu")
+    half = torch.randn(p // 2, d, generator=gen, dtype=torch.float64)
+    half = half / half.norm(dim=1, keepdim=True)
+    return torch.cat([half, half]).to(device)
+
+
+def second_layer(p: int, dtype: torch.dtype = torch.float64, device: str = "cpu") -> torch.Tensor:
+    """``a ∈ {±1}^p``: ``+1`` for the first ``p/2`` neurons, ``−1`` for the rest."""
+    a = torch.ones(p, dtype=dtype, device=device)
+    a[p // 2:] = -1
+    return a
+
+
+def network_output(z: torch.Tensor, W: torch.Tensor, sigma: TorchFn) -> torch.Tensor:
+    """``f(z) = (1/√p)(Σ_{i≤p/2} σ(⟨w_i,z⟩) − Σ_{i>p/2} σ(⟨w_i,z⟩))`` for ``z`` of shape ``(n, d)`` → ``(n,)``."""
+    h = W.shape[0] // 2
+    plus = sigma(z @ W[:h].T).sum(dim=1)
+    minus = sigma(z @ W[h:].T).sum(dim=1)
+    return (plus - minus) / math.sqrt(W.shape[0])
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """A giant step: the new weights (float64 master copy), the gradient and the batch loss before the step."""
+
+    W: torch.Tensor  # (p, d) float64
+    grad: torch.Tensor  # (p, d) float64, ∇_W L on the batch
+    loss: float  # L = (1/2n) Σ (y − f)² before the step
+
+
+def streamed_gradient(W: torch.Tensor, blocks: Iterable[tuple[torch.Tensor, torch.Tensor]], n: int,
+                      pair: tuple[TorchFn, TorchFn], dtype: torch.dtype,
+                      ) -> tuple[torch.Tensor, float]:
+    """``(∇_W L (p×d, float64), L)`` for ``L = (1/2n) Σ_ν (y_ν − f(z_ν))²`` over blocks ``(z (b×d), y (b,))``.
+
+    ``∇_{w_i} L = −(a_i/(n√p)) Σ_ν (y_ν − f(z_ν)) σ'(⟨w_i, z_ν⟩) z_ν`` (§3). Per block the two halves of
+    ``Σ_ν r_ν σ'(⟨w_i,z_ν⟩) z_ν`` are single matrix products; block partials are added in block order.
+    """
+    sigma, dsigma = pair
+    p, d = W.shape
+    h = p // 2
+    Wc = W.to(dtype)
+    Wp, Wm = Wc[:h], Wc[h:]
+    acc = torch.zeros(p, d, dtype=torch.float64, device=W.device)
+    sq = torch.zeros((), dtype=torch.float64, device=W.device)
+    scale = 1.0 / math.sqrt(p)
+    for z, y in blocks:
+        Hp = z @ Wp.T
+        Hm = z @ Wm.T
+        f = (sigma(Hp).sum(dim=1) - sigma(Hm).sum(dim=1)) * scale
+        res = y - f
+        sq += (res @ res).double()
+        acc[:h] += ((dsigma(Hp) * res[:, None]).T @ z).double()
+        acc[h:] += ((dsigma(Hm) * res[:, None]).T @ z).double()
+    a = second_layer(p, torch.float64, str(W.device))
+    grad = acc * (-(a * scale) / n)[:, None]
+    return grad, float(sq) / (2 * n)
+
+
+def giant_step(W: torch.Tensor, grad: torch.Tensor, eta: float, normalize: bool) -> torch.Tensor:
+    """``W − η ∇_W L``, rows normalised to the unit sphere if ``normalize`` (float64, ``p × d``)."""
+    W = W - eta * grad
+    if normalize:
+        W = W / W.norm(dim=1, keepdim=True)
+    return W

@@ -1,0 +1,101 @@
+"""Ridge readout of the second layer, λ path, held-out tuning and test error (THEORY.md §3, §2.6).
+
+Features ``φ(z) = σ(W z)/√p`` (``p``-dimensional). For each ``λ`` of a list the readout minimises
+``(1/n₂) Σ_ν (y_ν − φ(z_ν)ᵀa)² + λ‖a‖²`` on ``n₂ = n_fit`` samples, all ``λ`` from one
+eigendecomposition:
+
+* primal (``n_fit ≥ p``): ``A = ΦᵀΦ/n₂``, ``b = Φᵀy/n₂`` streamed (per-block partials added in block
+  order, float64); ``A = VΛVᵀ``, ``a_λ = V (Λ+λ)⁻¹ Vᵀ b``;
+* dual (``n_fit < p``): ``K = ΦΦᵀ`` (``n₂×n₂``) ``= USUᵀ``, ``a_λ = Φᵀ U (S + n₂λ)⁻¹ Uᵀ y``.
+
+The tuned ``λ`` minimises the mean squared error on a held-out split (noisy labels, as an
+experimenter has them); the test error ``E[(f*(z) − f(z))²]`` is measured against the noiseless
+target on fresh samples, for every ``λ``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import torch
+
+TorchFn = Callable[[torch.Tensor], torch.Tensor]
+
+
+def features(z: torch.Tensor, W: torch.Tensor, sigma: TorchFn) -> torch.Tensor:
+    """``Φ = σ(z Wᵀ)/√p``: ``(b, d), (p, d) → (b, p)``."""
+    return sigma(z @ W.T) / math.sqrt(W.shape[0])
+
+
+@dataclass(frozen=True)
+class RidgeFit:
+    """Ridge weights for each λ: ``weights`` is ``p × L`` (float64); ``train_error[j]`` is the mean squared
+    training residual at ``lambdas[j]``; ``mode`` is ``"primal"`` or ``"dual"``."""
+
+    lambdas: tuple[float, ...]
+    weights: torch.Tensor
+    train_error: tuple[float, ...]
+    mode: str
+
+
+def fit_ridge(blocks: Iterable[tuple[torch.Tensor, torch.Tensor]], n: int, W: torch.Tensor, sigma: TorchFn,
+              lambdas: tuple[float, ...], dual: bool) -> RidgeFit:
+    """Fit the readout for every ``λ`` on ``n`` streamed samples ``(z (b, d), y (b,))`` with weights ``W``."""
+    p = W.shape[0]
+    dev = W.device
+    lam = torch.tensor(lambdas, dtype=torch.float64, device=dev)
+    if not dual:
+        gram = torch.zeros(p, p, dtype=torch.float64, device=dev)
+        rhs = torch.zeros(p, dtype=torch.float64, device=dev)
+        yy = torch.zeros((), dtype=torch.float64, device=dev)
+        for z, y in blocks:
+            phi = features(z, W, sigma)
+            gram += (phi.T @ phi).double()
+            rhs += (phi.T @ y).double()
+            yy += (y @ y).double()
+        evals, V = torch.linalg.eigh(gram / n)
+        evals = evals.clamp_min(0.0)
+        c = V.T @ (rhs / n)  # (p,)
+        inv = 1.0 / (evals[:, None] + lam[None, :])  # (p, L)
+        weights = V @ (c[:, None] * inv)
+        train = yy / n - 2 * (c[:, None] ** 2 * inv).sum(0) + (evals[:, None] * (c[:, None] * inv) ** 2).sum(0)
+        train = train.clamp_min(0.0)
+        return RidgeFit(tuple(lambdas), weights, tuple(train.tolist()), "primal")
+    phis, ys = [], []
+    for z, y in blocks:
+        phis.append(features(z, W, sigma).double())
+        ys.append(y.double())
+    Phi = torch.cat(phis)  # (n, p)
+    yv = torch.cat(ys)
+    K = Phi @ Phi.T
+    S, U = torch.linalg.eigh(K)
+    S = S.clamp_min(0.0)
+    u = U.T @ yv
+    shrink = 1.0 / (S[:, None] + n * lam[None, :])  # (n, L)
+    weights = Phi.T @ (U @ (u[:, None] * shrink))
+    train = ((n * lam[None, :] * shrink) ** 2 * u[:, None] ** 2).sum(0) / n
+    return RidgeFit(tuple(lambdas), weights, tuple(train.tolist()), "dual")
+
+
+def mean_squared_errors(blocks: Iterable[tuple[torch.Tensor, torch.Tensor]], n: int, W: torch.Tensor,
+                        sigma: TorchFn, weights: torch.Tensor) -> list[float]:
+    """``(1/n) Σ_ν (t_ν − φ(z_ν)ᵀ a_λ)²`` for every column ``a_λ`` of ``weights`` (``p × L``); blocks are
+    ``(z (b, d), t (b,))``; per-block partial sums are added in block order in float64."""
+    L = weights.shape[1]
+    total = torch.zeros(L, dtype=torch.float64, device=W.device)
+    for z, t in blocks:
+        phi = features(z, W, sigma)
+        pred = phi @ weights.to(phi.dtype)
+        total += ((t[:, None] - pred) ** 2).sum(0).double()
+    return (total / n).tolist()
+
+
+def best_lambda(holdout_errors: list[float]) -> int:
+    """Index of the λ with the smallest held-out error (the first one on ties; NaNs never win)."""
+    best, arg = math.inf, 0
+    for j, e in enumerate(holdout_errors):
+        if e < best:
+            best, arg = e, j
+    return arg
