@@ -1,0 +1,13 @@
+"""Decide the claims of THEORY.md §5 from simulations (``sim``) and predictions (``theory``).
+
+``python -m verify --profile quick`` plans the runs of every selected claim,
+takes finished ones from the results store, runs the rest, fits scaling laws
+(``verify.fits``), applies the decision rules (``verify.rules``) and writes
+``reports/<profile>/`` (``verify.report``).
+"""
+
+from verify.claims.base import Claim, Evaluation, Ladder, Plot, RunSet, Variant
+from verify.rules import CONFIRMED, INCONCLUSIVE, REFUTED, Decision
+
+__all__ = ["CONFIRMED", "Claim", "Decision", "Evaluation", "INCONCLUSIVE", "Ladder", "Plot", "REFUTED", "RunSet",
+           "Variant"]

@@ -1,0 +1,147 @@
+"""The declarative pieces of a claim (THEORY.md §5): ladder, prediction, evaluation.
+
+A :class:`Claim` names its id, source, statement and ``kind`` ("theorem" or
+"conjecture", which decides the exit status), a ``predict`` function that
+computes the predicted quantity from ``theory`` (never typed in by hand), one
+:class:`Ladder` per profile (the simulations it needs), and an ``evaluate``
+function that turns the prediction and the finished runs into an
+:class:`Evaluation` (statistic, fits, decision, plots). Claims are plain frozen
+dataclasses; a family of claims is one module that defines ``CLAIMS``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from verify.rules import Decision
+
+KINDS = ("theorem", "conjecture")
+Record = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One arm of a ladder: ``SimConfig`` fields shared by all its runs, the dimensions, and per-``d`` sizes.
+
+    ``scaled`` maps a size field (``p``, ``n_ridge``, ``n_test``) to ``(c, e)``:
+    the field is ``max(2, round(c·d**e))`` rounded up to an even number for ``p``.
+    ``seeds`` overrides the ladder's seed count for this arm.
+    """
+
+    name: str
+    config: Mapping[str, Any]
+    dims: tuple[int, ...]
+    scaled: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    seeds: int | None = None
+
+    def config_at(self, d: int) -> dict[str, Any]:
+        cfg = dict(self.config)
+        cfg["d"] = int(d)
+        for name, (c, e) in self.scaled.items():
+            v = max(2, int(round(c * float(d) ** e)))
+            if name == "p" and v % 2:
+                v += 1
+            cfg[name] = v
+        return cfg
+
+
+@dataclass(frozen=True)
+class Ladder:
+    """The simulations one claim needs in one profile: arms × dimensions × seeds ``0..seeds-1``."""
+
+    variants: tuple[Variant, ...]
+    seeds: int
+
+    def runs(self) -> Iterator[tuple[str, int, int, dict[str, Any]]]:
+        """``(variant, d, seed, SimConfig kwargs)`` for every run of the ladder."""
+        for v in self.variants:
+            for d in v.dims:
+                for s in range(v.seeds if v.seeds is not None else self.seeds):
+                    yield v.name, int(d), s, v.config_at(d)
+
+
+@dataclass(frozen=True)
+class RunSet:
+    """Finished runs of one claim: ``runs[variant][d]`` is the list of records, one per seed."""
+
+    runs: Mapping[str, Mapping[int, Sequence[Record]]]
+
+    def variant(self, name: str) -> Mapping[int, Sequence[Record]]:
+        return self.runs.get(name, {})
+
+    def values(self, name: str, stat: Callable[[Record], float]) -> dict[int, list[float]]:
+        """``{d: [stat(record) for each seed]}`` for one arm (dimensions without runs left out)."""
+        out: dict[int, list[float]] = {}
+        for d, recs in sorted(self.variant(name).items()):
+            vals = [float(stat(r)) for r in recs]
+            vals = [v for v in vals if math.isfinite(v)]
+            if vals:
+                out[int(d)] = vals
+        return out
+
+    def keys(self) -> list[str]:
+        """The store keys of every run (sorted), so a verdict can be traced to its runs."""
+        return sorted({str(r.get("key", "")) for v in self.runs.values() for recs in v.values() for r in recs})
+
+
+@dataclass(frozen=True)
+class Plot:
+    """Data for one figure panel; ``kind`` picks the renderer in ``verify.report``."""
+
+    kind: str  # "loglog" | "curve" | "plane" | "stairway" | "extrapolation"
+    title: str
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What a claim's evaluation found: the decision, predicted / measured summaries, all numbers, plots."""
+
+    decision: Decision
+    predicted: str
+    measured: str
+    numbers: Mapping[str, Any] = field(default_factory=dict)
+    plots: tuple[Plot, ...] = ()
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of THEORY.md §5.
+
+    ``predict()`` computes the predicted quantity from ``theory`` (a JSON-able
+    mapping, may also hold sympy objects under keys starting with ``_``);
+    ``ladders[profile]`` the simulations; ``evaluate(prediction, runs)`` the
+    statistic and the decision rule; ``statistic`` and ``rule`` describe them
+    in words for the report.
+    """
+
+    id: str
+    source: str
+    statement: str
+    kind: str
+    predict: Callable[[], Mapping[str, Any]]
+    ladders: Mapping[str, Ladder]
+    evaluate: Callable[[Mapping[str, Any], RunSet], Evaluation]
+    statistic: str = ""
+    rule: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.id, str) or not self.id.strip():
+            raise ValueError(f"a claim needs a non-empty string id; got {self.id!r}")
+        if self.kind not in KINDS:
+            raise ValueError(f"claim {self.id}: kind must be one of {', '.join(KINDS)}; got {self.kind!r}")
+        for name in ("predict", "evaluate"):
+            if not callable(getattr(self, name)):
+                raise ValueError(f"claim {self.id}: {name} must be a function")
+        for prof, lad in self.ladders.items():
+            if not isinstance(lad, Ladder):
+                raise ValueError(f"claim {self.id}: ladders[{prof!r}] must be a verify.Ladder")
+
+    def ladder(self, profile: str) -> Ladder | None:
+        return self.ladders.get(profile)
+
+
+__all__ = ["Claim", "Evaluation", "KINDS", "Ladder", "Plot", "Record", "RunSet", "Variant"]

@@ -1,0 +1,299 @@
+"""One giant step ([DKLPS] Theorem 1, THEORY.md §2.3, §3.1): T1-single, T1-curve, T1-short, T1-spec, T1-hard.
+
+Common choices, and why:
+
+* ``lr0 = 2`` (per-neuron step ``η̃ = 2·d^{(ℓ−1)/2}``): by the §3.1 formula
+  the ReLU overlap with ``v*`` for ``g = x1 + x1x2`` is ``1/√(2 + 4/α)``
+  (0.41 at ``α = 1``), large against the ``d^{-1/2}`` noise floor at ``d ≥ 64``,
+  and it still varies strongly with ``α`` (0.32 → 0.58 for ``α = 0.5 → 4``).
+* ``g = x1 + x1x2``: ``C_1 = e1`` is a single direction, ``e2`` is relevant
+  but not learnable in one step — the cleanest "only ``v*``" test.
+* The statistic for "how many directions" is the singular values of
+  ``M/√p`` (§3): the ``k ≤ dim U_1step`` ones are Θ(1), the next one is the
+  noise floor ``≍ d^{-1/2}`` (init overlap ``d^{-1/2}`` plus batch noise
+  ``η̃ n^{-1/2}``).
+* T1-hard uses ``erf`` (``μ_3 ≠ 0``; ReLU has ``μ_3 = 0`` and could not learn
+  an order-3 direction in one step whatever ``n``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from theory import Target, activation
+from verify import rules
+from verify.claims.base import Claim, Evaluation, Ladder, Plot, RunSet, Variant
+from verify.claims.common import (
+    as_basis,
+    complement,
+    overlaps,
+    scaling_evaluation,
+    singular_value,
+    subspace_overlap,
+)
+from verify.fits import mean_ci
+from verify.rules import Decision
+
+LR0 = 2.0
+CURVE_TOL = 1.0      # T1-curve tolerance tol(d) = CURVE_TOL / √d
+CURVE_RESOLUTION = 0.15  # tol(d_max) must be ≤ this fraction of the smallest predicted overlap
+
+
+# ---------------------------------------------------------------------------
+# predictions (all from theory)
+# ---------------------------------------------------------------------------
+def one_step_prediction(target: str, ell: int, preprocess: bool, act: str) -> dict[str, Any]:
+    """``U_1step(ℓ)`` (§2.3) and ``U*_rel`` (§2.1) of ``target``; ``{0}`` when ``μ_ℓ(σ) = 0``."""
+    g = Target.parse(target)
+    V = as_basis(g.one_step_subspace(ell, preprocess=preprocess), g.r)
+    order = ell if preprocess else g.first_nonzero_order()
+    mu = float(activation(act).hermite(int(order))) if math.isfinite(order) else 0.0
+    if mu == 0.0:
+        V = np.zeros((g.r, 0))
+    U = as_basis(g.relevant_subspace(), g.r)
+    return {"target": target, "r": g.r, "ell": ell, "preprocess": preprocess, "activation": act,
+            "order": order if math.isfinite(order) else None, "mu_order": mu, "dim_learned": int(V.shape[1]),
+            "dim_relevant": int(U.shape[1]), "leap_index": g.leap_index(),
+            "learned_basis": V.tolist(), "relevant_basis": U.tolist()}
+
+
+def curve_prediction(target: str, act: str, lr0: float, alphas: tuple[float, ...], noise: float = 0.0) -> dict:
+    """§3.1: ``⟨ŵ, v*⟩ = η̃μ1‖C1‖ / √((1 + η̃μ2C0)² + η̃²μ1²‖C1‖² + η̃²(E[g²]+Δ)E[σ'²]/α)`` for ``s_i = +1``."""
+    g, s = Target.parse(target), activation(act)
+    mu1, mu2, ds2 = float(s.hermite(1)), float(s.hermite(2)), float(s.derivative_norm2())
+    C1 = np.array([float(c) for c in g.hermite_tensor(1)])
+    c1 = float(np.linalg.norm(C1))
+    C0 = float(g.hermite_coefficient((0,) * g.r))
+    g2 = float(g.norm2())
+    eta = lr0
+
+    def value(alpha: float) -> float:
+        return eta * mu1 * c1 / math.sqrt((1 + eta * mu2 * C0) ** 2 + eta**2 * mu1**2 * c1**2
+                                          + eta**2 * (g2 + noise) * ds2 / alpha)
+
+    vstar = (C1 / c1).tolist() if c1 > 0 else [0.0] * g.r
+    return {"target": target, "activation": act, "eta_tilde": eta, "mu1": mu1, "mu2": mu2, "E_dsigma2": ds2,
+            "norm_C1": c1, "C0": C0, "E_g2": g2, "noise": noise, "v_star": vstar,
+            "overlap": {str(a): value(a) for a in alphas}}
+
+
+# ---------------------------------------------------------------------------
+# evaluations
+# ---------------------------------------------------------------------------
+def _rank_parts(pred: Mapping[str, Any], runs: RunSet, arm: str) -> list[tuple[str, str, dict]]:
+    r = pred["r"]
+    V = np.array(pred["learned_basis"], dtype=float).reshape(r, -1)
+    U = np.array(pred["relevant_basis"], dtype=float).reshape(r, -1)
+    m = V.shape[1]
+    parts = []
+    if m:
+        parts.append((f"{arm}overlap on U_1step", "theta1", runs.values(arm, lambda rec: subspace_overlap(overlaps(rec), V))))
+    for k in range(1, m + 1):
+        parts.append((f"{arm}s_{k}", "theta1", runs.values(arm, lambda rec, k=k: singular_value(overlaps(rec), k))))
+    if m < U.shape[1]:
+        parts.append((f"{arm}s_{m + 1}", "exponent",
+                      runs.values(arm, lambda rec: singular_value(overlaps(rec), m + 1))))
+    return parts
+
+
+def evaluate_rank(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
+    """T1-single / T1-spec: ``s_k`` Θ(1) for ``k ≤ dim U_1step``, ``s_{m+1} ≍ d^{-1/2}``, overlap on ``U_1step`` Θ(1)."""
+    parts = _rank_parts(pred, runs, "")
+    predicted = (f"rank M = dim U_1step = {pred['dim_learned']} of dim U*_rel = {pred['dim_relevant']}: "
+                 f"s_1..s_{pred['dim_learned']} ≍ d^0, s_{pred['dim_learned'] + 1} ≍ d^-1/2")
+    return scaling_evaluation(parts, predicted, "singular values of M/√p and overlap on U_1step vs d")
+
+
+def _learnability_parts(pred: Mapping[str, Any], runs: RunSet, arm: str) -> list[tuple[str, str, dict]]:
+    r = pred["r"]
+    V = np.array(pred["learned_basis"], dtype=float).reshape(r, -1)
+    U = np.array(pred["relevant_basis"], dtype=float).reshape(r, -1)
+    parts = []
+    if V.shape[1]:
+        parts.append((f"{arm}: overlap on U_1step", "theta1", runs.values(arm, lambda rec: subspace_overlap(overlaps(rec), V))))
+    rest = complement(U, V)
+    if rest.shape[1]:
+        parts.append((f"{arm}: overlap on U*_rel ⊖ U_1step", "decay",
+                      runs.values(arm, lambda rec: subspace_overlap(overlaps(rec), rest))))
+    return parts
+
+
+def _learnability_text(pred: Mapping[str, Any], arm: str) -> str:
+    m, u = pred["dim_learned"], pred["dim_relevant"]
+    if m == 0:
+        return f"{arm}: nothing learned (U_1step = {{0}}): overlap on U*_rel → 0"
+    if m == u:
+        return f"{arm}: all of U*_rel learned (dim {m}): overlap Θ(1)"
+    return f"{arm}: dim {m} of {u} learned: Θ(1) on U_1step, → 0 on the rest"
+
+
+def evaluate_learnability(preds: Mapping[str, Any], runs: RunSet) -> Evaluation:
+    """T1-short / T1-hard: per arm, overlap Θ(1) on the predicted ``U_1step`` and → 0 on ``U*_rel ⊖ U_1step``."""
+    arms = {a: p for a, p in preds["arms"].items() if runs.variant(a)} or dict(preds["arms"])
+    parts = []
+    for arm, pred in arms.items():
+        parts += _learnability_parts(pred, runs, arm)
+    predicted = "; ".join(_learnability_text(p, a) for a, p in arms.items())
+    return scaling_evaluation(parts, predicted, "overlaps with U_1step and U*_rel ⊖ U_1step vs d")
+
+
+def evaluate_curve(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
+    """T1-curve (§3.1): mean overlap of the ``a = +1`` neurons with ``v*`` against the formula, per ``α``.
+
+    Tolerance ``tol(d) = CURVE_TOL/√d`` (finite-``d`` corrections are
+    ``O(n^{-1/2})``, §3.1). Intervals are bootstrap over seeds at Bonferroni
+    level ``1 − 0.05/#α``. CONFIRMED when, at the largest ``d``, every ``α``'s
+    interval lies inside ``prediction ± tol(d)`` (and ``tol(d_max)`` is at most
+    ``CURVE_RESOLUTION`` of the smallest prediction, with ≥ 2 dimensions and
+    ≥ ``MIN_SEEDS`` seeds); REFUTED when some interval at the largest ``d`` lies
+    entirely outside; else INCONCLUSIVE.
+    """
+    v = np.array(pred["v_star"], dtype=float)
+    alphas = sorted(pred["overlap"], key=float)
+    level = 1 - 0.05 / max(len(alphas), 1)
+    table, decisions, curve = {}, [], []
+    all_dims: set[int] = set()
+
+    def stat(rec: Any) -> float:
+        M = overlaps(rec)
+        return float((M[: M.shape[0] // 2] @ v).mean())
+
+    for a in alphas:
+        vals = runs.values(f"alpha={a}", stat)
+        all_dims |= set(vals)
+        rows = {}
+        for d, xs in vals.items():
+            ci = mean_ci(xs, level)
+            rows[d] = {"mean": ci.mean, "lo": ci.lo, "hi": ci.hi, "seeds": ci.n, "tol": CURVE_TOL / math.sqrt(d)}
+        table[a] = rows
+    if not all_dims:
+        return Evaluation(Decision(rules.INCONCLUSIVE, "no runs"), "", "not measured")
+    dmax = max(all_dims)
+    tol = CURVE_TOL / math.sqrt(dmax)
+    worst = ""
+    for a in alphas:
+        p = pred["overlap"][a]
+        row = table[a].get(dmax)
+        if row is None:
+            decisions.append(Decision(rules.INCONCLUSIVE, f"α={a}: no runs at d={dmax}"))
+            continue
+        if row["seeds"] < rules.MIN_SEEDS:
+            decisions.append(Decision(rules.INCONCLUSIVE, f"α={a}: {row['seeds']} seed(s) at d={dmax}"))
+            continue
+        decisions.append(rules.value((row["lo"], row["hi"]), p, tol, f"α={a} overlap at d={dmax}"))
+        curve.append((float(a), p, row["mean"], row["lo"], row["hi"]))
+        dev = row["mean"] - p
+        if not worst or abs(dev) > abs(float(worst.split("=")[-1])):
+            worst = f"max |measured − predicted| at d={dmax} = {dev:+.4f}"
+    if len(all_dims) < 2:
+        decisions.append(Decision(rules.INCONCLUSIVE, "one dimension only: a tolerance shrinking with d needs ≥ 2"))
+    if tol > CURVE_RESOLUTION * min(pred["overlap"].values()):
+        decisions.append(Decision(rules.INCONCLUSIVE, f"tol(d_max) = {tol:.3f} too coarse for the predicted overlaps"))
+    predicted = "; ".join(f"α={a}: {pred['overlap'][a]:.4f}" for a in alphas)
+    measured = "; ".join(f"α={a}: {table[a][dmax]['mean']:.4f} [{table[a][dmax]['lo']:.4f}, {table[a][dmax]['hi']:.4f}]"
+                         for a in alphas if dmax in table[a]) + f" (d={dmax}, tol ±{tol:.4f}); {worst}"
+    numbers = {"level": level, "tol_constant": CURVE_TOL, "table": {a: {str(d): r for d, r in rows.items()}
+                                                                   for a, rows in table.items()}}
+    plot = Plot("curve", "one-step overlap with v* against α = n/d (§3.1)",
+                {"predicted": {a: pred["overlap"][a] for a in alphas}, "measured": numbers["table"],
+                 "formula": {k: pred[k] for k in ("eta_tilde", "mu1", "mu2", "E_dsigma2", "norm_C1", "C0", "E_g2",
+                                                  "noise")}})
+    return Evaluation(rules.combine(decisions), predicted, measured, numbers, (plot,))
+
+
+# ---------------------------------------------------------------------------
+# the claims
+# ---------------------------------------------------------------------------
+SINGLE = dict(target="x1 + x1*x2", activation="relu", n_exp=1.0, n_scale=1.0, steps=1, lr0=LR0, readout="none")
+CURVE_ALPHAS = (0.5, 1.0, 2.0, 4.0)
+SHORT = dict(target="x1*x2", activation="relu", n_exp=1.0, n_scale=1.0, steps=1, lr0=LR0, readout="none")
+SPEC = dict(target="x1*x2 + x3", activation="relu", n_exp=2.0, n_scale=1.0, steps=1, lr0=LR0, ell=2,
+            preprocess="exact", readout="none")
+HARD = dict(target="x1*x2*x3", activation="erf", n_scale=1.0, steps=1, lr0=LR0, preprocess="exact", readout="none")
+
+
+def _single(profile_p: int, dims: tuple[int, ...]) -> Variant:
+    return Variant("", {**SINGLE, "p": profile_p}, dims)
+
+
+def _curve(dims: tuple[int, ...], p: int) -> tuple[Variant, ...]:
+    return tuple(Variant(f"alpha={a}", {**SINGLE, "n_scale": a, "p": p}, dims) for a in CURVE_ALPHAS)
+
+
+def _hard_arms(d2: tuple[int, ...], d3: tuple[int, ...], p: int) -> tuple[Variant, ...]:
+    return (Variant("n≍d^2", {**HARD, "n_exp": 2.0, "ell": 2, "p": p}, d2),
+            Variant("n≍d^3", {**HARD, "n_exp": 3.0, "ell": 3, "p": p}, d3))
+
+
+def _short_arms(dims: tuple[int, ...], p: int, extra: bool) -> tuple[Variant, ...]:
+    arms = (Variant("n≍d", {**SHORT, "p": p}, dims),)
+    if extra:
+        arms += (Variant("n≍d^1.5", {**SHORT, "n_exp": 1.5, "ell": 2, "p": p}, dims),)
+    return arms
+
+
+T1_SINGLE = Claim(
+    id="T1-single", source="[DKLPS] Thm 1, ℓ=1", kind="theorem",
+    statement="n ≍ d, one step: only v* is learned (s_2 of M decays like d^-1/2, s_1 Θ(1))",
+    predict=lambda: one_step_prediction(SINGLE["target"], 1, False, SINGLE["activation"]),
+    ladders={"smoke": Ladder((_single(32, (32, 64)),), 2),
+             "quick": Ladder((_single(64, (64, 128, 256, 512, 1024)),), 6),
+             "full": Ladder((_single(256, (256, 512, 1024, 2048, 4096)),), 8)},
+    evaluate=evaluate_rank,
+    statistic="singular values s_k of M/√p (M = Ŵ W*ᵀ after one step) and mean ‖P_{U_1step} M_i‖",
+    rule="s_k, k ≤ dim U_1step, and the overlap: exponent CI in ±0.1; s_{m+1}: exponent CI in −1/2 ± 0.15")
+
+T1_CURVE = Claim(
+    id="T1-curve", source="THEORY §3.1", kind="theorem",
+    statement="one-step overlap with v* against α = n/d matches the §3.1 formula",
+    predict=lambda: curve_prediction(SINGLE["target"], SINGLE["activation"], LR0, CURVE_ALPHAS),
+    ladders={"smoke": Ladder(_curve((64,), 32), 2),
+             "quick": Ladder(_curve((256, 1024), 32), 16),
+             "full": Ladder(_curve((1024, 4096), 64), 16)},
+    evaluate=evaluate_curve,
+    statistic="mean over the a=+1 neurons of ⟨ŵ_i, v*⟩, per α and d, bootstrap CI over seeds",
+    rule=f"at the largest d every α's CI inside predicted ± {CURVE_TOL:g}/√d (Bonferroni level)")
+
+T1_SHORT = Claim(
+    id="T1-short", source="[DKLPS] Thm 1", kind="theorem",
+    statement="n ≍ d^(ℓ−δ) below the leap: overlap with U* → 0",
+    predict=lambda: {"arms": {"n≍d": one_step_prediction(SHORT["target"], 1, False, SHORT["activation"]),
+                              "n≍d^1.5": one_step_prediction(SHORT["target"], 1, False, SHORT["activation"])}},
+    ladders={"smoke": Ladder(_short_arms((32, 64), 32, False), 2),
+             "quick": Ladder(_short_arms((64, 128, 256, 512, 1024), 64, False), 6),
+             "full": Ladder(_short_arms((256, 512, 1024, 2048, 4096), 256, True), 6)},
+    evaluate=evaluate_learnability,
+    statistic="mean ‖P_{U*_rel} M_i‖ after one step, g = x1·x2 (ℓ1 = 2), n ≍ d (and d^1.5 in full)",
+    rule="exponent CI < −0.1 (→ 0); REFUTED if the CI is above −0.1")
+
+T1_SPEC = Claim(
+    id="T1-spec", source="[DKLPS] Thm 1, ℓ=2", kind="theorem",
+    statement="n ≍ d² with orders < 2 removed: rank M = dim range(C_2)",
+    predict=lambda: one_step_prediction(SPEC["target"], 2, True, SPEC["activation"]),
+    ladders={"smoke": Ladder((Variant("", {**SPEC, "p": 32}, (16,)),), 2),
+             "quick": Ladder((Variant("", {**SPEC, "p": 64}, (32, 64, 128, 256)),), 4),
+             "full": Ladder((Variant("", {**SPEC, "p": 256}, (128, 256, 512, 1024)),), 6)},
+    evaluate=evaluate_rank,
+    statistic="singular values of M/√p after one step with n = d², labels with orders < 2 removed exactly",
+    rule="s_1..s_m exponent CI in ±0.1 (m = dim range C_2), s_{m+1} exponent CI in −1/2 ± 0.15")
+
+T1_HARD = Claim(
+    id="T1-hard", source="[DKLPS] hard directions", kind="theorem",
+    statement="a leap-3 target is not learned with n ≍ d², is with n ≍ d³",
+    predict=lambda: {"arms": {"n≍d^2": one_step_prediction(HARD["target"], 2, True, HARD["activation"]),
+                              "n≍d^3": one_step_prediction(HARD["target"], 3, True, HARD["activation"])}},
+    ladders={"smoke": Ladder(_hard_arms((8,), (8,), 32), 2),
+             "quick": Ladder(_hard_arms((16, 32, 64, 128), (12, 24, 48), 64), 4),
+             "full": Ladder(_hard_arms((64, 128, 256, 512, 1024), (32, 64, 96, 128), 256), 6)},
+    evaluate=evaluate_learnability,
+    statistic="mean ‖P_{U*_rel} M_i‖ after one step, g = x1x2x3 (leap 3), erf, orders < ℓ removed",
+    rule="n≍d²: exponent CI < −0.1; n≍d³: exponent CI in ±0.1")
+
+CLAIMS = (T1_SINGLE, T1_CURVE, T1_SHORT, T1_SPEC, T1_HARD)
+
+__all__ = ["CLAIMS", "T1_CURVE", "T1_HARD", "T1_SHORT", "T1_SINGLE", "T1_SPEC", "curve_prediction",
+           "evaluate_curve", "evaluate_learnability", "evaluate_rank", "one_step_prediction"]

@@ -1,0 +1,249 @@
+"""Scaling-law fits with bootstrap confidence intervals over seeds (THEORY.md §5).
+
+§5: "Θ(1)" and "→ 0" are decided by the dependence on ``d`` — a fitted
+exponent with a confidence interval over seeds — never by one threshold at one
+``d``. This module provides the fits; ``verify.rules`` turns them into verdicts.
+
+Data layout everywhere: ``{d: [value for each seed]}``. Every bootstrap is
+*stratified*: seeds are resampled with replacement independently within each
+``d`` (the seeds at different ``d`` are independent runs), and the statistic is
+recomputed from the resampled per-``d`` means. Bootstrap generators are seeded
+(``rng_seed``) so that reports are reproducible and can be diffed.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import OptimizeWarning, curve_fit
+
+Samples = Mapping[int, Sequence[float]]
+
+DEFAULT_LEVEL = 0.95
+DEFAULT_BOOT = 2000
+
+
+def _clean(values: Samples) -> tuple[np.ndarray, list[np.ndarray]]:
+    ds = sorted(int(d) for d in values)
+    groups = [np.asarray(values[d], dtype=float) for d in ds]
+    for d, g in zip(ds, groups):
+        if g.size == 0:
+            raise ValueError(f"no samples at d={d}")
+        if not np.all(np.isfinite(g)):
+            raise ValueError(f"non-finite samples at d={d}: {g.tolist()}")
+    return np.asarray(ds, dtype=float), groups
+
+
+def _resample(groups: list[np.ndarray], rng: np.random.Generator, n_boot: int) -> np.ndarray:
+    """``(n_boot, len(groups))`` array of per-group means of stratified resamples."""
+    out = np.empty((n_boot, len(groups)))
+    for j, g in enumerate(groups):
+        idx = rng.integers(0, g.size, size=(n_boot, g.size))
+        out[:, j] = g[idx].mean(axis=1)
+    return out
+
+
+def _interval(samples: np.ndarray, level: float) -> tuple[float, float]:
+    a = (1 - level) / 2
+    lo, hi = np.quantile(samples, [a, 1 - a])
+    return float(lo), float(hi)
+
+
+@dataclass(frozen=True)
+class MeanCI:
+    """Mean over seeds with a bootstrap percentile interval."""
+
+    mean: float
+    lo: float
+    hi: float
+    n: int
+    level: float
+
+    def to_dict(self) -> dict:
+        return {"mean": self.mean, "lo": self.lo, "hi": self.hi, "n": self.n, "level": self.level}
+
+
+def mean_ci(values: Sequence[float], level: float = DEFAULT_LEVEL, n_boot: int = DEFAULT_BOOT,
+            rng_seed: int = 0) -> MeanCI:
+    """Mean of ``values`` and its bootstrap percentile interval (degenerate for one value)."""
+    g = np.asarray(values, dtype=float)
+    if g.size == 0:
+        raise ValueError("mean_ci needs at least one value")
+    if g.size == 1:
+        return MeanCI(float(g[0]), float(g[0]), float(g[0]), 1, level)
+    boot = _resample([g], np.random.default_rng(rng_seed), n_boot)[:, 0]
+    lo, hi = _interval(boot, level)
+    return MeanCI(float(g.mean()), lo, hi, int(g.size), level)
+
+
+@dataclass(frozen=True)
+class SlopeFit:
+    """``log mean(d) = intercept + slope · log d`` fitted by least squares on the per-``d`` means.
+
+    ``ci`` is the bootstrap percentile interval of the slope; ``means`` the
+    per-``d`` means (in ``dims`` order) and ``mean_lo``/``mean_hi`` their own
+    bootstrap intervals; ``seeds`` the number of seeds at each ``d``.
+    """
+
+    slope: float
+    intercept: float
+    ci: tuple[float, float]
+    level: float
+    dims: tuple[int, ...]
+    seeds: tuple[int, ...]
+    means: tuple[float, ...]
+    mean_lo: tuple[float, ...]
+    mean_hi: tuple[float, ...]
+
+    @property
+    def span(self) -> float:
+        """Ratio ``d_max / d_min`` of the ladder."""
+        return self.dims[-1] / self.dims[0] if self.dims else 1.0
+
+    def to_dict(self) -> dict:
+        return {"slope": self.slope, "intercept": self.intercept, "ci": list(self.ci), "level": self.level,
+                "dims": list(self.dims), "seeds": list(self.seeds), "means": list(self.means),
+                "mean_lo": list(self.mean_lo), "mean_hi": list(self.mean_hi)}
+
+
+def _ols_slopes(x: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares slope and intercept of each row of ``Y`` against ``x``."""
+    xc = x - x.mean()
+    slope = (Y - Y.mean(axis=-1, keepdims=True)) @ xc / (xc @ xc)
+    return slope, Y.mean(axis=-1) - slope * x.mean()
+
+
+def fit_loglog(values: Samples, level: float = DEFAULT_LEVEL, n_boot: int = DEFAULT_BOOT,
+               rng_seed: int = 0) -> SlopeFit:
+    """Exponent ``a`` of ``mean statistic ≍ d^a`` with a stratified bootstrap CI over seeds.
+
+    Needs at least two distinct ``d`` and positive values (overlaps, singular
+    values, errors). With a single ``d`` or a single seed per ``d`` the interval
+    is degenerate — ``verify.rules.check_ladder`` turns such ladders into
+    INCONCLUSIVE before any exponent is trusted.
+    """
+    ds, groups = _clean(values)
+    if len(ds) < 2:
+        raise ValueError(f"a log–log fit needs at least two dimensions; got {ds.astype(int).tolist()}")
+    for d, g in zip(ds, groups):
+        if np.any(g <= 0):
+            raise ValueError(f"a log–log fit needs positive values; got {g.min()} at d={int(d)}")
+    x = np.log(ds)
+    means = np.array([g.mean() for g in groups])
+    slope, intercept = _ols_slopes(x, np.log(means)[None, :])
+    boot = _resample(groups, np.random.default_rng(rng_seed), n_boot)
+    bslopes, _ = _ols_slopes(x, np.log(boot))
+    lo, hi = _interval(bslopes, level)
+    per = [mean_ci(g, level, n_boot, rng_seed + 1 + j) for j, g in enumerate(groups)]
+    return SlopeFit(float(slope[0]), float(intercept[0]), (lo, hi), level, tuple(int(d) for d in ds),
+                    tuple(int(g.size) for g in groups), tuple(float(m) for m in means),
+                    tuple(p.lo for p in per), tuple(p.hi for p in per))
+
+
+# ---------------------------------------------------------------------------
+# extrapolation ε(d) = ε∞ + c·d^{-γ}
+# ---------------------------------------------------------------------------
+def _power_law(d: np.ndarray, eps_inf: float, c: float, gamma: float) -> np.ndarray:
+    return eps_inf + c * np.power(d, -gamma)
+
+
+@dataclass(frozen=True)
+class Extrapolation:
+    """``ε(d) = ε∞ + c·d^{-γ}`` fitted to per-``d`` means, with bootstrap intervals over seeds.
+
+    ``ok`` is False when the point fit failed or more than 10 % of the
+    bootstrap refits failed; ``failed`` counts those. ``gamma_bounds`` are the
+    bounds of the fit; a ``γ`` on a bound means the ladder does not resolve the
+    rate (reported, and a reason for INCONCLUSIVE in ``verify.rules``).
+    """
+
+    eps_inf: float
+    c: float
+    gamma: float
+    ci_eps_inf: tuple[float, float]
+    ci_gamma: tuple[float, float]
+    level: float
+    dims: tuple[int, ...]
+    seeds: tuple[int, ...]
+    means: tuple[float, ...]
+    mean_lo: tuple[float, ...]
+    mean_hi: tuple[float, ...]
+    gamma_bounds: tuple[float, float]
+    ok: bool
+    failed: int
+
+    @property
+    def gamma_at_bound(self) -> bool:
+        lo, hi = self.gamma_bounds
+        return bool(self.gamma <= lo * 1.0001 or self.gamma >= hi * 0.9999)
+
+    def to_dict(self) -> dict:
+        return {"eps_inf": self.eps_inf, "c": self.c, "gamma": self.gamma, "ci_eps_inf": list(self.ci_eps_inf),
+                "ci_gamma": list(self.ci_gamma), "level": self.level, "dims": list(self.dims),
+                "seeds": list(self.seeds), "means": list(self.means), "mean_lo": list(self.mean_lo),
+                "mean_hi": list(self.mean_hi), "gamma_bounds": list(self.gamma_bounds), "ok": self.ok,
+                "failed": self.failed}
+
+
+def _fit_power(ds: np.ndarray, means: np.ndarray, sigma: np.ndarray | None,
+               bounds: tuple[float, float]) -> tuple[float, float, float] | None:
+    span = float(np.ptp(means)) or max(abs(float(means.mean())), 1e-12)
+    g0 = 0.5 * (bounds[0] + bounds[1]) if not (bounds[0] <= 0.5 <= bounds[1]) else 0.5
+    c0 = (means[0] - means[-1]) / max(ds[0] ** -g0 - ds[-1] ** -g0, 1e-12)
+    p0 = (float(means[-1]) - c0 * ds[-1] ** -g0, c0, g0)
+    lower = (-np.inf, -np.inf, bounds[0])
+    upper = (np.inf, np.inf, bounds[1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OptimizeWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            popt, _ = curve_fit(_power_law, ds, means, p0=p0, sigma=sigma, absolute_sigma=False,
+                                bounds=(lower, upper), maxfev=4000, x_scale=(span, span, 1.0))
+        except (RuntimeError, ValueError):
+            return None
+    if not np.all(np.isfinite(popt)):
+        return None
+    return float(popt[0]), float(popt[1]), float(popt[2])
+
+
+def fit_extrapolation(values: Samples, level: float = DEFAULT_LEVEL, n_boot: int = 400, rng_seed: int = 0,
+                      gamma_bounds: tuple[float, float] = (0.2, 2.0)) -> Extrapolation:
+    """Extrapolate a per-``d`` statistic to ``d → ∞`` with ``ε(d) = ε∞ + c·d^{-γ}`` (THEORY §5, T2-error).
+
+    Fits the per-``d`` means by ``scipy.optimize.curve_fit`` (weighted by the
+    standard errors over seeds where there are at least two seeds), and refits
+    ``n_boot`` stratified bootstrap resamples for percentile intervals of ``ε∞``
+    and ``γ``. Needs at least three distinct ``d`` (three parameters).
+    """
+    ds, groups = _clean(values)
+    if len(ds) < 3:
+        raise ValueError(f"ε(d) = ε∞ + c·d^-γ needs at least three dimensions; got {ds.astype(int).tolist()}")
+    means = np.array([g.mean() for g in groups])
+    sig = None
+    if all(g.size >= 2 for g in groups):
+        se = np.array([g.std(ddof=1) / math.sqrt(g.size) for g in groups])
+        floor = 1e-3 * max(float(np.abs(means).max()), 1e-12)
+        sig = np.maximum(se, floor)
+    point = _fit_power(ds, means, sig, gamma_bounds)
+    boot = _resample(groups, np.random.default_rng(rng_seed), n_boot)
+    fits = [_fit_power(ds, row, sig, gamma_bounds) for row in boot]
+    good = np.array([f for f in fits if f is not None])
+    failed = len(fits) - len(good)
+    per = [mean_ci(g, level, 1000, rng_seed + 1 + j) for j, g in enumerate(groups)]
+    common = dict(level=level, dims=tuple(int(d) for d in ds), seeds=tuple(int(g.size) for g in groups),
+                  means=tuple(float(m) for m in means), mean_lo=tuple(p.lo for p in per),
+                  mean_hi=tuple(p.hi for p in per), gamma_bounds=tuple(float(b) for b in gamma_bounds))
+    if point is None or len(good) < 0.9 * n_boot:
+        nan = (math.nan, math.nan)
+        e, c, g = point if point is not None else (math.nan, math.nan, math.nan)
+        return Extrapolation(e, c, g, nan, nan, ok=False, failed=failed, **common)
+    return Extrapolation(point[0], point[1], point[2], _interval(good[:, 0], level), _interval(good[:, 2], level),
+                         ok=True, failed=failed, **common)
+
+
+__all__ = ["DEFAULT_BOOT", "DEFAULT_LEVEL", "Extrapolation", "MeanCI", "SlopeFit", "fit_extrapolation",
+           "fit_loglog", "mean_ci"]

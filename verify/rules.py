@@ -1,0 +1,161 @@
+"""Decision rules: fits and intervals → CONFIRMED / REFUTED / INCONCLUSIVE (THEORY.md §5).
+
+Every rule returns a :class:`Decision` (verdict + one-line reason). The rules
+are three-valued by construction: a claim is CONFIRMED only when the whole
+confidence interval lies inside the region the claim predicts, REFUTED only
+when the whole interval lies outside it, and INCONCLUSIVE otherwise — an
+interval too wide to decide is never read as a pass.
+
+Exponent bands (the tolerance on a fitted exponent ``a`` of ``stat ≍ d^a``):
+
+* ``Θ(1)``: ``a ∈ [-THETA_BAND, +THETA_BAND]``, ``THETA_BAND = 0.1``. Finite-size
+  corrections to a Θ(1) overlap are relative ``O(d^{-1/2})`` (§3.1) and move
+  a fitted log-slope over ``d ∈ [64, 1024]`` by a few hundredths; a true decay
+  ``d^{-0.1}`` or faster is a factor ≥ 1.3 over a ladder spanning 16×.
+* ``→ 0``: ``a < -DECAY_MIN`` with ``DECAY_MIN = 0.1`` (same resolution); an
+  interval entirely above ``-DECAY_MIN`` is indistinguishable from Θ(1) at the
+  ladder's resolution and refutes "→ 0".
+* ``≍ d^{-1/2}``: ``a ∈ [-1/2 - EXP_BAND, -1/2 + EXP_BAND]``, ``EXP_BAND = 0.15``:
+  half-way (roughly) to the competing laws Θ(1)-like ``d^{-0.1}`` and ``d^{-1}``,
+  and wide enough for the ``O(d^{-1/2})`` relative corrections to a
+  ``d^{-1/2}`` law seen at ``d ≥ 64``.
+
+A ladder that cannot resolve an exponent (fewer than ``MIN_DIMS`` dimensions,
+``d_max/d_min < MIN_SPAN``, fewer than ``MIN_SEEDS`` seeds at some ``d``) is
+INCONCLUSIVE whatever the fit says (:func:`check_ladder`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from verify.fits import Extrapolation, SlopeFit
+
+CONFIRMED = "CONFIRMED"
+REFUTED = "REFUTED"
+INCONCLUSIVE = "INCONCLUSIVE"
+VERDICTS = (CONFIRMED, REFUTED, INCONCLUSIVE)
+
+THETA_BAND = 0.1
+DECAY_MIN = 0.1
+EXP_BAND = 0.15
+MIN_DIMS = 3
+MIN_SPAN = 4.0
+MIN_SEEDS = 3
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A verdict and the one-line reason for it."""
+
+    verdict: str
+    reason: str
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}; got {self.verdict!r}")
+
+
+def _ci(ci: tuple[float, float]) -> str:
+    return f"[{ci[0]:+.3f}, {ci[1]:+.3f}]"
+
+
+def check_ladder(fit: SlopeFit | Extrapolation, min_dims: int = MIN_DIMS, min_span: float = MIN_SPAN,
+                 min_seeds: int = MIN_SEEDS) -> Decision | None:
+    """INCONCLUSIVE when the ladder is too short to resolve a law in ``d``; ``None`` when it is enough."""
+    dims = fit.dims
+    if len(dims) < min_dims:
+        return Decision(INCONCLUSIVE, f"ladder too short: {len(dims)} dimension(s) {list(dims)}, need ≥ {min_dims}")
+    span = dims[-1] / dims[0]
+    if span < min_span:
+        return Decision(INCONCLUSIVE, f"ladder too short: d_max/d_min = {span:g} < {min_span:g}")
+    if min(fit.seeds) < min_seeds:
+        return Decision(INCONCLUSIVE, f"too few seeds: {min(fit.seeds)} at some d, need ≥ {min_seeds}")
+    return None
+
+
+def interval_rule(ci: tuple[float, float], lo: float, hi: float, what: str) -> Decision:
+    """CONFIRMED if ``ci ⊂ [lo, hi]``, REFUTED if disjoint from it, INCONCLUSIVE if it straddles an edge."""
+    a, b = ci
+    if not (math.isfinite(a) and math.isfinite(b)):
+        return Decision(INCONCLUSIVE, f"{what}: no finite interval")
+    region = f"[{lo:+.3f}, {hi:+.3f}]"
+    if lo <= a and b <= hi:
+        return Decision(CONFIRMED, f"{what} CI {_ci(ci)} inside {region}")
+    if b < lo or a > hi:
+        return Decision(REFUTED, f"{what} CI {_ci(ci)} outside {region}")
+    return Decision(INCONCLUSIVE, f"{what} CI {_ci(ci)} straddles an edge of {region}")
+
+
+def theta1(fit: SlopeFit, band: float = THETA_BAND, what: str = "exponent") -> Decision:
+    """"Θ(1)": fitted exponent CI inside ``[-band, band]`` (REFUTED when it lies outside)."""
+    return check_ladder(fit) or interval_rule(fit.ci, -band, band, f"{what} (Θ(1) band)")
+
+
+def decays(fit: SlopeFit, minimum: float = DECAY_MIN, what: str = "exponent") -> Decision:
+    """"→ 0": fitted exponent CI below ``-minimum``; REFUTED when the CI is above ``-minimum``."""
+    bad = check_ladder(fit)
+    if bad:
+        return bad
+    a, b = fit.ci
+    if b < -minimum:
+        return Decision(CONFIRMED, f"{what} CI {_ci(fit.ci)} < {-minimum:+.2f}: decays")
+    if a > -minimum:
+        return Decision(REFUTED, f"{what} CI {_ci(fit.ci)} > {-minimum:+.2f}: does not decay at this resolution")
+    return Decision(INCONCLUSIVE, f"{what} CI {_ci(fit.ci)} straddles {-minimum:+.2f}")
+
+
+def exponent(fit: SlopeFit, expected: float, band: float = EXP_BAND, what: str = "exponent") -> Decision:
+    """Fitted exponent CI inside ``[expected - band, expected + band]``."""
+    return check_ladder(fit) or interval_rule(fit.ci, expected - band, expected + band, what)
+
+
+def value(ci: tuple[float, float], predicted: float, tol: float, what: str = "value") -> Decision:
+    """A measured (or extrapolated) quantity's CI inside ``predicted ± tol``."""
+    return interval_rule(ci, predicted - tol, predicted + tol, what)
+
+
+def at_least(ci: tuple[float, float], bound: float, tol: float, what: str = "value") -> Decision:
+    """"≥ bound" up to ``tol``: CONFIRMED if ``ci[0] ≥ bound - tol``, REFUTED if ``ci[1] < bound - tol``."""
+    a, b = ci
+    if not (math.isfinite(a) and math.isfinite(b)):
+        return Decision(INCONCLUSIVE, f"{what}: no finite interval")
+    edge = bound - tol
+    if a >= edge:
+        return Decision(CONFIRMED, f"{what} CI {_ci(ci)} ≥ {edge:+.3f}")
+    if b < edge:
+        return Decision(REFUTED, f"{what} CI {_ci(ci)} < {edge:+.3f}")
+    return Decision(INCONCLUSIVE, f"{what} CI {_ci(ci)} straddles {edge:+.3f}")
+
+
+def extrapolated(fit: Extrapolation, predicted: float, tol: float, what: str = "ε∞",
+                 lower_bound_only: bool = False) -> Decision:
+    """Decide an extrapolated limit ``ε∞`` against a prediction (value match, or ``≥`` for conjectured bounds)."""
+    bad = check_ladder(fit)
+    if bad:
+        return bad
+    if not fit.ok:
+        return Decision(INCONCLUSIVE, f"{what}: the fit ε∞ + c·d^-γ did not converge ({fit.failed} bootstrap failures)")
+    if lower_bound_only:
+        return at_least(fit.ci_eps_inf, predicted, tol, what)
+    return value(fit.ci_eps_inf, predicted, tol, what)
+
+
+def combine(decisions: Iterable[Decision]) -> Decision:
+    """All parts of a claim: REFUTED if any part is, CONFIRMED if all are, else INCONCLUSIVE."""
+    parts = list(decisions)
+    if not parts:
+        return Decision(INCONCLUSIVE, "nothing was measured")
+    refuted = [p for p in parts if p.verdict == REFUTED]
+    if refuted:
+        return Decision(REFUTED, "; ".join(p.reason for p in refuted))
+    if all(p.verdict == CONFIRMED for p in parts):
+        return Decision(CONFIRMED, "; ".join(p.reason for p in parts))
+    return Decision(INCONCLUSIVE, "; ".join(p.reason for p in parts if p.verdict == INCONCLUSIVE))
+
+
+__all__ = ["CONFIRMED", "DECAY_MIN", "Decision", "EXP_BAND", "INCONCLUSIVE", "MIN_DIMS", "MIN_SEEDS", "MIN_SPAN",
+           "REFUTED", "THETA_BAND", "VERDICTS", "at_least", "check_ladder", "combine", "decays", "exponent",
+           "extrapolated", "interval_rule", "theta1", "value"]
