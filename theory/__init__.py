@@ -8,8 +8,10 @@ THEORY.md §1–§2. ``theory`` never imports torch at import time.
 """
 
 from theory.activations import Activation, HermiteSeries, activation
+from theory.arccos import StudentTeacher, relu_kernel, relu_kernel_derivative
 from theory.staircase import Staircase, Transitions
 from theory.stairway import Stairway
 from theory.target import Target
 
-__all__ = ["Activation", "HermiteSeries", "Staircase", "Stairway", "Target", "Transitions", "activation"]
+__all__ = ["Activation", "HermiteSeries", "Staircase", "Stairway", "StudentTeacher", "Target", "Transitions", "activation",
+           "relu_kernel", "relu_kernel_derivative"]

@@ -16,6 +16,13 @@ the kernel, ``k(ρ) = Σ_k μ_k² ρ^k / k!`` with ``μ_k = E[relu He_k]``:
 ``relu[2:](u) = |u|/2 − 1/√(2π)`` is even, so ``k̃`` is even and ``w`` and
 ``−w`` define the same neuron.
 
+Homogeneity convention. ``relu`` is 1-homogeneous but ``relu[2:]`` is not (its
+constant ``−μ0``). The formula ``‖w‖‖v‖ k̃(ρ)`` of THEORY.md §4 holds for the
+neuron ``‖w‖ σ̃(⟨w/‖w‖, x⟩) = relu(⟨w,x⟩) − μ0‖w‖ − μ1⟨w,x⟩``, i.e. relu of
+``⟨w,x⟩`` with *its own* Hermite orders 0 and 1 removed (``⟨w,x⟩ ~ N(0,‖w‖²)``).
+This 1-homogeneous extension is the neuron used everywhere in this module and
+in ``sim.zhou_ge`` (``neuron_outputs``); for ``min_order = 0`` it is plain relu.
+
 Networks (THEORY.md §4): student ``f(x) = Σ_i a_i σ(⟨w_i,x⟩)`` with
 ``a ∈ R^m``, ``W ∈ R^{m×d}`` (rows are neurons); teacher ``f*`` with
 ``a_star ∈ R^{m*}``, ``W_star ∈ R^{m*×d}``. With ``h(w, v) = ‖w‖‖v‖ k(ρ)``
@@ -214,8 +221,15 @@ class StudentTeacher:
     def output(self, a: np.ndarray, W: np.ndarray, x: np.ndarray) -> np.ndarray:
         """``f(x) − f*(x)`` on samples ``x: (n, d)`` → ``(n,)`` (for Monte-Carlo checks)."""
         a, W = self._check(a, W)
-        act = relu_numpy(self.min_order)
-        return act(x @ W.T) @ a - act(x @ self.W_star.T) @ self.a_star
+        return (neuron_outputs(W, x, self.min_order) @ a
+                - neuron_outputs(self.W_star, x, self.min_order) @ self.a_star)
+
+
+def neuron_outputs(W: np.ndarray, x: np.ndarray, min_order: int = 0) -> np.ndarray:
+    """``‖w_i‖ σ(⟨w_i/‖w_i‖, x_n⟩)`` for ``W: (m, d)``, ``x: (n, d)`` → ``(n, m)`` (the 1-homogeneous neuron, see module doc)."""
+    W = _as_matrix(W, "W")
+    norms = np.linalg.norm(W, axis=1)
+    return relu_numpy(min_order)(np.asarray(x, dtype=float) @ _unit(W, norms).T) * norms[None, :]
 
 
 def relu_numpy(min_order: int = 0):  # noqa: ANN201 - returns a numpy function
