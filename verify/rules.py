@@ -130,16 +130,37 @@ def at_least(ci: tuple[float, float], bound: float, tol: float, what: str = "val
     return Decision(INCONCLUSIVE, f"{what} CI {_ci(ci)} straddles {edge:+.3f}")
 
 
+def from_above(ci: tuple[float, float], predicted: float, tol: float, what: str = "value") -> Decision:
+    """A limit approached from above (an error at finite width/sample ratios): CONFIRMED inside ``predicted ± tol``,
+    REFUTED only *below* ``predicted − tol`` (beating the prediction), INCONCLUSIVE above (excess not resolved)."""
+    a, b = ci
+    if not (math.isfinite(a) and math.isfinite(b)):
+        return Decision(INCONCLUSIVE, f"{what}: no finite interval")
+    lo, hi = predicted - tol, predicted + tol
+    if lo <= a and b <= hi:
+        return Decision(CONFIRMED, f"{what} CI {_ci(ci)} inside [{lo:+.3f}, {hi:+.3f}]")
+    if b < lo:
+        return Decision(REFUTED, f"{what} CI {_ci(ci)} below {lo:+.3f}: beats the prediction")
+    if a > hi:
+        return Decision(INCONCLUSIVE, f"{what} CI {_ci(ci)} above {hi:+.3f}: excess at finite p/d, n₂/d not resolved")
+    return Decision(INCONCLUSIVE, f"{what} CI {_ci(ci)} straddles an edge of [{lo:+.3f}, {hi:+.3f}]")
+
+
 def extrapolated(fit: Extrapolation, predicted: float, tol: float, what: str = "ε∞",
-                 lower_bound_only: bool = False) -> Decision:
-    """Decide an extrapolated limit ``ε∞`` against a prediction (value match, or ``≥`` for conjectured bounds)."""
+                 lower_bound_only: bool = False, approach: bool = False) -> Decision:
+    """Decide an extrapolated limit ``ε∞``: value match, ``≥`` (``lower_bound_only``) or from above (``approach``)."""
     bad = check_ladder(fit)
     if bad:
         return bad
     if not fit.ok:
         return Decision(INCONCLUSIVE, f"{what}: the fit ε∞ + c·d^-γ did not converge ({fit.failed} bootstrap failures)")
+    if fit.gamma_at_bound:
+        return Decision(INCONCLUSIVE, f"{what}: fitted rate γ = {fit.gamma:.2f} on a bound {list(fit.gamma_bounds)}, "
+                                      "the ladder does not resolve the approach to the limit")
     if lower_bound_only:
         return at_least(fit.ci_eps_inf, predicted, tol, what)
+    if approach:
+        return from_above(fit.ci_eps_inf, predicted, tol, what)
     return value(fit.ci_eps_inf, predicted, tol, what)
 
 
@@ -158,4 +179,4 @@ def combine(decisions: Iterable[Decision]) -> Decision:
 
 __all__ = ["CONFIRMED", "DECAY_MIN", "Decision", "EXP_BAND", "INCONCLUSIVE", "MIN_DIMS", "MIN_SEEDS", "MIN_SPAN",
            "REFUTED", "THETA_BAND", "VERDICTS", "at_least", "check_ladder", "combine", "decays", "exponent",
-           "extrapolated", "interval_rule", "theta1", "value"]
+           "extrapolated", "from_above", "interval_rule", "theta1", "value"]

@@ -24,7 +24,7 @@ from theory import Target
 from verify.claims.base import Claim, Evaluation, Ladder, Plot, RunSet, Variant
 from verify.claims.common import as_basis, complement, overlaps, scaling_evaluation, subspace_overlap
 
-STAIR = dict(target="x1 + x1*x2 + x1*x2*x3", activation="relu", n_exp=1.0, n_scale=2.0, lr0=2.0, p=16,
+STAIR = dict(target="x1 + x1*x2 + x1*x2*x3", activation="relu", n_exp=1.0, n_scale=4.0, lr0=2.0, p=16,
              readout="none")
 
 
@@ -95,10 +95,10 @@ C1_STAIR = Claim(
     statement="T steps, n ≍ d: overlap on U^t stays Θ(1) as d grows, on U*_rel ⊖ U^t decays with exponent ≈ −1/2",
     predict=_predict(3),
     ladders={"smoke": Ladder((_arm((32, 64), 2),), 2),
-             "quick": Ladder((_arm((64, 128, 256, 512, 1024), 2),), 6),
-             "full": Ladder((_arm((256, 512, 1024, 2048, 4096), 3),), 8)},
+             "quick": Ladder((_arm((128, 256, 512, 1024, 2048), 2),), 16),
+             "full": Ladder((_arm((256, 512, 1024, 2048, 4096, 8192), 3),), 24)},
     evaluate=evaluate_staircase,
-    statistic="mean ‖P_V M_i‖ after t steps for V = U^s ⊖ U^{s−1} (s ≤ t) and V = U*_rel ⊖ U^t; p = 16, α = 2",
+    statistic="mean ‖P_V M_i‖ after t steps for V = U^s ⊖ U^{s−1} (s ≤ t) and V = U*_rel ⊖ U^t; p = 16, α = n/d = 4",
     rule="new levels: exponent CI in ±0.1; U*_rel ⊖ U^t: exponent CI in −1/2 ± 0.15")
 
 CLAIMS = (C1_STAIR,)
