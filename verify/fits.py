@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import OptimizeWarning, curve_fit
+from scipy.stats import norm
+from scipy.stats import t as student_t
 
 Samples = Mapping[int, Sequence[float]]
 
@@ -47,9 +49,19 @@ def _resample(groups: list[np.ndarray], rng: np.random.Generator, n_boot: int) -
     return out
 
 
-def _interval(samples: np.ndarray, level: float) -> tuple[float, float]:
+def _interval(samples: np.ndarray, level: float, center: float | None = None, n: int | None = None
+              ) -> tuple[float, float]:
+    """Percentile interval; with ``n`` (seeds per group) widened about ``center`` by ``t_{n-1}/z``.
+
+    The plain percentile bootstrap under-covers with a handful of seeds (it
+    ignores that the spread itself is estimated); the Student factor is the
+    usual small-sample expansion and tends to 1 as ``n`` grows.
+    """
     a = (1 - level) / 2
     lo, hi = np.quantile(samples, [a, 1 - a])
+    if center is not None and n is not None and n >= 2:
+        k = float(student_t.ppf(1 - a, n - 1) / norm.ppf(1 - a))
+        lo, hi = center - k * (center - lo), center + k * (hi - center)
     return float(lo), float(hi)
 
 
@@ -76,7 +88,7 @@ def mean_ci(values: Sequence[float], level: float = DEFAULT_LEVEL, n_boot: int =
     if g.size == 1:
         return MeanCI(float(g[0]), float(g[0]), float(g[0]), 1, level)
     boot = _resample([g], np.random.default_rng(rng_seed), n_boot)[:, 0]
-    lo, hi = _interval(boot, level)
+    lo, hi = _interval(boot, level, float(g.mean()), int(g.size))
     return MeanCI(float(g.mean()), lo, hi, int(g.size), level)
 
 
@@ -137,7 +149,7 @@ def fit_loglog(values: Samples, level: float = DEFAULT_LEVEL, n_boot: int = DEFA
     slope, intercept = _ols_slopes(x, np.log(means)[None, :])
     boot = _resample(groups, np.random.default_rng(rng_seed), n_boot)
     bslopes, _ = _ols_slopes(x, np.log(boot))
-    lo, hi = _interval(bslopes, level)
+    lo, hi = _interval(bslopes, level, float(slope[0]), min(g.size for g in groups))
     per = [mean_ci(g, level, n_boot, rng_seed + 1 + j) for j, g in enumerate(groups)]
     return SlopeFit(float(slope[0]), float(intercept[0]), (lo, hi), level, tuple(int(d) for d in ds),
                     tuple(int(g.size) for g in groups), tuple(float(m) for m in means),
@@ -241,7 +253,9 @@ def fit_extrapolation(values: Samples, level: float = DEFAULT_LEVEL, n_boot: int
         nan = (math.nan, math.nan)
         e, c, g = point if point is not None else (math.nan, math.nan, math.nan)
         return Extrapolation(e, c, g, nan, nan, ok=False, failed=failed, **common)
-    return Extrapolation(point[0], point[1], point[2], _interval(good[:, 0], level), _interval(good[:, 2], level),
+    nmin = min(g.size for g in groups)
+    return Extrapolation(point[0], point[1], point[2], _interval(good[:, 0], level, point[0], nmin),
+                         _interval(good[:, 2], level, point[2], nmin),
                          ok=True, failed=failed, **common)
 
 

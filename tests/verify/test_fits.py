@@ -1,0 +1,70 @@
+"""verify.fits on synthetic data with known exponents and noise (THEORY §5)."""
+
+import numpy as np
+import pytest
+
+from verify.fits import fit_extrapolation, fit_loglog, mean_ci
+
+DIMS = (64, 128, 256, 512, 1024)
+
+
+def synthetic(a: float, c: float, noise: float, seeds: int, rng: np.random.Generator) -> dict[int, list[float]]:
+    """c·d^a with multiplicative log-normal noise per seed."""
+    return {d: list(c * d**a * np.exp(noise * rng.standard_normal(seeds))) for d in DIMS}
+
+
+@pytest.mark.parametrize("a", [-1.0, -0.5, 0.0, 0.3])
+def test_loglog_recovers_exponent(a):
+    rng = np.random.default_rng(1)
+    fit = fit_loglog(synthetic(a, 0.7, 0.05, 8, rng), n_boot=500)
+    assert fit.ci[0] <= a <= fit.ci[1]
+    assert abs(fit.slope - a) < 0.05
+    assert fit.ci[1] - fit.ci[0] < 0.15
+
+
+def test_loglog_exact_power_law_has_zero_width():
+    fit = fit_loglog({d: [3.0 * d**-0.5] * 4 for d in DIMS}, n_boot=100)
+    assert fit.slope == pytest.approx(-0.5, abs=1e-12)
+    assert fit.ci[1] - fit.ci[0] < 1e-12
+    assert fit.intercept == pytest.approx(np.log(3.0))
+
+
+def test_loglog_ci_coverage_is_sane():
+    """The 95 % bootstrap CI covers the true exponent in most of 60 independent experiments."""
+    rng = np.random.default_rng(7)
+    covered = 0
+    for k in range(60):
+        fit = fit_loglog(synthetic(-0.5, 1.0, 0.2, 6, rng), n_boot=300, rng_seed=k)
+        covered += fit.ci[0] <= -0.5 <= fit.ci[1]
+    assert 45 <= covered <= 60  # nominal 57; percentile bootstrap with 6 seeds is a little narrow
+
+
+def test_loglog_rejects_bad_input():
+    with pytest.raises(ValueError, match="two dimensions"):
+        fit_loglog({64: [1.0, 2.0]})
+    with pytest.raises(ValueError, match="positive"):
+        fit_loglog({64: [1.0], 128: [-1.0]})
+    with pytest.raises(ValueError, match="no samples"):
+        fit_loglog({64: [1.0], 128: []})
+
+
+def test_mean_ci_brackets_mean():
+    ci = mean_ci([1.0, 2.0, 3.0, 4.0])
+    assert ci.mean == 2.5 and ci.lo < 2.5 < ci.hi and ci.n == 4
+    assert mean_ci([5.0]).lo == mean_ci([5.0]).hi == 5.0
+
+
+@pytest.mark.parametrize("eps_inf,gamma", [(0.3, 0.5), (1.0, 1.0), (0.0, 0.7)])
+def test_extrapolation_recovers_limit(eps_inf, gamma):
+    rng = np.random.default_rng(3)
+    vals = {d: list(eps_inf + 2.0 * d**-gamma + 0.003 * rng.standard_normal(6)) for d in DIMS}
+    fit = fit_extrapolation(vals, n_boot=200)
+    assert fit.ok
+    assert fit.ci_eps_inf[0] <= eps_inf <= fit.ci_eps_inf[1]
+    assert abs(fit.eps_inf - eps_inf) < 0.05
+    assert fit.ci_gamma[0] <= gamma <= fit.ci_gamma[1]
+
+
+def test_extrapolation_needs_three_dims():
+    with pytest.raises(ValueError, match="three dimensions"):
+        fit_extrapolation({64: [1.0, 1.1], 128: [0.9, 0.8]})
