@@ -1,0 +1,121 @@
+"""Claims on synthetic records: correct predictions are CONFIRMED, injected wrong ones REFUTED (issue item 5)."""
+
+import dataclasses
+
+import numpy as np
+
+from verify import rules
+from verify.claims import registry
+from verify.claims.base import RunSet
+from verify.claims.one_step import T1_CURVE, T1_SHORT, T1_SINGLE, curve_prediction, one_step_prediction
+from verify.runner import evaluate_claim, exit_status
+
+DIMS = (64, 128, 256, 512, 1024)
+
+
+def record(M, key):
+    return {"key": key, "overlaps": M.tolist(), "per_step": [{"overlaps": M.tolist()}]}
+
+
+def single_index_runs(level: float, seeds: int = 6, p: int = 64) -> RunSet:
+    """Synthetic one-step records: every neuron has overlap ``level`` with e1, ~d^-1/2 noise on e2."""
+    rng = np.random.default_rng(0)
+    runs = {}
+    for d in DIMS:
+        recs = []
+        for s in range(seeds):
+            M = np.column_stack([level + 0.02 * rng.standard_normal(p), rng.standard_normal(p) / np.sqrt(d)])
+            recs.append(record(M, f"k{d}-{s}"))
+        runs[d] = recs
+    return RunSet({"": runs})
+
+
+def short_runs(seeds: int = 6, p: int = 64) -> RunSet:
+    rng = np.random.default_rng(1)
+    return RunSet({"n≍d": {d: [record(rng.standard_normal((p, 2)) / np.sqrt(d), f"s{d}-{s}") for s in range(seeds)]
+                           for d in DIMS}})
+
+
+def curve_runs(pred, shift: float = 0.0, seeds: int = 8, p: int = 32) -> RunSet:
+    """Overlaps equal to the formula (+ shift) with O(d^-1/2) scatter, first half a=+1, second half a=−1."""
+    rng = np.random.default_rng(2)
+    runs = {}
+    for a, val in pred["overlap"].items():
+        runs[f"alpha={a}"] = {}
+        for d in (256, 1024):
+            recs = []
+            for s in range(seeds):
+                x = val + shift + 0.3 / np.sqrt(d) * rng.standard_normal() + 0.01 * rng.standard_normal(p // 2)
+                M = np.column_stack([np.r_[x, -x], rng.standard_normal(p) / np.sqrt(d)])
+                recs.append(record(M, f"c{a}-{d}-{s}"))
+            runs[f"alpha={a}"][d] = recs
+    return RunSet(runs)
+
+
+def test_registry_has_the_dklps_claims_with_kinds():
+    claims = {c.id: c for c in registry()}
+    assert set(claims) >= {"T1-single", "T1-curve", "T1-short", "T1-spec", "T1-hard", "C1-stair", "T2-error",
+                           "C3-error", "RF-sep"}
+    assert claims["C1-stair"].kind == claims["C3-error"].kind == "conjecture"
+    assert claims["T1-single"].kind == claims["T2-error"].kind == claims["RF-sep"].kind == "theorem"
+    for c in claims.values():
+        assert {"smoke", "quick", "full"} <= set(c.ladders)
+
+
+def test_predictions_come_from_theory():
+    p = T1_SINGLE.predict()
+    assert p["dim_learned"] == 1 and p["learned_basis"] == [[1.0], [0.0]]  # C_1(x1 + x1x2) = e1
+    c = T1_CURVE.predict()
+    # §3.1 with relu (μ1 = 1/2, E σ'² = 1/2), C0 = 0, ‖C1‖ = 1, E g² = 2, η̃ = 2: 1/√(2 + 4/α)
+    for a, v in c["overlap"].items():
+        assert abs(v - 1 / np.sqrt(2 + 4 / float(a))) < 1e-12
+
+
+def test_single_confirmed_on_matching_data_refuted_with_injected_prediction():
+    runs = single_index_runs(0.4)
+    good = evaluate_claim(T1_SINGLE, T1_SINGLE.predict(), runs)
+    assert good.verdict == rules.CONFIRMED, good.evaluation.decision.reason
+    wrong = one_step_prediction("x1 + x1*x2", 2, True, "relu")  # claims both directions are learned
+    assert wrong["dim_learned"] == 2
+    bad = evaluate_claim(T1_SINGLE, wrong, runs)
+    assert bad.verdict == rules.REFUTED
+    assert exit_status([bad]) == 1 and exit_status([good]) == 0
+    assert bad.run_keys and all(k.startswith("k") for k in bad.run_keys)
+
+
+def test_single_refuted_when_the_data_learn_nothing():
+    out = evaluate_claim(T1_SINGLE, T1_SINGLE.predict(), single_index_runs(0.0))
+    assert out.verdict in (rules.REFUTED, rules.INCONCLUSIVE)
+    assert out.verdict != rules.CONFIRMED
+
+
+def test_short_confirmed_and_refuted_with_injected_prediction():
+    runs = short_runs()
+    good = evaluate_claim(T1_SHORT, T1_SHORT.predict(), runs)
+    assert good.verdict == rules.CONFIRMED, good.evaluation.decision.reason
+    injected = dataclasses.replace(T1_SHORT, predict=lambda: {"arms": {"n≍d": one_step_prediction("x1*x2", 2, True,
+                                                                                                     "relu")}})
+    bad = evaluate_claim(injected, injected.predict(), runs)
+    assert bad.verdict == rules.REFUTED
+
+
+def test_curve_confirmed_and_refuted_with_injected_prediction():
+    pred = T1_CURVE.predict()
+    good = evaluate_claim(T1_CURVE, pred, curve_runs(pred))
+    assert good.verdict == rules.CONFIRMED, good.evaluation.decision.reason
+    wrong = curve_prediction("x1 + x1*x2", "relu", 1.0, (0.5, 1.0, 2.0, 4.0))  # wrong learning rate
+    bad = evaluate_claim(T1_CURVE, wrong, curve_runs(pred))
+    assert bad.verdict == rules.REFUTED
+
+
+def test_too_few_seeds_is_inconclusive_not_confirmed():
+    out = evaluate_claim(T1_SINGLE, T1_SINGLE.predict(), single_index_runs(0.4, seeds=2))
+    assert out.verdict == rules.INCONCLUSIVE
+
+
+def test_conjecture_refuted_exits_zero_unless_strict():
+    stair = next(c for c in registry() if c.id == "C1-stair")
+    out = dataclasses.replace(evaluate_claim(T1_SINGLE, one_step_prediction("x1 + x1*x2", 2, True, "relu"),
+                                             single_index_runs(0.4)), kind=stair.kind)
+    assert out.verdict == rules.REFUTED
+    assert exit_status([out]) == 0 and exit_status([out], strict=True) == 1
