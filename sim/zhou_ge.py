@@ -639,3 +639,187 @@ def _bar(progress: bool, cfg: ZGConfig, seed: int):  # noqa: ANN202 - tqdm or No
 
     return tqdm(total=cfg.phases * cfg.max_steps_per_phase, unit="step", delay=2.0, leave=False,
                 dynamic_ncols=True, desc=f"[ZG] d={cfg.d} m={cfg.m} m*={cfg.m_star} seed={seed}")
+
+
+# ---------------------------------------------------------------------------------------------------
+# store (same SQLite file and write discipline as ``sim.store``, own table)
+# ---------------------------------------------------------------------------------------------------
+_ZG_SCHEMA = """
+CREATE TABLE IF NOT EXISTS zg_runs (
+    key TEXT PRIMARY KEY,
+    seed INTEGER NOT NULL,
+    code_version TEXT NOT NULL,
+    device_type TEXT NOT NULL,
+    config TEXT NOT NULL,
+    created REAL NOT NULL,
+    record BLOB NOT NULL
+)
+"""
+
+
+@dataclass(frozen=True)
+class ZGStore:
+    """[ZG] records in table ``zg_runs`` of the results file of ``sim.store`` (default ``runs/results.sqlite``).
+
+    WAL mode, ``synchronous=FULL``, one ``BEGIN IMMEDIATE`` transaction per record, a connection per
+    call: safe across processes, like ``sim.store.Store``. Records are zlib-compressed JSON.
+    """
+
+    path: str = ""
+
+    def __post_init__(self) -> None:
+        from sim.store import DEFAULT_PATH
+
+        object.__setattr__(self, "path", str(self.path or DEFAULT_PATH))
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as con:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute(_ZG_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        from sim.store import BUSY_TIMEOUT_S
+
+        con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        try:
+            con.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+            con.execute("PRAGMA synchronous=FULL")
+            yield con
+        finally:
+            con.close()
+
+    def get_key(self, key: str) -> dict[str, Any] | None:
+        import zlib
+
+        with self._connect() as con:
+            row = con.execute("SELECT record FROM zg_runs WHERE key = ?", (key,)).fetchone()
+        return json.loads(zlib.decompress(row[0])) if row else None
+
+    def put(self, rec: dict[str, Any]) -> None:
+        import zlib
+
+        blob = zlib.compress(json.dumps(rec).encode(), 6)
+        row = (rec["key"], int(rec["seed"]), rec["code_version"], rec["device_type"],
+               json.dumps(rec["config"], sort_keys=True), float(rec["created"]), blob)
+        with self._connect() as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                con.execute("INSERT OR REPLACE INTO zg_runs (key, seed, code_version, device_type, config, created, "
+                            "record) VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+
+    def __len__(self) -> int:
+        with self._connect() as con:
+            return int(con.execute("SELECT COUNT(*) FROM zg_runs").fetchone()[0])
+
+
+def run_or_load(cfg: ZGConfig, seed: int, store: ZGStore, force: bool = False,
+                progress: bool = False) -> tuple[dict[str, Any], bool]:
+    """``(record, from_store)``: the stored record of ``(cfg, seed)`` for this code version and device type, or a
+    fresh run (written to the store)."""
+    _, device_type, _ = resolve(cfg)
+    if not force:
+        rec = store.get_key(run_key(cfg, seed, device_type))
+        if rec is not None:
+            return rec, True
+    rec = run_zhou_ge(cfg, seed, progress=progress)
+    store.put(rec)
+    return rec, False
+
+
+# ---------------------------------------------------------------------------------------------------
+# command line: ``python -m sim.zhou_ge …`` (and ``python -m sim zg …`` once ``sim.cli`` calls add_subparser)
+# ---------------------------------------------------------------------------------------------------
+_CHOICES = {"activation": tuple(ACTIVATIONS), "teacher_directions": DIRECTIONS, "loss": LOSSES,
+            "stage1_gradient": STAGE1_GRADIENTS, "dtype": DTYPES}
+_BOOLS = ("balance", "baseline")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Every ``ZGConfig`` field as a flag of the same name, plus ``--config``, ``--seeds``, ``--seed0``, ``--json``,
+    ``--force``, ``--store``, ``--no-progress``."""
+    types = {f.name: f.type for f in fields(ZGConfig)}
+    for name in zg_field_names():
+        flag = "--" + name.replace("_", "-")
+        kw: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS}
+        if name in _BOOLS:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, **kw)
+        elif name in _CHOICES:
+            parser.add_argument(flag, choices=_CHOICES[name], **kw)
+        elif name == "teacher_a":
+            parser.add_argument(flag, nargs="+", type=float, metavar="A", **kw)
+        else:
+            t = str(types[name])
+            conv = int if "int" in t else float if "float" in t else str
+            parser.add_argument(flag, type=conv, metavar=name.upper(), **kw)
+    parser.add_argument("--config", help="YAML/JSON file with ZGConfig fields (flags override it)")
+    parser.add_argument("--seeds", type=int, default=1, help="number of seeds (default 1)")
+    parser.add_argument("--seed0", type=int, default=0, help="first seed (default 0)")
+    parser.add_argument("--json", action="store_true", help="one JSON record per run and line on stdout")
+    parser.add_argument("--force", action="store_true", help="recompute even if the store has the run")
+    parser.add_argument("--store", default=None, help="SQLite results file (default runs/results.sqlite)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def add_subparser(sub: Any) -> argparse.ArgumentParser:
+    """Register ``zg`` on ``sim.cli``'s subparsers; its ``main`` dispatches ``command == "zg"`` to ``main_ns``."""
+    p = sub.add_parser("zg", help="[ZG] GD with decreasing weight decay (THEORY.md §4)")
+    add_arguments(p)
+    return p
+
+
+def summary_lines(rec: Mapping[str, Any]) -> list[str]:
+    """Human-readable lines: the variant, then one line per λ phase."""
+    out = [rec["variant"], f"seed {rec['seed']}: stage-2 loss {rec['stage2']['loss']:.3e}, "
+           f"stage-1 span overlap {rec['stage1']['span_overlap']:.3f}, a* = {rec['teacher']['a_star']}"]
+    out.append("    λ        steps conv  loss       far mass   mean ∠    near ∠    Σ a‖w‖ near teachers    baseline")
+    for p in rec["phases"]:
+        near = " ".join(f"{v:+.3f}" for v in p["signed_near_mass"])
+        base = f"{p['baseline_loss']:.3e}" if "baseline_loss" in p else "-"
+        out.append(f"  {p['lam']:.3e} {p['steps']:6d} {'yes' if p['converged'] else 'no ':4s} {p['loss']:.3e}  "
+                   f"{p['far_mass']:.3e}  {p['mean_angle']:.3e} {p['near_mean_angle']:.3e} [{near}]  {base}")
+    if rec.get("baseline"):
+        out.append(f"  fixed-feature plateau min_a L(a, W¹) = {rec['baseline']['plateau']:.3e}")
+    return out
+
+
+def main_ns(ns: argparse.Namespace) -> int:
+    """Run the ``zg`` command for parsed arguments; 2 with one line on stderr for bad input."""
+    from sim.config import read_mapping
+
+    try:
+        if ns.seeds < 1 or ns.seed0 < 0:
+            raise ValueError("--seeds must be ≥ 1 and --seed0 ≥ 0")
+        data = read_mapping(ns.config) if ns.config else {}
+        data.update({k: getattr(ns, k) for k in zg_field_names() if hasattr(ns, k)})
+        if isinstance(data.get("teacher_a"), list):
+            data["teacher_a"] = tuple(data["teacher_a"])
+        cfg = ZGConfig.from_dict(data)
+        resolve(cfg)
+        store = ZGStore(ns.store or "")
+        for s in range(ns.seed0, ns.seed0 + ns.seeds):
+            rec, cached = run_or_load(cfg, s, store, force=ns.force, progress=not ns.no_progress)
+            if ns.json:
+                sys.stdout.write(json.dumps(rec) + "\n")
+                sys.stdout.flush()
+            else:
+                print("\n".join(summary_lines(rec)) + f"\n  ({'from store' if cached else 'ran'}, "
+                      f"{rec['timings']['total']:.1f} s, {rec['steps']} steps)")
+    except ValueError as exc:
+        sys.stderr.write(f"python -m sim zg: error: {' '.join(str(exc).split())}\n")
+        return 2
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sim.zhou_ge",
+                                     description="[ZG] GD with decreasing weight decay (THEORY.md §4)")
+    add_arguments(parser)
+    return main_ns(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
