@@ -22,7 +22,7 @@ test: install
 	$(PY) -m pytest -q tests README.md --doctest-glob=README.md
 
 verify: install
-	$(PY) -m theory report "x1 + x1*x2 + x1*x2*x3" "x1*x2" "(x1 + x2)**2" "x1 + x1*x2"
+	$(PY) -m verify --profile quick
 
 bench: install
 	$(PY) -m pytest bench --benchmark-only --benchmark-columns=min,median,max,rounds
