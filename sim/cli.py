@@ -1,4 +1,5 @@
-"""Command line: ``python -m sim run …`` and ``python -m sim sweep sweep.yaml`` (issue item 7).
+"""Command line: ``python -m sim run …`` and ``python -m sim sweep sweep.yaml`` (issue item 7);
+``python -m sim zg …`` runs the [ZG] experiment of ``sim.zhou_ge`` (THEORY §4).
 
 Every ``SimConfig`` field is a flag of the same name (``--lr0``, ``--n-ridge``, ``--no-normalize``,
 ``--reuse-batch``, ``--ridge-lambdas 1e-3 1e-2``, …); ``--config FILE`` (YAML/JSON) gives defaults that
@@ -91,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("file", help="sweep YAML/JSON")
     _add_config_flags(sweep)
     _add_common(sweep)
+    from sim.zhou_ge import add_subparser  # `python -m sim zg …`: [ZG] runs (THEORY §4)
+
+    add_subparser(sub)
     return parser
 
 
@@ -175,6 +179,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from sim.store import Store
 
     ns = build_parser().parse_args(argv)
+    if ns.command == "zg":
+        from sim.zhou_ge import main_ns
+
+        return main_ns(ns)
     try:
         jobs = _jobs(ns)
         store = Store(ns.store or DEFAULT_PATH)

@@ -282,5 +282,8 @@ def run_many(jobs: Sequence[tuple[SimConfig, int]], store: Store, force: bool = 
 
 
 def strip_volatile(rec: dict[str, Any]) -> dict[str, Any]:
-    """The record without its machine- and time-dependent entries (for comparing runs)."""
-    return {k: v for k, v in rec.items() if k not in VOLATILE}
+    """The record without its machine- and time-dependent entries and without ``config["max_memory"]``
+    (which changes the chunking, never the results) — for comparing runs."""
+    out = {k: v for k, v in rec.items() if k not in VOLATILE}
+    out["config"] = {k: v for k, v in rec["config"].items() if k != "max_memory"}
+    return out
