@@ -1,0 +1,344 @@
+"""[ZG] late feature learning (THEORY.md §4, §5 rows Z1-local and Z2-late).
+
+Records come from ``sim.zhou_ge.run_zhou_ge`` (``kind = "zhou_ge"``): one summary per weight-decay phase
+``λ_k = λ0·lam_factor^k`` at its end. Every "→ 0 as λ → 0" is decided by a log–log fit of the per-phase
+statistic against ``x = λ0/λ`` (the x-axis of ``verify.fits.fit_loglog``, whose keys must be integers:
+``x = 1, 2, 4, …`` for the default ``lam_factor = ½``) with the stratified bootstrap over seeds of
+``verify.fits`` and the three-valued rules of ``verify.rules`` — never one threshold:
+
+* **Z1-local** — far mass, loss, and the relative mass deficit ``max_j |Σ_{i near j} a_i‖w_i‖ − a*_j|/|a*_j|``
+  all decay: fitted exponent in ``x`` with CI below ``−DECAY_MIN`` (``rules.decays``).
+* **Z2-late** — the mass-weighted mean angle to the nearest teacher decays with ``x`` (features keep
+  improving during stage 3), the fixed-feature baseline's loss is flat in ``x`` (Θ(1) band,
+  ``rules.theta1``), and at the last λ the baseline's plateau ``min_a L(a, W¹)`` is above the stage-3
+  loss (CI over seeds of ``log10(plateau/loss)`` above 0, ``rules.at_least``).
+
+Ladders too short to resolve an exponent (fewer than 3 phases, ``λ0/λ_min < 4``, fewer than 3 seeds) are
+INCONCLUSIVE (``rules.check_ladder``); a claim with no records is INCONCLUSIVE.
+
+Integration: ``verify.runner`` builds ``SimConfig(**config)`` for every job; ZG jobs carry
+``"kind": "zhou_ge"`` in their config and must go to ``run_jobs`` below instead (see ``run_jobs``).
+Figures use plot kinds ``zg_time``, ``zg_neurons``, ``zg_mass``, ``zg_fits`` drawn by ``FIGURES`` here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from verify import rules
+from verify.claims.base import Claim, Evaluation, Ladder, Plot, Record, RunSet, Variant
+from verify.fits import SlopeFit, fit_loglog, mean_ci
+from verify.rules import Decision
+
+KIND = "zhou_ge"
+
+# Ladders: the phases are the ladder (λ0/λ_min = 2^(phases−1)); d, m, m* are fixed per profile.
+SMOKE = {"kind": KIND, "d": 16, "m": 32, "m_star": 2, "phases": 3, "max_steps_per_phase": 300, "record_every": 50}
+QUICK = {"kind": KIND, "d": 32, "m": 128, "m_star": 4, "phases": 6, "max_steps_per_phase": 3000, "record_every": 100}
+FULL = {"kind": KIND, "d": 64, "m": 1024, "m_star": 8, "phases": 8, "max_steps_per_phase": 6000,
+        "record_every": 200}
+
+
+def _ladder(cfg: Mapping[str, Any], seeds: int) -> Ladder:
+    c = dict(cfg)
+    return Ladder((Variant("zg", c, (int(c.pop("d")),)),), seeds)
+
+
+LADDERS = {"smoke": _ladder(SMOKE, 2), "quick": _ladder(QUICK, 3), "full": _ladder(FULL, 5)}
+
+
+# ---------------------------------------------------------------------------
+# records → measurements (pure)
+# ---------------------------------------------------------------------------
+def zg_records(runs: RunSet) -> list[Record]:
+    """All ZG records of a claim's run set (any variant, any d), in seed order."""
+    return [r for by_d in runs.runs.values() for recs in by_d.values() for r in recs if r.get("kind") == KIND]
+
+
+def _x(rec: Record, phase: Mapping[str, Any]) -> int:
+    """``λ0/λ`` of a phase, as the integer key ``fit_loglog`` wants (exact for lam_factor = 1/integer)."""
+    return int(round(rec["config"]["lam0"] / phase["lam"]))
+
+
+def per_lambda(records: Sequence[Record], stat: Callable[[Record, Mapping[str, Any]], float]) -> dict[int, list[float]]:
+    """``{λ0/λ: [stat(record, phase) for each seed]}`` over the phase summaries."""
+    out: dict[int, list[float]] = {}
+    for rec in records:
+        for ph in rec["phases"]:
+            v = float(stat(rec, ph))
+            if math.isfinite(v):
+                out.setdefault(_x(rec, ph), []).append(v)
+    return dict(sorted(out.items()))
+
+
+def far_mass(rec: Record, ph: Mapping[str, Any]) -> float:
+    return float(ph["far_mass"])
+
+
+def loss(rec: Record, ph: Mapping[str, Any]) -> float:
+    return float(ph["loss"])
+
+
+def mass_deficit(rec: Record, ph: Mapping[str, Any]) -> float:
+    """``max_j |Σ_{i near j} a_i‖w_i‖ − a*_j| / |a*_j|`` (0 when the teacher's mass is exactly recovered)."""
+    a_star = np.asarray(rec["teacher"]["a_star"], dtype=float)
+    return float(np.max(np.abs(np.asarray(ph["signed_near_mass"]) - a_star) / np.abs(a_star)))
+
+
+def mean_angle(rec: Record, ph: Mapping[str, Any]) -> float:
+    return float(ph["mean_angle"])
+
+
+def baseline_loss(rec: Record, ph: Mapping[str, Any]) -> float:
+    return float(ph.get("baseline_loss", math.nan))
+
+
+def baseline_gap(rec: Record) -> float:
+    """``log10(plateau / stage-3 loss at the last λ)``: > 0 when the fixed-feature model ends higher."""
+    base = rec.get("baseline") or {}
+    last = rec["phases"][-1]["loss"]
+    if not base or last <= 0:
+        return math.nan
+    return math.log10(base["plateau"] / last)
+
+
+def _fit(values: Mapping[int, Sequence[float]]) -> SlopeFit | None:
+    vals = {x: v for x, v in values.items() if v and min(v) > 0}
+    return fit_loglog(vals) if len(vals) >= 2 else None
+
+
+def _fit_part(label: str, how: str, values: Mapping[int, Sequence[float]]) -> tuple[Decision, dict[str, Any]]:
+    fit = _fit(values)
+    if fit is None:
+        dec = Decision(rules.INCONCLUSIVE, f"{label}: fewer than two λ values with positive measurements")
+    elif how == "decay":
+        dec = rules.decays(fit, what=f"{label} exponent in λ0/λ")
+    else:
+        dec = rules.theta1(fit, what=f"{label} exponent in λ0/λ")
+    return dec, {"rule": how, "verdict": dec.verdict, "reason": dec.reason, "fit": fit.to_dict() if fit else None,
+                 "values": {str(x): list(v) for x, v in values.items()}}
+
+
+def _variants(records: Sequence[Record]) -> list[str]:
+    return sorted({str(r.get("variant", "?")) for r in records})
+
+
+def _figures(records: Sequence[Record], fits: Mapping[str, Any]) -> tuple[Plot, ...]:
+    first = records[0]
+    traj = first["trajectory"]
+    time_data = {"step": traj["step"], "loss": traj["loss"], "lam": traj["lam"],
+                 "baseline": [(p["steps"], p.get("baseline_loss")) for p in first["phases"]],
+                 "plateau": (first.get("baseline") or {}).get("plateau"),
+                 "phase_end_steps": list(np.cumsum([p["steps"] for p in first["phases"]]).tolist())}
+    snaps = first["snapshots"]
+    neurons = {"near_angle": first["config"]["near_angle"],
+               "start": {k: snaps["start"][k] for k in ("angle", "norm", "a")},
+               "end": {k: snaps["end"][k] for k in ("angle", "norm", "a")}}
+    mass = {"a_star": first["teacher"]["a_star"], "start": _start_near_mass(first),
+            "end": first["phases"][-1]["signed_near_mass"], "far_start": _start_far(first),
+            "far_end": first["phases"][-1]["far_mass"]}
+    return (Plot("zg_time", f"loss and λ against GD steps (seed {first['seed']})", time_data),
+            Plot("zg_neurons", "neurons (angle to nearest teacher, ‖w‖) at the start of stage 3 and at the end",
+                 neurons),
+            Plot("zg_mass", "signed mass Σ a_i‖w_i‖ near each teacher vs a*_j", mass),
+            Plot("zg_fits", "per-phase statistics against λ0/λ (log–log fits, bootstrap over seeds)",
+                 {"series": [{"label": k, **v["fit"]} for k, v in fits.items() if v.get("fit")]}))
+
+
+def _start_summary(rec: Record) -> dict[str, Any]:
+    from sim.zhou_ge import Snapshot, mass_summary
+
+    s = rec["snapshots"]["start"]
+    snap = Snapshot(np.asarray(s["angle"]), np.asarray(s["nearest"], dtype=int), np.asarray(s["norm"]),
+                    np.asarray(s["a"]))
+    return mass_summary(snap, len(rec["teacher"]["a_star"]), rec["config"]["near_angle"])
+
+
+def _start_near_mass(rec: Record) -> list[float]:
+    return _start_summary(rec)["signed_near_mass"]
+
+
+def _start_far(rec: Record) -> float:
+    return _start_summary(rec)["far_mass"]
+
+
+def _fmt(fit_entry: Mapping[str, Any], label: str) -> str:
+    f = fit_entry.get("fit")
+    if not f:
+        return f"{label}: not measured"
+    return f"{label} ∝ (λ0/λ)^{f['slope']:+.2f} [{f['ci'][0]:+.2f}, {f['ci'][1]:+.2f}]"
+
+
+def evaluate_z1(prediction: Mapping[str, Any], runs: RunSet) -> Evaluation:
+    """Z1-local: far mass, loss and relative mass deficit → 0 as λ → 0 (decay exponents in λ0/λ)."""
+    records = zg_records(runs)
+    if not records:
+        return Evaluation(Decision(rules.INCONCLUSIVE, "no [ZG] runs"), prediction["statement"], "not measured")
+    decisions, numbers = [], {"variants": _variants(records)}
+    for label, stat in (("far mass", far_mass), ("loss", loss), ("mass deficit", mass_deficit)):
+        dec, numbers[label] = _fit_part(label, "decay", per_lambda(records, stat))
+        decisions.append(dec)
+    numbers["stage2_loss"] = [r["stage2"]["loss"] for r in records]
+    numbers["unconverged_phases"] = sum(not p["converged"] for r in records for p in r["phases"])
+    measured = "; ".join(_fmt(numbers[k], k) for k in ("far mass", "loss", "mass deficit"))
+    fits = {k: numbers[k] for k in ("far mass", "loss", "mass deficit")}
+    return Evaluation(rules.combine(decisions), prediction["statement"], measured, numbers, _figures(records, fits))
+
+
+def evaluate_z2(prediction: Mapping[str, Any], runs: RunSet) -> Evaluation:
+    """Z2-late: mean angle decays with λ0/λ; baseline loss flat in λ0/λ and its plateau above the final loss."""
+    records = zg_records(runs)
+    if not records:
+        return Evaluation(Decision(rules.INCONCLUSIVE, "no [ZG] runs"), prediction["statement"], "not measured")
+    numbers: dict[str, Any] = {"variants": _variants(records)}
+    d_angle, numbers["mean angle"] = _fit_part("mean angle", "decay", per_lambda(records, mean_angle))
+    if any(not r.get("baseline") for r in records):
+        d_base = Decision(rules.INCONCLUSIVE, "baseline not run (baseline=False)")
+        d_gap = d_base
+    else:
+        d_base, numbers["baseline loss"] = _fit_part("baseline loss", "theta1", per_lambda(records, baseline_loss))
+        gaps = [g for g in (baseline_gap(r) for r in records) if math.isfinite(g)]
+        if len(gaps) < rules.MIN_SEEDS:
+            d_gap = Decision(rules.INCONCLUSIVE, f"baseline gap: {len(gaps)} seed(s), need ≥ {rules.MIN_SEEDS}")
+            numbers["baseline gap"] = {"values": gaps}
+        else:
+            ci = mean_ci(gaps)
+            d_gap = rules.at_least((ci.lo, ci.hi), 0.0, 0.0, "log10(baseline plateau / final loss)")
+            numbers["baseline gap"] = {"values": gaps, **ci.to_dict()}
+    # how often the angle went down from one phase to the next (reported, not decided on)
+    drops = [b["mean_angle"] < a["mean_angle"] for r in records for a, b in zip(r["phases"], r["phases"][1:])]
+    numbers["angle_decreased_fraction"] = float(np.mean(drops)) if drops else None
+    measured = [_fmt(numbers["mean angle"], "mean angle")]
+    if "baseline loss" in numbers:
+        measured.append(_fmt(numbers["baseline loss"], "baseline loss"))
+    if "mean" in numbers.get("baseline gap", {}):
+        g = numbers["baseline gap"]
+        measured.append(f"log10(plateau/final loss) = {g['mean']:.2f} [{g['lo']:.2f}, {g['hi']:.2f}]")
+    fits = {k: numbers[k] for k in ("mean angle", "baseline loss") if k in numbers}
+    return Evaluation(rules.combine([d_angle, d_base, d_gap]), prediction["statement"], "; ".join(measured),
+                      numbers, _figures(records, fits))
+
+
+def zg_prediction(claim: str) -> dict[str, Any]:
+    """What §4 predicts (qualitative: signs of exponents), with the kernel the simulator uses, from theory."""
+    from theory.arccos import relu_kernel_sympy
+
+    statements = {
+        "Z1": "far mass, loss and |mass near teacher j − a*_j| → 0 as λ → 0 (exponents in λ0/λ < 0)",
+        "Z2": "mean angle to the teachers → 0 during stage 3 (exponent < 0); fixed-feature baseline flat in λ "
+              "and above the final stage-3 loss",
+    }
+    return {"statement": statements[claim], "kernel": str(relu_kernel_sympy(min_order=2)),
+            "decay_min": rules.DECAY_MIN}
+
+
+Z1_LOCAL = Claim(
+    id="Z1-local", source="[ZG] Thm 3.1 (local convergence), THEORY §4 (Z1)",
+    statement="once the loss is below a threshold, GD on L_λ with decreasing λ drives the far mass → 0, the "
+              "mass near each teacher → |a*_j| and the loss → 0 as λ → 0",
+    kind="theorem", predict=lambda: zg_prediction("Z1"), ladders=LADDERS, evaluate=evaluate_z1,
+    statistic="per-phase far mass, population loss, max_j |Σ_near a‖w‖ − a*_j|/|a*_j| vs λ0/λ",
+    rule="each: log–log exponent CI < −0.1 (rules.decays) over ≥ 3 phases, λ span ≥ 4, ≥ 3 seeds")
+
+Z2_LATE = Claim(
+    id="Z2-late", source="[ZG] §1/§4 (feature learning at the end of training), THEORY §4 (Z2)",
+    statement="the angle to the teacher directions keeps decreasing during stage 3, while a fixed-feature "
+              "baseline (first layer frozen after stage 1) plateaus at a higher loss",
+    kind="theorem", predict=lambda: zg_prediction("Z2"), ladders=LADDERS, evaluate=evaluate_z2,
+    statistic="mass-weighted mean angle to the nearest teacher and baseline loss vs λ0/λ; "
+              "log10(baseline plateau / final loss)",
+    rule="angle exponent CI < −0.1; baseline exponent CI in [−0.1, 0.1]; gap CI ≥ 0")
+
+CLAIMS = (Z1_LOCAL, Z2_LATE)
+
+
+# ---------------------------------------------------------------------------
+# running (until verify.runner routes kind="zhou_ge" jobs itself)
+# ---------------------------------------------------------------------------
+def run_jobs(configs: Sequence[tuple[Mapping[str, Any], int]], store_path: str | None = None,
+             force: bool = False, progress: bool = False) -> list[Record]:
+    """Records for ``(config with kind="zhou_ge", seed)`` pairs via ``sim.zhou_ge.run_or_load`` (validated first)."""
+    from sim.zhou_ge import ZGConfig, ZGStore, run_or_load
+
+    cfgs = [(ZGConfig.from_dict({k: v for k, v in c.items() if k != "kind"}), s) for c, s in configs]
+    store = ZGStore(store_path or "")
+    return [run_or_load(c, s, store, force=force, progress=progress)[0] for c, s in cfgs]
+
+
+def evaluate_profile(profile: str, store_path: str | None = None, force: bool = False
+                     ) -> list[tuple[Claim, Evaluation]]:
+    """Run (or load) the ladder of ``profile`` and evaluate both claims on it."""
+    ladder = LADDERS[profile]
+    jobs = [(cfg, seed) for _, _, seed, cfg in ladder.runs()]
+    records = run_jobs(jobs, store_path, force)
+    runs = RunSet({"zg": {int(jobs[0][0]["d"]): records}})
+    return [(c, c.evaluate(c.predict(), runs)) for c in CLAIMS]
+
+
+# ---------------------------------------------------------------------------
+# figures (plot kinds zg_*; ``fig`` is a matplotlib Figure)
+# ---------------------------------------------------------------------------
+def fig_time(fig: Any, data: Mapping[str, Any]) -> None:
+    ax = fig.add_subplot(1, 1, 1)
+    ax.semilogy(data["step"], data["loss"], "-", lw=1.2, label="stage-3 population loss")
+    if data.get("plateau") is not None:
+        ax.axhline(data["plateau"], color="gray", ls="--", lw=1, label="fixed-feature plateau")
+    ax.set_xlabel("GD step (stage 3)")
+    ax.set_ylabel("loss")
+    ax2 = ax.twinx()
+    ax2.semilogy(data["step"], data["lam"], "C1:", lw=1, label="λ")
+    ax2.set_ylabel("λ")
+    lines = ax.get_legend_handles_labels()
+    lines2 = ax2.get_legend_handles_labels()
+    ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], fontsize=7)
+
+
+def fig_neurons(fig: Any, data: Mapping[str, Any]) -> None:
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, key in zip(axes, ("start", "end")):
+        s = data[key]
+        a = np.abs(np.asarray(s["a"]))
+        size = 4 + 60 * a / max(a.max(), 1e-300)
+        ax.scatter(s["angle"], s["norm"], s=size, alpha=0.6)
+        ax.axvline(data["near_angle"], color="gray", ls="--", lw=0.8)
+        ax.set_xscale("symlog", linthresh=1e-3)
+        ax.set_xlabel("angle to nearest teacher (rad)")
+        ax.set_title("start of stage 3" if key == "start" else "end", fontsize=8)
+    axes[0].set_ylabel("‖w_i‖ (marker size ∝ |a_i|)")
+
+
+def fig_mass(fig: Any, data: Mapping[str, Any]) -> None:
+    ax = fig.add_subplot(1, 1, 1)
+    j = np.arange(len(data["a_star"]))
+    ax.bar(j - 0.2, data["start"], 0.4, label=f"start of stage 3 (far mass {data['far_start']:.3g})")
+    ax.bar(j + 0.2, data["end"], 0.4, label=f"end (far mass {data['far_end']:.3g})")
+    ax.scatter(j, data["a_star"], color="k", marker="_", s=300, label="a*_j", zorder=3)
+    ax.set_xlabel("teacher j")
+    ax.set_ylabel("Σ_{i near j} a_i‖w_i‖")
+    ax.legend(fontsize=7)
+
+
+def fig_fits(fig: Any, data: Mapping[str, Any]) -> None:
+    ax = fig.add_subplot(1, 1, 1)
+    for s in data["series"]:
+        x = np.array(s["dims"], dtype=float)
+        m, lo, hi = (np.array(s[k]) for k in ("means", "mean_lo", "mean_hi"))
+        line = ax.errorbar(x, m, yerr=[m - lo, hi - m], fmt="o", ms=4, capsize=2,
+                           label=f"{s['label']}: (λ0/λ)^{s['slope']:+.2f} [{s['ci'][0]:+.2f}, {s['ci'][1]:+.2f}]")
+        ax.plot(x, np.exp(s["intercept"]) * x ** s["slope"], "-", color=line[0].get_color(), lw=1)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("λ0/λ")
+    ax.legend(fontsize=6)
+
+
+FIGURES: dict[str, Callable[[Any, Mapping[str, Any]], None]] = {
+    "zg_time": fig_time, "zg_neurons": fig_neurons, "zg_mass": fig_mass, "zg_fits": fig_fits}
+
+
+__all__ = ["CLAIMS", "FIGURES", "LADDERS", "Z1_LOCAL", "Z2_LATE", "evaluate_profile", "evaluate_z1", "evaluate_z2",
+           "per_lambda", "run_jobs", "zg_records"]
