@@ -298,15 +298,16 @@ def fig_time(fig: Any, data: Mapping[str, Any]) -> None:
 
 
 def fig_neurons(fig: Any, data: Mapping[str, Any]) -> None:
-    axes = fig.subplots(1, 2, sharey=True)
+    axes = fig.subplots(1, 2, sharey=True, sharex=True)
+    floor = 1e-6  # angles below are drawn at the floor (log axis)
     for ax, key in zip(axes, ("start", "end")):
         s = data[key]
         a = np.abs(np.asarray(s["a"]))
         size = 4 + 60 * a / max(a.max(), 1e-300)
-        ax.scatter(s["angle"], s["norm"], s=size, alpha=0.6)
-        ax.axvline(data["near_angle"], color="gray", ls="--", lw=0.8)
-        ax.set_xscale("symlog", linthresh=1e-3)
-        ax.set_xlabel("angle to nearest teacher (rad)")
+        ax.scatter(np.maximum(np.asarray(s["angle"]), floor), s["norm"], s=size, alpha=0.6)
+        ax.axvline(data["near_angle"], color="gray", ls="--", lw=0.8, label="near threshold")
+        ax.set_xscale("log")
+        ax.set_xlabel(f"angle to nearest teacher (rad, ≥ {floor:g})")
         ax.set_title("start of stage 3" if key == "start" else "end", fontsize=8)
     axes[0].set_ylabel("‖w_i‖ (marker size ∝ |a_i|)")
 
