@@ -75,10 +75,24 @@ class Sampler:
         return z[:m], xi[:m]
 
     def chunks(self, chunk_blocks: int) -> Iterator[list[tuple[int, torch.Tensor, torch.Tensor]]]:
-        """Consecutive chunks of ``chunk_blocks`` whole blocks (the last may hold fewer), in block order."""
-        for start in range(0, self.num_blocks, chunk_blocks):
-            stop = min(start + chunk_blocks, self.num_blocks)
-            yield [(k, *self.block(k)) for k in range(start, stop)]
+        """Consecutive chunks of ``chunk_blocks`` whole blocks (the last may hold fewer), in block order.
+
+        The blocks of a chunk are drawn into one work space that is reused for the next chunk (fresh large
+        tensors per block cost page faults), so a consumer must be done with a chunk before asking for the
+        next one. Each block is bitwise the same as ``block(k)``.
+        """
+        c = min(chunk_blocks, self.num_blocks)
+        zbuf = torch.empty(c, self.block_size, self.d, dtype=self.dtype, device=self.device)
+        xbuf = torch.empty(c, self.block_size, dtype=self.dtype, device=self.device)
+        for start in range(0, self.num_blocks, c):
+            out = []
+            for i, k in enumerate(range(start, min(start + c, self.num_blocks))):
+                gen = generator(stream_seed(self.seed, self.stream, self.step, k), self.device)
+                torch.randn(self.block_size, self.d, generator=gen, out=zbuf[i])
+                torch.randn(self.block_size, generator=gen, out=xbuf[i])
+                m = self.rows(k)
+                out.append((k, zbuf[i, :m], xbuf[i, :m]))
+            yield out
 
     def materialize(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The whole data set ``(z (n, d), ξ (n,))`` in one piece — for tests and small baselines only."""

@@ -77,18 +77,30 @@ def streamed_gradient(W: torch.Tensor, blocks: Iterable[tuple[torch.Tensor, torc
     p, d = W.shape
     h = p // 2
     Wc = W.to(dtype)
-    Wp, Wm = Wc[:h], Wc[h:]
+    halves = (Wc[:h], Wc[h:])
     acc = torch.zeros(p, d, dtype=torch.float64, device=W.device)
     sq = torch.zeros((), dtype=torch.float64, device=W.device)
     scale = 1.0 / math.sqrt(p)
+    is_relu = sigma is torch.relu
+    hbuf: torch.Tensor | None = None  # reused work space: fresh large tensors per block cost page faults
+    gbuf = torch.empty(h, d, dtype=dtype, device=W.device)
     for z, y in blocks:
-        Hp = z @ Wp.T
-        Hm = z @ Wm.T
-        f = (sigma(Hp).sum(dim=1) - sigma(Hm).sum(dim=1)) * scale
-        res = y - f
+        b = z.shape[0]
+        if hbuf is None or hbuf.shape[1] < b:
+            hbuf = torch.empty(2, b, h, dtype=dtype, device=W.device)
+        H = [torch.mm(z, Wh.T, out=hbuf[i, :b]) for i, Wh in enumerate(halves)]  # (b, p/2) each
+        if is_relu:  # in place: H ← relu(H) → f; then H ← 1{H>0}·r (σ'(u) = 1{u>0}, exactly the same values)
+            S = [Hh.relu_() for Hh in H]
+            f = (S[0].sum(dim=1) - S[1].sum(dim=1)) * scale
+            res = y - f
+            Q = [Sh.gt_(0).mul_(res[:, None]) for Sh in S]
+        else:
+            f = (sigma(H[0]).sum(dim=1) - sigma(H[1]).sum(dim=1)) * scale
+            res = y - f
+            Q = [dsigma(Hh) * res[:, None] for Hh in H]
         sq += (res @ res).double()
-        acc[:h] += ((dsigma(Hp) * res[:, None]).T @ z).double()
-        acc[h:] += ((dsigma(Hm) * res[:, None]).T @ z).double()
+        for i, Qh in enumerate(Q):  # per-block partial Σ_ν r_ν σ'(⟨w_i,z_ν⟩) z_ν, added in block order
+            acc[i * h:(i + 1) * h].add_(torch.mm(Qh.T, z, out=gbuf))
     a = second_layer(p, torch.float64, str(W.device))
     grad = acc * (-(a * scale) / n)[:, None]
     return grad, float(sq) / (2 * n)

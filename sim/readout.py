@@ -26,7 +26,28 @@ TorchFn = Callable[[torch.Tensor], torch.Tensor]
 
 def features(z: torch.Tensor, W: torch.Tensor, sigma: TorchFn) -> torch.Tensor:
     """``Φ = σ(z Wᵀ)/√p``: ``(b, d), (p, d) → (b, p)``."""
-    return sigma(z @ W.T) / math.sqrt(W.shape[0])
+    return raw_features(z, W, sigma) / math.sqrt(W.shape[0])
+
+
+def raw_features(z: torch.Tensor, W: torch.Tensor, sigma: TorchFn, out: torch.Tensor | None = None
+                 ) -> torch.Tensor:
+    """``σ(z Wᵀ)`` (``(b, p)``), without the ``1/√p``; relu is applied in place (in ``out`` if given,
+    a contiguous ``(b, p)`` work space reused across blocks)."""
+    H = torch.mm(z, W.T, out=out) if out is not None else z @ W.T
+    return H.relu_() if sigma is torch.relu else sigma(H)
+
+
+class _Workspace:
+    """A ``(rows, p)`` buffer grown on demand and reused for every block (fresh large tensors cost page faults)."""
+
+    def __init__(self, p: int, dtype: torch.dtype, device: torch.device) -> None:
+        self.p, self.dtype, self.device = p, dtype, device
+        self.buf: torch.Tensor | None = None
+
+    def rows(self, b: int) -> torch.Tensor:
+        if self.buf is None or self.buf.shape[0] < b:
+            self.buf = torch.empty(b, self.p, dtype=self.dtype, device=self.device)
+        return self.buf[:b]
 
 
 @dataclass(frozen=True)
@@ -50,11 +71,15 @@ def fit_ridge(blocks: Iterable[tuple[torch.Tensor, torch.Tensor]], n: int, W: to
         gram = torch.zeros(p, p, dtype=torch.float64, device=dev)
         rhs = torch.zeros(p, dtype=torch.float64, device=dev)
         yy = torch.zeros((), dtype=torch.float64, device=dev)
+        ws = _Workspace(p, W.dtype, dev)
+        gbuf = torch.empty(p, p, dtype=W.dtype, device=dev)
         for z, y in blocks:
-            phi = features(z, W, sigma)
-            gram += (phi.T @ phi).double()
+            phi = raw_features(z, W, sigma, ws.rows(z.shape[0]))  # the 1/√p of φ is applied to the sums below
+            gram.add_(torch.mm(phi.T, phi, out=gbuf))
             rhs += (phi.T @ y).double()
             yy += (y @ y).double()
+        gram /= p
+        rhs /= math.sqrt(p)
         evals, V = torch.linalg.eigh(gram / n)
         evals = evals.clamp_min(0.0)
         c = V.T @ (rhs / n)  # (p,)
@@ -85,9 +110,10 @@ def mean_squared_errors(blocks: Iterable[tuple[torch.Tensor, torch.Tensor]], n: 
     ``(z (b, d), t (b,))``; per-block partial sums are added in block order in float64."""
     L = weights.shape[1]
     total = torch.zeros(L, dtype=torch.float64, device=W.device)
+    wc = (weights / math.sqrt(W.shape[0])).to(W.dtype)  # φᵀa = σ(Wz)ᵀ(a/√p)
+    ws = _Workspace(W.shape[0], W.dtype, W.device)
     for z, t in blocks:
-        phi = features(z, W, sigma)
-        pred = phi @ weights.to(phi.dtype)
+        pred = raw_features(z, W, sigma, ws.rows(z.shape[0])) @ wc
         total += ((t[:, None] - pred) ** 2).sum(0).double()
     return (total / n).tolist()
 

@@ -77,3 +77,13 @@ def test_cuda_chunk_invariance_and_zero_init() -> None:
     assert strip_volatile(a) == strip_volatile(b)
     assert a["device"].startswith("cuda") and a["per_step"][0]["overlaps"] == simulate(
         cfg.replace(device="cpu"), 0)["per_step"][0]["overlaps"]  # W⁰ is drawn on the CPU for every device
+
+
+def test_chunked_blocks_equal_single_blocks() -> None:
+    s = Sampler(9, "test", 0, n=150, d=5, block_size=32, dtype=torch.float32, device="cpu")
+    for c in (1, 2, 7):
+        blocks = [(k, z.clone(), xi.clone()) for chunk in s.chunks(c) for k, z, xi in chunk]
+        assert [k for k, _, _ in blocks] == list(range(5))
+        for k, z, xi in blocks:
+            ref = s.block(k)
+            assert torch.equal(z, ref[0]) and torch.equal(xi, ref[1])
