@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from sim.config import SimConfig
 
 CPU_DEFAULT_CAP = 4 * 2**30
-MAX_CHUNK_BLOCKS = 16
+MAX_CHUNK_BLOCKS = 4
 
 
 @dataclass(frozen=True)

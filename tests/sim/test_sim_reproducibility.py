@@ -87,3 +87,18 @@ def test_chunked_blocks_equal_single_blocks() -> None:
         for k, z, xi in blocks:
             ref = s.block(k)
             assert torch.equal(z, ref[0]) and torch.equal(xi, ref[1])
+
+
+def test_peak_memory_does_not_grow_with_n() -> None:
+    """Streaming (issue item 2): 30× more samples, same peak; far below the materialised batch."""
+    cfg = SimConfig(target="x1 + x1*x2", d=128, p=128, steps=1, readout="final", n_test=4096, block_size=256,
+                    device="cpu")
+    simulate(cfg.replace(n_exp=1.0), 0)  # one-off allocations (libraries, caches) out of the way
+    small = simulate(cfg.replace(n_exp=1.5), 0)
+    large = simulate(cfg.replace(n_exp=2.2), 0)
+    if large["peak_memory_kind"] != "cpu_rss":
+        pytest.skip("the peak resident set cannot be reset here (/proc/self/clear_refs)")
+    assert large["n"] > 29 * small["n"]
+    materialised = large["n"] * (cfg.d + cfg.p) * 4  # z and the pre-activations of the whole batch
+    assert large["peak_memory_bytes"] < small["peak_memory_bytes"] + 4 * 2**20
+    assert large["peak_memory_bytes"] < materialised / 4
