@@ -27,10 +27,10 @@ def _budget_for(cfg: SimConfig, chunk_blocks: int) -> int:
 def test_chunk_size_does_not_change_a_bit(extra: dict) -> None:
     cfg = SimConfig(**{**BASE, **extra})
     small = cfg.replace(max_memory=_budget_for(cfg, 1))
-    large = cfg.replace(max_memory=_budget_for(cfg, 5))
-    assert make_plan(small).chunk_blocks == 1 and make_plan(large).chunk_blocks == 5
+    large = cfg.replace(max_memory=_budget_for(cfg, 3))
+    assert make_plan(small).chunk_blocks == 1 and make_plan(large).chunk_blocks == 3
     a, b = simulate(small, seed=2), simulate(large, seed=2)
-    assert a["chunk_blocks"] == 1 and b["chunk_blocks"] == 5
+    assert a["chunk_blocks"] == 1 and b["chunk_blocks"] == 3
     assert a["key"] == b["key"]  # max_memory is not part of the key: it cannot change results
     assert strip_volatile(a) == strip_volatile(b)
     assert a["ridge_mode"] == ("dual" if cfg.n_fit < cfg.p else "primal")
@@ -73,7 +73,7 @@ def test_cuda_chunk_invariance_and_zero_init() -> None:
         pytest.skip("needs CUDA (none on this machine)")
     cfg = SimConfig(**{**BASE, "device": "cuda"})
     a = simulate(cfg.replace(max_memory=_budget_for(cfg, 1)), 0)
-    b = simulate(cfg.replace(max_memory=_budget_for(cfg, 5)), 0)
+    b = simulate(cfg.replace(max_memory=_budget_for(cfg, 3)), 0)
     assert strip_volatile(a) == strip_volatile(b)
     assert a["device"].startswith("cuda") and a["per_step"][0]["overlaps"] == simulate(
         cfg.replace(device="cpu"), 0)["per_step"][0]["overlaps"]  # W⁰ is drawn on the CPU for every device
