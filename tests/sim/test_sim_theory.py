@@ -59,3 +59,16 @@ def test_x1x2_is_not_learned_with_n_equal_d() -> None:
     easy = [subspace_overlap(simulate(cfg.replace(target="x1 + x1*x2"), s)["overlaps"], both) for s in range(3)]
     assert np.mean(hard) < 2 / math.sqrt(d)  # 0.1; random unit vectors give ≈ 0.063
     assert np.mean(easy) > 0.4
+
+
+@pytest.mark.parametrize("preprocess", ["exact", "estimate"])
+def test_second_order_specialises_only_with_preprocessing(preprocess: str) -> None:
+    """§2.3 with n = d², ℓ = 2: without preprocessing the order-1 part dominates and a single direction
+    (v* = e1) is learned; with orders < 2 removed (exactly, or estimated from the batch) the neurons learn
+    range C_2 = span(e1, e2) of g = x1 + x1 x2 — two comparable singular values of M."""
+    cfg = SimConfig(target="x1 + x1*x2", d=64, p=128, n_exp=2.0, steps=1, readout="none", block_size=1024)
+    plain = simulate(cfg, 0)["singular_values"]
+    spec = simulate(cfg.replace(preprocess=preprocess), 0)["singular_values"]
+    assert cfg.ell_resolved == 2 and cfg.n == 64**2
+    assert plain[1] / plain[0] < 0.3
+    assert spec[1] / spec[0] > 0.6
