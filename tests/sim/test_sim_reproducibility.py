@@ -68,15 +68,22 @@ def test_reuse_batch_reuses_the_step_batch() -> None:
 
 
 @pytest.mark.gpu
-def test_cuda_chunk_invariance_and_zero_init() -> None:
+def test_cuda_chunk_invariance_and_same_distribution_as_cpu() -> None:
     if not torch.cuda.is_available():
         pytest.skip("needs CUDA (none on this machine)")
+    import numpy as np
+
     cfg = SimConfig(**{**BASE, "device": "cuda"})
     a = simulate(cfg.replace(max_memory=_budget_for(cfg, 1)), 0)
     b = simulate(cfg.replace(max_memory=_budget_for(cfg, 3)), 0)
-    assert strip_volatile(a) == strip_volatile(b)
-    assert a["device"].startswith("cuda") and a["per_step"][0]["overlaps"] == simulate(
-        cfg.replace(device="cpu"), 0)["per_step"][0]["overlaps"]  # W⁰ is drawn on the CPU for every device
+    assert a["device"].startswith("cuda") and strip_volatile(a) == strip_volatile(b)
+    # W⁰ is drawn on the CPU for every device; the data streams differ, but not their distribution
+    cpu0 = simulate(cfg.replace(device="cpu"), 0)["per_step"][0]["overlaps"]
+    assert np.allclose(a["per_step"][0]["overlaps"], cpu0, atol=1e-6)
+    one = SimConfig(target="1 + x1", d=500, p=100, n_scale=2.0, steps=1, readout="none", block_size=1024)
+    means = {dev: np.mean([np.array(simulate(one.replace(device=dev), s)["overlaps"])[:50, 0].mean()
+                           for s in range(6)]) for dev in ("cpu", "cuda")}
+    assert abs(means["cpu"] - means["cuda"]) < 0.03  # per-seed spread ≈ 0.02, so ≈ 0.012 for the difference
 
 
 def test_chunked_blocks_equal_single_blocks() -> None:
