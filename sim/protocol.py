@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 import torch
 
@@ -54,15 +53,6 @@ def network_output(z: torch.Tensor, W: torch.Tensor, sigma: TorchFn) -> torch.Te
     plus = sigma(z @ W[:h].T).sum(dim=1)
     minus = sigma(z @ W[h:].T).sum(dim=1)
     return (plus - minus) / math.sqrt(W.shape[0])
-
-
-@dataclass(frozen=True)
-class StepResult:
-    """A giant step: the new weights (float64 master copy), the gradient and the batch loss before the step."""
-
-    W: torch.Tensor  # (p, d) float64
-    grad: torch.Tensor  # (p, d) float64, ∇_W L on the batch
-    loss: float  # L = (1/2n) Σ (y − f)² before the step
 
 
 def streamed_gradient(W: torch.Tensor, blocks: Iterable[tuple[torch.Tensor, torch.Tensor]], n: int,

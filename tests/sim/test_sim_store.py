@@ -100,7 +100,7 @@ def test_killed_sweep_process_resumes(tmp_path) -> None:
                              "--no-progress"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     store = None
-    deadline = time.time() + 60
+    deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
         if path.exists():
             store = store or Store(path)
