@@ -11,6 +11,8 @@ here, before any compute, with one line saying what to change.
 Compute is always done block by block with identical shapes, and every reduction
 adds per-block partial sums in block order, so the chunk size (how many blocks
 are generated and resident at once) never changes a single bit of the result.
+A chunk holds at most ``MAX_CHUNK_BLOCKS`` blocks: since compute is per block,
+more resident blocks would cost memory and buy no speed.
 """
 
 from __future__ import annotations
