@@ -1,4 +1,8 @@
-"""SQLite results store (issue item 6): one row per (config, seed, code version, device type).
+"""SQLite results store (issue item 6): one row per (kind, config, seed, code version, device type).
+
+Every simulation kind of ``sim`` — the giant-step protocol (``kind = "giant_step"``, THEORY §3) and the
+[ZG] local-convergence runs (``kind = "zhou_ge"``, §4) — writes to the same ``runs`` table, so one file
+and one ``keys()`` trace every verdict of ``verify`` to its runs.
 
 Default file ``runs/results.sqlite``. Each run is written in its own ``BEGIN IMMEDIATE`` transaction
 (``INSERT OR REPLACE``), the database is in WAL mode with ``synchronous=FULL`` and a long busy timeout,
@@ -32,6 +36,7 @@ BUSY_TIMEOUT_S = 120.0
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     key TEXT PRIMARY KEY,
+    kind TEXT NOT NULL DEFAULT 'giant_step',
     seed INTEGER NOT NULL,
     code_version TEXT NOT NULL,
     device_type TEXT NOT NULL,
@@ -52,20 +57,40 @@ def _unpack_matrix(obj: dict[str, Any]) -> list[list[float]]:
     return a.astype(np.float64).tolist()
 
 
+GIANT_STEP = "giant_step"
+
+
+def record_kind(rec: dict[str, Any]) -> str:
+    """``rec["kind"]``; giant-step records carry no kind field."""
+    return str(rec.get("kind", GIANT_STEP))
+
+
 def pack_record(rec: dict[str, Any]) -> bytes:
-    """Compact bytes of a record: overlap matrices as float32 blobs, zlib-compressed JSON."""
+    """Compact bytes of a record: giant-step overlap matrices as float32 blobs, zlib-compressed JSON."""
     out = dict(rec)
-    out["overlaps"] = _pack_matrix(rec["overlaps"])
-    out["per_step"] = [{**e, "overlaps": _pack_matrix(e["overlaps"])} for e in rec["per_step"]]
+    if record_kind(rec) == GIANT_STEP:
+        out["overlaps"] = _pack_matrix(rec["overlaps"])
+        out["per_step"] = [{**e, "overlaps": _pack_matrix(e["overlaps"])} for e in rec["per_step"]]
     return zlib.compress(json.dumps(out).encode(), 6)
 
 
 def unpack_record(blob: bytes) -> dict[str, Any]:
     """Inverse of ``pack_record``."""
     rec = json.loads(zlib.decompress(blob))
-    rec["overlaps"] = _unpack_matrix(rec["overlaps"])
-    rec["per_step"] = [{**e, "overlaps": _unpack_matrix(e["overlaps"])} for e in rec["per_step"]]
+    if record_kind(rec) == GIANT_STEP:
+        rec["overlaps"] = _unpack_matrix(rec["overlaps"])
+        rec["per_step"] = [{**e, "overlaps": _unpack_matrix(e["overlaps"])} for e in rec["per_step"]]
     return rec
+
+
+def _field_names(kind: str) -> tuple[str, ...]:
+    if kind == GIANT_STEP:
+        return field_names()
+    if kind == "zhou_ge":
+        from sim.zhou_ge import zg_field_names
+
+        return zg_field_names()
+    raise ValueError(f"unknown record kind {kind!r}; use 'giant_step' or 'zhou_ge'")
 
 
 @dataclass(frozen=True)
@@ -80,6 +105,9 @@ class Store:
         with self._connect() as con:
             con.execute("PRAGMA journal_mode=WAL")
             con.execute(_SCHEMA)
+            columns = {row[1] for row in con.execute("PRAGMA table_info(runs)")}
+            if "kind" not in columns:  # a file written before kinds shared the table
+                con.execute("ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'giant_step'")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -109,26 +137,26 @@ class Store:
     def put(self, rec: dict[str, Any]) -> None:
         """Write one record (replacing one with the same key) in a single transaction."""
         blob = pack_record(rec)
-        row = (rec["key"], int(rec["seed"]), rec["code_version"], rec.get("device_type", "cpu"),
+        row = (rec["key"], record_kind(rec), int(rec["seed"]), rec["code_version"], rec.get("device_type", "cpu"),
                json.dumps(rec["config"], sort_keys=True), float(rec.get("created", time.time())), blob)
         with self._connect() as con:
             con.execute("BEGIN IMMEDIATE")
             try:
-                con.execute("INSERT OR REPLACE INTO runs (key, seed, code_version, device_type, config, created, "
-                            "record) VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+                con.execute("INSERT OR REPLACE INTO runs (key, kind, seed, code_version, device_type, config, "
+                            "created, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
 
     def records(self, current_only: bool = True, seed: int | None = None, device_type: str | None = None,
-                **config_filters: Any) -> list[dict[str, Any]]:
-        """Stored records, oldest first, filtered by config fields (``target="x1*x2", d=512``), ``seed`` and
-        ``device_type``; ``current_only`` keeps the runs of this code version only."""
+                kind: str = GIANT_STEP, **config_filters: Any) -> list[dict[str, Any]]:
+        """Stored records of one ``kind``, oldest first, filtered by config fields (``target="x1*x2", d=512``),
+        ``seed`` and ``device_type``; ``current_only`` keeps the runs of this code version only."""
         from sim.version import code_version
 
-        names = field_names()
-        clauses, args = [], []
+        names = _field_names(kind)
+        clauses, args = ["kind = ?"], [kind]
         for name, value in config_filters.items():
             if name not in names:
                 raise ValueError(f"unknown config field {name!r} in filter; known fields are {', '.join(names)}")
@@ -148,7 +176,7 @@ class Store:
         if current_only:
             clauses.append("code_version = ?")
             args.append(code_version())
-        where = " WHERE " + " AND ".join(clauses) if clauses else ""
+        where = " WHERE " + " AND ".join(clauses)
         with self._connect() as con:
             rows = con.execute(f"SELECT record FROM runs{where} ORDER BY created, key", args).fetchall()
         return [unpack_record(r[0]) for r in rows]

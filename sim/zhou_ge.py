@@ -51,11 +51,9 @@ import dataclasses
 import hashlib
 import json
 import math
-import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -64,6 +62,7 @@ import numpy as np
 import torch
 
 from sim.config import DTYPES, _as_bool, _as_float, _as_int, _choice
+from sim.store import Store
 
 ACTIVATIONS = {"relu": 0, "relu[2:]": 2}  # name → min_order (Hermite orders removed below it)
 DIRECTIONS = ("orthonormal", "random")
@@ -642,81 +641,9 @@ def _bar(progress: bool, cfg: ZGConfig, seed: int):  # noqa: ANN202 - tqdm or No
 
 
 # ---------------------------------------------------------------------------------------------------
-# store (same SQLite file and write discipline as ``sim.store``, own table)
+# store: the shared ``sim.store.Store`` (records carry ``kind = "zhou_ge"``)
 # ---------------------------------------------------------------------------------------------------
-_ZG_SCHEMA = """
-CREATE TABLE IF NOT EXISTS zg_runs (
-    key TEXT PRIMARY KEY,
-    seed INTEGER NOT NULL,
-    code_version TEXT NOT NULL,
-    device_type TEXT NOT NULL,
-    config TEXT NOT NULL,
-    created REAL NOT NULL,
-    record BLOB NOT NULL
-)
-"""
-
-
-@dataclass(frozen=True)
-class ZGStore:
-    """[ZG] records in table ``zg_runs`` of the results file of ``sim.store`` (default ``runs/results.sqlite``).
-
-    WAL mode, ``synchronous=FULL``, one ``BEGIN IMMEDIATE`` transaction per record, a connection per
-    call: safe across processes, like ``sim.store.Store``. Records are zlib-compressed JSON.
-    """
-
-    path: str = ""
-
-    def __post_init__(self) -> None:
-        from sim.store import DEFAULT_PATH
-
-        object.__setattr__(self, "path", str(self.path or DEFAULT_PATH))
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as con:
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute(_ZG_SCHEMA)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        from sim.store import BUSY_TIMEOUT_S
-
-        con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        try:
-            con.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
-            con.execute("PRAGMA synchronous=FULL")
-            yield con
-        finally:
-            con.close()
-
-    def get_key(self, key: str) -> dict[str, Any] | None:
-        import zlib
-
-        with self._connect() as con:
-            row = con.execute("SELECT record FROM zg_runs WHERE key = ?", (key,)).fetchone()
-        return json.loads(zlib.decompress(row[0])) if row else None
-
-    def put(self, rec: dict[str, Any]) -> None:
-        import zlib
-
-        blob = zlib.compress(json.dumps(rec).encode(), 6)
-        row = (rec["key"], int(rec["seed"]), rec["code_version"], rec["device_type"],
-               json.dumps(rec["config"], sort_keys=True), float(rec["created"]), blob)
-        with self._connect() as con:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                con.execute("INSERT OR REPLACE INTO zg_runs (key, seed, code_version, device_type, config, created, "
-                            "record) VALUES (?, ?, ?, ?, ?, ?, ?)", row)
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-
-    def __len__(self) -> int:
-        with self._connect() as con:
-            return int(con.execute("SELECT COUNT(*) FROM zg_runs").fetchone()[0])
-
-
-def run_or_load(cfg: ZGConfig, seed: int, store: ZGStore, force: bool = False,
+def run_or_load(cfg: ZGConfig, seed: int, store: Store, force: bool = False,
                 progress: bool = False) -> tuple[dict[str, Any], bool]:
     """``(record, from_store)``: the stored record of ``(cfg, seed)`` for this code version and device type, or a
     fresh run (written to the store)."""
@@ -799,7 +726,7 @@ def main_ns(ns: argparse.Namespace) -> int:
             data["teacher_a"] = tuple(data["teacher_a"])
         cfg = ZGConfig.from_dict(data)
         resolve(cfg)
-        store = ZGStore(ns.store or "")
+        store = Store(ns.store) if ns.store else Store()
         for s in range(ns.seed0, ns.seed0 + ns.seeds):
             rec, cached = run_or_load(cfg, s, store, force=ns.force, progress=not ns.no_progress)
             if ns.json:

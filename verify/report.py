@@ -153,6 +153,8 @@ def render_figures(outcomes: Sequence[Outcome], out: Path) -> dict[str, list[str
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from verify.claims.zhou_ge import FIGURES as ZG_FIGURES
+
     files: dict[str, list[str]] = {}
     for o in outcomes:
         for plot in o.evaluation.plots:
@@ -161,6 +163,8 @@ def render_figures(outcomes: Sequence[Outcome], out: Path) -> dict[str, list[str
             try:
                 if plot.kind == "plane":
                     _fig_plane(fig, plot.data)
+                elif plot.kind in ZG_FIGURES:
+                    ZG_FIGURES[plot.kind](fig, plot.data)
                 else:
                     ax = fig.add_subplot(1, 1, 1)
                     {"loglog": _fig_loglog, "curve": _fig_curve, "extrapolation": _fig_extrapolation,

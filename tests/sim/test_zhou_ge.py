@@ -7,15 +7,17 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import json
+
 import pytest
 import torch
 
+from sim.store import Store
 from sim.zhou_ge import (
     EmpiricalLoss,
     PopulationLoss,
     Snapshot,
     ZGConfig,
-    ZGStore,
     fixed_feature_baseline,
     kernel,
     main,
@@ -184,7 +186,7 @@ def test_bad_config_is_refused_with_one_line(bad: dict, message: str) -> None:
 
 def test_store_roundtrip_and_cli(tmp_path, capsys) -> None:  # noqa: ANN001 - pytest fixtures
     cfg = ZGConfig(d=8, m=8, m_star=2, phases=2, max_steps_per_phase=20, record_every=10, device="cpu")
-    store = ZGStore(str(tmp_path / "r.sqlite"))
+    store = Store(str(tmp_path / "r.sqlite"))
     rec, cached = run_or_load(cfg, 1, store)
     again, cached2 = run_or_load(cfg, 1, store)
     assert not cached and cached2 and again["phases"] == rec["phases"] and len(store) == 1
@@ -195,3 +197,27 @@ def test_store_roundtrip_and_cli(tmp_path, capsys) -> None:  # noqa: ANN001 - py
     assert code == 0 and "from store" in out and "λ" in out
     assert main(["--m", "7", "--store", str(tmp_path / "r.sqlite")]) == 2
     assert "m must be even" in capsys.readouterr().err
+
+
+def test_one_store_holds_both_kinds(tmp_path) -> None:  # noqa: ANN001 - pytest fixture
+    import sqlite3
+
+    from sim import SimConfig, run_or_load as run_giant_step
+
+    path = str(tmp_path / "both.sqlite")
+    # a file written before kinds shared the table: no kind column
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE runs (key TEXT PRIMARY KEY, seed INTEGER NOT NULL, code_version TEXT NOT NULL, "
+                "device_type TEXT NOT NULL, config TEXT NOT NULL, created REAL NOT NULL, record BLOB NOT NULL)")
+    con.close()
+    store = Store(path)
+    zg, _ = run_or_load(ZGConfig(d=8, m=8, m_star=2, phases=2, max_steps_per_phase=20, record_every=10,
+                                 device="cpu"), 3, store)
+    gs = run_giant_step(SimConfig(target="x1", d=8, p=8, n_exp=1.0, steps=1, n_ridge=64, n_test=64,
+                                  readout="final", device="cpu"), 3, store)
+    assert set(store.keys()) == {zg["key"], gs["key"]}
+    assert [r["key"] for r in store.records(kind="zhou_ge", m=8)] == [zg["key"]]
+    assert [r["key"] for r in store.records(p=8)] == [gs["key"]]
+    assert json.dumps(store.get_key(zg["key"])["phases"]) == json.dumps(zg["phases"])  # NaN-safe comparison
+    with pytest.raises(ValueError, match="unknown config field 'p'"):
+        store.records(kind="zhou_ge", p=8)

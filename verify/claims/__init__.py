@@ -12,7 +12,7 @@ import importlib
 
 from verify.claims.base import Claim, Evaluation, Ladder, Plot, RunSet, Variant
 
-FAMILIES = ("verify.claims.one_step", "verify.claims.staircase", "verify.claims.errors")
+FAMILIES = ("verify.claims.one_step", "verify.claims.staircase", "verify.claims.errors", "verify.claims.zhou_ge")
 
 
 def registry() -> tuple[Claim, ...]:

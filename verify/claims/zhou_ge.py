@@ -127,6 +127,11 @@ def _variants(records: Sequence[Record]) -> list[str]:
     return sorted({str(r.get("variant", "?")) for r in records})
 
 
+def _variant_text(variants: Sequence[str]) -> str:
+    """Which algorithm variant ran (THEORY §4 leaves constants and step rules open; issue item 4)."""
+    return "variant ran: " + " | ".join(variants)
+
+
 def _figures(records: Sequence[Record], fits: Mapping[str, Any]) -> tuple[Plot, ...]:
     first = records[0]
     traj = first["trajectory"]
@@ -184,7 +189,8 @@ def evaluate_z1(prediction: Mapping[str, Any], runs: RunSet) -> Evaluation:
         decisions.append(dec)
     numbers["stage2_loss"] = [r["stage2"]["loss"] for r in records]
     numbers["unconverged_phases"] = sum(not p["converged"] for r in records for p in r["phases"])
-    measured = "; ".join(_fmt(numbers[k], k) for k in ("far mass", "loss", "mass deficit"))
+    measured = "; ".join([_fmt(numbers[k], k) for k in ("far mass", "loss", "mass deficit")]
+                         + [_variant_text(numbers["variants"])])
     fits = {k: numbers[k] for k in ("far mass", "loss", "mass deficit")}
     return Evaluation(rules.combine(decisions), prediction["statement"], measured, numbers, _figures(records, fits))
 
@@ -218,6 +224,7 @@ def evaluate_z2(prediction: Mapping[str, Any], runs: RunSet) -> Evaluation:
     if "mean" in numbers.get("baseline gap", {}):
         g = numbers["baseline gap"]
         measured.append(f"log10(plateau/final loss) = {g['mean']:.2f} [{g['lo']:.2f}, {g['hi']:.2f}]")
+    measured.append(_variant_text(numbers["variants"]))
     fits = {k: numbers[k] for k in ("mean angle", "baseline loss") if k in numbers}
     return Evaluation(rules.combine([d_angle, d_base, d_gap]), prediction["statement"], "; ".join(measured),
                       numbers, _figures(records, fits))
@@ -262,10 +269,11 @@ CLAIMS = (Z1_LOCAL, Z2_LATE)
 def run_jobs(configs: Sequence[tuple[Mapping[str, Any], int]], store_path: str | None = None,
              force: bool = False, progress: bool = False) -> list[Record]:
     """Records for ``(config with kind="zhou_ge", seed)`` pairs via ``sim.zhou_ge.run_or_load`` (validated first)."""
-    from sim.zhou_ge import ZGConfig, ZGStore, run_or_load
+    from sim.store import Store
+    from sim.zhou_ge import ZGConfig, run_or_load
 
     cfgs = [(ZGConfig.from_dict({k: v for k, v in c.items() if k != "kind"}), s) for c, s in configs]
-    store = ZGStore(store_path or "")
+    store = Store(store_path) if store_path else Store()
     return [run_or_load(c, s, store, force=force, progress=progress)[0] for c, s in cfgs]
 
 
