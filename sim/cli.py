@@ -45,6 +45,7 @@ _HELP = {
     "ridge_lambdas": "ridge penalties λ (one eigendecomposition for all)", "holdout": "held-out fraction",
     "readout": "ridge readout after every step, at the end, or never", "device": "auto, cpu, cuda or cuda:N",
     "dtype": "compute dtype", "tf32": "allow TF32 matrix products on CUDA",
+    "bf16": "bfloat16 inputs, float32 accumulation for the giant step's two matrix products",
     "max_memory": "memory budget, e.g. 2GB (default per device)", "block_size": "samples per seeded block",
 }
 
@@ -61,7 +62,7 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
             continue
         flag = "--" + f.name.replace("_", "-")
         kw: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS, "help": _HELP.get(f.name)}
-        if f.name in ("normalize", "reuse_batch", "tf32"):
+        if f.name in ("normalize", "reuse_batch", "tf32", "bf16"):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, **kw)
         elif f.name == "ridge_lambdas":
             parser.add_argument(flag, "--ridge-lambda", nargs="+", type=float, metavar="λ", **kw)
@@ -71,7 +72,10 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(flag, type=_TYPES[f.name], metavar=f.name.upper(), **kw)
 
 
-def _add_common(parser: argparse.ArgumentParser) -> None:
+def _add_common(parser: argparse.ArgumentParser, parallel: str) -> None:
+    parser.add_argument("--parallel", choices=("data", "runs"), default=parallel,
+                        help="under torchrun: each run data-parallel over all ranks (data) or the runs sharded "
+                             f"across ranks (runs); default {parallel}")
     parser.add_argument("--json", action="store_true", help="one JSON record per run and line on stdout")
     parser.add_argument("--force", action="store_true", help="recompute even if the store has the run")
     parser.add_argument("--store", default=None, help=f"SQLite results file (default {DEFAULT_PATH})")
@@ -87,11 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seeds", type=int, default=1, help="number of seeds (default 1)")
     run.add_argument("--seed0", type=int, default=0, help="first seed (default 0)")
     _add_config_flags(run)
-    _add_common(run)
+    _add_common(run, "data")
     sweep = sub.add_parser("sweep", help="run a sweep file (base, grid, cases, seeds)")
     sweep.add_argument("file", help="sweep YAML/JSON")
     _add_config_flags(sweep)
-    _add_common(sweep)
+    _add_common(sweep, "runs")
     from sim.zhou_ge import add_subparser  # `python -m sim zg …`: [ZG] runs (THEORY §4)
 
     add_subparser(sub)
@@ -174,9 +178,13 @@ def _jobs(ns: argparse.Namespace) -> list[tuple[SimConfig, int]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status (2 for bad input, with one line on stderr)."""
-    from sim.runner import run_many
-    from sim.store import Store
+    """Entry point; returns the exit status (2 for bad input, with one line on stderr).
+
+    Under ``torchrun`` (``WORLD_SIZE`` > 1) the ranks join one process group (NCCL for CUDA runs, gloo
+    otherwise; ``sim.distributed``), ``--parallel`` picks data-parallel runs or sharded runs, and rank 0
+    alone writes the store and prints.
+    """
+    from sim.distributed import env_ranks
 
     ns = build_parser().parse_args(argv)
     if ns.command == "zg":
@@ -185,7 +193,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         return main_ns(ns)
     try:
         jobs = _jobs(ns)
-        store = Store(ns.store or DEFAULT_PATH)
+        ranks = env_ranks()
+    except ValueError as exc:
+        sys.stderr.write(f"python -m sim: error: {' '.join(str(exc).split())}\n")
+        return 2
+    if ranks is not None and ranks[1] > 1:
+        from sim.distributed import backend_for, process_group
+        from sim.plan import resolve_device
+
+        try:
+            types = {resolve_device(cfg.device)[1] for cfg, _ in jobs}
+        except ValueError as exc:
+            sys.stderr.write(f"python -m sim: error: {' '.join(str(exc).split())}\n")
+            return 2
+        if len(types) > 1:
+            sys.stderr.write("python -m sim: error: under torchrun all runs must use one device type; "
+                             "set --device\n")
+            return 2
+        with process_group(backend_for(types.pop())) as ctx:
+            return _main_jobs(ns, jobs, ctx)
+    return _main_jobs(ns, jobs, None)
+
+
+def _main_jobs(ns: argparse.Namespace, jobs: list[tuple[SimConfig, int]], ctx: Any) -> int:
+    from sim.runner import run_many
+    from sim.store import Store
+
+    root = ctx is None or ctx.is_root
+    try:
+        store = Store(ns.store or DEFAULT_PATH) if root else None
         rows: list[tuple[dict[str, Any], bool]] = []
 
         def emit(rec: dict[str, Any], cached: bool) -> None:
@@ -194,7 +230,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 sys.stdout.write(json.dumps(rec) + "\n")
                 sys.stdout.flush()
 
-        run_many(jobs, store, force=ns.force, progress=not ns.no_progress, on_record=emit)
+        run_many(jobs, store, force=ns.force, progress=not ns.no_progress and root, on_record=emit, dist=ctx,
+                 parallel=ns.parallel)
     except ValueError as exc:
         msg = " ".join(str(exc).split())
         sys.stderr.write(f"python -m sim: error: {msg}\n")
@@ -207,6 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("python -m sim: interrupted; finished runs are in the store\n")
         return 130
+    if not root:
+        return 0
     table = summary_table(rows)
     print(table, file=sys.stderr if ns.json else sys.stdout)
     return 0

@@ -74,19 +74,25 @@ class Sampler:
         m = self.rows(k)
         return z[:m], xi[:m]
 
-    def chunks(self, chunk_blocks: int) -> Iterator[list[tuple[int, torch.Tensor, torch.Tensor]]]:
-        """Consecutive chunks of ``chunk_blocks`` whole blocks (the last may hold fewer), in block order.
+    def chunks(self, chunk_blocks: int, start: int = 0, stop: int | None = None
+               ) -> Iterator[list[tuple[int, torch.Tensor, torch.Tensor]]]:
+        """Consecutive chunks of ``chunk_blocks`` whole blocks (the last may hold fewer), in block order,
+        over the block indices ``start ≤ k < stop`` (default: all; a process of a data-parallel run asks
+        for its own range, ``sim.distributed.shard_range``).
 
         The blocks of a chunk are drawn into one work space that is reused for the next chunk (fresh large
         tensors per block cost page faults), so a consumer must be done with a chunk before asking for the
         next one. Each block is bitwise the same as ``block(k)``.
         """
-        c = min(chunk_blocks, self.num_blocks)
+        stop = self.num_blocks if stop is None else min(stop, self.num_blocks)
+        if start >= stop:
+            return
+        c = min(chunk_blocks, stop - start)
         zbuf = torch.empty(c, self.block_size, self.d, dtype=self.dtype, device=self.device)
         xbuf = torch.empty(c, self.block_size, dtype=self.dtype, device=self.device)
-        for start in range(0, self.num_blocks, c):
+        for first in range(start, stop, c):
             out = []
-            for i, k in enumerate(range(start, min(start + c, self.num_blocks))):
+            for i, k in enumerate(range(first, min(first + c, stop))):
                 gen = generator(stream_seed(self.seed, self.stream, self.step, k), self.device)
                 torch.randn(self.block_size, self.d, generator=gen, out=zbuf[i])
                 torch.randn(self.block_size, generator=gen, out=xbuf[i])
@@ -146,17 +152,21 @@ def make_labels(target: str, noise: float, preprocess: str, ell: int) -> Labels:
 
 
 def linear_fit(sampler: Sampler, labels: Labels, chunk_blocks: int,
-               tick: Callable[[int], None] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+               tick: Callable[[int], None] | None = None, blocks: tuple[int, int] | None = None,
+               reduce: Callable[[list[torch.Tensor]], None] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Least-squares fit ``y ≈ m + z·b`` on the batch, as an experimenter estimates the orders ``< 2`` (§2.3).
 
     One streamed pass: the ``(d+1)×(d+1)`` Gram matrix of ``[1, z]`` and its product with ``y`` are summed
     per block, in block order, in float64; the fit is the minimum-norm solution (pseudo-inverse).
-    Returns ``(m (scalar tensor), b (d,))`` in float64.
+    Returns ``(m (scalar tensor), b (d,))`` in float64. ``blocks = (start, stop)`` restricts the pass to
+    those block indices and ``reduce`` then sums the Gram matrix and right-hand side over the processes of
+    a data-parallel run (``sim.distributed``).
     """
     d = sampler.d
     gram = torch.zeros(d + 1, d + 1, dtype=torch.float64, device=sampler.device)
     rhs = torch.zeros(d + 1, dtype=torch.float64, device=sampler.device)
-    for chunk in sampler.chunks(chunk_blocks):
+    start, stop = blocks if blocks is not None else (0, sampler.num_blocks)
+    for chunk in sampler.chunks(chunk_blocks, start, stop):
         for _, z, xi in chunk:
             y = labels.noisy(z, xi)
             X = torch.cat([torch.ones(z.shape[0], 1, dtype=z.dtype, device=z.device), z], dim=1)
@@ -164,5 +174,7 @@ def linear_fit(sampler: Sampler, labels: Labels, chunk_blocks: int,
             rhs += (X.T @ y).double()
         if tick:
             tick(len(chunk))
+    if reduce is not None:
+        reduce([gram, rhs])
     coef = torch.linalg.pinv(gram, hermitian=True) @ rhs
     return coef[0], coef[1:]

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import torch
 
 TorchFn = Callable[[torch.Tensor], torch.Tensor]
+Reduce = Callable[[list[torch.Tensor]], None]
 
 
 def features(z: torch.Tensor, W: torch.Tensor, sigma: TorchFn) -> torch.Tensor:
@@ -62,8 +63,13 @@ class RidgeFit:
 
 
 def fit_ridge(blocks: Iterable[tuple[torch.Tensor, torch.Tensor]], n: int, W: torch.Tensor, sigma: TorchFn,
-              lambdas: tuple[float, ...], dual: bool) -> RidgeFit:
-    """Fit the readout for every ``λ`` on ``n`` streamed samples ``(z (b, d), y (b,))`` with weights ``W``."""
+              lambdas: tuple[float, ...], dual: bool, reduce: Reduce | None = None) -> RidgeFit:
+    """Fit the readout for every ``λ`` on ``n`` streamed samples ``(z (b, d), y (b,))`` with weights ``W``.
+
+    ``reduce`` (primal only; data-parallel runs, ``sim.distributed``): called once with this process's
+    float64 sums ``[ΦᵀΦ (p×p), Φᵀy (p,), yᵀy ()]``, it replaces them in place by their sums over all
+    processes. The dual needs every sample in one process and takes no ``reduce``.
+    """
     p = W.shape[0]
     dev = W.device
     lam = torch.tensor(lambdas, dtype=torch.float64, device=dev)
@@ -78,6 +84,8 @@ def fit_ridge(blocks: Iterable[tuple[torch.Tensor, torch.Tensor]], n: int, W: to
             gram.add_(torch.mm(phi.T, phi, out=gbuf))
             rhs += (phi.T @ y).double()
             yy += (y @ y).double()
+        if reduce is not None:
+            reduce([gram, rhs, yy])
         gram /= p
         rhs /= math.sqrt(p)
         evals, V = torch.linalg.eigh(gram / n)
@@ -105,9 +113,10 @@ def fit_ridge(blocks: Iterable[tuple[torch.Tensor, torch.Tensor]], n: int, W: to
 
 
 def mean_squared_errors(blocks: Iterable[tuple[torch.Tensor, torch.Tensor]], n: int, W: torch.Tensor,
-                        sigma: TorchFn, weights: torch.Tensor) -> list[float]:
+                        sigma: TorchFn, weights: torch.Tensor, reduce: Reduce | None = None) -> list[float]:
     """``(1/n) Σ_ν (t_ν − φ(z_ν)ᵀ a_λ)²`` for every column ``a_λ`` of ``weights`` (``p × L``); blocks are
-    ``(z (b, d), t (b,))``; per-block partial sums are added in block order in float64."""
+    ``(z (b, d), t (b,))``; per-block partial sums are added in block order in float64 (and, with
+    ``reduce``, then summed over the processes of a data-parallel run)."""
     L = weights.shape[1]
     total = torch.zeros(L, dtype=torch.float64, device=W.device)
     wc = (weights / math.sqrt(W.shape[0])).to(W.dtype)  # φᵀa = σ(Wz)ᵀ(a/√p)
@@ -115,6 +124,8 @@ def mean_squared_errors(blocks: Iterable[tuple[torch.Tensor, torch.Tensor]], n: 
     for z, t in blocks:
         pred = raw_features(z, W, sigma, ws.rows(z.shape[0])) @ wc
         total += ((t[:, None] - pred) ** 2).sum(0).double()
+    if reduce is not None:
+        reduce([total])
     return (total / n).tolist()
 
 

@@ -14,11 +14,14 @@
   ``test_error_by_lambda``, ``holdout_error_by_lambda``, ``lambda_best``, ``train_error``;
 * ``ridge_lambdas``, ``ridge_mode``; ``timings`` (seconds: ``init``, ``steps``, ``readout``, ``total``),
   ``peak_memory_bytes`` and ``peak_memory_kind`` (see ``sim.memory``), ``throughput`` (samples·d·p per
-  second of the steps), ``chunk_blocks``, ``max_memory``, ``created`` (unix time).
+  second of the steps), ``chunk_blocks``, ``max_memory``, ``world_size`` (processes of a data-parallel
+  run, ``sim.distributed``; 1 otherwise), ``created`` (unix time).
 
-Everything except ``timings``, ``peak_memory_*``, ``throughput``, ``chunk_blocks``, ``max_memory`` and
-``created`` depends on (config, seed, code version, device type) only; on one device it is bitwise
-the same for every chunk size.
+Everything except ``timings``, ``peak_memory_*``, ``throughput``, ``chunk_blocks``, ``max_memory``,
+``world_size`` and ``created`` depends on (config, seed, code version, device type) only; on one device
+it is bitwise the same for every chunk size. A data-parallel run over ``w > 1`` processes adds the
+ranks' float64 sums in another order and agrees with the single-process record to floating-point
+tolerance (not bitwise); the store key does not include ``w``.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import json
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,6 +39,7 @@ import torch
 
 from sim.config import SimConfig
 from sim.data import Labels, Sampler, linear_fit, make_labels
+from sim.distributed import DistContext, Shard, all_gather_objects, broadcast_, broadcast_object, shard_jobs
 from sim.memory import PeakMemory
 from sim.overlaps import overlap_matrix, singular_values
 from sim.plan import Plan, make_plan
@@ -46,7 +51,7 @@ if TYPE_CHECKING:
     from sim.store import Store
 
 VOLATILE = ("timings", "peak_memory_bytes", "peak_memory_kind", "throughput", "chunk_blocks", "max_memory",
-            "created")
+            "world_size", "created")
 
 
 def check_seed(seed: object) -> int:
@@ -81,8 +86,10 @@ def _sync(device: str) -> None:
 
 
 def _labelled(sampler: Sampler, chunk_blocks: int, label: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-              tick: Callable[[int], None]) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    for chunk in sampler.chunks(chunk_blocks):
+              tick: Callable[[int], None], blocks: tuple[int, int] | None = None
+              ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    start, stop = blocks if blocks is not None else (0, sampler.num_blocks)
+    for chunk in sampler.chunks(chunk_blocks, start, stop):
         for _, z, xi in chunk:
             yield z, label(z, xi)
         tick(len(chunk))
@@ -96,10 +103,10 @@ def _rounded(M: np.ndarray) -> list[list[float]]:
 class _Run:
     """The state of one simulation (internal; ``simulate`` is the API)."""
 
-    def __init__(self, cfg: SimConfig, seed: int, plan: Plan, progress: bool) -> None:
+    def __init__(self, cfg: SimConfig, seed: int, plan: Plan, progress: bool, shard: Shard) -> None:
         from theory import activation
 
-        self.cfg, self.seed, self.plan = cfg, seed, plan
+        self.cfg, self.seed, self.plan, self.shard = cfg, seed, plan, shard
         self.dtype = getattr(torch, cfg.dtype)
         self.pair = activation(cfg.activation).torch_pair()
         self.labels: Labels = make_labels(cfg.target, cfg.noise, cfg.preprocess, cfg.ell_resolved)
@@ -119,6 +126,7 @@ class _Run:
         total = c.steps * nb * (2 if c.preprocess == "estimate" else 1)
         readouts = {"every_step": c.steps + 1, "final": 1, "none": 0}[c.readout]
         total += readouts * sum(-(-m // c.block_size) for m in (c.n_fit, c.n_holdout, c.n_test))
+        total = -(-total // self.shard.world_size)  # about this rank's share
         return tqdm(total=total, unit="block", delay=2.0, leave=False, dynamic_ncols=True,
                     desc=f"d={c.d} p={c.p} n={c.n} seed={self.seed}")
 
@@ -134,43 +142,61 @@ class _Run:
         """Giant step ``t`` (1-based): ``(W^t, batch loss before the step)``."""
         c = self.cfg
         sampler = self.sampler("train", 0 if c.reuse_batch else t - 1, c.n)
-        fit = linear_fit(sampler, self.labels, self.plan.chunk_blocks, self.tick) if c.preprocess == "estimate" \
-            else None
-        blocks = _labelled(sampler, self.plan.chunk_blocks, lambda z, xi: self.labels.train(z, xi, fit), self.tick)
-        grad, loss = streamed_gradient(W, blocks, c.n, self.pair, self.dtype)
-        return giant_step(W, grad, c.lr, c.normalize), loss
+        mine = self.shard.blocks(sampler.num_blocks)
+        fit = linear_fit(sampler, self.labels, self.plan.chunk_blocks, self.tick, mine, self.shard.reduce) \
+            if c.preprocess == "estimate" else None
+        blocks = _labelled(sampler, self.plan.chunk_blocks, lambda z, xi: self.labels.train(z, xi, fit), self.tick,
+                           mine)
+        grad, loss = streamed_gradient(W, blocks, c.n, self.pair, self.dtype, bf16=c.bf16, reduce=self.shard.reduce)
+        W = giant_step(W, grad, c.lr, c.normalize)
+        if self.shard.world_size > 1:  # every rank continues from rank 0's bits
+            broadcast_(W, 0)
+        return W, loss
 
     def readout(self, W: torch.Tensor) -> dict[str, Any]:
         c, ch = self.cfg, self.plan.chunk_blocks
         sigma = self.pair[0]
         Wc = W.to(self.dtype)
-        fit = fit_ridge(_labelled(self.sampler("ridge", 0, c.n_fit), ch, self.labels.noisy, self.tick), c.n_fit,
-                        Wc, sigma, c.ridge_lambdas, dual=self.plan.ridge_mode == "dual")
-        hold = mean_squared_errors(_labelled(self.sampler("holdout", 0, c.n_holdout), ch, self.labels.noisy,
-                                             self.tick), c.n_holdout, Wc, sigma, fit.weights)
+        dual = self.plan.ridge_mode == "dual"  # small (n_fit < p): every rank fits on all samples
+        ridge = self.sampler("ridge", 0, c.n_fit)
+        fit = fit_ridge(_labelled(ridge, ch, self.labels.noisy, self.tick,
+                                  None if dual else self.shard.blocks(ridge.num_blocks)),
+                        c.n_fit, Wc, sigma, c.ridge_lambdas, dual=dual, reduce=None if dual else self.shard.reduce)
+        held = self.sampler("holdout", 0, c.n_holdout)
+        hold = mean_squared_errors(_labelled(held, ch, self.labels.noisy, self.tick,
+                                             self.shard.blocks(held.num_blocks)),
+                                   c.n_holdout, Wc, sigma, fit.weights, self.shard.reduce)
         j = best_lambda(hold)
-        test = mean_squared_errors(_labelled(self.sampler("test", 0, c.n_test), ch,
-                                             lambda z, xi: self.labels.clean(z), self.tick),
-                                   c.n_test, Wc, sigma, fit.weights)
+        tst = self.sampler("test", 0, c.n_test)
+        test = mean_squared_errors(_labelled(tst, ch, lambda z, xi: self.labels.clean(z), self.tick,
+                                             self.shard.blocks(tst.num_blocks)),
+                                   c.n_test, Wc, sigma, fit.weights, self.shard.reduce)
         return {"test_error": test[j], "test_error_by_lambda": test, "holdout_error_by_lambda": hold,
                 "lambda_best": c.ridge_lambdas[j], "train_error": fit.train_error[j]}
 
 
-def simulate(cfg: SimConfig, seed: int = 0, progress: bool = False, plan: Plan | None = None) -> dict[str, Any]:
+def simulate(cfg: SimConfig, seed: int = 0, progress: bool = False, plan: Plan | None = None,
+             dist: DistContext | None = None) -> dict[str, Any]:
     """Run the §3 protocol for ``cfg`` and ``seed`` and return the record (see the module docstring).
 
-    Raises ``ValueError`` (one line) before any compute if the config cannot run here (device, memory).
+    ``dist``: run data-parallel over the ranks of that process group (every rank calls ``simulate`` with the
+    same arguments and gets the same record; ``sim.distributed``). Raises ``ValueError`` (one line) before
+    any compute if the config cannot run here (device, memory).
     """
     if not isinstance(cfg, SimConfig):
         raise ValueError(f"cfg must be a SimConfig; got {type(cfg).__name__}")
     seed = check_seed(seed)
     plan = plan or make_plan(cfg)
+    shard = Shard(dist.rank, dist.world_size) if dist is not None else Shard(0, 1)
+    if dist is not None and plan.device_type == "cuda" and plan.device != dist.device_for("cuda"):
+        plan = replace(plan, device=dist.device_for("cuda"))
+    progress = progress and shard.rank == 0
     c = cfg
     timings = {"init": 0.0, "steps": 0.0, "readout": 0.0}
     t_start = time.perf_counter()
     per_step: list[dict[str, Any]] = []
     with PeakMemory(plan.device) as peak, _precision(plan.device_type, c.tf32), torch.no_grad():
-        run = _Run(c, seed, plan, progress)
+        run = _Run(c, seed, plan, progress, shard)
         try:
             W = init_weights(c.p, c.d, seed, plan.device)
             _sync(plan.device)
@@ -228,6 +254,7 @@ def simulate(cfg: SimConfig, seed: int = 0, progress: bool = False, plan: Plan |
         "throughput": steps_work / timings["steps"] if c.steps and timings["steps"] > 0 else None,
         "chunk_blocks": plan.chunk_blocks,
         "max_memory": plan.budget,
+        "world_size": shard.world_size,
         "created": time.time(),
     }
 
@@ -246,17 +273,31 @@ def run_or_load(cfg: SimConfig, seed: int, store: Store, force: bool = False, pr
     return rec
 
 
-def run_many(jobs: Sequence[tuple[SimConfig, int]], store: Store, force: bool = False, progress: bool = True,
-             on_record: Callable[[dict[str, Any], bool], None] | None = None) -> list[dict[str, Any]]:
+def run_many(jobs: Sequence[tuple[SimConfig, int]], store: Store | None, force: bool = False, progress: bool = True,
+             on_record: Callable[[dict[str, Any], bool], None] | None = None, dist: DistContext | None = None,
+             parallel: str = "runs") -> list[dict[str, Any]]:
     """Run (or load) every ``(cfg, seed)``; each finished run is written to ``store`` at once, so a sweep
     killed half-way resumes where it stopped. All configs are checked before anything runs.
-    ``on_record(record, cached)`` is called after each job. Returns the records in job order."""
+    ``on_record(record, cached)`` is called after each job. Returns the records in job order.
+
+    Under ``torchrun`` (``dist`` with more than one rank; every rank calls ``run_many`` with the same jobs)
+    ``parallel="runs"`` shards the jobs not yet stored across the ranks (``sim.distributed.shard_jobs``,
+    each run single-process) and ``parallel="data"`` runs each job data-parallel on all ranks. Rank 0
+    alone reads and writes ``store`` (other ranks may pass ``None``), calls ``on_record`` and returns every
+    record; another rank returns the records it computed (``parallel="runs"``) or all (``"data"``).
+    """
+    if parallel not in ("runs", "data"):
+        raise ValueError(f"parallel must be 'runs' or 'data'; got {parallel!r}")
     plans = []
     for cfg, seed in jobs:
         if not isinstance(cfg, SimConfig):
             raise ValueError(f"each job must be (SimConfig, seed); got {type(cfg).__name__}")
         check_seed(seed)
         plans.append(make_plan(cfg))
+    if dist is not None and dist.world_size > 1:
+        return _run_many_distributed(jobs, plans, store, force, progress, on_record, dist, parallel)
+    if store is None:
+        raise ValueError("run_many needs a store")
     out: list[dict[str, Any]] = []
     bar = None
     if progress:
@@ -279,6 +320,71 @@ def run_many(jobs: Sequence[tuple[SimConfig, int]], store: Store, force: bool = 
         if bar is not None:
             bar.close()
     return out
+
+
+def _run_many_distributed(jobs: Sequence[tuple[SimConfig, int]], plans: list[Plan], store: Store | None,
+                          force: bool, progress: bool, on_record: Callable[[dict[str, Any], bool], None] | None,
+                          dist: DistContext, parallel: str) -> list[dict[str, Any]]:
+    """``run_many`` over the ranks of ``dist`` (see there)."""
+    root = dist.is_root
+    if root and store is None:
+        raise ValueError("rank 0 needs a store")
+    results: dict[int, dict[str, Any]] = {}
+    if root and not force:
+        assert store is not None
+        for i, ((cfg, seed), plan) in enumerate(zip(jobs, plans)):
+            rec = store.get(cfg, seed, device_type=plan.device_type)
+            if rec is not None:
+                results[i] = rec
+                if on_record is not None:
+                    on_record(rec, True)
+    todo: list[int] = broadcast_object([i for i in range(len(jobs)) if i not in results] if root else None)
+    show = progress and root
+    if parallel == "data":
+        for i in todo:
+            (cfg, seed), plan = jobs[i], plans[i]
+            rec = simulate(cfg, int(seed), progress=show, plan=plan, dist=dist)
+            results[i] = rec
+            if root:
+                assert store is not None
+                store.put(rec)
+                if on_record is not None:
+                    on_record(rec, False)
+        return [results[i] for i in sorted(results)] if not root else [results[i] for i in range(len(jobs))]
+    w = dist.world_size
+    for first in range(0, len(todo), w):  # rounds: rank r runs todo[first + r], then rank 0 stores the round
+        mine = first + dist.rank
+        outcome: tuple[int, dict[str, Any] | None, str | None] | None = None
+        if mine < len(todo):
+            i = todo[mine]
+            (cfg, seed), plan = jobs[i], plans[i]
+            try:
+                outcome = (i, simulate(cfg, int(seed), progress=show, plan=plan), None)
+            except Exception as exc:  # noqa: BLE001 - reported by every rank below, after the others stored
+                outcome = (i, None, f"{type(exc).__name__}: {' '.join(str(exc).split())}")
+        gathered = all_gather_objects(outcome)
+        errors = []
+        for item in gathered:
+            if item is None:
+                continue
+            i, rec, err = item
+            if err is not None:
+                errors.append(f"job {i} ({jobs[i][0].target!r}, d={jobs[i][0].d}, seed={jobs[i][1]}): {err}")
+                continue
+            assert rec is not None
+            if root:
+                assert store is not None
+                store.put(rec)
+                if on_record is not None:
+                    on_record(rec, False)
+                results[i] = rec
+            elif i == (todo[mine] if mine < len(todo) else None):
+                results[i] = rec
+        if errors:
+            raise RuntimeError("; ".join(errors))
+    if root:
+        return [results[i] for i in range(len(jobs))]
+    return [results[i] for i in sorted(results)]
 
 
 def strip_volatile(rec: dict[str, Any]) -> dict[str, Any]:
