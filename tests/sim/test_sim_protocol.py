@@ -75,3 +75,33 @@ def test_giant_step_update_and_normalisation() -> None:
     assert torch.equal(giant_step(W, G, 0.5, normalize=False), W - 0.5 * G)
     Wn = giant_step(W, G, 0.5, normalize=True)
     assert torch.allclose(Wn, (W - 0.5 * G) / (W - 0.5 * G).norm(dim=1, keepdim=True))
+
+
+def test_bf16_gradient_is_close_to_float32_and_keeps_f_w0_exact() -> None:
+    """``bf16``: the step's products take bfloat16 inputs; the gradient stays within bfloat16 rounding of the
+    float32 one (autograd-checked above), and the first step from W⁰ is still exactly antisymmetric."""
+    d, p, n = 48, 32, 1000
+    W = torch.randn(p, d, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    W = W / W.norm(dim=1, keepdim=True)
+    labels = make_labels("x1 + x1*x2", 0.0, "none", 1)
+    sampler = Sampler(1, "train", 0, n, d, 128, torch.float32, "cpu")
+
+    def grad(W: torch.Tensor, bf16: bool) -> torch.Tensor:
+        blocks = ((z, labels.train(z, xi)) for k in range(sampler.num_blocks) for z, xi in [sampler.block(k)])
+        return streamed_gradient(W, blocks, n, activation("relu").torch_pair(), torch.float32, bf16=bf16)[0]
+
+    ref, low = grad(W, False), grad(W, True)
+    rel = float((low - ref).norm() / ref.norm())
+    assert 1e-5 < rel < 3e-2  # it is bf16 (not silently float32), and close
+    W0 = init_weights(p, d, seed=0, device="cpu")
+    g0 = grad(W0, True)
+    assert torch.equal(g0[: p // 2], -g0[p // 2:])
+
+
+def test_bf16_needs_float32_without_tf32() -> None:
+    from sim import SimConfig
+
+    with pytest.raises(ValueError, match="bf16"):
+        SimConfig(bf16=True, dtype="float64")
+    with pytest.raises(ValueError, match="bf16"):
+        SimConfig(bf16=True, tf32=True)
