@@ -24,8 +24,12 @@ test: install
 verify: install
 	$(PY) -m verify --profile quick
 
+# Saves the run under .benchmarks/, compares it with the last saved run (if any) and writes bench/report.md.
+# BENCH_ARGS adds pytest options, e.g. make bench BENCH_ARGS="-k step".
 bench: install
-	$(PY) -m pytest bench --benchmark-only --benchmark-columns=min,median,max,rounds
+	$(PY) -m pytest bench --benchmark-only --benchmark-columns=min,median,max,rounds --benchmark-autosave \
+		$(if $(wildcard .benchmarks/*/*.json),--benchmark-compare,) $(BENCH_ARGS)
+	$(PY) bench/report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .benchmarks

@@ -21,6 +21,27 @@ def relu(H: np.ndarray) -> np.ndarray:
     return np.maximum(H, 0.0)
 
 
+def giant_step(d: int, p: int, n: int, lr0: float = 1.0, ell: int = 2, seed: int = 0) -> np.ndarray:
+    """One dense float64 giant step on ``n`` materialised samples (``Z (n×d)``, ``H (n×p)``); returns ``W¹``.
+
+    The same arithmetic as ``sim``'s step: forward ``H = Z Wᵀ``, relu, residual, backward ``Qᵀ Z``."""
+    rng = np.random.default_rng(seed)
+    half = rng.standard_normal((p // 2, d))
+    half /= np.linalg.norm(half, axis=1, keepdims=True)
+    W = np.vstack([half, half])
+    a = np.concatenate([np.ones(p // 2), -np.ones(p // 2)])
+    eta = lr0 * math.sqrt(p) * d ** ((ell - 1) / 2)
+    Z = rng.standard_normal((n, d))
+    y = target(Z)
+    H = Z @ W.T
+    f = relu(H) @ a / math.sqrt(p)
+    Q = (H > 0) * ((y - f)[:, None] * a[None, :] / math.sqrt(p))
+    del H
+    grad = -(Q.T @ Z) / n
+    W = W - eta * grad
+    return W / np.linalg.norm(W, axis=1, keepdims=True)
+
+
 def single_step_ridge(d: int, p: int, n: int, n_ridge: int, n_test: int, lr0: float = 1.0, ell: int = 2,
                       lambdas: tuple[float, ...] = tuple(10.0 ** (k / 2) for k in range(-12, 3)),
                       holdout: float = 0.2, seed: int = 0) -> dict:

@@ -1,0 +1,116 @@
+"""Write ``bench/report.md`` from the pytest-benchmark JSON of the last ``make bench`` run.
+
+``python bench/report.py [RUN.json] [--previous PREV.json] [--out bench/report.md]``: without arguments
+the newest file saved by ``--benchmark-autosave`` under ``.benchmarks/`` is the run and the one before it
+(same machine folder) the comparison. For every benchmark the report gives the size, the median time,
+the throughput (samples·d·p/s of the giant step), the fraction of the device's matrix-product peak
+measured in the same process, the peak memory, the ratio to the dense numpy baseline measured in the
+same run, the load average while it ran, and the change of the median against the previous saved run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def saved_runs(root: Path = ROOT / ".benchmarks") -> list[Path]:
+    """Autosaved runs, oldest first (pytest-benchmark numbers them ``0001_…``, ``0002_…`` per machine folder)."""
+    return sorted(root.glob("*/*.json"), key=lambda f: (f.stat().st_mtime, f.name))
+
+
+def _fmt(x: Any, spec: str) -> str:
+    return "–" if x is None else format(x, spec)
+
+
+def _mib(x: Any) -> str:
+    return "–" if x is None else f"{x / 2**20:,.0f} MiB"
+
+
+def _gpu_measured(benches: list[dict[str, Any]]) -> bool:
+    return any("gpu" in b["name"] for b in benches)
+
+
+def render(run: dict[str, Any], previous: dict[str, Any] | None, run_name: str, prev_name: str | None) -> str:
+    mi = run.get("machine_info", {})
+    cpu = mi.get("cpu", {})
+    brand = cpu.get("brand_raw") or platform.processor() or "unknown CPU"
+    benches = run["benchmarks"]
+    prev = {b["fullname"]: b for b in (previous or {}).get("benchmarks", [])}
+    devices = sorted({str(b["extra_info"]["device"]) for b in benches if "device" in b.get("extra_info", {})})
+    lines = [
+        "# Benchmark report",
+        "",
+        f"Written by `bench/report.py` from `{run_name}` ({run.get('datetime', '?')}).",
+        "",
+        f"* Machine: {brand}, {cpu.get('count', os.cpu_count())} logical CPUs; torch devices: "
+        f"{', '.join(devices) or 'n/a'}; Python {mi.get('python_version', platform.python_version())}.",
+        f"* Commit: {run.get('commit_info', {}).get('id', '?')[:12]}"
+        f"{' (dirty)' if run.get('commit_info', {}).get('dirty') else ''}.",
+        "* Throughput = samples·d·p per second of the giant step; fraction of peak = 4·throughput / the "
+        "float32 matrix-product peak measured in the same process (a step costs two products of b·d·p "
+        "multiply-adds per block); numpy ratio = sim time / dense numpy float64 time, same run.",
+        "* Load = the 1-minute load average when the measurement started (and ended); the machine has "
+        f"{os.cpu_count()} cores, so a load above that means the measurement shared its cores.",
+    ]
+    if not _gpu_measured(benches):
+        lines.append("* **GPU sizes were not measured** (no CUDA device in this run; the GPU benchmarks were skipped).")
+    lines += [
+        "",
+        f"Compared with: {prev_name or 'no earlier saved run'}.",
+        "",
+        "| benchmark | size | median s | throughput | fraction of peak | peak memory | numpy ratio | load | vs previous |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for b in benches:
+        x = b.get("extra_info", {})
+        med = b["stats"]["median"]
+        old = prev.get(b["fullname"])
+        change = f"{med / old['stats']['median']:.2f}×" if old else "–"
+        load = x.get("load")
+        load_s = " → ".join(f"{v:.1f}" for v in load) if isinstance(load, list) and load else "–"
+        name = b["name"] + (f" ({x['kind']})" if "kind" in x else "")
+        lines.append(
+            f"| {name} | {x.get('size', '–')} | {med:.2f} | {_fmt(x.get('throughput'), '.3g')} | "
+            f"{_fmt(x.get('matmul_fraction'), '.2f')} | {_mib(x.get('peak_memory_bytes'))} | "
+            f"{_fmt(x.get('numpy_ratio'), '.2f')} | {load_s} | {change} |")
+    peaks = {b["name"]: b["extra_info"]["matmul_peak_flops"] for b in benches
+             if "matmul_peak_flops" in b.get("extra_info", {})}
+    if peaks:
+        lines += ["", "Matrix-product peaks measured in the same processes (flop/s): "
+                  + "; ".join(f"{k}: {v:.3g}" for k, v in peaks.items()) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run", nargs="?", help="pytest-benchmark JSON (default: the newest autosaved run)")
+    ap.add_argument("--previous", help="JSON to compare with (default: the autosaved run before it)")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "report.md"))
+    ns = ap.parse_args(argv)
+    runs = saved_runs()
+    run_path = Path(ns.run) if ns.run else (runs[-1] if runs else None)
+    if run_path is None:
+        raise SystemExit("bench/report.py: no saved benchmark run; run `make bench` first")
+    prev_path = Path(ns.previous) if ns.previous else None
+    if prev_path is None and not ns.run:
+        same = [r for r in runs if r.parent == run_path.parent and r != run_path]
+        prev_path = same[-1] if same else None
+    run = json.loads(run_path.read_text())
+    previous = json.loads(prev_path.read_text()) if prev_path else None
+    text = render(run, previous, str(run_path.relative_to(ROOT) if run_path.is_relative_to(ROOT) else run_path),
+                  str(prev_path.relative_to(ROOT)) if prev_path and prev_path.is_relative_to(ROOT) else
+                  (str(prev_path) if prev_path else None))
+    Path(ns.out).write_text(text)
+    print(f"wrote {ns.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
