@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -179,8 +179,8 @@ def all_gather_objects(obj: Any) -> list[Any]:
 
 @dataclass(frozen=True)
 class Shard:
-    """What one rank of a data-parallel run does: its ``rank`` of ``world_size`` and the ``reduce``
-    callback for the float64 sums (``None`` with one rank)."""
+    """What one rank of a data-parallel run does: its ``rank`` of ``world_size``, its block range
+    (``blocks(num_blocks)``, see ``shard_range``) and the ``reduce`` callback for the float64 sums."""
 
     rank: int
     world_size: int
@@ -189,5 +189,6 @@ class Shard:
         return shard_range(num_blocks, self.rank, self.world_size)
 
     @property
-    def reduce(self) -> Any:
+    def reduce(self) -> Callable[[Sequence[torch.Tensor]], None] | None:
+        """``all_reduce_sum`` with several ranks, ``None`` (nothing to add) with one."""
         return all_reduce_sum if self.world_size > 1 else None
