@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import OptimizeWarning, curve_fit
+from scipy.stats import chi2 as chi2_dist
 from scipy.stats import norm
 from scipy.stats import t as student_t
 
@@ -171,6 +172,12 @@ class Extrapolation:
     bootstrap refits failed; ``failed`` counts those. ``gamma_bounds`` are the
     bounds of the fit; a ``γ`` on a bound means the ladder does not resolve the
     rate (reported, and a reason for INCONCLUSIVE in ``verify.rules``).
+    ``fixed_gamma`` is True when ``γ`` was given (not fitted); ``gamma_at_bound``
+    is then False. ``p_fit`` is the goodness-of-fit p-value of the weighted
+    residuals (χ² with ``#d − #parameters`` degrees of freedom, seed standard
+    errors as weights); ``None`` when it cannot be computed (one seed, no
+    degree of freedom left). A small ``p_fit`` says the law does not describe
+    the per-``d`` means (``verify.rules.extrapolated`` → INCONCLUSIVE).
     """
 
     eps_inf: float
@@ -187,9 +194,13 @@ class Extrapolation:
     gamma_bounds: tuple[float, float]
     ok: bool
     failed: int
+    fixed_gamma: bool = False
+    p_fit: float | None = None
 
     @property
     def gamma_at_bound(self) -> bool:
+        if self.fixed_gamma:
+            return False
         lo, hi = self.gamma_bounds
         return bool(self.gamma <= lo * 1.0001 or self.gamma >= hi * 0.9999)
 
@@ -198,7 +209,7 @@ class Extrapolation:
                 "ci_gamma": list(self.ci_gamma), "level": self.level, "dims": list(self.dims),
                 "seeds": list(self.seeds), "means": list(self.means), "mean_lo": list(self.mean_lo),
                 "mean_hi": list(self.mean_hi), "gamma_bounds": list(self.gamma_bounds), "ok": self.ok,
-                "failed": self.failed}
+                "failed": self.failed, "fixed_gamma": self.fixed_gamma, "p_fit": self.p_fit}
 
 
 def _fit_power(ds: np.ndarray, means: np.ndarray, sigma: np.ndarray | None,
@@ -222,41 +233,80 @@ def _fit_power(ds: np.ndarray, means: np.ndarray, sigma: np.ndarray | None,
     return float(popt[0]), float(popt[1]), float(popt[2])
 
 
+def _fit_fixed(ds: np.ndarray, means: np.ndarray, sig: np.ndarray | None, gamma: float
+               ) -> tuple[float, float, float] | None:
+    """Weighted least squares of ``means`` on ``(1, d^{-γ})`` with ``γ`` fixed: ``(ε∞, c, γ)``."""
+    x = np.power(ds, -gamma)
+    w = 1.0 / sig if sig is not None else np.ones_like(x)
+    A = np.column_stack([np.ones_like(x), x]) * w[:, None]
+    coef, *_ = np.linalg.lstsq(A, means * w, rcond=None)
+    if not np.all(np.isfinite(coef)):
+        return None
+    return float(coef[0]), float(coef[1]), float(gamma)
+
+
+def _p_fit(ds: np.ndarray, means: np.ndarray, sig: np.ndarray | None, point: tuple[float, float, float],
+           n_params: int) -> float | None:
+    dof = len(ds) - n_params
+    if sig is None or dof < 1:
+        return None
+    chi2 = float(np.sum(((means - _power_law(ds, *point)) / sig) ** 2))
+    return float(chi2_dist.sf(chi2, dof))
+
+
 def fit_extrapolation(values: Samples, level: float = DEFAULT_LEVEL, n_boot: int = 400, rng_seed: int = 0,
-                      gamma_bounds: tuple[float, float] = (0.2, 2.0)) -> Extrapolation:
+                      gamma_bounds: tuple[float, float] = (0.2, 2.0), gamma: float | None = None) -> Extrapolation:
     """Extrapolate a per-``d`` statistic to ``d → ∞`` with ``ε(d) = ε∞ + c·d^{-γ}`` (THEORY §5, T2-error).
 
     Fits the per-``d`` means by ``scipy.optimize.curve_fit`` (weighted by the
     standard errors over seeds where there are at least two seeds), and refits
     ``n_boot`` stratified bootstrap resamples for percentile intervals of ``ε∞``
     and ``γ``. Needs at least three distinct ``d`` (three parameters).
+
+    With ``gamma`` given, the rate is fixed (a rate known from theory, e.g.
+    the ``d^{-1/2}`` finite-size corrections of the error claims in
+    ``verify.claims.errors``) and ``ε∞, c`` come from weighted linear least
+    squares on ``d^{-γ}``; still at least three ``d``, so that one degree of
+    freedom is left to test the law (``p_fit``).
     """
     ds, groups = _clean(values)
     if len(ds) < 3:
         raise ValueError(f"ε(d) = ε∞ + c·d^-γ needs at least three dimensions; got {ds.astype(int).tolist()}")
+    if gamma is not None and not (math.isfinite(gamma) and gamma > 0):
+        raise ValueError(f"a fixed rate γ must be a positive number; got {gamma!r}")
     means = np.array([g.mean() for g in groups])
     sig = None
     if all(g.size >= 2 for g in groups):
         se = np.array([g.std(ddof=1) / math.sqrt(g.size) for g in groups])
         floor = 1e-3 * max(float(np.abs(means).max()), 1e-12)
         sig = np.maximum(se, floor)
-    point = _fit_power(ds, means, sig, gamma_bounds)
+    if gamma is not None:
+        gamma_bounds = (float(gamma), float(gamma))
+
+        def fit_one(row: np.ndarray) -> tuple[float, float, float] | None:
+            return _fit_fixed(ds, row, sig, float(gamma))
+    else:
+        def fit_one(row: np.ndarray) -> tuple[float, float, float] | None:
+            return _fit_power(ds, row, sig, gamma_bounds)
+    point = fit_one(means)
     boot = _resample(groups, np.random.default_rng(rng_seed), n_boot)
-    fits = [_fit_power(ds, row, sig, gamma_bounds) for row in boot]
+    fits = [fit_one(row) for row in boot]
     good = np.array([f for f in fits if f is not None])
     failed = len(fits) - len(good)
     per = [mean_ci(g, level, 1000, rng_seed + 1 + j) for j, g in enumerate(groups)]
     common = dict(level=level, dims=tuple(int(d) for d in ds), seeds=tuple(int(g.size) for g in groups),
                   means=tuple(float(m) for m in means), mean_lo=tuple(p.lo for p in per),
-                  mean_hi=tuple(p.hi for p in per), gamma_bounds=tuple(float(b) for b in gamma_bounds))
+                  mean_hi=tuple(p.hi for p in per), gamma_bounds=tuple(float(b) for b in gamma_bounds),
+                  fixed_gamma=gamma is not None)
     if point is None or len(good) < 0.9 * n_boot:
         nan = (math.nan, math.nan)
         e, c, g = point if point is not None else (math.nan, math.nan, math.nan)
         return Extrapolation(e, c, g, nan, nan, ok=False, failed=failed, **common)
     nmin = min(g.size for g in groups)
-    return Extrapolation(point[0], point[1], point[2], _interval(good[:, 0], level, point[0], nmin),
-                         _interval(good[:, 2], level, point[2], nmin),
-                         ok=True, failed=failed, **common)
+    p_fit = _p_fit(ds, means, sig, point, 2 if gamma is not None else 3)
+    ci_gamma = (float(gamma), float(gamma)) if gamma is not None else _interval(good[:, 2], level, point[2], nmin)
+    return Extrapolation(point[0], point[1], point[2], _interval(good[:, 0], level, point[0], nmin), ci_gamma,
+                         ok=True, failed=failed, p_fit=p_fit, **common)
 
 
 __all__ = ["DEFAULT_BOOT", "DEFAULT_LEVEL", "Extrapolation", "MeanCI", "SlopeFit", "fit_extrapolation",

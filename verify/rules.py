@@ -23,6 +23,10 @@ Exponent bands (the tolerance on a fitted exponent ``a`` of ``stat ≍ d^a``):
 A ladder that cannot resolve an exponent (fewer than ``MIN_DIMS`` dimensions,
 ``d_max/d_min < MIN_SPAN``, fewer than ``MIN_SEEDS`` seeds at some ``d``) is
 INCONCLUSIVE whatever the fit says (:func:`check_ladder`).
+
+Extrapolated limits (:func:`extrapolated`) are two-sided value rules; an
+extrapolation whose law the per-``d`` means reject (χ² p-value below
+``P_FIT_MIN = 0.01``) is INCONCLUSIVE.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ EXP_BAND = 0.15
 MIN_DIMS = 3
 MIN_SPAN = 4.0
 MIN_SEEDS = 3
+P_FIT_MIN = 0.01
 
 
 @dataclass(frozen=True)
@@ -130,25 +135,21 @@ def at_least(ci: tuple[float, float], bound: float, tol: float, what: str = "val
     return Decision(INCONCLUSIVE, f"{what} CI {_ci(ci)} straddles {edge:+.3f}")
 
 
-def from_above(ci: tuple[float, float], predicted: float, tol: float, what: str = "value") -> Decision:
-    """A limit approached from above (an error at finite width/sample ratios): CONFIRMED inside ``predicted ± tol``,
-    REFUTED only *below* ``predicted − tol`` (beating the prediction), INCONCLUSIVE above (excess not resolved)."""
-    a, b = ci
-    if not (math.isfinite(a) and math.isfinite(b)):
-        return Decision(INCONCLUSIVE, f"{what}: no finite interval")
-    lo, hi = predicted - tol, predicted + tol
-    if lo <= a and b <= hi:
-        return Decision(CONFIRMED, f"{what} CI {_ci(ci)} inside [{lo:+.3f}, {hi:+.3f}]")
-    if b < lo:
-        return Decision(REFUTED, f"{what} CI {_ci(ci)} below {lo:+.3f}: beats the prediction")
-    if a > hi:
-        return Decision(INCONCLUSIVE, f"{what} CI {_ci(ci)} above {hi:+.3f}: excess at finite p/d, n₂/d not resolved")
-    return Decision(INCONCLUSIVE, f"{what} CI {_ci(ci)} straddles an edge of [{lo:+.3f}, {hi:+.3f}]")
-
-
 def extrapolated(fit: Extrapolation, predicted: float, tol: float, what: str = "ε∞",
-                 lower_bound_only: bool = False, approach: bool = False) -> Decision:
-    """Decide an extrapolated limit ``ε∞``: value match, ``≥`` (``lower_bound_only``) or from above (``approach``)."""
+                 lower_bound_only: bool = False) -> Decision:
+    """Decide an extrapolated limit ``ε∞``: ``predicted ± tol`` (two-sided), or ``≥`` with ``lower_bound_only``.
+
+    INCONCLUSIVE before any comparison when the ladder is too short
+    (:func:`check_ladder`), the fit failed, a fitted rate ``γ`` sits on a bound
+    (the ladder does not resolve the approach), or the law does not describe
+    the per-``d`` means (goodness-of-fit p-value below ``P_FIT_MIN``): an
+    extrapolation from a model the data reject is no measurement of ``ε∞``.
+    The value rule is symmetric — a CI wholly above *or* below
+    ``predicted ± tol`` refutes; that is right when the finite-size corrections
+    are captured by the fitted ``c·d^{-γ}`` (see ``verify.claims.errors`` for why
+    the error ladders are built so that they are). ``lower_bound_only`` is for
+    statements that are bounds (C3-error).
+    """
     bad = check_ladder(fit)
     if bad:
         return bad
@@ -157,10 +158,11 @@ def extrapolated(fit: Extrapolation, predicted: float, tol: float, what: str = "
     if fit.gamma_at_bound:
         return Decision(INCONCLUSIVE, f"{what}: fitted rate γ = {fit.gamma:.2f} on a bound {list(fit.gamma_bounds)}, "
                                       "the ladder does not resolve the approach to the limit")
+    if fit.p_fit is not None and fit.p_fit < P_FIT_MIN:
+        return Decision(INCONCLUSIVE, f"{what}: ε∞ + c·d^-{fit.gamma:.2f} does not describe the means "
+                                      f"(goodness of fit p = {fit.p_fit:.2g} < {P_FIT_MIN:g})")
     if lower_bound_only:
         return at_least(fit.ci_eps_inf, predicted, tol, what)
-    if approach:
-        return from_above(fit.ci_eps_inf, predicted, tol, what)
     return value(fit.ci_eps_inf, predicted, tol, what)
 
 
@@ -178,5 +180,5 @@ def combine(decisions: Iterable[Decision]) -> Decision:
 
 
 __all__ = ["CONFIRMED", "DECAY_MIN", "Decision", "EXP_BAND", "INCONCLUSIVE", "MIN_DIMS", "MIN_SEEDS", "MIN_SPAN",
-           "REFUTED", "THETA_BAND", "VERDICTS", "at_least", "check_ladder", "combine", "decays", "exponent",
-           "extrapolated", "from_above", "interval_rule", "theta1", "value"]
+           "P_FIT_MIN", "REFUTED", "THETA_BAND", "VERDICTS", "at_least", "check_ladder", "combine", "decays",
+           "exponent", "extrapolated", "interval_rule", "theta1", "value"]

@@ -1,8 +1,10 @@
 """Claims on synthetic records: correct predictions are CONFIRMED, injected wrong ones REFUTED (issue item 5)."""
 
 import dataclasses
+import functools
 
 import numpy as np
+import pytest
 
 from verify import rules
 from verify.claims import registry
@@ -119,3 +121,106 @@ def test_conjecture_refuted_exits_zero_unless_strict():
                                              single_index_runs(0.4)), kind=stair.kind)
     assert out.verdict == rules.REFUTED
     assert exit_status([out]) == 0 and exit_status([out], strict=True) == 1
+
+
+# ---------------------------------------------------------------------------
+# error claims (T2-error, RF-sep): two-sided rules on synthetic errors
+# ---------------------------------------------------------------------------
+ERR_DIMS = (64, 91, 128, 181, 256)
+
+
+def error_runs(eps0: float, eps1: float, seeds: int = 4, c0: float = 0.7, c1: float = 0.7) -> RunSet:
+    """Records whose T=0 / T=1 errors approach ``eps0`` / ``eps1`` like ``c·d^-1/2`` with small seed noise."""
+    rng = np.random.default_rng(5)
+    runs = {}
+    for d in ERR_DIMS:
+        recs = []
+        for s in range(seeds):
+            e0 = eps0 + c0 * d**-0.5 + 0.005 * rng.standard_normal()
+            e1 = eps1 + c1 * d**-0.5 + 0.005 * rng.standard_normal()
+            recs.append({"key": f"e{d}-{s}", "test_error": e1, "per_step": [{"test_error": e0}, {"test_error": e1}]})
+        runs[d] = recs
+    return RunSet({"": runs})
+
+
+@functools.cache
+def _err_claims():
+    claims = {c.id: c for c in registry()}
+    return claims["T2-error"], claims["RF-sep"]
+
+
+@functools.cache
+def _pred(claim_id: str):
+    t2, rf = _err_claims()
+    return (t2 if claim_id == t2.id else rf).predict()
+
+
+def test_error_claims_confirmed_when_the_limits_match_theory():
+    t2, rf = _err_claims()
+    runs = error_runs(1.0, 0.0)
+    for claim in (t2, rf):
+        out = evaluate_claim(claim, _pred(claim.id), runs)
+        assert out.verdict == rules.CONFIRMED, out.evaluation.decision.reason
+
+
+@pytest.mark.parametrize("eps0,eps1", [(1.3, 0.0), (0.7, 0.0), (1.0, 0.3)])
+def test_rf_sep_refuted_from_either_side(eps0, eps1):
+    """A random-features limit above or below the baseline, or a gap short of the prediction, refutes."""
+    _, rf = _err_claims()
+    out = evaluate_claim(rf, _pred(rf.id), error_runs(eps0, eps1))
+    assert out.verdict == rules.REFUTED, out.evaluation.decision.reason
+    assert exit_status([out]) == 1
+
+
+@pytest.mark.parametrize("eps1", [0.3, -0.3])
+def test_t2_refuted_above_and_below(eps1):
+    t2, _ = _err_claims()
+    out = evaluate_claim(t2, _pred(t2.id), error_runs(1.0, eps1))
+    assert out.verdict == rules.REFUTED, out.evaluation.decision.reason
+
+
+def test_rf_sep_refuted_with_an_injected_wrong_prediction():
+    _, rf = _err_claims()
+    wrong = {**_pred(rf.id), "eps": [0.5, 0.0]}  # a wrong RF baseline
+    out = evaluate_claim(rf, wrong, error_runs(1.0, 0.0))
+    assert out.verdict == rules.REFUTED
+
+
+def test_error_claims_inconclusive_with_two_dimensions_or_two_seeds():
+    _, rf = _err_claims()
+    runs = error_runs(1.0, 0.0)
+    two = RunSet({"": {d: runs.variant("")[d] for d in (64, 128)}})
+    assert evaluate_claim(rf, _pred(rf.id), two).verdict == rules.INCONCLUSIVE
+    assert evaluate_claim(rf, _pred(rf.id), error_runs(1.0, 0.0, seeds=2)).verdict == rules.INCONCLUSIVE
+
+
+def test_error_ladder_is_in_the_kappa_1_5_regime():
+    """p and n_ridge grow like d^1.5 (κ = ⌊1.5⌋ = 1), the first-layer batch like d."""
+    from sim.config import SimConfig
+
+    _, rf = _err_claims()
+    for d in (64, 256):
+        cfg = next(c for v, dd, s, c in rf.ladder("quick").runs() if dd == d)
+        sc = SimConfig(**cfg)
+        assert sc.p == pytest.approx(d**1.5, rel=0.01) and sc.n_ridge == pytest.approx(4 * d**1.5, rel=0.01)
+        assert sc.n == 64 * d
+    dims = sorted({d for _, d, _, _ in rf.ladder("quick").runs()})
+    assert len(dims) >= 3 and dims[-1] / dims[0] >= 4
+
+
+def test_protocol_floor_matches_monte_carlo():
+    """R = 1 − m²/arcsin(m²+q²): residual of x1 projected on span{1, Φ((m x1 + q y)/c')} (errors docstring)."""
+    from scipy.stats import norm
+
+    from verify.claims.errors import relu_protocol_floor
+
+    for lr0, alpha in ((2.0, 1.0), (1.4, 64.0)):
+        f = relu_protocol_floor(lr0, alpha)
+        m2, q2 = f["m"] ** 2, f["q2"]
+        rng = np.random.default_rng(0)
+        x, y = rng.standard_normal((2, 400_000))
+        F = norm.cdf((np.sqrt(m2) * x + np.sqrt(q2) * y) / np.sqrt(1 - m2 - q2))
+        A = np.column_stack([np.ones_like(F), F])
+        resid = np.mean((x - A @ np.linalg.lstsq(A, x, rcond=None)[0]) ** 2)
+        assert abs(resid - f["floor"]) < 5e-3
+    assert relu_protocol_floor(1.4, 64.0)["floor"] < 0.5 * 0.05 * 2  # well inside the tolerance 0.05·‖g‖²

@@ -65,6 +65,19 @@ def test_extrapolation_recovers_limit(eps_inf, gamma):
     assert fit.ci_gamma[0] <= gamma <= fit.ci_gamma[1]
 
 
+def test_extrapolation_with_fixed_rate():
+    rng = np.random.default_rng(4)
+    vals = {d: list(0.2 + 1.5 * d**-0.5 + 0.005 * rng.standard_normal(4)) for d in (64, 91, 128, 181, 256)}
+    fit = fit_extrapolation(vals, n_boot=200, gamma=0.5)
+    assert fit.ok and fit.fixed_gamma and fit.gamma == 0.5 and fit.ci_gamma == (0.5, 0.5)
+    assert fit.ci_eps_inf[0] <= 0.2 <= fit.ci_eps_inf[1] and abs(fit.c - 1.5) < 0.3
+    assert fit.p_fit is not None and fit.p_fit > 0.01
+    wrong = fit_extrapolation(vals, n_boot=200, gamma=2.0)  # a wrong rate misfits the same data
+    assert wrong.p_fit is not None and wrong.p_fit < 0.01
+    with pytest.raises(ValueError, match="positive"):
+        fit_extrapolation(vals, gamma=0.0)
+
+
 def test_extrapolation_needs_three_dims():
     with pytest.raises(ValueError, match="three dimensions"):
         fit_extrapolation({64: [1.0, 1.1], 128: [0.9, 0.8]})

@@ -51,8 +51,6 @@ def test_value_and_bounds():
     assert rules.value((0.9, 1.2), 1.0, 0.05).verdict == rules.INCONCLUSIVE
     assert rules.at_least((0.97, 1.3), 1.0, 0.05).verdict == rules.CONFIRMED
     assert rules.at_least((0.5, 0.9), 1.0, 0.05).verdict == rules.REFUTED
-    assert rules.from_above((1.3, 1.5), 1.0, 0.05).verdict == rules.INCONCLUSIVE
-    assert rules.from_above((0.5, 0.8), 1.0, 0.05).verdict == rules.REFUTED
     assert rules.value((float("nan"), 1.0), 1.0, 0.1).verdict == rules.INCONCLUSIVE
 
 
@@ -65,6 +63,29 @@ def test_extrapolated_rule():
     short = fit_extrapolation({d: vals[d] for d in (64, 128, 256)}, n_boot=50)  # span 4 but …
     short = fit_extrapolation({d: vals[64 * 2 ** k] for k, d in enumerate((64, 80, 96))}, n_boot=50)  # span 1.5
     assert rules.extrapolated(short, 0.5, 0.05).verdict == rules.INCONCLUSIVE
+
+
+@pytest.mark.parametrize("limit,verdict", [(1.0, rules.CONFIRMED), (1.3, rules.REFUTED), (0.7, rules.REFUTED)])
+def test_extrapolated_rule_is_two_sided_with_fixed_rate(limit, verdict):
+    """A limit wholly above the prediction refutes as surely as one below (no 'approach from above' excuse)."""
+    rng = np.random.default_rng(1)
+    dims = (64, 91, 128, 181, 256)
+    vals = {d: list(limit + 0.7 * d**-0.5 + 0.01 * rng.standard_normal(4)) for d in dims}
+    fit = fit_extrapolation(vals, n_boot=200, gamma=0.5)
+    assert fit.fixed_gamma and not fit.gamma_at_bound and fit.p_fit is not None
+    assert rules.extrapolated(fit, 1.0, 0.1).verdict == verdict
+
+
+def test_extrapolated_rule_inconclusive_when_the_law_is_rejected():
+    """Means that a c·d^-1/2 law cannot describe (a dip) give no ε∞ at all, whatever the CI says."""
+    rng = np.random.default_rng(2)
+    dims = (64, 91, 128, 181, 256)
+    shape = {64: 0.3, 91: 0.0, 128: 0.3, 181: 0.0, 256: 0.3}
+    vals = {d: list(1.0 + shape[d] + 0.005 * rng.standard_normal(4)) for d in dims}
+    fit = fit_extrapolation(vals, n_boot=100, gamma=0.5)
+    assert fit.p_fit is not None and fit.p_fit < rules.P_FIT_MIN
+    dec = rules.extrapolated(fit, 1.0, 0.1)
+    assert dec.verdict == rules.INCONCLUSIVE and "does not describe" in dec.reason
 
 
 def test_combine():
