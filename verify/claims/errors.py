@@ -233,10 +233,13 @@ def _err_arm(dims: tuple[int, ...]) -> Variant:
 
 
 def _stairway_arms(d: int, seeds: int) -> tuple[Variant, ...]:
-    return (Variant("stairway n≍d^1", {**STAIRWAY, "n_exp": 1.0}, (d,), {"p": (1.0, 1.0), "n_ridge": (4.0, 1.0)},
-                    seeds),
-            Variant("stairway n≍d^2", {**STAIRWAY, "n_exp": 2.0, "ell": 2, "preprocess": "exact"}, (d,),
-                    {"p": (1.0, 1.0), "n_ridge": (4.0, 1.0)}, seeds))
+    """The figure's arms: the error claims' readout (``p = d^1.5``, ``n₂ = 4d^1.5``, κ = 1); ``n = 64d``,
+    ``η̃ = 1.4`` for ``n ≍ d``, and ``n = d²`` with orders ``< 2`` removed for ``n ≍ d²`` (module docstring)."""
+    readout = {"p": (1.0, READOUT_EXP), "n_ridge": (4.0, READOUT_EXP)}
+    return (Variant("stairway n≍d^1", {**STAIRWAY, "n_exp": 1.0, "n_scale": ERR["n_scale"], "lr0": ERR["lr0"]}, (d,),
+                    readout, seeds),
+            Variant("stairway n≍d^2", {**STAIRWAY, "n_exp": 2.0, "lr0": ERR["lr0"], "ell": 2, "preprocess": "exact"},
+                    (d,), readout, seeds))
 
 
 def _err_predict() -> dict[str, Any]:
