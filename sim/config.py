@@ -270,22 +270,28 @@ class SimConfig:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SimConfig:
         """Build from a mapping; unknown keys are refused with the list of known ones."""
-        if not isinstance(data, Mapping):
-            raise ValueError(f"a config must be a mapping of field names to values; got {type(data).__name__}")
-        names = field_names()
-        unknown = [k for k in data if k.replace("-", "_") not in names]
-        if unknown:
-            raise ValueError(f"unknown config field {unknown[0]!r}; known fields are {', '.join(names)}")
-        return cls(**{k.replace("-", "_"): v for k, v in data.items()})
+        return from_mapping(cls, data)
 
     def replace(self, **changes: Any) -> SimConfig:
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
 
 
-def field_names() -> tuple[str, ...]:
-    """The config fields, in declaration order."""
-    return tuple(f.name for f in fields(SimConfig) if f.init)
+def field_names(cls: type = SimConfig) -> tuple[str, ...]:
+    """The fields of a config dataclass (default ``SimConfig``), in declaration order."""
+    return tuple(f.name for f in fields(cls) if f.init)
+
+
+def from_mapping(cls: type, data: Mapping[str, Any]) -> Any:
+    """``cls(**data)`` for a config dataclass, with ``-`` read as ``_`` in keys; a non-mapping or an
+    unknown key is refused in one line naming the known fields (validation proper is ``cls``'s own)."""
+    if not isinstance(data, Mapping):
+        raise ValueError(f"a config must be a mapping of field names to values; got {type(data).__name__}")
+    names = field_names(cls)
+    unknown = [k for k in data if k.replace("-", "_") not in names]
+    if unknown:
+        raise ValueError(f"unknown config field {unknown[0]!r}; known fields are {', '.join(names)}")
+    return cls(**{k.replace("-", "_"): v for k, v in data.items()})
 
 
 def read_mapping(path: str | Path) -> dict[str, Any]:

@@ -61,7 +61,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from sim.config import DTYPES, _as_bool, _as_float, _as_int, _choice
+from sim.config import DTYPES, _as_bool, _as_float, _as_int, _choice, field_names, from_mapping
 from sim.store import Store
 
 ACTIVATIONS = {"relu": 0, "relu[2:]": 2}  # name → min_order (Hermite orders removed below it)
@@ -229,20 +229,15 @@ class ZGConfig:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ZGConfig:
-        if not isinstance(data, Mapping):
-            raise ValueError(f"a config must be a mapping of field names to values; got {type(data).__name__}")
-        names = zg_field_names()
-        unknown = [k for k in data if k.replace("-", "_") not in names]
-        if unknown:
-            raise ValueError(f"unknown config field {unknown[0]!r}; known fields are {', '.join(names)}")
-        return cls(**{k.replace("-", "_"): v for k, v in data.items()})
+        """Build from a mapping; unknown keys are refused with the list of known ones."""
+        return from_mapping(cls, data)
 
     def replace(self, **changes: Any) -> ZGConfig:
         return dataclasses.replace(self, **changes)
 
 
 def zg_field_names() -> tuple[str, ...]:
-    return tuple(f.name for f in fields(ZGConfig))
+    return field_names(ZGConfig)
 
 
 # ---------------------------------------------------------------------------------------------------

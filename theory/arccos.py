@@ -54,28 +54,15 @@ from math import factorial, pi, sqrt
 import numpy as np
 import sympy
 
+from theory.activations import activation
+
 MAX_MIN_ORDER = 64
 
 
 def relu_hermite_coefficient(k: int) -> float:
-    """``μ_k = E[relu(u) He_k(u)]`` (float): ``1/√(2π)``, ``1/2``, then ``He_{k−2}(0)/√(2π)`` for ``k ≥ 2``.
-
-    (Stein: ``E[relu He_k] = E[1_{u>0} He_{k−1}] = φ(0) He_{k−2}(0)``; ``He_{2n}(0) = (−1)^n (2n−1)!!``,
-    ``He_{odd}(0) = 0``.) ``theory.activation("relu").hermite(k)`` is the exact, independent version.
-    """
+    """``μ_k = E[relu(u) He_k(u)]`` as a float, from the activation registry (exact closed form there)."""
     _check_min_order(k, "k")
-    if k == 0:
-        return 1 / sqrt(2 * pi)
-    if k == 1:
-        return 0.5
-    j = k - 2
-    if j % 2:
-        return 0.0
-    n = j // 2
-    double_fact = 1
-    for t in range(2 * n - 1, 0, -2):
-        double_fact *= t
-    return (-1) ** n * double_fact / sqrt(2 * pi)
+    return float(activation("relu").hermite(k))
 
 
 def _check_min_order(min_order: int, name: str = "min_order") -> None:
