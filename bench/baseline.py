@@ -21,11 +21,11 @@ def relu(H: np.ndarray) -> np.ndarray:
     return np.maximum(H, 0.0)
 
 
-def giant_step(d: int, p: int, n: int, lr0: float = 1.0, ell: int = 2, seed: int = 0) -> np.ndarray:
-    """One dense float64 giant step on ``n`` materialised samples (``Z (n×d)``, ``H (n×p)``); returns ``W¹``.
+def dense_step(rng: np.random.Generator, d: int, p: int, n: int, lr0: float, ell: int) -> np.ndarray:
+    """Symmetric init and one dense float64 giant step on ``n`` materialised samples drawn from ``rng``
+    (``Z (n×d)``, ``H (n×p)``); returns the normalised ``W¹`` (``p × d``).
 
     The same arithmetic as ``sim``'s step: forward ``H = Z Wᵀ``, relu, residual, backward ``Qᵀ Z``."""
-    rng = np.random.default_rng(seed)
     half = rng.standard_normal((p // 2, d))
     half /= np.linalg.norm(half, axis=1, keepdims=True)
     W = np.vstack([half, half])
@@ -42,26 +42,17 @@ def giant_step(d: int, p: int, n: int, lr0: float = 1.0, ell: int = 2, seed: int
     return W / np.linalg.norm(W, axis=1, keepdims=True)
 
 
+def giant_step(d: int, p: int, n: int, lr0: float = 1.0, ell: int = 2, seed: int = 0) -> np.ndarray:
+    """``dense_step`` from a fresh generator seeded with ``seed``."""
+    return dense_step(np.random.default_rng(seed), d, p, n, lr0, ell)
+
+
 def single_step_ridge(d: int, p: int, n: int, n_ridge: int, n_test: int, lr0: float = 1.0, ell: int = 2,
                       lambdas: tuple[float, ...] = tuple(10.0 ** (k / 2) for k in range(-12, 3)),
                       holdout: float = 0.2, seed: int = 0) -> dict:
     """One giant step on ``n`` fresh samples, then the ridge readout; returns overlaps and errors."""
     rng = np.random.default_rng(seed)
-    half = rng.standard_normal((p // 2, d))
-    half /= np.linalg.norm(half, axis=1, keepdims=True)
-    W = np.vstack([half, half])
-    a = np.concatenate([np.ones(p // 2), -np.ones(p // 2)])
-    eta = lr0 * math.sqrt(p) * d ** ((ell - 1) / 2)
-    # giant step
-    Z = rng.standard_normal((n, d))
-    y = target(Z)
-    H = Z @ W.T
-    f = relu(H) @ a / math.sqrt(p)
-    Q = (H > 0) * ((y - f)[:, None] * a[None, :] / math.sqrt(p))
-    grad = -(Q.T @ Z) / n
-    del Z, H, Q
-    W = W - eta * grad
-    W /= np.linalg.norm(W, axis=1, keepdims=True)
+    W = dense_step(rng, d, p, n, lr0, ell)
     # ridge readout with a λ path
     n_hold = int(round(holdout * n_ridge))
     n_fit = n_ridge - n_hold
