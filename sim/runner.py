@@ -39,7 +39,7 @@ import torch
 
 from sim.config import SimConfig
 from sim.data import Labels, Sampler, linear_fit, make_labels
-from sim.distributed import DistContext, Shard, all_gather_objects, broadcast_, broadcast_object, shard_jobs
+from sim.distributed import DistContext, Shard, all_gather_objects, broadcast_, broadcast_object
 from sim.memory import PeakMemory
 from sim.overlaps import overlap_matrix, singular_values
 from sim.plan import Plan, make_plan

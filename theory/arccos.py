@@ -49,7 +49,7 @@ torch. ``relu_kernel_sympy`` gives the kernel as a sympy expression.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import factorial, pi, sqrt
+from math import factorial, pi
 
 import numpy as np
 import sympy

@@ -17,7 +17,6 @@ import sympy
 
 from theory.activations import activation
 from theory.parse import parse_expression, target_variable
-from theory.subspace import ExactSubspace, FloatSubspace
 from theory.target import Target
 
 

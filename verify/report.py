@@ -54,16 +54,18 @@ def _short(text: str, n: int = 70) -> str:
 # figures
 # ---------------------------------------------------------------------------
 def _fig_loglog(ax: Any, data: Mapping[str, Any]) -> None:
+    """Per-``x`` means with intervals and the fitted power law; ``x`` is ``d`` unless ``data["xlabel"]`` says."""
+    x_name = data.get("xlabel", "d")
     for s in data["series"]:
         d = np.array(s["dims"], dtype=float)
         m, lo, hi = (np.array(s[k]) for k in ("means", "mean_lo", "mean_hi"))
         line = ax.errorbar(d, m, yerr=[m - lo, hi - m], fmt="o", ms=4, capsize=2,
-                           label=f"{s['label']}: d^{s['slope']:+.2f} [{s['ci'][0]:+.2f}, {s['ci'][1]:+.2f}]")
+                           label=f"{s['label']}: {x_name}^{s['slope']:+.2f} [{s['ci'][0]:+.2f}, {s['ci'][1]:+.2f}]")
         ax.plot(d, np.exp(s["intercept"]) * d ** s["slope"], "-", color=line[0].get_color(), lw=1)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
-    ax.set_xlabel("d")
-    ax.set_ylabel("overlap / singular value")
+    ax.set_xlabel(x_name)
+    ax.set_ylabel(data.get("ylabel", "overlap / singular value"))
     if data["series"]:
         ax.legend(fontsize=6)
 
@@ -210,7 +212,7 @@ def markdown(outcomes: Sequence[Outcome], profile: str, stats: Mapping[str, Any]
                   f"- **predicted** (from `theory`): {o.evaluation.predicted}",
                   f"- **statistic**: {o.statistic}", f"- **rule**: {o.rule}",
                   f"- **measured**: {o.evaluation.measured}", f"- **reason**: {o.evaluation.decision.reason}",
-                  f"- **runs**: " + ", ".join(f"{v or 'main'}: " + ", ".join(f"d={d}×{n}" for d, n in sorted(c.items()))
+                  "- **runs**: " + ", ".join(f"{v or 'main'}: " + ", ".join(f"d={d}×{n}" for d, n in sorted(c.items()))
                                              for v, c in o.runs_by_variant.items())]
         for f in figures.get(o.id, []):
             lines += ["", f"![{o.id}]({f})" if f.endswith(".png") else f]

@@ -20,7 +20,7 @@ import torch
 from sim import SimConfig, Store, simulate, strip_volatile
 from sim.data import Sampler, make_labels
 from sim.distributed import Shard, env_ranks, process_group, shard_jobs, shard_range
-from sim.protocol import init_weights, second_layer, streamed_gradient
+from sim.protocol import second_layer, streamed_gradient
 from sim.readout import fit_ridge, raw_features
 from sim.runner import run_many
 from theory import activation

@@ -16,9 +16,10 @@ statistic against ``x = λ0/λ`` (the x-axis of ``verify.fits.fit_loglog``, whos
 Ladders too short to resolve an exponent (fewer than 3 phases, ``λ0/λ_min < 4``, fewer than 3 seeds) are
 INCONCLUSIVE (``rules.check_ladder``); a claim with no records is INCONCLUSIVE.
 
-Integration: ``verify.runner`` builds ``SimConfig(**config)`` for every job; ZG jobs carry
-``"kind": "zhou_ge"`` in their config and must go to ``run_jobs`` below instead (see ``run_jobs``).
-Figures use plot kinds ``zg_time``, ``zg_neurons``, ``zg_mass``, ``zg_fits`` drawn by ``FIGURES`` here.
+Runs: ZG jobs carry ``"kind": "zhou_ge"`` in their config; ``verify.runner`` sends them to
+``sim.zhou_ge.run_or_load`` and their records live in the shared results store.
+Figures use plot kinds ``zg_time``, ``zg_neurons``, ``zg_mass`` (drawn by ``FIGURES`` here) and the
+report's ``loglog`` for the fits against ``λ0/λ``.
 """
 
 from __future__ import annotations
@@ -150,8 +151,9 @@ def _figures(records: Sequence[Record], fits: Mapping[str, Any]) -> tuple[Plot, 
             Plot("zg_neurons", "neurons (angle to nearest teacher, ‖w‖) at the start of stage 3 and at the end",
                  neurons),
             Plot("zg_mass", "signed mass Σ a_i‖w_i‖ near each teacher vs a*_j", mass),
-            Plot("zg_fits", "per-phase statistics against λ0/λ (log–log fits, bootstrap over seeds)",
-                 {"series": [{"label": k, **v["fit"]} for k, v in fits.items() if v.get("fit")]}))
+            Plot("loglog", "per-phase statistics against λ0/λ (log–log fits, bootstrap over seeds)",
+                 {"series": [{"label": k, **v["fit"]} for k, v in fits.items() if v.get("fit")],
+                  "xlabel": "λ0/λ", "ylabel": "statistic at the end of each phase"}))
 
 
 def _start_summary(rec: Record) -> dict[str, Any]:
@@ -264,30 +266,6 @@ CLAIMS = (Z1_LOCAL, Z2_LATE)
 
 
 # ---------------------------------------------------------------------------
-# running (until verify.runner routes kind="zhou_ge" jobs itself)
-# ---------------------------------------------------------------------------
-def run_jobs(configs: Sequence[tuple[Mapping[str, Any], int]], store_path: str | None = None,
-             force: bool = False, progress: bool = False) -> list[Record]:
-    """Records for ``(config with kind="zhou_ge", seed)`` pairs via ``sim.zhou_ge.run_or_load`` (validated first)."""
-    from sim.store import Store
-    from sim.zhou_ge import ZGConfig, run_or_load
-
-    cfgs = [(ZGConfig.from_dict({k: v for k, v in c.items() if k != "kind"}), s) for c, s in configs]
-    store = Store(store_path) if store_path else Store()
-    return [run_or_load(c, s, store, force=force, progress=progress)[0] for c, s in cfgs]
-
-
-def evaluate_profile(profile: str, store_path: str | None = None, force: bool = False
-                     ) -> list[tuple[Claim, Evaluation]]:
-    """Run (or load) the ladder of ``profile`` and evaluate both claims on it."""
-    ladder = LADDERS[profile]
-    jobs = [(cfg, seed) for _, _, seed, cfg in ladder.runs()]
-    records = run_jobs(jobs, store_path, force)
-    runs = RunSet({"zg": {int(jobs[0][0]["d"]): records}})
-    return [(c, c.evaluate(c.predict(), runs)) for c in CLAIMS]
-
-
-# ---------------------------------------------------------------------------
 # figures (plot kinds zg_*; ``fig`` is a matplotlib Figure)
 # ---------------------------------------------------------------------------
 def fig_time(fig: Any, data: Mapping[str, Any]) -> None:
@@ -331,23 +309,9 @@ def fig_mass(fig: Any, data: Mapping[str, Any]) -> None:
     ax.legend(fontsize=7)
 
 
-def fig_fits(fig: Any, data: Mapping[str, Any]) -> None:
-    ax = fig.add_subplot(1, 1, 1)
-    for s in data["series"]:
-        x = np.array(s["dims"], dtype=float)
-        m, lo, hi = (np.array(s[k]) for k in ("means", "mean_lo", "mean_hi"))
-        line = ax.errorbar(x, m, yerr=[m - lo, hi - m], fmt="o", ms=4, capsize=2,
-                           label=f"{s['label']}: (λ0/λ)^{s['slope']:+.2f} [{s['ci'][0]:+.2f}, {s['ci'][1]:+.2f}]")
-        ax.plot(x, np.exp(s["intercept"]) * x ** s["slope"], "-", color=line[0].get_color(), lw=1)
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("λ0/λ")
-    ax.legend(fontsize=6)
-
-
 FIGURES: dict[str, Callable[[Any, Mapping[str, Any]], None]] = {
-    "zg_time": fig_time, "zg_neurons": fig_neurons, "zg_mass": fig_mass, "zg_fits": fig_fits}
+    "zg_time": fig_time, "zg_neurons": fig_neurons, "zg_mass": fig_mass}
 
 
-__all__ = ["CLAIMS", "FIGURES", "LADDERS", "Z1_LOCAL", "Z2_LATE", "evaluate_profile", "evaluate_z1", "evaluate_z2",
-           "per_lambda", "run_jobs", "zg_records"]
+__all__ = ["CLAIMS", "FIGURES", "LADDERS", "Z1_LOCAL", "Z2_LATE", "evaluate_z1", "evaluate_z2", "per_lambda",
+           "zg_records"]
