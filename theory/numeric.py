@@ -72,6 +72,11 @@ class NumericEngine:
         return w_y, flat, betas
 
     def norm2(self) -> float:
+        """``‖g‖² = E[g²]`` by the quadrature rule (computed once per engine)."""
+        return self._norm2
+
+    @cached_property
+    def _norm2(self) -> float:
         nodes, weights = self.rule
         grid = np.stack(np.meshgrid(*([nodes] * self.r), indexing="ij"), axis=-1).reshape(-1, self.r)
         w = np.ones(1)

@@ -35,10 +35,6 @@ def staircase_levels(engine: Engine, zero: Subspace, leap: int) -> tuple[Subspac
     return tuple(levels)
 
 
-def _show_basis(space: Subspace) -> str:
-    return str(space)
-
-
 @dataclass(frozen=True)
 class Staircase:
     """Leap-ℓ staircase of a target: ``levels[t]`` is ``U^t``; the last level is ``U^∞``.
@@ -81,7 +77,7 @@ class Staircase:
 
     def __str__(self) -> str:
         head = f"leap-{self.leap} staircase of g = {self.target}  (dims {', '.join(map(str, self.dims))})"
-        rows = [f"  U^{t}: dim {s.dim}  {_show_basis(s)}" for t, s in enumerate(self.spaces)]
+        rows = [f"  U^{t}: dim {s.dim}  {s}" for t, s in enumerate(self.spaces)]
         return "\n".join([head, *rows])
 
     def _repr_latex_(self) -> str:
