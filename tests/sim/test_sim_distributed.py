@@ -23,6 +23,7 @@ from sim.distributed import Shard, env_ranks, process_group, shard_jobs, shard_r
 from sim.protocol import second_layer, streamed_gradient
 from sim.readout import fit_ridge, raw_features
 from sim.runner import run_many
+from tests.sim.threads import torch_threads
 from theory import activation
 
 WORLD = 2
@@ -172,16 +173,17 @@ def test_sharded_sweep_writes_every_run_once(spawned: list[dict[str, Any]]) -> N
     tmp = spawned[0]["dir"]
     puts = (tmp / "sweep.sqlite.puts").read_text().split()
     store = Store(str(tmp / "sweep.sqlite"))
-    expected = [simulate(cfg, seed) for cfg, seed in SWEEP]
+    with torch_threads(1):  # the workers ran with one thread: bitwise holds at a fixed thread count
+        expected = [simulate(cfg, seed) for cfg, seed in SWEEP]
     assert sorted(puts) == sorted(r["key"] for r in expected) and len(set(puts)) == len(SWEEP)
     assert len(store) == len(SWEEP)
     assert spawned[0]["sweep"] == [r["key"] for r in expected]  # rank 0 returns every record, in job order
     assert spawned[1]["sweep"] == [expected[i]["key"] for i in shard_jobs(len(SWEEP), 1, WORLD)]
-    for rec in expected:  # each run was single-process: bitwise the same record
+    for rec in expected:  # each run was single-process with the same thread count: bitwise the same record
         stored = store.get_key(rec["key"])
-        assert stored is not None and stored["world_size"] == 1
+        assert stored is not None and stored["world_size"] == 1 and stored["num_threads"] == 1
         same = [{k: v for k, v in strip_volatile(r).items() if k != "device_name"} for r in (stored, rec)]
-        assert json.dumps(same[0], sort_keys=True) == json.dumps(same[1], sort_keys=True)  # (workers: 1 thread)
+        assert json.dumps(same[0], sort_keys=True) == json.dumps(same[1], sort_keys=True)
     # a second sweep over the same jobs finds everything in the store
     again = run_many(SWEEP, store, progress=False)
     assert [r["key"] for r in again] == [r["key"] for r in expected]

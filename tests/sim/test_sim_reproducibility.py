@@ -109,3 +109,23 @@ def test_peak_memory_does_not_grow_with_n() -> None:
     materialised = large["n"] * (cfg.d + cfg.p) * 4  # z and the pre-activations of the whole batch
     assert large["peak_memory_bytes"] < small["peak_memory_bytes"] + 4 * 2**20
     assert large["peak_memory_bytes"] < materialised / 4
+
+
+def test_thread_count_changes_results_by_rounding_only() -> None:
+    """The promise (sim.runner): bitwise at a fixed thread count; across thread counts equal to ~1e-6 relative
+    (float32 matrix products and the float64 eigendecomposition may split their work differently)."""
+    import numpy as np
+
+    from tests.sim.threads import torch_threads
+
+    cfg = SimConfig(**{**BASE, "n_ridge": 400, "p": 64})
+    with torch_threads(1):
+        one, again = simulate(cfg, 3), simulate(cfg, 3)
+    with torch_threads(2):
+        two = simulate(cfg, 3)
+    assert strip_volatile(one) == strip_volatile(again) and one["num_threads"] == 1 and two["num_threads"] == 2
+    assert one["key"] == two["key"]  # the thread count is recorded, not part of the key
+    for a, b in zip(one["per_step"], two["per_step"]):
+        assert np.allclose(a["overlaps"], b["overlaps"], rtol=1e-5, atol=1e-6)
+        for k in ("test_error_by_lambda", "holdout_error_by_lambda"):
+            assert np.allclose(a[k], b[k], rtol=1e-5, atol=1e-7)
