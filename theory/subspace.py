@@ -6,6 +6,10 @@ what the exact engine computes with (projectors stay rational); users see the
 orthonormal basis ``matrix()`` (a sympy Matrix, whose entries may hold square
 roots). ``FloatSubspace`` keeps an orthonormal numpy basis and the rank
 tolerance it was cut with.
+
+The float helpers :func:`orthonormal` and :func:`complement_in` are the one
+implementation that ``theory``, ``sim`` and ``verify`` share (plain numpy
+arrays in, plain arrays out).
 """
 
 from __future__ import annotations
@@ -19,6 +23,56 @@ from sympy.polys.domains import QQ
 from sympy.polys.matrices import DomainMatrix
 
 Vector = tuple  # of sympy QQ elements
+RANK_TOL = 1e-9
+
+
+def orthonormal(vectors: np.ndarray, tol: float = RANK_TOL) -> np.ndarray:
+    """Orthonormal basis of the column span of ``vectors`` (THEORY.md §1, subspaces as matrices).
+
+    Parameters
+    ----------
+    vectors : array of shape (r, k)
+        Any columns (dependent, zero or none at all).
+    tol : float
+        Relative rank cut: singular values ``s > tol · max(s_max, 1)`` are kept. The floor 1 is the scale
+        of unit directions, so rounding residue of vectors that should vanish (``≈ 1e-16``) is not a direction.
+
+    Returns
+    -------
+    array of shape (r, m)
+        Orthonormal columns (left singular vectors), ``m`` the numerical rank; ``(r, 0)`` for ``{0}``.
+    """
+    vectors = np.asarray(vectors, dtype=float)
+    if vectors.ndim != 2:
+        raise ValueError(f"vectors must be an r × k array (one column per vector); got shape {vectors.shape}")
+    if vectors.size == 0:
+        return np.zeros((vectors.shape[0], 0))
+    if not np.all(np.isfinite(vectors)):
+        raise ValueError("vectors must be finite to span a subspace")
+    u, s, _ = np.linalg.svd(vectors, full_matrices=False)
+    return u[:, s > tol * max(float(s[0]), 1.0)]
+
+
+def complement_in(outer: np.ndarray, inner: np.ndarray, tol: float = RANK_TOL) -> np.ndarray:
+    """Orthonormal basis of ``outer ⊖ inner``: ``outer`` projected on the orthogonal complement of ``inner``.
+
+    Parameters
+    ----------
+    outer, inner : arrays of shape (r, m) and (r, k)
+        Orthonormal columns (e.g. ``U*_rel`` and a staircase level, §2.4).
+    tol : float
+        Rank cut of :func:`orthonormal`.
+
+    Returns
+    -------
+    array of shape (r, m − dim(outer ∩ inner))
+        Orthonormal columns spanning ``P_{inner^⊥} outer`` (``outer ⊖ inner`` when ``inner ⊆ outer``).
+    """
+    outer, inner = np.asarray(outer, dtype=float), np.asarray(inner, dtype=float)
+    if outer.ndim != 2 or inner.ndim != 2 or outer.shape[0] != inner.shape[0]:
+        raise ValueError(f"outer and inner must be r × · arrays with the same r; got shapes {outer.shape} "
+                         f"and {inner.shape}")
+    return orthonormal(outer - inner @ (inner.T @ outer), tol)
 
 
 def _to_qq(x: object) -> object:
@@ -132,13 +186,7 @@ class FloatSubspace:
     @classmethod
     def span(cls, vectors: np.ndarray, tol: float) -> FloatSubspace:
         """Span of the columns of ``vectors`` (``r × k``), keeping singular values ``> tol · max(1, σ_max)``."""
-        vectors = np.asarray(vectors, dtype=float)
-        r = vectors.shape[0]
-        if vectors.size == 0:
-            return cls(np.zeros((r, 0)), tol)
-        u, s, _ = np.linalg.svd(vectors, full_matrices=False)
-        rank = int(np.sum(s > tol * max(1.0, s[0] if s.size else 0.0)))
-        return cls(_canonical_signs(u[:, :rank]), tol)
+        return cls(_canonical_signs(orthonormal(vectors, tol)), tol)
 
     @classmethod
     def zero(cls, r: int, tol: float) -> FloatSubspace:
