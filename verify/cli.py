@@ -79,6 +79,19 @@ def select(args: argparse.Namespace) -> list[Claim]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m verify``: predict, run or load, decide, write the report.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Command-line arguments (default ``sys.argv[1:]``); see :func:`parser`.
+
+    Returns
+    -------
+    int
+        Exit status: 0, 1 when a theorem is REFUTED (``--strict``: any claim not CONFIRMED), 2 on bad input
+        (one line on stderr, before any compute).
+    """
     t0 = time.perf_counter()
     try:
         args = parser().parse_args(argv)

@@ -82,7 +82,21 @@ class MeanCI:
 
 def mean_ci(values: Sequence[float], level: float = DEFAULT_LEVEL, n_boot: int = DEFAULT_BOOT,
             rng_seed: int = 0) -> MeanCI:
-    """Mean of ``values`` and its bootstrap percentile interval (degenerate for one value)."""
+    """Mean of ``values`` and its bootstrap percentile interval (degenerate for one value).
+
+    Parameters
+    ----------
+    values : sequence of float
+        One value per seed (at least one).
+    level : float
+        Confidence level of the interval.
+    n_boot, rng_seed : int
+        Bootstrap resamples and the seed of their generator.
+
+    Returns
+    -------
+    MeanCI
+    """
     g = np.asarray(values, dtype=float)
     if g.size == 0:
         raise ValueError("mean_ci needs at least one value")
@@ -138,6 +152,19 @@ def fit_loglog(values: Samples, level: float = DEFAULT_LEVEL, n_boot: int = DEFA
     values, errors). With a single ``d`` or a single seed per ``d`` the interval
     is degenerate — ``verify.rules.check_ladder`` turns such ladders into
     INCONCLUSIVE before any exponent is trusted.
+
+    Parameters
+    ----------
+    values : mapping int → sequence of float
+        ``{d: [value per seed]}``, positive values.
+    level : float
+        Confidence level of the slope interval.
+    n_boot, rng_seed : int
+        Bootstrap resamples and the seed of their generator.
+
+    Returns
+    -------
+    SlopeFit
     """
     ds, groups = _clean(values)
     if len(ds) < 2:
@@ -268,6 +295,24 @@ def fit_extrapolation(values: Samples, level: float = DEFAULT_LEVEL, n_boot: int
     ``verify.claims.errors``) and ``ε∞, c`` come from weighted linear least
     squares on ``d^{-γ}``; still at least three ``d``, so that one degree of
     freedom is left to test the law (``p_fit``).
+
+    Parameters
+    ----------
+    values : mapping int → sequence of float
+        ``{d: [value per seed]}`` at three or more ``d``.
+    level : float
+        Confidence level of the intervals.
+    n_boot, rng_seed : int
+        Bootstrap resamples and the seed of their generator.
+    gamma_bounds : (float, float)
+        Bounds of a fitted ``γ``.
+    gamma : float, optional
+        A fixed rate ``γ > 0`` (then only ``ε∞, c`` are fitted).
+
+    Returns
+    -------
+    Extrapolation
+        ``ok`` False when the fit (or over 10 % of the bootstrap refits) failed.
     """
     ds, groups = _clean(values)
     if len(ds) < 3:

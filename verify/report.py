@@ -1,8 +1,9 @@
-"""Console table, ``report.md``, ``report.html``, ``results.json`` and PNG figures (issue item 4).
+"""Console table, ``report.md``, ``report.html``, ``results.json`` and PNG figures (THEORY.md §5).
 
 File names are fixed (``reports/<profile>/report.md``, ``report.html``,
 ``results.json``, ``fig_<name>.png``) so that two reports can be diffed.
-Every verdict lists the store keys of the runs it was computed from.
+Every verdict lists the store keys of the runs it was computed from. Figures are drawn by
+``verify.figures`` (one renderer per plot kind); this module only lays the files out.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from verify.figures import draw, figure_size
 from verify.runner import Outcome
 
 
@@ -53,124 +55,33 @@ def _short(text: str, n: int = 70) -> str:
 # ---------------------------------------------------------------------------
 # figures
 # ---------------------------------------------------------------------------
-def _fig_loglog(ax: Any, data: Mapping[str, Any]) -> None:
-    """Per-``x`` means with intervals and the fitted power law; ``x`` is ``d`` unless ``data["xlabel"]`` says."""
-    x_name = data.get("xlabel", "d")
-    for s in data["series"]:
-        d = np.array(s["dims"], dtype=float)
-        m, lo, hi = (np.array(s[k]) for k in ("means", "mean_lo", "mean_hi"))
-        line = ax.errorbar(d, m, yerr=[m - lo, hi - m], fmt="o", ms=4, capsize=2,
-                           label=f"{s['label']}: {x_name}^{s['slope']:+.2f} [{s['ci'][0]:+.2f}, {s['ci'][1]:+.2f}]")
-        ax.plot(d, np.exp(s["intercept"]) * d ** s["slope"], "-", color=line[0].get_color(), lw=1)
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel(x_name)
-    ax.set_ylabel(data.get("ylabel", "overlap / singular value"))
-    if data["series"]:
-        ax.legend(fontsize=6)
-
-
-def _fig_curve(ax: Any, data: Mapping[str, Any]) -> None:
-    f = data["formula"]
-    al = np.geomspace(0.1, 20, 200)
-    eta, mu1, mu2, c1, c0 = f["eta_tilde"], f["mu1"], f["mu2"], f["norm_C1"], f["C0"]
-    pred = eta * mu1 * c1 / np.sqrt((1 + eta * mu2 * c0) ** 2 + eta**2 * mu1**2 * c1**2
-                                    + eta**2 * (f["E_g2"] + f["noise"]) * f["E_dsigma2"] / al)
-    ax.plot(al, pred, "k-", lw=1, label="§3.1 formula (d → ∞)")
-    by_d: dict[str, list[tuple[float, float, float, float]]] = {}
-    for a, rows in data["measured"].items():
-        for d, r in rows.items():
-            by_d.setdefault(d, []).append((float(a), r["mean"], r["lo"], r["hi"]))
-    for d, pts in sorted(by_d.items(), key=lambda kv: int(kv[0])):
-        pts.sort()
-        a, m, lo, hi = (np.array(x) for x in zip(*pts))
-        ax.errorbar(a, m, yerr=[m - lo, hi - m], fmt="o", ms=4, capsize=2, label=f"simulated, d={d}")
-    ax.set_xscale("log")
-    ax.set_xlabel("α = n/d")
-    ax.set_ylabel("⟨ŵ, v*⟩ (a = +1 neurons)")
-    ax.legend(fontsize=7)
-
-
-def _fig_plane(fig: Any, data: Mapping[str, Any]) -> None:
-    steps = data["steps"]
-    axes = fig.subplots(1, len(steps), squeeze=False)[0]
-    for ax, st in zip(axes, steps):
-        x, y = np.array(st["x"]), np.array(st["y"])
-        half = len(x) // 2
-        ax.scatter(x[:half], y[:half], s=8, label="a = +1")
-        ax.scatter(x[half:], y[half:], s=8, label="a = −1")
-        ax.add_patch(__import__("matplotlib.patches", fromlist=["Circle"]).Circle((0, 0), 1, fill=False, lw=0.5))
-        ax.set_xlim(-1.05, 1.05)
-        ax.set_ylim(-1.05, 1.05)
-        ax.set_aspect("equal")
-        ax.set_title(f"after {st['t']} step(s)", fontsize=8)
-        ax.set_xlabel("⟨ŵ, v*⟩")
-    axes[0].set_ylabel("⟨ŵ, v⊥⟩")
-    axes[0].legend(fontsize=6)
-
-
-def _fig_extrapolation(ax: Any, data: Mapping[str, Any]) -> None:
-    for s in data["series"]:
-        vals = {int(d): v for d, v in s["values"].items()}
-        if not vals:
-            continue
-        d = np.array(sorted(vals), dtype=float)
-        m = np.array([np.mean(vals[int(x)]) for x in d])
-        line = ax.plot(d, m, "o", ms=4, label=f"{s['label']} (measured)")[0]
-        fit = s.get("fit")
-        if fit and fit.get("ok"):
-            dd = np.geomspace(d[0], d[-1] * 16, 100)
-            ax.plot(dd, fit["eps_inf"] + fit["c"] * dd ** (-fit["gamma"]), "-", color=line.get_color(), lw=1)
-            ax.axhspan(fit["ci_eps_inf"][0], fit["ci_eps_inf"][1], color=line.get_color(), alpha=0.12)
-        ax.axhline(s["predicted"], color=line.get_color(), ls="--", lw=1, label=f"{s['label']} predicted")
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel("d")
-    ax.set_ylabel("test error")
-    ax.legend(fontsize=6)
-
-
-def _fig_stairway(ax: Any, data: Mapping[str, Any]) -> None:
-    pred = data["predicted"]
-    exps = sorted(pred, key=float)
-    x = np.array([float(e) for e in exps])
-    for T in (1, 2, 3):
-        line = ax.plot(x, [pred[e][T] for e in exps], "--", lw=1, label=f"predicted T={T}")[0]
-        pts = [(float(e), data["measured"][e]["errors"].get(str(T))) for e in exps if e in data["measured"]]
-        pts = [(e, r) for e, r in pts if r]
-        if pts:
-            ax.errorbar([e for e, _ in pts], [r["mean"] for _, r in pts],
-                        yerr=[[r["mean"] - r["lo"] for _, r in pts], [r["hi"] - r["mean"] for _, r in pts]],
-                        fmt="o", color=line.get_color(), capsize=2, label=f"simulated T={T}")
-    ax.set_xlabel("log_d n")
-    ax.set_ylabel("test error")
-    ds = sorted({v["d"] for v in data["measured"].values()})
-    ax.set_title(f"simulated at d = {', '.join(map(str, ds))}", fontsize=8)
-    ax.legend(fontsize=6)
-
-
 def render_figures(outcomes: Sequence[Outcome], out: Path) -> dict[str, list[str]]:
-    """Write one PNG per plot (``fig_<claim>_<kind>.png``); returns claim id → file names."""
+    """Write one PNG per plot (``fig_<claim>_<kind>.png``, drawn by ``verify.figures``).
+
+    Parameters
+    ----------
+    outcomes : sequence of Outcome
+        The claims' outcomes; each ``evaluation.plots`` entry becomes one file.
+    out : Path
+        The report folder.
+
+    Returns
+    -------
+    dict
+        Claim id → file names; a figure that could not be drawn is listed as ``"(figure … not drawn: reason)"``.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from verify.claims.zhou_ge import FIGURES as ZG_FIGURES
-
     files: dict[str, list[str]] = {}
     for o in outcomes:
         for plot in o.evaluation.plots:
             name = f"fig_{o.id}_{plot.kind}.png".replace("/", "_")
-            fig = plt.figure(figsize=(9, 3.2) if plot.kind == "plane" else (6, 4), dpi=110)
+            fig = plt.figure(figsize=figure_size(plot.kind), dpi=110)
             try:
-                if plot.kind == "plane":
-                    _fig_plane(fig, plot.data)
-                elif plot.kind in ZG_FIGURES:
-                    ZG_FIGURES[plot.kind](fig, plot.data)
-                else:
-                    ax = fig.add_subplot(1, 1, 1)
-                    {"loglog": _fig_loglog, "curve": _fig_curve, "extrapolation": _fig_extrapolation,
-                     "stairway": _fig_stairway}[plot.kind](ax, plot.data)
+                draw(fig, plot)
                 fig.suptitle(f"{o.id}: {plot.title}", fontsize=9)
                 fig.tight_layout()
                 fig.savefig(out / name)
@@ -256,7 +167,26 @@ def html_page(outcomes: Sequence[Outcome], profile: str, stats: Mapping[str, Any
 
 def write_report(outcomes: Sequence[Outcome], profile: str, stats: Mapping[str, Any], store: str,
                  out_root: str | Path) -> Path:
-    """Write ``<out_root>/<profile>/{report.md, report.html, results.json, fig_*.png}``; returns the folder."""
+    """Write ``<out_root>/<profile>/{report.md, report.html, results.json, fig_*.png}``.
+
+    Parameters
+    ----------
+    outcomes : sequence of Outcome
+        The claims' outcomes (``verify.runner.verify``).
+    profile : str
+        Profile name (the report folder).
+    stats : mapping
+        Run statistics (``runs``, ``simulate_s``, ``evaluate_s`` …).
+    store : str
+        Path of the results store, printed in the report.
+    out_root : str or Path
+        The report root.
+
+    Returns
+    -------
+    Path
+        The report folder ``<out_root>/<profile>``.
+    """
     out = Path(out_root) / profile
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("fig_*.png"):

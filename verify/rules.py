@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from fractions import Fraction
 
 from verify.fits import Extrapolation, SlopeFit
 
@@ -166,6 +167,36 @@ def extrapolated(fit: Extrapolation, predicted: float, tol: float, what: str = "
     return value(fit.ci_eps_inf, predicted, tol, what)
 
 
+# ---------------------------------------------------------------------------
+# the rules in words, for a claim's ``rule`` text (built from the constants above, never typed)
+# ---------------------------------------------------------------------------
+def number_text(x: float) -> str:
+    """``x`` for a text: typographic minus, simple fractions as fractions (``-0.5`` → ``−1/2``, ``0.1`` → ``0.1``)."""
+    frac = Fraction(x).limit_denominator(8)
+    text = f"{frac.numerator}/{frac.denominator}" if frac.denominator > 1 and float(frac) == x else f"{x:g}"
+    return text.replace("-", "−")
+
+
+def theta1_text(band: float = THETA_BAND) -> str:
+    """The Θ(1) rule in words: ``"exponent CI in ±0.1"``."""
+    return f"exponent CI in ±{band:g}"
+
+
+def decay_text(minimum: float = DECAY_MIN) -> str:
+    """The → 0 rule in words: ``"exponent CI < −0.1"``."""
+    return f"exponent CI < {number_text(-minimum)}"
+
+
+def exponent_text(expected: float, band: float = EXP_BAND) -> str:
+    """The ``≍ d^expected`` rule in words: ``"exponent CI in −1/2 ± 0.15"``."""
+    return f"exponent CI in {number_text(expected)} ± {band:g}"
+
+
+def ladder_text(points: str = "dimensions", span: str = "d_max/d_min") -> str:
+    """What :func:`check_ladder` needs, in words: ``"≥ 3 dimensions, d_max/d_min ≥ 4, ≥ 3 seeds"``."""
+    return f"≥ {MIN_DIMS} {points}, {span} ≥ {MIN_SPAN:g}, ≥ {MIN_SEEDS} seeds"
+
+
 def combine(decisions: Iterable[Decision]) -> Decision:
     """All parts of a claim: REFUTED if any part is, CONFIRMED if all are, else INCONCLUSIVE."""
     parts = list(decisions)
@@ -180,5 +211,6 @@ def combine(decisions: Iterable[Decision]) -> Decision:
 
 
 __all__ = ["CONFIRMED", "DECAY_MIN", "Decision", "EXP_BAND", "INCONCLUSIVE", "MIN_DIMS", "MIN_SEEDS", "MIN_SPAN",
-           "P_FIT_MIN", "REFUTED", "THETA_BAND", "VERDICTS", "at_least", "check_ladder", "combine", "decays",
-           "exponent", "extrapolated", "interval_rule", "theta1", "value"]
+           "P_FIT_MIN", "REFUTED", "THETA_BAND", "VERDICTS", "at_least", "check_ladder", "combine", "decay_text",
+           "decays", "exponent", "exponent_text", "extrapolated", "interval_rule", "ladder_text", "number_text",
+           "theta1", "theta1_text", "value"]

@@ -208,12 +208,18 @@ def test_error_ladder_is_in_the_kappa_1_5_regime():
     assert len(dims) >= 3 and dims[-1] / dims[0] >= 4
 
 
+def relu_protocol_floor(lr0, alpha):
+    """The floor R the error claims carry in their prediction (theory.overlap.protocol_floor, THEORY §2.6)."""
+    from theory.overlap import protocol_floor
+
+    return protocol_floor("x1 + x1*x2", "relu", lr0, alpha).to_dict()
+
+
 def test_protocol_floor_matches_monte_carlo():
     """R = 1 − m²/arcsin(m²+q²): residual of x1 projected on span{1, Φ((m x1 + q y)/c')} (errors docstring)."""
     from scipy.stats import norm
 
-    from verify.claims.errors import relu_protocol_floor
-
+    assert _pred("RF-sep")["protocol_floor"] == relu_protocol_floor(1.4, 64.0)  # what the report prints
     for lr0, alpha in ((2.0, 1.0), (1.4, 64.0)):
         f = relu_protocol_floor(lr0, alpha)
         m2, q2 = f["m"] ** 2, f["q2"]
@@ -222,5 +228,5 @@ def test_protocol_floor_matches_monte_carlo():
         F = norm.cdf((np.sqrt(m2) * x + np.sqrt(q2) * y) / np.sqrt(1 - m2 - q2))
         A = np.column_stack([np.ones_like(F), F])
         resid = np.mean((x - A @ np.linalg.lstsq(A, x, rcond=None)[0]) ** 2)
-        assert abs(resid - f["floor"]) < 5e-3
-    assert relu_protocol_floor(1.4, 64.0)["floor"] < 0.5 * 0.05 * 2  # well inside the tolerance 0.05·‖g‖²
+        assert abs(resid - f["R"]) < 5e-3
+    assert relu_protocol_floor(1.4, 64.0)["R"] < 0.5 * 0.05 * 2  # well inside the tolerance 0.05·‖g‖²

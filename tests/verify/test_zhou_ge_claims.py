@@ -9,7 +9,6 @@ from verify import rules
 from verify.claims.base import RunSet
 from verify.claims.zhou_ge import (
     CLAIMS,
-    FIGURES,
     LADDERS,
     evaluate_z1,
     evaluate_z2,
@@ -98,14 +97,11 @@ def test_claims_and_figures(tmp_path) -> None:  # noqa: ANN001 - fixture
     import matplotlib.pyplot as plt
 
     ev = evaluate_z1(zg_prediction("Z1"), _runs([_record(s) for s in range(3)]))
-    from verify.report import _fig_loglog
+    from verify.figures import draw
 
     for p in ev.plots:
         fig = plt.figure()
-        if p.kind == "loglog":  # drawn by the report, like every claim's fits
-            _fig_loglog(fig.add_subplot(1, 1, 1), p.data)
-        else:
-            FIGURES[p.kind](fig, p.data)
+        draw(fig, p)  # every plot kind, [ZG] ones and the log–log fits, is drawn by verify.figures
         fig.savefig(tmp_path / f"{p.kind}.png")
         plt.close(fig)
         assert (tmp_path / f"{p.kind}.png").stat().st_size > 1000

@@ -16,7 +16,13 @@ FAMILIES = ("verify.claims.one_step", "verify.claims.staircase", "verify.claims.
 
 
 def registry() -> tuple[Claim, ...]:
-    """All built-in claims, in family order; ids are unique."""
+    """All built-in claims, in family order.
+
+    Returns
+    -------
+    tuple of Claim
+        The ``CLAIMS`` of every module in ``FAMILIES``; ids are unique (a duplicate raises ``ValueError``).
+    """
     claims: list[Claim] = []
     for name in FAMILIES:
         claims.extend(importlib.import_module(name).CLAIMS)

@@ -19,7 +19,7 @@ from verify.claims.base import Evaluation, Plot, Record, RunSet
 from verify.fits import SlopeFit, fit_loglog
 from verify.rules import Decision
 
-RANK_TOL = 1e-9
+NOISE_EXPONENT = -0.5  # the d^{-1/2} law of what is not learned (init overlap, batch noise; §2.4, §3.1)
 
 
 def as_basis(mat: object, r: int) -> np.ndarray:
@@ -32,33 +32,11 @@ def as_basis(mat: object, r: int) -> np.ndarray:
     return arr.reshape(r, -1)
 
 
-def orthonormal(vectors: np.ndarray) -> np.ndarray:
-    """Orthonormal basis of the column span of ``vectors`` (SVD, relative rank tolerance ``RANK_TOL``)."""
-    if vectors.size == 0:
-        return np.zeros((vectors.shape[0], 0))
-    u, s, _ = np.linalg.svd(vectors, full_matrices=False)
-    keep = s > RANK_TOL * max(float(s.max()), 1.0)
-    return u[:, keep]
-
-
-def complement(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
-    """Basis of ``outer ⊖ inner``: ``outer`` projected on the orthogonal complement of ``inner``."""
-    P = np.eye(outer.shape[0]) - inner @ inner.T
-    return orthonormal(P @ outer)
-
-
 def overlaps(rec: Record, step: int | None = None) -> np.ndarray:
     """``M`` (neurons × r) after ``step`` giant steps (final when ``None``)."""
     M = rec["overlaps"] if step is None else rec["per_step"][step]["overlaps"]
     M = np.asarray(M, dtype=float)
     return M.reshape(M.shape[0], -1)
-
-
-def subspace_overlap(M: np.ndarray, basis: np.ndarray) -> float:
-    """Mean over neurons of ``‖P_V M_i‖`` for ``V`` with orthonormal ``basis`` (``r × m``), §3."""
-    if basis.shape[1] == 0:
-        return 0.0
-    return float(np.linalg.norm(M @ basis, axis=1).mean())
 
 
 def singular_value(M: np.ndarray, k: int) -> float:
@@ -85,8 +63,24 @@ def fit_or_none(values: Mapping[int, Sequence[float]]) -> SlopeFit | None:
     return fit_loglog(vals) if len(vals) >= 2 else None
 
 
-def decide_fit(fit: SlopeFit | None, how: str, what: str, expected: float = -0.5) -> Decision:
-    """Apply ``rules.theta1`` / ``rules.decays`` / ``rules.exponent`` to a fit (INCONCLUSIVE when missing)."""
+def decide_fit(fit: SlopeFit | None, how: str, what: str, expected: float = NOISE_EXPONENT) -> Decision:
+    """Apply ``rules.theta1`` / ``rules.decays`` / ``rules.exponent`` to a fit (INCONCLUSIVE when missing).
+
+    Parameters
+    ----------
+    fit : SlopeFit or None
+        A log–log fit (``None``: fewer than two dimensions measured).
+    how : {"theta1", "decay", "exponent"}
+        The rule: Θ(1), → 0, or ``≍ d^expected``.
+    what : str
+        Name of the statistic, for the reason.
+    expected : float
+        The exponent of the ``"exponent"`` rule.
+
+    Returns
+    -------
+    Decision
+    """
     if fit is None:
         return Decision(rules.INCONCLUSIVE, f"{what}: fewer than two dimensions measured")
     if how == "theta1":
@@ -95,23 +89,70 @@ def decide_fit(fit: SlopeFit | None, how: str, what: str, expected: float = -0.5
         return rules.decays(fit, what=what)
     if how == "exponent":
         return rules.exponent(fit, expected, what=what)
-    raise ValueError(f"unknown fit rule {how!r}")
+    raise ValueError(f"unknown fit rule {how!r}; use theta1, decay or exponent")
+
+
+def fit_part(label: str, how: str, values: Mapping[int, Sequence[float]], expected: float = NOISE_EXPONENT,
+             what: str | None = None, missing: str | None = None) -> tuple[Decision, SlopeFit | None, dict[str, Any]]:
+    """Fit one scaling statement and decide it: ``(decision, fit, JSON entry)``.
+
+    Parameters
+    ----------
+    label : str
+        The statement's name (``"s_2"``, ``"far mass"``).
+    how : {"theta1", "decay", "exponent"}
+        The rule (:func:`decide_fit`).
+    values : mapping int → sequence of float
+        ``{x: [value per seed]}``; ``x`` is ``d`` (or ``λ0/λ`` for [ZG]).
+    expected : float
+        The exponent of the ``"exponent"`` rule.
+    what : str, optional
+        The statistic's name in the reason (default ``label``).
+    missing : str, optional
+        The reason when fewer than two ``x`` have positive values (default: :func:`decide_fit`'s).
+
+    Returns
+    -------
+    decision : Decision
+    fit : SlopeFit or None
+    entry : dict
+        ``rule``, ``verdict``, ``reason``, ``fit`` (``SlopeFit.to_dict()`` or ``None``) and ``values``.
+    """
+    fit = fit_or_none(values)
+    if fit is None and missing is not None:
+        dec = Decision(rules.INCONCLUSIVE, missing)
+    else:
+        dec = decide_fit(fit, how, label if what is None else what, expected)
+    entry = {"rule": how, "verdict": dec.verdict, "reason": dec.reason, "fit": fit.to_dict() if fit else None,
+             "values": {str(x): list(v) for x, v in values.items()}}
+    return dec, fit, entry
 
 
 def scaling_evaluation(parts: Sequence[tuple[str, str, Mapping[int, Sequence[float]]]], predicted: str,
-                       title: str, expected: float = -0.5) -> Evaluation:
+                       title: str, expected: float = NOISE_EXPONENT) -> Evaluation:
     """Decide a list of ``(label, rule, {d: values})`` scaling statements and plot them together.
 
-    ``rule`` is ``"theta1"`` (Θ(1)), ``"decay"`` (→ 0) or ``"exponent"`` (``≍ d^expected``).
+    Parameters
+    ----------
+    parts : sequence of (label, rule, values)
+        ``rule`` is ``"theta1"`` (Θ(1)), ``"decay"`` (→ 0) or ``"exponent"`` (``≍ d^expected``);
+        ``values`` is ``{d: [value per seed]}``.
+    predicted : str
+        What theory predicts, in words (the report's "predicted").
+    title : str
+        Title of the ``loglog`` plot of every fitted part.
+    expected : float
+        The exponent of the ``"exponent"`` parts.
+
+    Returns
+    -------
+    Evaluation
+        ``rules.combine`` of the parts; ``numbers[label]`` is each part's :func:`fit_part` entry.
     """
     decisions, plotted, numbers, measured = [], [], {}, []
     for label, how, values in parts:
-        fit = fit_or_none(values)
-        dec = decide_fit(fit, how, label, expected)
+        dec, fit, numbers[label] = fit_part(label, how, values, expected)
         decisions.append(dec)
-        numbers[label] = {"rule": how, "verdict": dec.verdict, "reason": dec.reason,
-                          "fit": fit.to_dict() if fit else None,
-                          "values": {str(d): list(v) for d, v in values.items()}}
         if fit is not None:
             plotted.append(series(fit, label))
             measured.append(f"{label}: d^{fit.slope:+.2f} [{fit.ci[0]:+.2f}, {fit.ci[1]:+.2f}]")
@@ -121,9 +162,5 @@ def scaling_evaluation(parts: Sequence[tuple[str, str, Mapping[int, Sequence[flo
                       (Plot("loglog", title, {"series": plotted, "expected": expected}),))
 
 
-def empty_runs(runs: RunSet) -> bool:
-    return not any(recs for v in runs.runs.values() for recs in v.values())
-
-
-__all__ = ["as_basis", "complement", "decide_fit", "empty_runs", "fit_or_none", "orthonormal", "overlaps",
-           "scaling_evaluation", "series", "singular_value", "subspace_overlap", "test_error"]
+__all__ = ["NOISE_EXPONENT", "as_basis", "decide_fit", "fit_or_none", "fit_part",
+           "overlaps", "scaling_evaluation", "series", "singular_value", "test_error"]

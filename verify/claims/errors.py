@@ -26,14 +26,12 @@ above, degree-2 capture from below), so the rules are two-sided: a CI of
 **First-layer batch: n = 64·d, η̃ = 1.4** (``n ≍ d``, so ``U^1 = span(v*)``
 still, §2.3). A finding about §3's protocol sets these. With ``a_i = ±1`` all
 neurons have the same ``|⟨ŵ_i, v*⟩| = m`` (§3.1) and, from the batch noise,
-the same component ``±q`` along one common random direction ``ξ̂ ⊥ v*``
-(``q² = η̃²(E g²+Δ)μ1²/α`` over §3.1's denominator squared). A κ = 1 readout
-of ReLU features ``σ(s(m x1 + q ξ̂·z) + c'u_i)`` can then only represent
-``x2·F(t)`` with ``F ∈ span{1, Φ(t/c')}``, ``t = m x1 + q ξ̂·z``; the
-projection of ``x1x2`` on that span leaves
-``R = 1 − m²/arcsin(m² + q²)`` (:func:`relu_protocol_floor`) — not the
-``ε_pred(span e1, 1) = 0`` of §2.6, which assumes every polynomial in
-``x_U`` is representable. For the old ``n = d``, ``η̃ = 2``: ``R = 0.68``
+the same component ``±q`` along one common random direction ``ξ̂ ⊥ v*``.
+A κ = 1 readout of ReLU features can then represent ``x1x2`` only up to the
+floor ``R`` of ``theory.overlap.protocol_floor`` (THEORY §2.6; derived
+there) — not the ``ε_pred(span e1, 1) = 0`` of §2.6, which assumes every
+polynomial in ``x_U`` is representable. ``R`` is a diagnostic: reported in
+the prediction, never used for a verdict. For the old ``n = d``, ``η̃ = 2``: ``R = 0.68``
 (measured 0.69 at ``d = 64``, ``p = 512``, ``n₂ = 32768``), which made the
 predicted gap unreachable. ``α = 64``, ``η̃ = 1.4`` give ``R = 0.049``, inside
 the tolerance; ``R`` is reported with every T2-error/RF-sep evaluation.
@@ -53,6 +51,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from theory import Target
+from theory.overlap import protocol_floor
 from verify import rules
 from verify.claims.base import Claim, Evaluation, Ladder, Plot, RunSet, Variant
 from verify.claims.common import test_error
@@ -62,6 +61,10 @@ from verify.rules import Decision
 ERR_TOL = 0.05
 EXTRAP_GAMMA = 0.5  # rate of the finite-size corrections at κ1 = κ2 = 1.5 (module docstring)
 READOUT_EXP = 1.5  # p ≍ n_ridge ≍ d^READOUT_EXP, κ = ⌊1.5⌋ = 1
+RIDGE_SCALE = 4.0  # n_ridge = RIDGE_SCALE·d^READOUT_EXP
+READOUT = {"p": (1.0, READOUT_EXP), "n_ridge": (RIDGE_SCALE, READOUT_EXP)}  # Variant.scaled of the κ = 1 readout
+C3_READOUT = {"p": (1.0, 1.0), "n_ridge": (0.25, 2.0)}  # p = d (κ1 = 1), n_ridge = d²/4 (κ2 = 2)
+STAIRWAY_EXPONENTS = (1, 2)  # the stairway figure's batch exponents: n ≍ d, n ≍ d² (orders < 2 removed)
 ERR = dict(target="x1 + x1*x2", activation="relu", n_exp=1.0, n_scale=64.0, steps=1, lr0=1.4,
            readout="every_step", n_test=100_000)
 C3 = dict(target="x1 + x1*x2*x3", activation="relu", n_exp=1.0, n_scale=1.0, steps=1, lr0=2.0,
@@ -78,41 +81,21 @@ def error_prediction(target: str, steps: int, kappa: int = 1) -> dict[str, Any]:
             "eps": [float(sw.error(T, kappa)) for T in range(steps + 1)], "stairway": sw.to_dict()}
 
 
-def relu_protocol_floor(lr0: float, alpha: float, target: str = "x1 + x1*x2", noise: float = 0.0) -> dict[str, float]:
-    """The κ = 1 error floor of §3's ``a_i = ±1`` protocol after one step, for ReLU and ``g = x1 + x1·x2``.
-
-    ``m`` is §3.1's overlap with ``v* = e1``; ``q² = η̃²(E g² + Δ)μ1²/α /
-    D`` (``D`` §3.1's squared denominator) is the common batch-noise direction
-    (the ``E[σ']² = μ1²`` part of §3.1's ``E[σ'²]`` term). A κ = 1 readout
-    represents ``x1`` exactly and ``x1x2`` only up to
-    ``R = 1 − m²/arcsin(m² + q²)`` (module docstring). A diagnostic derived
-    here, not a THEORY prediction: reported, never used for a verdict.
-    """
-    if target.replace(" ", "") != "x1+x1*x2":
-        raise ValueError(f"the floor is derived for x1 + x1*x2 only; got {target!r}")
-    from verify.claims.one_step import curve_prediction
-
-    c = curve_prediction(target, "relu", lr0, (alpha,), noise)
-    m = c["overlap"][str(alpha)]
-    eta, mu1 = c["eta_tilde"], c["mu1"]
-    denom2 = (eta * mu1 * c["norm_C1"] / m) ** 2
-    q2 = eta**2 * (c["E_g2"] + noise) * mu1**2 / alpha / denom2
-    return {"m": m, "q2": q2, "floor": 1.0 - m**2 / math.asin(min(1.0, m**2 + q2))}
-
-
 def stairway_prediction(target: str, steps: int, exponents: tuple[int, ...]) -> dict[str, Any]:
     g = Target.parse(target)
     return {str(e): [float(g.stairway(steps, (1,), e).error(T, 1)) for T in range(steps + 1)] for e in exponents}
 
 
-def _fit(vals: Mapping[int, list[float]], gamma: float | None, n_boot: int = 400) -> Extrapolation | None:
+def _extrapolation_or_none(vals: Mapping[int, list[float]], gamma: float | None, n_boot: int = 400
+                           ) -> Extrapolation | None:
+    """``fit_extrapolation`` when there are three dimensions (its minimum), else ``None``."""
     return fit_extrapolation(vals, gamma=gamma, n_boot=n_boot) if len(vals) >= 3 else None
 
 
 def _extrap(runs: RunSet, arm: str, step: int | None, gamma: float | None = EXTRAP_GAMMA
             ) -> tuple[Extrapolation | None, dict]:
     vals = runs.values(arm, lambda rec: test_error(rec, step))
-    return _fit(vals, gamma), vals
+    return _extrapolation_or_none(vals, gamma), vals
 
 
 def _decide(fit: Extrapolation | None, predicted: float, tol: float, what: str, lower: bool = False) -> Decision:
@@ -132,8 +115,8 @@ def _text(fit: Extrapolation | None) -> str:
 
 
 def _series(label: str, fit: Extrapolation | None, vals: Mapping[int, list[float]], predicted: float) -> dict:
-    """Plot/JSON data of one error series: the decisive fit and, for the record, the free-γ fit."""
-    free = _fit(vals, None, n_boot=100) if fit is not None and fit.fixed_gamma else None  # diagnostic only
+    """Plot/JSON data of one error series: the decisive fit and, for the record, the free-γ fit (diagnostic only)."""
+    free = _extrapolation_or_none(vals, None, n_boot=100) if fit is not None and fit.fixed_gamma else None
     return {"label": label, "predicted": predicted, "fit": fit.to_dict() if fit else None,
             "free_gamma_fit": free.to_dict() if free else None,
             "means": {str(d): float(sum(v) / len(v)) for d, v in vals.items()},
@@ -148,16 +131,13 @@ def _stairway_plot(pred: Mapping[str, Any], runs: RunSet) -> tuple[Plot, ...]:
     if "stairway" not in pred:
         return ()
     measured: dict[str, dict[str, Any]] = {}
-    for arm, recs_by_d in runs.runs.items():
-        if not arm.startswith("stairway"):
-            continue
-        e = arm.rsplit("^", 1)[-1]  # "stairway n≍d^2" → "2", the key of the predicted curve
-        for d, recs in recs_by_d.items():
+    for e in STAIRWAY_EXPONENTS:
+        for d, recs in runs.variant(stairway_arm(e)).items():
             per = {}
             for T in range(len(recs[0]["per_step"])):
                 ci = mean_ci([test_error(r, T) for r in recs])
                 per[str(T)] = {"mean": ci.mean, "lo": ci.lo, "hi": ci.hi}
-            measured[e] = {"d": d, "errors": per}
+            measured[str(e)] = {"d": d, "errors": per}
     if not measured:
         return ()
     return (Plot("stairway", f"stairway to accuracy, g = {STAIRWAY['target']}",
@@ -169,6 +149,17 @@ def evaluate_t2(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
 
     Two-sided (``rules.value`` on the extrapolated CI, ``γ = 1/2`` fixed, see
     the module docstring): REFUTED when the CI lies wholly above or below.
+
+    Parameters
+    ----------
+    pred : mapping
+        :func:`error_prediction` (``eps``, ``norm2``), optionally ``protocol_floor`` and ``stairway``.
+    runs : RunSet
+        Records of arm ``""`` with ``per_step[t]["test_error"]``; stairway arms (:func:`stairway_arm`) for the figure.
+
+    Returns
+    -------
+    Evaluation
     """
     tol = ERR_TOL * pred["norm2"]
     recs = [r for rs in runs.variant("").values() for r in rs]
@@ -184,7 +175,7 @@ def evaluate_t2(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
         decisions.append(Decision(rules.INCONCLUSIVE, "no runs with T ≥ 1"))
     fl = _floor(pred)
     if fl is not None:
-        measured.append(f"(protocol floor R = {fl['floor']:.3f}, not a prediction)")
+        measured.append(f"(protocol floor R = {fl['R']:.3f}, not a prediction)")
     plots = (Plot("extrapolation", "test error vs d, fit ε∞ + c·d^-γ", {"series": series}),)
     return Evaluation(rules.combine(decisions), "; ".join(predicted), "; ".join(measured),
                       {"tolerance": tol, "series": series, "protocol_floor": fl}, plots + _stairway_plot(pred, runs))
@@ -198,16 +189,27 @@ def evaluate_rf(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
     ``ε_pred({0}, 1) − ε_pred(U^1, 1) ± tol``. Either CI wholly outside its
     band, above or below, refutes (module docstring: at κ1 = κ2 = 1.5 the
     finite-ratio excess is part of the fitted ``c·d^{-1/2}``, not of ``ε∞``).
+
+    Parameters
+    ----------
+    pred : mapping
+        :func:`error_prediction` (``eps[0]``, ``eps[1]``, ``norm2``), optionally ``protocol_floor``.
+    runs : RunSet
+        Records of arm ``""`` with ``per_step[0]`` and ``per_step[1]`` test errors.
+
+    Returns
+    -------
+    Evaluation
     """
     tol = ERR_TOL * pred["norm2"]
     rf, gap_pred = pred["eps"][0], pred["eps"][0] - pred["eps"][1]
     fit0, vals0 = _extrap(runs, "", 0)
     gaps = runs.values("", lambda rec: test_error(rec, 0) - test_error(rec, 1))
-    fitg = _fit(gaps, EXTRAP_GAMMA)
+    fitg = _extrapolation_or_none(gaps, EXTRAP_GAMMA)
     decisions = [_decide(fit0, rf, tol, "ε∞(T=0)"), _decide(fitg, gap_pred, tol, "gap∞")]
     series = [_series("T=0 (random features)", fit0, vals0, rf), _series("gap ε(T=0) − ε(T=1)", fitg, gaps, gap_pred)]
     fl = _floor(pred)
-    extra = f"; protocol floor of ε(T=1) R = {fl['floor']:.3f} (not a prediction)" if fl else ""
+    extra = f"; protocol floor of ε(T=1) R = {fl['R']:.3f} (not a prediction)" if fl else ""
     return Evaluation(rules.combine(decisions),
                       f"RF baseline ε_pred({{0}},1) = {rf:.4g} ± {tol:.3g}; gap = {gap_pred:.4g} ± {tol:.3g}",
                       f"ε∞(T=0) = {_text(fit0)}; gap∞ = {_text(fitg)}{extra}",
@@ -216,7 +218,19 @@ def evaluate_rf(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
 
 
 def evaluate_c3(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
-    """C3-error (evidence): ``ε∞ ≥ ε_pred(U^1, min(κ1, κ2)) − ERR_TOL·‖g‖²``."""
+    """C3-error (evidence): ``ε∞ ≥ ε_pred(U^1, min(κ1, κ2)) − ERR_TOL·‖g‖²``.
+
+    Parameters
+    ----------
+    pred : mapping
+        :func:`error_prediction` (``eps[1]``, ``norm2``).
+    runs : RunSet
+        Records of arm ``""`` with the final ``test_error``.
+
+    Returns
+    -------
+    Evaluation
+    """
     tol = ERR_TOL * pred["norm2"]
     bound = pred["eps"][1]
     fit, vals = _extrap(runs, "", None, gamma=None)
@@ -229,29 +243,43 @@ def evaluate_c3(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
 
 def _err_arm(dims: tuple[int, ...]) -> Variant:
     """``p = d^1.5``, ``n_ridge = 4·d^1.5``: κ1 = κ2 = 1.5 (module docstring)."""
-    return Variant("", ERR, dims, scaled={"p": (1.0, READOUT_EXP), "n_ridge": (4.0, READOUT_EXP)})
+    return Variant("", ERR, dims, scaled=READOUT)
+
+
+def stairway_arm(exponent: int) -> str:
+    """The stairway figure's arm with batch ``n ≍ d^exponent``; its predicted curve is ``prediction[str(exponent)]``."""
+    return f"stairway n≍d^{exponent}"
 
 
 def _stairway_arms(d: int, seeds: int) -> tuple[Variant, ...]:
     """The figure's arms: the error claims' readout (``p = d^1.5``, ``n₂ = 4d^1.5``, κ = 1); ``n = 64d``,
     ``η̃ = 1.4`` for ``n ≍ d``, and ``n = d²`` with orders ``< 2`` removed for ``n ≍ d²`` (module docstring)."""
-    readout = {"p": (1.0, READOUT_EXP), "n_ridge": (4.0, READOUT_EXP)}
-    return (Variant("stairway n≍d^1", {**STAIRWAY, "n_exp": 1.0, "n_scale": ERR["n_scale"], "lr0": ERR["lr0"]}, (d,),
-                    readout, seeds),
-            Variant("stairway n≍d^2", {**STAIRWAY, "n_exp": 2.0, "lr0": ERR["lr0"], "ell": 2, "preprocess": "exact"},
-                    (d,), readout, seeds))
+    low, high = STAIRWAY_EXPONENTS
+    return (Variant(stairway_arm(low), {**STAIRWAY, "n_exp": float(low), "n_scale": ERR["n_scale"], "lr0": ERR["lr0"]},
+                    (d,), READOUT, seeds),
+            Variant(stairway_arm(high), {**STAIRWAY, "n_exp": float(high), "lr0": ERR["lr0"], "ell": high,
+                                         "preprocess": "exact"}, (d,), READOUT, seeds))
 
 
 def _err_predict() -> dict[str, Any]:
     out = error_prediction(ERR["target"], ERR["steps"])
-    out["protocol_floor"] = relu_protocol_floor(ERR["lr0"], ERR["n_scale"], ERR["target"])
+    out["protocol_floor"] = protocol_floor(ERR["target"], ERR["activation"], ERR["lr0"], ERR["n_scale"]).to_dict()
     return out
 
 
 def _t2_predict() -> dict[str, Any]:
     out = _err_predict()
-    out["stairway"] = stairway_prediction(STAIRWAY["target"], 3, (1, 2))
+    out["stairway"] = stairway_prediction(STAIRWAY["target"], STAIRWAY["steps"], STAIRWAY_EXPONENTS)
     return out
+
+
+def _first_layer_text() -> str:
+    return f"n = {ERR['n_scale']:g}d, η̃ = {ERR['lr0']:g}"
+
+
+def _readout_text() -> str:
+    return (f"p = d^{READOUT_EXP:g}, n₂ = {RIDGE_SCALE:g}d^{READOUT_EXP:g} "
+            f"(κ1 = κ2 = {READOUT_EXP:g}, κ = {math.floor(READOUT_EXP)})")
 
 
 ERR_LADDERS = {"smoke": Ladder((_err_arm((16, 32)),), 2),
@@ -266,10 +294,10 @@ T2_ERROR = Claim(
              "quick": Ladder(ERR_LADDERS["quick"].variants + _stairway_arms(64, 2), 4),
              "full": Ladder(ERR_LADDERS["full"].variants + _stairway_arms(128, 3), 6)},
     evaluate=evaluate_t2,
-    statistic="tuned-λ ridge test error after T = 1 step (n = 64d, η̃ = 1.4), p = d^1.5, n₂ = 4d^1.5 "
-              "(κ1 = κ2 = 1.5, κ = 1), g = x1 + x1x2, fit ε∞ + c·d^-1/2",
-    rule=f"bootstrap CI of ε∞ inside ε_pred ± {ERR_TOL:g}·‖g‖² (two-sided; INCONCLUSIVE if the d^-1/2 law is "
-         "rejected, p_fit < 0.01)")
+    statistic=f"tuned-λ ridge test error after T = {ERR['steps']} step ({_first_layer_text()}), {_readout_text()}, "
+              f"g = {ERR['target'].replace('*', '')}, fit ε∞ + c·d^-{rules.number_text(EXTRAP_GAMMA)}",
+    rule=f"bootstrap CI of ε∞ inside ε_pred ± {ERR_TOL:g}·‖g‖² (two-sided; INCONCLUSIVE if the "
+         f"d^-{rules.number_text(EXTRAP_GAMMA)} law is rejected, p_fit < {rules.P_FIT_MIN:g})")
 
 RF_SEP = Claim(
     id="RF-sep", source="[DKLPS] §lazy vs feature learning", kind="theorem",
@@ -278,7 +306,7 @@ RF_SEP = Claim(
     ladders=ERR_LADDERS,
     evaluate=evaluate_rf,
     statistic="test errors at T = 0 and T = 1 (same runs as T2-error), ε(T=0) and the per-seed gap each "
-              "extrapolated with ε∞ + c·d^-1/2",
+              f"extrapolated with ε∞ + c·d^-{rules.number_text(EXTRAP_GAMMA)}",
     rule=f"ε∞(T=0) within RF baseline ± {ERR_TOL:g}·‖g‖² and gap∞ within predicted gap ± {ERR_TOL:g}·‖g‖² "
          "(both two-sided)")
 
@@ -286,10 +314,9 @@ C3_ERROR = Claim(
     id="C3-error", source="[DKLPS] Conj 3", kind="conjecture",
     statement="κ1 ≠ κ2: error ≥ ε_pred(U, min(κ1, κ2)) — evidence, open question",
     predict=lambda: error_prediction(C3["target"], 1),
-    ladders={"smoke": Ladder((Variant("", C3, (16, 32), {"p": (1.0, 1.0), "n_ridge": (0.25, 2.0)}),), 2),
-             "quick": Ladder((Variant("", C3, (32, 64, 128, 256), {"p": (1.0, 1.0), "n_ridge": (0.25, 2.0)}),), 4),
-             "full": Ladder((Variant("", C3, (128, 256, 512, 1024, 2048), {"p": (1.0, 1.0), "n_ridge": (0.25, 2.0)}),),
-                            6)},
+    ladders={"smoke": Ladder((Variant("", C3, (16, 32), C3_READOUT),), 2),
+             "quick": Ladder((Variant("", C3, (32, 64, 128, 256), C3_READOUT),), 4),
+             "full": Ladder((Variant("", C3, (128, 256, 512, 1024, 2048), C3_READOUT),), 6)},
     evaluate=evaluate_c3,
     statistic="tuned-λ test error after one step with p = d (κ1 = 1), n₂ = d²/4 (κ2 = 2), g = x1 + x1x2x3",
     rule=f"lower CI end of ε∞ ≥ ε_pred(U^1, 1) − {ERR_TOL:g}·‖g‖²")
@@ -297,4 +324,4 @@ C3_ERROR = Claim(
 CLAIMS = (T2_ERROR, C3_ERROR, RF_SEP)
 
 __all__ = ["C3_ERROR", "CLAIMS", "EXTRAP_GAMMA", "RF_SEP", "T2_ERROR", "error_prediction", "evaluate_c3",
-           "evaluate_rf", "evaluate_t2", "relu_protocol_floor"]
+           "evaluate_rf", "evaluate_t2", "stairway_arm", "stairway_prediction"]

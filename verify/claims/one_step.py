@@ -24,23 +24,20 @@ from typing import Any
 
 import numpy as np
 
+from sim import subspace_overlap
 from theory import Target, activation
+from theory.overlap import OneStepOverlap
+from theory.subspace import complement_in
 from verify import rules
 from verify.claims.base import Claim, Evaluation, Ladder, Plot, RunSet, Variant
-from verify.claims.common import (
-    as_basis,
-    complement,
-    overlaps,
-    scaling_evaluation,
-    singular_value,
-    subspace_overlap,
-)
+from verify.claims.common import NOISE_EXPONENT, as_basis, overlaps, scaling_evaluation, singular_value
 from verify.fits import mean_ci
 from verify.rules import Decision
 
 LR0 = 2.0
 CURVE_TOL = 1.0      # T1-curve tolerance tol(d) = CURVE_TOL / √d
 CURVE_RESOLUTION = 0.15  # tol(d_max) must be ≤ this fraction of the smallest predicted overlap
+FAMILY_ERROR = 0.05  # T1-curve: family-wise error rate over the α values (Bonferroni)
 
 
 # ---------------------------------------------------------------------------
@@ -61,37 +58,47 @@ def one_step_prediction(target: str, ell: int, preprocess: bool, act: str) -> di
             "learned_basis": V.tolist(), "relevant_basis": U.tolist()}
 
 
-def curve_prediction(target: str, act: str, lr0: float, alphas: tuple[float, ...], noise: float = 0.0) -> dict:
-    """§3.1: ``⟨ŵ, v*⟩ = η̃μ1‖C1‖ / √((1 + η̃μ2C0)² + η̃²μ1²‖C1‖² + η̃²(E[g²]+Δ)E[σ'²]/α)`` for ``s_i = +1``."""
-    g, s = Target.parse(target), activation(act)
-    mu1, mu2, ds2 = float(s.hermite(1)), float(s.hermite(2)), float(s.derivative_norm2())
-    C1 = np.array([float(c) for c in g.hermite_tensor(1)])
-    c1 = float(np.linalg.norm(C1))
-    C0 = float(g.hermite_coefficient((0,) * g.r))
-    g2 = float(g.norm2())
-    eta = lr0
+def curve_prediction(target: str, act: str, lr0: float, alphas: tuple[float, ...], noise: float = 0.0
+                     ) -> dict[str, Any]:
+    """T1-curve's prediction: §3.1's overlap ``⟨ŵ, v*⟩`` of an ``a_i = +1`` neuron at each ``α`` (from ``theory``).
 
-    def value(alpha: float) -> float:
-        return eta * mu1 * c1 / math.sqrt((1 + eta * mu2 * C0) ** 2 + eta**2 * mu1**2 * c1**2
-                                          + eta**2 * (g2 + noise) * ds2 / alpha)
+    Parameters
+    ----------
+    target, act : str
+        ``g*`` and ``σ``.
+    lr0 : float
+        The per-neuron step ``η̃`` (``n ≍ d``, so ``η̃ = lr0``).
+    alphas : tuple of float
+        The ratios ``α = n/d`` of the ladder's arms.
+    noise : float
+        Label-noise variance ``Δ``.
 
-    vstar = (C1 / c1).tolist() if c1 > 0 else [0.0] * g.r
-    return {"target": target, "activation": act, "eta_tilde": eta, "mu1": mu1, "mu2": mu2, "E_dsigma2": ds2,
-            "norm_C1": c1, "C0": C0, "E_g2": g2, "noise": noise, "v_star": vstar,
-            "overlap": {str(a): value(a) for a in alphas}}
+    Returns
+    -------
+    dict
+        ``overlap`` (``{str(α): float}``), ``v_star`` (length ``r``), ``one_step`` (the §3.1 ingredients,
+        ``theory.overlap.OneStepOverlap.to_dict()``) and ``_one_step`` (the object itself, for the figure).
+    """
+    ov = OneStepOverlap.of(target, act, lr0, noise)
+    return {"target": target, "activation": act, "one_step": ov.to_dict(), "_one_step": ov,
+            "v_star": [float(v) for v in ov.v_star], "overlap": {str(a): float(ov.value(a)) for a in alphas}}
 
 
 # ---------------------------------------------------------------------------
 # evaluations
 # ---------------------------------------------------------------------------
+def _bases(pred: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """``U_1step`` and ``U*_rel`` of a :func:`one_step_prediction` as float ``r × m`` bases."""
+    return as_basis(pred["learned_basis"], pred["r"]), as_basis(pred["relevant_basis"], pred["r"])
+
+
 def _rank_parts(pred: Mapping[str, Any], runs: RunSet, arm: str) -> list[tuple[str, str, dict]]:
-    r = pred["r"]
-    V = np.array(pred["learned_basis"], dtype=float).reshape(r, -1)
-    U = np.array(pred["relevant_basis"], dtype=float).reshape(r, -1)
+    V, U = _bases(pred)
     m = V.shape[1]
     parts = []
     if m:
-        parts.append((f"{arm}overlap on U_1step", "theta1", runs.values(arm, lambda rec: subspace_overlap(overlaps(rec), V))))
+        parts.append((f"{arm}overlap on U_1step", "theta1",
+                      runs.values(arm, lambda rec: subspace_overlap(overlaps(rec), V))))
     for k in range(1, m + 1):
         parts.append((f"{arm}s_{k}", "theta1", runs.values(arm, lambda rec, k=k: singular_value(overlaps(rec), k))))
     if m < U.shape[1]:
@@ -101,7 +108,19 @@ def _rank_parts(pred: Mapping[str, Any], runs: RunSet, arm: str) -> list[tuple[s
 
 
 def evaluate_rank(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
-    """T1-single / T1-spec: ``s_k`` Θ(1) for ``k ≤ dim U_1step``, ``s_{m+1} ≍ d^{-1/2}``, overlap on ``U_1step`` Θ(1)."""
+    """T1-single / T1-spec: ``s_k`` Θ(1) for ``k ≤ dim U_1step``, ``s_{m+1} ≍ d^{-1/2}``, overlap on ``U_1step`` Θ(1).
+
+    Parameters
+    ----------
+    pred : mapping
+        :func:`one_step_prediction` (``learned_basis``, ``relevant_basis``, ``dim_learned``).
+    runs : RunSet
+        Records of arm ``""`` with ``overlaps`` ``M`` (``p × r``) after one step.
+
+    Returns
+    -------
+    Evaluation
+    """
     parts = _rank_parts(pred, runs, "")
     predicted = (f"rank M = dim U_1step = {pred['dim_learned']} of dim U*_rel = {pred['dim_relevant']}: "
                  f"s_1..s_{pred['dim_learned']} ≍ d^0, s_{pred['dim_learned'] + 1} ≍ d^-1/2")
@@ -109,13 +128,12 @@ def evaluate_rank(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
 
 
 def _learnability_parts(pred: Mapping[str, Any], runs: RunSet, arm: str) -> list[tuple[str, str, dict]]:
-    r = pred["r"]
-    V = np.array(pred["learned_basis"], dtype=float).reshape(r, -1)
-    U = np.array(pred["relevant_basis"], dtype=float).reshape(r, -1)
+    V, U = _bases(pred)
     parts = []
     if V.shape[1]:
-        parts.append((f"{arm}: overlap on U_1step", "theta1", runs.values(arm, lambda rec: subspace_overlap(overlaps(rec), V))))
-    rest = complement(U, V)
+        parts.append((f"{arm}: overlap on U_1step", "theta1",
+                      runs.values(arm, lambda rec: subspace_overlap(overlaps(rec), V))))
+    rest = complement_in(U, V)
     if rest.shape[1]:
         parts.append((f"{arm}: overlap on U*_rel ⊖ U_1step", "decay",
                       runs.values(arm, lambda rec: subspace_overlap(overlaps(rec), rest))))
@@ -132,7 +150,19 @@ def _learnability_text(pred: Mapping[str, Any], arm: str) -> str:
 
 
 def evaluate_learnability(preds: Mapping[str, Any], runs: RunSet) -> Evaluation:
-    """T1-short / T1-hard: per arm, overlap Θ(1) on the predicted ``U_1step`` and → 0 on ``U*_rel ⊖ U_1step``."""
+    """T1-short / T1-hard: per arm, overlap Θ(1) on the predicted ``U_1step`` and → 0 on ``U*_rel ⊖ U_1step``.
+
+    Parameters
+    ----------
+    pred : mapping
+        ``{"arms": {arm: one_step_prediction(...)}}``.
+    runs : RunSet
+        Records per arm with ``overlaps`` ``M`` (``p × r``) after one step.
+
+    Returns
+    -------
+    Evaluation
+    """
     arms = {a: p for a, p in preds["arms"].items() if runs.variant(a)} or dict(preds["arms"])
     parts = []
     for arm, pred in arms.items():
@@ -146,15 +176,26 @@ def evaluate_curve(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
 
     Tolerance ``tol(d) = CURVE_TOL/√d`` (finite-``d`` corrections are
     ``O(n^{-1/2})``, §3.1). Intervals are bootstrap over seeds at Bonferroni
-    level ``1 − 0.05/#α``. CONFIRMED when, at the largest ``d``, every ``α``'s
+    level ``1 − FAMILY_ERROR/#α``. CONFIRMED when, at the largest ``d``, every ``α``'s
     interval lies inside ``prediction ± tol(d)`` (and ``tol(d_max)`` is at most
     ``CURVE_RESOLUTION`` of the smallest prediction, with ≥ 2 dimensions and
     ≥ ``MIN_SEEDS`` seeds); REFUTED when some interval at the largest ``d`` lies
     entirely outside; else INCONCLUSIVE.
+
+    Parameters
+    ----------
+    pred : mapping
+        :func:`curve_prediction` (``overlap`` per ``α``, ``v_star``, ``one_step``).
+    runs : RunSet
+        Records of the arms ``"alpha=<α>"`` (first ``p/2`` neurons ``a = +1``).
+
+    Returns
+    -------
+    Evaluation
     """
     v = np.array(pred["v_star"], dtype=float)
     alphas = sorted(pred["overlap"], key=float)
-    level = 1 - 0.05 / max(len(alphas), 1)
+    level = 1 - FAMILY_ERROR / max(len(alphas), 1)
     table, decisions, curve = {}, [], []
     all_dims: set[int] = set()
 
@@ -174,7 +215,7 @@ def evaluate_curve(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
         return Evaluation(Decision(rules.INCONCLUSIVE, "no runs"), "", "not measured")
     dmax = max(all_dims)
     tol = CURVE_TOL / math.sqrt(dmax)
-    worst = ""
+    worst: float | None = None  # the largest |measured − predicted| at d_max, signed
     for a in alphas:
         p = pred["overlap"][a]
         row = table[a].get(dmax)
@@ -187,21 +228,21 @@ def evaluate_curve(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
         decisions.append(rules.value((row["lo"], row["hi"]), p, tol, f"α={a} overlap at d={dmax}"))
         curve.append((float(a), p, row["mean"], row["lo"], row["hi"]))
         dev = row["mean"] - p
-        if not worst or abs(dev) > abs(float(worst.split("=")[-1])):
-            worst = f"max |measured − predicted| at d={dmax} = {dev:+.4f}"
+        if worst is None or abs(dev) > abs(worst):
+            worst = dev
     if len(all_dims) < 2:
         decisions.append(Decision(rules.INCONCLUSIVE, "one dimension only: a tolerance shrinking with d needs ≥ 2"))
     if tol > CURVE_RESOLUTION * min(pred["overlap"].values()):
         decisions.append(Decision(rules.INCONCLUSIVE, f"tol(d_max) = {tol:.3f} too coarse for the predicted overlaps"))
     predicted = "; ".join(f"α={a}: {pred['overlap'][a]:.4f}" for a in alphas)
     measured = "; ".join(f"α={a}: {table[a][dmax]['mean']:.4f} [{table[a][dmax]['lo']:.4f}, {table[a][dmax]['hi']:.4f}]"
-                         for a in alphas if dmax in table[a]) + f" (d={dmax}, tol ±{tol:.4f}); {worst}"
+                         for a in alphas if dmax in table[a]) + f" (d={dmax}, tol ±{tol:.4f}); " + (
+        "" if worst is None else f"max |measured − predicted| at d={dmax} = {worst:+.4f}")
     numbers = {"level": level, "tol_constant": CURVE_TOL, "table": {a: {str(d): r for d, r in rows.items()}
                                                                    for a, rows in table.items()}}
     plot = Plot("curve", "one-step overlap with v* against α = n/d (§3.1)",
                 {"predicted": {a: pred["overlap"][a] for a in alphas}, "measured": numbers["table"],
-                 "formula": {k: pred[k] for k in ("eta_tilde", "mu1", "mu2", "E_dsigma2", "norm_C1", "C0", "E_g2",
-                                                  "noise")}})
+                 "formula": pred["one_step"], "_formula": pred["_one_step"]})
     return Evaluation(rules.combine(decisions), predicted, measured, numbers, (plot,))
 
 
@@ -211,6 +252,7 @@ def evaluate_curve(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
 SINGLE = dict(target="x1 + x1*x2", activation="relu", n_exp=1.0, n_scale=1.0, steps=1, lr0=LR0, readout="none")
 CURVE_ALPHAS = (0.5, 1.0, 2.0, 4.0)
 SHORT = dict(target="x1*x2", activation="relu", n_exp=1.0, n_scale=1.0, steps=1, lr0=LR0, readout="none")
+SHORT_EXTRA_EXP = 1.5  # T1-short's second arm (full profile): n ≍ d^1.5, still below the leap 2
 SPEC = dict(target="x1*x2 + x3", activation="relu", n_exp=2.0, n_scale=1.0, steps=1, lr0=LR0, ell=2,
             preprocess="exact", readout="none")
 HARD = dict(target="x1*x2*x3", activation="erf", n_scale=1.0, steps=1, lr0=LR0, preprocess="exact", readout="none")
@@ -224,15 +266,20 @@ def _curve(dims: tuple[int, ...], p: int) -> tuple[Variant, ...]:
     return tuple(Variant(f"alpha={a}", {**SINGLE, "n_scale": a, "p": p}, dims) for a in CURVE_ALPHAS)
 
 
+def batch_arm(exponent: float) -> str:
+    """Name of the arm with batch ``n ≍ d^exponent``: ``"n≍d"``, ``"n≍d^1.5"``, ``"n≍d^2"``."""
+    return "n≍d" if exponent == 1 else f"n≍d^{exponent:g}"
+
+
 def _hard_arms(d2: tuple[int, ...], d3: tuple[int, ...], p: int) -> tuple[Variant, ...]:
-    return (Variant("n≍d^2", {**HARD, "n_exp": 2.0, "ell": 2, "p": p}, d2),
-            Variant("n≍d^3", {**HARD, "n_exp": 3.0, "ell": 3, "p": p}, d3))
+    return (Variant(batch_arm(2), {**HARD, "n_exp": 2.0, "ell": 2, "p": p}, d2),
+            Variant(batch_arm(3), {**HARD, "n_exp": 3.0, "ell": 3, "p": p}, d3))
 
 
 def _short_arms(dims: tuple[int, ...], p: int, extra: bool) -> tuple[Variant, ...]:
-    arms = (Variant("n≍d", {**SHORT, "p": p}, dims),)
+    arms = (Variant(batch_arm(1), {**SHORT, "p": p}, dims),)
     if extra:
-        arms += (Variant("n≍d^1.5", {**SHORT, "n_exp": 1.5, "ell": 2, "p": p}, dims),)
+        arms += (Variant(batch_arm(SHORT_EXTRA_EXP), {**SHORT, "n_exp": SHORT_EXTRA_EXP, "ell": 2, "p": p}, dims),)
     return arms
 
 
@@ -245,7 +292,8 @@ T1_SINGLE = Claim(
              "full": Ladder((_single(256, (256, 512, 1024, 2048, 4096)),), 8)},
     evaluate=evaluate_rank,
     statistic="singular values s_k of M/√p (M = Ŵ W*ᵀ after one step) and mean ‖P_{U_1step} M_i‖",
-    rule="s_k, k ≤ dim U_1step, and the overlap: exponent CI in ±0.1; s_{m+1}: exponent CI in −1/2 ± 0.15")
+    rule=f"s_k, k ≤ dim U_1step, and the overlap: {rules.theta1_text()}; s_{{m+1}}: "
+         f"{rules.exponent_text(NOISE_EXPONENT)}")
 
 T1_CURVE = Claim(
     id="T1-curve", source="THEORY §3.1", kind="theorem",
@@ -261,14 +309,15 @@ T1_CURVE = Claim(
 T1_SHORT = Claim(
     id="T1-short", source="[DKLPS] Thm 1", kind="theorem",
     statement="n ≍ d^(ℓ−δ) below the leap: overlap with U* → 0",
-    predict=lambda: {"arms": {"n≍d": one_step_prediction(SHORT["target"], 1, False, SHORT["activation"]),
-                              "n≍d^1.5": one_step_prediction(SHORT["target"], 1, False, SHORT["activation"])}},
+    predict=lambda: {"arms": {batch_arm(e): one_step_prediction(SHORT["target"], 1, False, SHORT["activation"])
+                              for e in (1.0, SHORT_EXTRA_EXP)}},
     ladders={"smoke": Ladder(_short_arms((32, 64), 32, False), 2),
              "quick": Ladder(_short_arms((64, 128, 256, 512, 1024), 64, False), 6),
              "full": Ladder(_short_arms((256, 512, 1024, 2048, 4096), 256, True), 6)},
     evaluate=evaluate_learnability,
-    statistic="mean ‖P_{U*_rel} M_i‖ after one step, g = x1·x2 (ℓ1 = 2), n ≍ d (and d^1.5 in full)",
-    rule="exponent CI < −0.1 (→ 0); REFUTED if the CI is above −0.1")
+    statistic=f"mean ‖P_{{U*_rel}} M_i‖ after one step, g = {SHORT['target'].replace('*', '·')} (ℓ1 = 2), n ≍ d "
+              f"(and d^{SHORT_EXTRA_EXP:g} in full)",
+    rule=f"{rules.decay_text()} (→ 0); REFUTED if the CI is above that bound")
 
 T1_SPEC = Claim(
     id="T1-spec", source="[DKLPS] Thm 1, ℓ=2", kind="theorem",
@@ -279,19 +328,19 @@ T1_SPEC = Claim(
              "full": Ladder((Variant("", {**SPEC, "p": 256}, (128, 256, 512, 1024)),), 6)},
     evaluate=evaluate_rank,
     statistic="singular values of M/√p after one step with n = d², labels with orders < 2 removed exactly",
-    rule="s_1..s_m exponent CI in ±0.1 (m = dim range C_2), s_{m+1} exponent CI in −1/2 ± 0.15")
+    rule=f"s_1..s_m {rules.theta1_text()} (m = dim range C_2), s_{{m+1}} {rules.exponent_text(NOISE_EXPONENT)}")
 
 T1_HARD = Claim(
     id="T1-hard", source="[DKLPS] hard directions", kind="theorem",
     statement="a leap-3 target is not learned with n ≍ d², is with n ≍ d³",
-    predict=lambda: {"arms": {"n≍d^2": one_step_prediction(HARD["target"], 2, True, HARD["activation"]),
-                              "n≍d^3": one_step_prediction(HARD["target"], 3, True, HARD["activation"])}},
+    predict=lambda: {"arms": {batch_arm(ell): one_step_prediction(HARD["target"], ell, True, HARD["activation"])
+                              for ell in (2, 3)}},
     ladders={"smoke": Ladder(_hard_arms((8,), (8,), 32), 2),
              "quick": Ladder(_hard_arms((16, 32, 64, 128), (12, 24, 48), 64), 4),
              "full": Ladder(_hard_arms((64, 128, 256, 512, 1024), (32, 64, 96, 128), 256), 6)},
     evaluate=evaluate_learnability,
     statistic="mean ‖P_{U*_rel} M_i‖ after one step, g = x1x2x3 (leap 3), erf, orders < ℓ removed",
-    rule="n≍d²: exponent CI < −0.1; n≍d³: exponent CI in ±0.1")
+    rule=f"{batch_arm(2)}: {rules.decay_text()}; {batch_arm(3)}: {rules.theta1_text()}")
 
 CLAIMS = (T1_SINGLE, T1_CURVE, T1_SHORT, T1_SPEC, T1_HARD)
 

@@ -20,9 +20,12 @@ from typing import Any
 
 import numpy as np
 
+from sim import subspace_overlap
 from theory import Target
+from theory.subspace import complement_in
+from verify import rules
 from verify.claims.base import Claim, Evaluation, Ladder, Plot, RunSet, Variant
-from verify.claims.common import as_basis, complement, overlaps, scaling_evaluation, subspace_overlap
+from verify.claims.common import NOISE_EXPONENT, as_basis, overlaps, scaling_evaluation
 
 STAIR = dict(target="x1 + x1*x2 + x1*x2*x3", activation="relu", n_exp=1.0, n_scale=4.0, lr0=2.0, p=16,
              readout="none")
@@ -37,25 +40,33 @@ def staircase_prediction(target: str, steps: int) -> dict[str, Any]:
             "relevant_basis": as_basis(g.relevant_subspace(), g.r).tolist()}
 
 
-def _basis(rows: list, r: int) -> np.ndarray:
-    return np.array(rows, dtype=float).reshape(r, -1)
-
-
 def evaluate_staircase(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
-    """Per step ``t``: Θ(1) on ``U^s ⊖ U^{s−1}`` for ``s ≤ t`` with a new direction; ``d^{-1/2}`` on ``U*_rel ⊖ U^t``."""
+    """Per step ``t``: Θ(1) on ``U^s ⊖ U^{s−1}`` for ``s ≤ t`` with a new direction; ``d^{-1/2}`` on ``U*_rel ⊖ U^t``.
+
+    Parameters
+    ----------
+    pred : mapping
+        :func:`staircase_prediction` (``levels``, ``relevant_basis``, ``dims``).
+    runs : RunSet
+        Records of arm ``""`` with ``per_step[t]["overlaps"]`` after ``t`` steps.
+
+    Returns
+    -------
+    Evaluation
+    """
     r = pred["r"]
     recs = [rec for recs in runs.variant("").values() for rec in recs]
     T = min([pred["steps"]] + [len(rec["per_step"]) - 1 for rec in recs])
-    levels = [_basis(L, r) for L in pred["levels"]]
-    U = _basis(pred["relevant_basis"], r)
+    levels = [as_basis(L, r) for L in pred["levels"]]
+    U = as_basis(pred["relevant_basis"], r)
     parts = []
     for t in range(1, T + 1):
         for s in range(1, t + 1):
-            new = complement(levels[s], levels[s - 1])
+            new = complement_in(levels[s], levels[s - 1])
             if new.shape[1]:
                 parts.append((f"t={t}: U^{s}⊖U^{s - 1}", "theta1",
                               runs.values("", lambda rec, t=t, B=new: subspace_overlap(overlaps(rec, t), B))))
-        rest = complement(U, levels[t])
+        rest = complement_in(U, levels[t])
         if rest.shape[1]:
             parts.append((f"t={t}: U*⊖U^{t}", "exponent",
                           runs.values("", lambda rec, t=t, B=rest: subspace_overlap(overlaps(rec, t), B))))
@@ -72,7 +83,7 @@ def _plane(pred: Mapping[str, Any], runs: RunSet, levels: list[np.ndarray], U: n
     d = max(arm)
     rec = arm[d][0]
     v1 = levels[1][:, 0] if levels[1].shape[1] else U[:, 0]
-    second = complement(levels[2] if len(levels) > 2 else U, v1[:, None])
+    second = complement_in(levels[2] if len(levels) > 2 else U, v1[:, None])
     v2 = second[:, 0] if second.shape[1] else np.zeros_like(v1)
     steps = []
     for t in range(len(rec["per_step"])):
@@ -98,8 +109,9 @@ C1_STAIR = Claim(
              "quick": Ladder((_arm((128, 256, 512, 1024, 2048), 2),), 16),
              "full": Ladder((_arm((256, 512, 1024, 2048, 4096, 8192), 3),), 24)},
     evaluate=evaluate_staircase,
-    statistic="mean ‖P_V M_i‖ after t steps for V = U^s ⊖ U^{s−1} (s ≤ t) and V = U*_rel ⊖ U^t; p = 16, α = n/d = 4",
-    rule="new levels: exponent CI in ±0.1; U*_rel ⊖ U^t: exponent CI in −1/2 ± 0.15")
+    statistic=f"mean ‖P_V M_i‖ after t steps for V = U^s ⊖ U^{{s−1}} (s ≤ t) and V = U*_rel ⊖ U^t; "
+              f"p = {STAIR['p']}, α = n/d = {STAIR['n_scale']:g}",
+    rule=f"new levels: {rules.theta1_text()}; U*_rel ⊖ U^t: {rules.exponent_text(NOISE_EXPONENT)}")
 
 CLAIMS = (C1_STAIR,)
 

@@ -18,8 +18,8 @@ INCONCLUSIVE (``rules.check_ladder``); a claim with no records is INCONCLUSIVE.
 
 Runs: ZG jobs carry ``"kind": "zhou_ge"`` in their config; ``verify.runner`` sends them to
 ``sim.zhou_ge.run_or_load`` and their records live in the shared results store.
-Figures use plot kinds ``zg_time``, ``zg_neurons``, ``zg_mass`` (drawn by ``FIGURES`` here) and the
-report's ``loglog`` for the fits against ``λ0/λ``.
+Figures use plot kinds ``zg_time``, ``zg_neurons``, ``zg_mass`` and ``loglog`` (fits against ``λ0/λ``),
+all drawn by ``verify.figures``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,8 @@ import numpy as np
 
 from verify import rules
 from verify.claims.base import Claim, Evaluation, Ladder, Plot, Record, RunSet, Variant
-from verify.fits import SlopeFit, fit_loglog, mean_ci
+from verify.claims.common import fit_part
+from verify.fits import mean_ci
 from verify.rules import Decision
 
 KIND = "zhou_ge"
@@ -107,21 +108,11 @@ def baseline_gap(rec: Record) -> float:
     return math.log10(base["plateau"] / last)
 
 
-def _fit(values: Mapping[int, Sequence[float]]) -> SlopeFit | None:
-    vals = {x: v for x, v in values.items() if v and min(v) > 0}
-    return fit_loglog(vals) if len(vals) >= 2 else None
-
-
 def _fit_part(label: str, how: str, values: Mapping[int, Sequence[float]]) -> tuple[Decision, dict[str, Any]]:
-    fit = _fit(values)
-    if fit is None:
-        dec = Decision(rules.INCONCLUSIVE, f"{label}: fewer than two λ values with positive measurements")
-    elif how == "decay":
-        dec = rules.decays(fit, what=f"{label} exponent in λ0/λ")
-    else:
-        dec = rules.theta1(fit, what=f"{label} exponent in λ0/λ")
-    return dec, {"rule": how, "verdict": dec.verdict, "reason": dec.reason, "fit": fit.to_dict() if fit else None,
-                 "values": {str(x): list(v) for x, v in values.items()}}
+    """One per-phase statistic against ``x = λ0/λ``: decision and JSON entry (``common.fit_part``)."""
+    dec, _, entry = fit_part(label, how, values, what=f"{label} exponent in λ0/λ",
+                             missing=f"{label}: fewer than two λ values with positive measurements")
+    return dec, entry
 
 
 def _variants(records: Sequence[Record]) -> list[str]:
@@ -181,7 +172,19 @@ def _fmt(fit_entry: Mapping[str, Any], label: str) -> str:
 
 
 def evaluate_z1(prediction: Mapping[str, Any], runs: RunSet) -> Evaluation:
-    """Z1-local: far mass, loss and relative mass deficit → 0 as λ → 0 (decay exponents in λ0/λ)."""
+    """Z1-local: far mass, loss and relative mass deficit → 0 as λ → 0 (decay exponents in λ0/λ).
+
+    Parameters
+    ----------
+    prediction : mapping
+        ``zg_prediction("Z1")``: the statement printed as "predicted".
+    runs : RunSet
+        [ZG] records (``kind = "zhou_ge"``), one per seed, with one summary per phase.
+
+    Returns
+    -------
+    Evaluation
+    """
     records = zg_records(runs)
     if not records:
         return Evaluation(Decision(rules.INCONCLUSIVE, "no [ZG] runs"), prediction["statement"], "not measured")
@@ -198,7 +201,20 @@ def evaluate_z1(prediction: Mapping[str, Any], runs: RunSet) -> Evaluation:
 
 
 def evaluate_z2(prediction: Mapping[str, Any], runs: RunSet) -> Evaluation:
-    """Z2-late: mean angle decays with λ0/λ; baseline loss flat in λ0/λ and its plateau above the final loss."""
+    """Z2-late: mean angle decays with λ0/λ; baseline loss flat in λ0/λ and its plateau above the final loss.
+
+    Parameters
+    ----------
+    prediction : mapping
+        ``zg_prediction("Z2")``: the statement printed as "predicted".
+    runs : RunSet
+        [ZG] records, one per seed: per-phase ``mean_angle`` and ``baseline_loss``, and the fixed-feature
+        ``baseline`` (its ``plateau``); a record without a baseline makes the claim INCONCLUSIVE.
+
+    Returns
+    -------
+    Evaluation
+    """
     records = zg_records(runs)
     if not records:
         return Evaluation(Decision(rules.INCONCLUSIVE, "no [ZG] runs"), prediction["statement"], "not measured")
@@ -251,7 +267,7 @@ Z1_LOCAL = Claim(
               "mass near each teacher → |a*_j| and the loss → 0 as λ → 0",
     kind="theorem", predict=lambda: zg_prediction("Z1"), ladders=LADDERS, evaluate=evaluate_z1,
     statistic="per-phase far mass, population loss, max_j |Σ_near a‖w‖ − a*_j|/|a*_j| vs λ0/λ",
-    rule="each: log–log exponent CI < −0.1 (rules.decays) over ≥ 3 phases, λ span ≥ 4, ≥ 3 seeds")
+    rule=f"each: log–log {rules.decay_text()} (rules.decays) over {rules.ladder_text('phases', 'λ span')}")
 
 Z2_LATE = Claim(
     id="Z2-late", source="[ZG] §1/§4 (feature learning at the end of training), THEORY §4 (Z2)",
@@ -260,58 +276,10 @@ Z2_LATE = Claim(
     kind="theorem", predict=lambda: zg_prediction("Z2"), ladders=LADDERS, evaluate=evaluate_z2,
     statistic="mass-weighted mean angle to the nearest teacher and baseline loss vs λ0/λ; "
               "log10(baseline plateau / final loss)",
-    rule="angle exponent CI < −0.1; baseline exponent CI in [−0.1, 0.1]; gap CI ≥ 0")
+    rule=f"angle {rules.decay_text()}; baseline {rules.theta1_text()}; gap CI ≥ 0")
 
 CLAIMS = (Z1_LOCAL, Z2_LATE)
 
 
-# ---------------------------------------------------------------------------
-# figures (plot kinds zg_*; ``fig`` is a matplotlib Figure)
-# ---------------------------------------------------------------------------
-def fig_time(fig: Any, data: Mapping[str, Any]) -> None:
-    ax = fig.add_subplot(1, 1, 1)
-    ax.semilogy(data["step"], data["loss"], "-", lw=1.2, label="stage-3 population loss")
-    if data.get("plateau") is not None:
-        ax.axhline(data["plateau"], color="gray", ls="--", lw=1, label="fixed-feature plateau")
-    ax.set_xlabel("GD step (stage 3)")
-    ax.set_ylabel("loss")
-    ax2 = ax.twinx()
-    ax2.semilogy(data["step"], data["lam"], "C1:", lw=1, label="λ")
-    ax2.set_ylabel("λ")
-    lines = ax.get_legend_handles_labels()
-    lines2 = ax2.get_legend_handles_labels()
-    ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], fontsize=7)
-
-
-def fig_neurons(fig: Any, data: Mapping[str, Any]) -> None:
-    axes = fig.subplots(1, 2, sharey=True, sharex=True)
-    floor = 1e-6  # angles below are drawn at the floor (log axis)
-    for ax, key in zip(axes, ("start", "end")):
-        s = data[key]
-        a = np.abs(np.asarray(s["a"]))
-        size = 4 + 60 * a / max(a.max(), 1e-300)
-        ax.scatter(np.maximum(np.asarray(s["angle"]), floor), s["norm"], s=size, alpha=0.6)
-        ax.axvline(data["near_angle"], color="gray", ls="--", lw=0.8, label="near threshold")
-        ax.set_xscale("log")
-        ax.set_xlabel(f"angle to nearest teacher (rad, ≥ {floor:g})")
-        ax.set_title("start of stage 3" if key == "start" else "end", fontsize=8)
-    axes[0].set_ylabel("‖w_i‖ (marker size ∝ |a_i|)")
-
-
-def fig_mass(fig: Any, data: Mapping[str, Any]) -> None:
-    ax = fig.add_subplot(1, 1, 1)
-    j = np.arange(len(data["a_star"]))
-    ax.bar(j - 0.2, data["start"], 0.4, label=f"start of stage 3 (far mass {data['far_start']:.3g})")
-    ax.bar(j + 0.2, data["end"], 0.4, label=f"end (far mass {data['far_end']:.3g})")
-    ax.scatter(j, data["a_star"], color="k", marker="_", s=300, label="a*_j", zorder=3)
-    ax.set_xlabel("teacher j")
-    ax.set_ylabel("Σ_{i near j} a_i‖w_i‖")
-    ax.legend(fontsize=7)
-
-
-FIGURES: dict[str, Callable[[Any, Mapping[str, Any]], None]] = {
-    "zg_time": fig_time, "zg_neurons": fig_neurons, "zg_mass": fig_mass}
-
-
-__all__ = ["CLAIMS", "FIGURES", "LADDERS", "Z1_LOCAL", "Z2_LATE", "evaluate_z1", "evaluate_z2", "per_lambda",
+__all__ = ["CLAIMS", "LADDERS", "Z1_LOCAL", "Z2_LATE", "evaluate_z1", "evaluate_z2", "per_lambda",
            "zg_records"]

@@ -1,0 +1,210 @@
+"""Every figure of the report: one renderer per plot kind (THEORY.md §5; [ZG] figures §4).
+
+A claim's evaluation returns :class:`verify.Plot` objects (``kind``, ``title``, ``data``: plain numbers);
+this module turns them into matplotlib figures, so no claim module draws and the report imports no claim.
+Every renderer takes a matplotlib ``Figure`` and the plot's ``data`` mapping; :func:`draw` picks it by kind.
+
+Kinds: ``loglog`` (per-``x`` means with intervals and the fitted power law), ``curve`` (the §3.1
+one-step overlap against ``α = n/d``), ``plane`` (neurons in the ``(v*, v⊥)`` plane after each step),
+``extrapolation`` (test error against ``d`` with ``ε∞ + c·d^{-γ}``), ``stairway`` (test error against
+``log_d n``), ``zg_time``, ``zg_neurons``, ``zg_mass`` ([ZG] loss/λ trajectory, neurons, mass per teacher).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from verify.claims.base import Plot
+
+if TYPE_CHECKING:
+    from theory.overlap import OneStepOverlap
+
+Renderer = Callable[[Any, Mapping[str, Any]], None]
+
+WIDE = (9, 3.2)       # figure size of the one-panel-per-step kinds
+DEFAULT_SIZE = (6, 4)
+ANGLE_FLOOR = 1e-6    # zg_neurons: angles below are drawn at the floor (log axis)
+CURVE_ALPHAS = (0.1, 20.0)  # curve: range of α = n/d drawn for the d → ∞ prediction
+
+
+def loglog(fig: Any, data: Mapping[str, Any]) -> None:
+    """Per-``x`` means with intervals and the fitted power law; ``x`` is ``d`` unless ``data["xlabel"]`` says."""
+    ax = fig.add_subplot(1, 1, 1)
+    x_name = data.get("xlabel", "d")
+    for s in data["series"]:
+        d = np.array(s["dims"], dtype=float)
+        m, lo, hi = (np.array(s[k]) for k in ("means", "mean_lo", "mean_hi"))
+        line = ax.errorbar(d, m, yerr=[m - lo, hi - m], fmt="o", ms=4, capsize=2,
+                           label=f"{s['label']}: {x_name}^{s['slope']:+.2f} [{s['ci'][0]:+.2f}, {s['ci'][1]:+.2f}]")
+        ax.plot(d, np.exp(s["intercept"]) * d ** s["slope"], "-", color=line[0].get_color(), lw=1)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel(x_name)
+    ax.set_ylabel(data.get("ylabel", "overlap / singular value"))
+    if data["series"]:
+        ax.legend(fontsize=6)
+
+
+def curve(fig: Any, data: Mapping[str, Any]) -> None:
+    """The §3.1 overlap (``data["_formula"]``: ``theory.overlap.OneStepOverlap``) and the points measured per ``d``."""
+    ax = fig.add_subplot(1, 1, 1)
+    formula: OneStepOverlap = data["_formula"]
+    al = np.geomspace(*CURVE_ALPHAS, 200)
+    ax.plot(al, formula.evaluate(al), "k-", lw=1, label="§3.1 formula (d → ∞)")
+    by_d: dict[str, list[tuple[float, float, float, float]]] = {}
+    for a, rows in data["measured"].items():
+        for d, r in rows.items():
+            by_d.setdefault(d, []).append((float(a), r["mean"], r["lo"], r["hi"]))
+    for d, pts in sorted(by_d.items(), key=lambda kv: int(kv[0])):
+        pts.sort()
+        a, m, lo, hi = (np.array(x) for x in zip(*pts))
+        ax.errorbar(a, m, yerr=[m - lo, hi - m], fmt="o", ms=4, capsize=2, label=f"simulated, d={d}")
+    ax.set_xscale("log")
+    ax.set_xlabel("α = n/d")
+    ax.set_ylabel("⟨ŵ, v*⟩ (a = +1 neurons)")
+    ax.legend(fontsize=7)
+
+
+def plane(fig: Any, data: Mapping[str, Any]) -> None:
+    """One panel per step: each neuron at ``(⟨ŵ, v*⟩, ⟨ŵ, v⊥⟩)``, the ``a = +1`` half and the ``a = −1`` half."""
+    from matplotlib.patches import Circle
+
+    steps = data["steps"]
+    axes = fig.subplots(1, len(steps), squeeze=False)[0]
+    for ax, st in zip(axes, steps):
+        x, y = np.array(st["x"]), np.array(st["y"])
+        half = len(x) // 2
+        ax.scatter(x[:half], y[:half], s=8, label="a = +1")
+        ax.scatter(x[half:], y[half:], s=8, label="a = −1")
+        ax.add_patch(Circle((0, 0), 1, fill=False, lw=0.5))
+        ax.set_xlim(-1.05, 1.05)
+        ax.set_ylim(-1.05, 1.05)
+        ax.set_aspect("equal")
+        ax.set_title(f"after {st['t']} step(s)", fontsize=8)
+        ax.set_xlabel("⟨ŵ, v*⟩")
+    axes[0].set_ylabel("⟨ŵ, v⊥⟩")
+    axes[0].legend(fontsize=6)
+
+
+def extrapolation(fig: Any, data: Mapping[str, Any]) -> None:
+    """Per-``d`` mean errors, the fitted ``ε∞ + c·d^{-γ}`` with the CI of ``ε∞``, and the predicted limit."""
+    ax = fig.add_subplot(1, 1, 1)
+    for s in data["series"]:
+        vals = {int(d): v for d, v in s["values"].items()}
+        if not vals:
+            continue
+        d = np.array(sorted(vals), dtype=float)
+        m = np.array([np.mean(vals[int(x)]) for x in d])
+        line = ax.plot(d, m, "o", ms=4, label=f"{s['label']} (measured)")[0]
+        fit = s.get("fit")
+        if fit and fit.get("ok"):
+            dd = np.geomspace(d[0], d[-1] * 16, 100)
+            ax.plot(dd, fit["eps_inf"] + fit["c"] * dd ** (-fit["gamma"]), "-", color=line.get_color(), lw=1)
+            ax.axhspan(fit["ci_eps_inf"][0], fit["ci_eps_inf"][1], color=line.get_color(), alpha=0.12)
+        ax.axhline(s["predicted"], color=line.get_color(), ls="--", lw=1, label=f"{s['label']} predicted")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("d")
+    ax.set_ylabel("test error")
+    ax.legend(fontsize=6)
+
+
+def stairway(fig: Any, data: Mapping[str, Any]) -> None:
+    """Predicted ``ε_pred(U^T, 1)`` against ``log_d n`` per step ``T``, and the simulated errors with intervals."""
+    ax = fig.add_subplot(1, 1, 1)
+    pred = data["predicted"]
+    exps = sorted(pred, key=float)
+    x = np.array([float(e) for e in exps])
+    for T in range(1, len(pred[exps[0]])):
+        line = ax.plot(x, [pred[e][T] for e in exps], "--", lw=1, label=f"predicted T={T}")[0]
+        pts = [(float(e), data["measured"][e]["errors"].get(str(T))) for e in exps if e in data["measured"]]
+        pts = [(e, r) for e, r in pts if r]
+        if pts:
+            ax.errorbar([e for e, _ in pts], [r["mean"] for _, r in pts],
+                        yerr=[[r["mean"] - r["lo"] for _, r in pts], [r["hi"] - r["mean"] for _, r in pts]],
+                        fmt="o", color=line.get_color(), capsize=2, label=f"simulated T={T}")
+    ax.set_xlabel("log_d n")
+    ax.set_ylabel("test error")
+    ds = sorted({v["d"] for v in data["measured"].values()})
+    ax.set_title(f"simulated at d = {', '.join(map(str, ds))}", fontsize=8)
+    ax.legend(fontsize=6)
+
+
+def zg_time(fig: Any, data: Mapping[str, Any]) -> None:
+    """[ZG] stage-3 population loss and ``λ`` against GD steps, with the fixed-feature plateau."""
+    ax = fig.add_subplot(1, 1, 1)
+    ax.semilogy(data["step"], data["loss"], "-", lw=1.2, label="stage-3 population loss")
+    if data.get("plateau") is not None:
+        ax.axhline(data["plateau"], color="gray", ls="--", lw=1, label="fixed-feature plateau")
+    ax.set_xlabel("GD step (stage 3)")
+    ax.set_ylabel("loss")
+    ax2 = ax.twinx()
+    ax2.semilogy(data["step"], data["lam"], "C1:", lw=1, label="λ")
+    ax2.set_ylabel("λ")
+    lines = ax.get_legend_handles_labels()
+    lines2 = ax2.get_legend_handles_labels()
+    ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], fontsize=7)
+
+
+def zg_neurons(fig: Any, data: Mapping[str, Any]) -> None:
+    """[ZG] neurons as (angle to the nearest teacher, ``‖w_i‖``), size ``∝ |a_i|``, at the start and end of stage 3."""
+    axes = fig.subplots(1, 2, sharey=True, sharex=True)
+    for ax, key in zip(axes, ("start", "end")):
+        s = data[key]
+        a = np.abs(np.asarray(s["a"]))
+        size = 4 + 60 * a / max(a.max(), 1e-300)
+        ax.scatter(np.maximum(np.asarray(s["angle"]), ANGLE_FLOOR), s["norm"], s=size, alpha=0.6)
+        ax.axvline(data["near_angle"], color="gray", ls="--", lw=0.8, label="near threshold")
+        ax.set_xscale("log")
+        ax.set_xlabel(f"angle to nearest teacher (rad, ≥ {ANGLE_FLOOR:g})")
+        ax.set_title("start of stage 3" if key == "start" else "end", fontsize=8)
+    axes[0].set_ylabel("‖w_i‖ (marker size ∝ |a_i|)")
+
+
+def zg_mass(fig: Any, data: Mapping[str, Any]) -> None:
+    """[ZG] signed mass ``Σ_{i near j} a_i‖w_i‖`` per teacher at the start and end of stage 3, against ``a*_j``."""
+    ax = fig.add_subplot(1, 1, 1)
+    j = np.arange(len(data["a_star"]))
+    ax.bar(j - 0.2, data["start"], 0.4, label=f"start of stage 3 (far mass {data['far_start']:.3g})")
+    ax.bar(j + 0.2, data["end"], 0.4, label=f"end (far mass {data['far_end']:.3g})")
+    ax.scatter(j, data["a_star"], color="k", marker="_", s=300, label="a*_j", zorder=3)
+    ax.set_xlabel("teacher j")
+    ax.set_ylabel("Σ_{i near j} a_i‖w_i‖")
+    ax.legend(fontsize=7)
+
+
+FIGURES: Mapping[str, Renderer] = {
+    "loglog": loglog, "curve": curve, "plane": plane, "extrapolation": extrapolation, "stairway": stairway,
+    "zg_time": zg_time, "zg_neurons": zg_neurons, "zg_mass": zg_mass}
+SIZES: Mapping[str, tuple[float, float]] = {"plane": WIDE}
+
+
+def figure_size(kind: str) -> tuple[float, float]:
+    """Figure size in inches for a plot kind (``WIDE`` for one panel per step, else ``DEFAULT_SIZE``)."""
+    return SIZES.get(kind, DEFAULT_SIZE)
+
+
+def draw(fig: Any, plot: Plot) -> None:
+    """Draw ``plot`` into the matplotlib figure ``fig`` with the renderer of its kind.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        An empty figure (size from :func:`figure_size`); the renderer adds its own axes.
+    plot : verify.Plot
+        ``plot.kind`` one of ``FIGURES``; ``plot.data`` the numbers the claim's evaluation stored.
+
+    Raises
+    ------
+    ValueError
+        When ``plot.kind`` has no renderer (the message lists the kinds).
+    """
+    if plot.kind not in FIGURES:
+        raise ValueError(f"unknown plot kind {plot.kind!r}; one of {', '.join(FIGURES)}")
+    FIGURES[plot.kind](fig, plot.data)
+
+
+__all__ = ["FIGURES", "curve", "draw", "extrapolation", "figure_size", "loglog", "plane", "stairway", "zg_mass",
+           "zg_neurons", "zg_time"]
