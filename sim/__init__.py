@@ -1,23 +1,35 @@
-"""Streaming torch simulator of the giant-step protocol of THEORY.md §3 (GPU when there is one, else CPU).
+"""Torch simulations of THEORY.md §3 (the giant-step protocol) and §4 ([ZG]), on the GPU when there is one.
 
 >>> from sim import SimConfig, simulate
 >>> rec = simulate(SimConfig(target="x1", d=64, p=16, n_exp=1.0, n_test=256, block_size=64), seed=0)
 >>> len(rec["overlaps"]), len(rec["overlaps"][0]), len(rec["per_step"])
 (16, 1, 2)
 
-Modules: ``config`` (SimConfig), ``plan`` (device, memory budget, chunks), ``data`` (block-seeded
-samples and labels), ``protocol`` (network, streamed giant step), ``readout`` (streamed ridge, λ path,
-held-out tuning, test error), ``overlaps``, ``memory``, ``store`` (SQLite), ``runner`` (simulate,
-run_or_load, run_many), ``cli``.
+Layers, lowest first: ``version`` (code hash), ``keys`` (seeds, stream seeds, run keys), ``device``,
+``fields`` (config validation as data, files, flags), ``memory``, ``distributed``, ``data`` (block-seeded
+samples and labels); the kinds ``giant_step`` (§3) and ``zhou_ge`` (§4), one concept per module; ``kinds``
+(the registry), ``store`` (SQLite, kind-agnostic), ``drivers`` (``run_or_load``, ``run_many`` for every
+kind), ``cli``.
 """
 
-from sim.config import SimConfig, load_config
-from sim.overlaps import overlaps_by_level, singular_values, subspace_overlap
-from sim.plan import Plan, make_plan
-from sim.runner import run_key, run_many, run_or_load, simulate, strip_volatile
+from sim.drivers import run_many, run_or_load
+from sim.giant_step import (
+    Plan,
+    SimConfig,
+    load_config,
+    make_plan,
+    overlaps_by_level,
+    simulate,
+    singular_values,
+    strip_volatile,
+    subspace_overlap,
+)
+from sim.keys import run_key
+from sim.kinds import KINDS, kind, kind_of, make_config
 from sim.store import Store
 from sim.version import code_version
+from sim.zhou_ge import ZGConfig, run_zhou_ge
 
-__all__ = ["Plan", "SimConfig", "Store", "code_version", "load_config", "make_plan", "overlaps_by_level",
-           "run_key", "run_many", "run_or_load", "simulate", "singular_values", "strip_volatile",
-           "subspace_overlap"]
+__all__ = ["KINDS", "Plan", "SimConfig", "Store", "ZGConfig", "code_version", "kind", "kind_of", "load_config",
+           "make_config", "make_plan", "overlaps_by_level", "run_key", "run_many", "run_or_load", "run_zhou_ge",
+           "simulate", "singular_values", "strip_volatile", "subspace_overlap"]

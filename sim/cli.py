@@ -1,5 +1,6 @@
-"""Command line: ``python -m sim run …`` and ``python -m sim sweep sweep.yaml`` (issue item 7);
-``python -m sim zg …`` runs the [ZG] experiment of ``sim.zhou_ge`` (THEORY §4).
+"""Command line: ``python -m sim run …`` and ``python -m sim sweep sweep.yaml`` (issue item 7), giant-step
+runs (THEORY §3); ``python -m sim zg …`` runs the [ZG] experiment (§4), registered by ``sim.zhou_ge.cli``.
+Each subcommand carries its handler (``handler``), so ``main`` dispatches without testing names.
 
 Every ``SimConfig`` field is a flag of the same name (``--lr0``, ``--n-ridge``, ``--no-normalize``,
 ``--reuse-batch``, ``--ridge-lambdas 1e-3 1e-2``, …); ``--config FILE`` (YAML/JSON) gives defaults that
@@ -22,18 +23,15 @@ import itertools
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import fields
 from typing import Any, NoReturn
 
-from sim.config import DTYPES, PREPROCESS, READOUT, SimConfig, read_mapping
-from sim.store import DEFAULT_PATH
+from sim.drivers import run_many
+from sim.fields import add_config_flags, config_overrides, read_mapping
+from sim.giant_step.config import CONSTRAINTS, SimConfig
+from sim.store import DEFAULT_PATH, Store
+from sim.zhou_ge.cli import add_subparser as add_zhou_ge
 
-_TYPES: dict[str, Any] = {
-    "target": str, "activation": str, "d": int, "p": int, "n_exp": float, "n_scale": float, "steps": int,
-    "lr0": float, "ell": int, "noise": float, "n_ridge": int, "n_test": int, "holdout": float,
-    "device": str, "max_memory": str, "block_size": int,
-}
-_CHOICES = {"preprocess": PREPROCESS, "readout": READOUT, "dtype": DTYPES}
+_LISTS = {"ridge_lambdas": ("λ", "--ridge-lambda")}
 _HELP = {
     "target": "target g*(x1..xr), e.g. 'x1 + x1*x2'", "activation": "activation σ, e.g. relu, tanh, 'relu[2:]'",
     "d": "input dimension", "p": "number of neurons (even)", "n_exp": "n = ceil(n_scale·d^n_exp)",
@@ -56,22 +54,6 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _add_config_flags(parser: argparse.ArgumentParser) -> None:
-    for f in fields(SimConfig):
-        if not f.init:
-            continue
-        flag = "--" + f.name.replace("_", "-")
-        kw: dict[str, Any] = {"dest": f.name, "default": argparse.SUPPRESS, "help": _HELP.get(f.name)}
-        if f.name in ("normalize", "reuse_batch", "tf32", "bf16"):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, **kw)
-        elif f.name == "ridge_lambdas":
-            parser.add_argument(flag, "--ridge-lambda", nargs="+", type=float, metavar="λ", **kw)
-        elif f.name in _CHOICES:
-            parser.add_argument(flag, choices=_CHOICES[f.name], **kw)
-        else:
-            parser.add_argument(flag, type=_TYPES[f.name], metavar=f.name.upper(), **kw)
-
-
 def _add_common(parser: argparse.ArgumentParser, parallel: str) -> None:
     parser.add_argument("--parallel", choices=("data", "runs"), default=parallel,
                         help="under torchrun: each run data-parallel over all ranks (data) or the runs sharded "
@@ -90,21 +72,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--config", help="YAML/JSON file with config fields (flags override it)")
     run.add_argument("--seeds", type=int, default=1, help="number of seeds (default 1)")
     run.add_argument("--seed0", type=int, default=0, help="first seed (default 0)")
-    _add_config_flags(run)
+    add_config_flags(run, SimConfig, CONSTRAINTS, _LISTS, _HELP)
     _add_common(run, "data")
+    run.set_defaults(handler=_main_giant_step)
     sweep = sub.add_parser("sweep", help="run a sweep file (base, grid, cases, seeds)")
     sweep.add_argument("file", help="sweep YAML/JSON")
-    _add_config_flags(sweep)
+    add_config_flags(sweep, SimConfig, CONSTRAINTS, _LISTS, _HELP)
     _add_common(sweep, "runs")
-    from sim.zhou_ge import add_subparser  # `python -m sim zg …`: [ZG] runs (THEORY §4)
-
-    add_subparser(sub)
+    sweep.set_defaults(handler=_main_giant_step)
+    add_zhou_ge(sub)  # `python -m sim zg …`: [ZG] runs (THEORY §4)
     return parser
-
-
-def _overrides(ns: argparse.Namespace) -> dict[str, Any]:
-    names = [f.name for f in fields(SimConfig) if f.init]
-    return {k: getattr(ns, k) for k in names if hasattr(ns, k)}
 
 
 def _seed_list(value: object, where: str) -> list[int]:
@@ -170,11 +147,11 @@ def _jobs(ns: argparse.Namespace) -> list[tuple[SimConfig, int]]:
         if ns.seeds < 1 or ns.seed0 < 0:
             raise ValueError("--seeds must be ≥ 1 and --seed0 ≥ 0")
         data = read_mapping(ns.config) if ns.config else {}
-        data.update(_overrides(ns))
+        data.update(config_overrides(ns, SimConfig))
         cfg = SimConfig.from_dict(data)
         return [(cfg, ns.seed0 + s) for s in range(ns.seeds)]
     spec = read_mapping(ns.file)
-    return sweep_jobs(spec, _overrides(ns), where=ns.file)
+    return sweep_jobs(spec, config_overrides(ns, SimConfig), where=ns.file)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -184,13 +161,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     otherwise; ``sim.distributed``), ``--parallel`` picks data-parallel runs or sharded runs, and rank 0
     alone writes the store and prints.
     """
+    ns = build_parser().parse_args(argv)
+    return int(ns.handler(ns))
+
+
+def _main_giant_step(ns: argparse.Namespace) -> int:
+    """``run`` and ``sweep``: the jobs, then (under torchrun, in a process group) ``_main_jobs``."""
     from sim.distributed import env_ranks
 
-    ns = build_parser().parse_args(argv)
-    if ns.command == "zg":
-        from sim.zhou_ge import main_ns
-
-        return main_ns(ns)
     try:
         jobs = _jobs(ns)
         ranks = env_ranks()
@@ -198,8 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"python -m sim: error: {' '.join(str(exc).split())}\n")
         return 2
     if ranks is not None and ranks[1] > 1:
+        from sim.device import resolve_device
         from sim.distributed import backend_for, process_group
-        from sim.plan import resolve_device
 
         try:
             types = {resolve_device(cfg.device)[1] for cfg, _ in jobs}
@@ -216,9 +194,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main_jobs(ns: argparse.Namespace, jobs: list[tuple[SimConfig, int]], ctx: Any) -> int:
-    from sim.runner import run_many
-    from sim.store import Store
-
     root = ctx is None or ctx.is_root
     try:
         store = Store(ns.store or DEFAULT_PATH) if root else None

@@ -6,7 +6,7 @@ so ``x = W* z = z[:, :r]``. Labels ``y = g*(x) + √Δ·ξ`` with ``ξ ~ N(0, 1)
 
 Reproducibility (issue item 3): the samples of a data set are cut into blocks of
 ``block_size`` rows; block ``k`` of stream ``s`` at step ``t`` is drawn from a
-``torch.Generator`` seeded with ``stream_seed(seed, s, t, k)`` (a stable hash),
+``torch.Generator`` seeded with ``sim.keys.stream_seed(seed, s, t, k)`` (a stable hash),
 first ``z`` (``block_size × d``) then ``ξ`` (``block_size``), and a short last
 block keeps the first rows. A sample therefore depends on (seed, stream, step,
 index) only — never on the chunking, and the first ``n`` samples of a stream do
@@ -18,25 +18,17 @@ held-out split (``"holdout"``), the test set (``"test"``) and the initialisation
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
 
-STREAMS = ("init", "train", "ridge", "holdout", "test")
-
-
-def stream_seed(seed: int, stream: str, step: int, block: int) -> int:
-    """A 63-bit generator seed for block ``block`` of ``stream`` at step ``step`` (blake2b of the four)."""
-    if stream not in STREAMS:
-        raise ValueError(f"unknown stream {stream!r}; streams are {', '.join(STREAMS)}")
-    digest = hashlib.blake2b(f"giantstep/{seed}/{stream}/{step}/{block}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little") & (2**63 - 1)
+from sim.keys import stream_seed
 
 
 def generator(seed: int, device: str) -> torch.Generator:
+    """A ``torch.Generator`` on ``device`` seeded with ``seed``."""
     gen = torch.Generator(device=device)
     gen.manual_seed(seed)
     return gen

@@ -1,16 +1,20 @@
 """SQLite results store (issue item 6): one row per (kind, config, seed, code version, device type).
 
-Every simulation kind of ``sim`` — the giant-step protocol (``kind = "giant_step"``, THEORY §3) and the
-[ZG] local-convergence runs (``kind = "zhou_ge"``, §4) — writes to the same ``runs`` table, so one file
-and one ``keys()`` trace every verdict of ``verify`` to its runs.
+Every simulation kind of ``sim`` (``sim.kinds``) writes to the same ``runs`` table, so one file and one
+``keys()`` trace every verdict of ``verify`` to its runs. The store knows no kind: a record says its own
+(``rec["kind"]``, in its own column), its key is ``sim.keys.run_key`` of its config, and the config
+fields a filter may name are those of the stored configs of that kind. Rows and records written before
+kinds shared the table are giant-step runs (``LEGACY_KIND``): such a file gets the column on first
+open, and such a record gets its kind from the column when read.
 
 Default file ``runs/results.sqlite``. Each run is written in its own ``BEGIN IMMEDIATE`` transaction
 (``INSERT OR REPLACE``), the database is in WAL mode with ``synchronous=FULL`` and a long busy timeout,
 and every call opens its own connection — so several processes can write at once without corrupting
-anything, and a killed sweep keeps every run that finished. Records are kept compact: the overlap
-matrices (``p × r``, already at float32 precision in the record) as base64 float32 blobs inside a
-zlib-compressed JSON document; ``get`` and ``records`` return plain lists again, equal to what
-``simulate`` returned.
+anything, and a killed sweep keeps every run that finished. Records are kept compact: every matrix of
+floats that float32 holds exactly (a list of equal-length lists of floats, e.g. the ``p × r`` overlap
+matrices, which the giant-step record keeps at float32 precision) is stored as a base64 float32 blob
+inside a zlib-compressed JSON document — lossless by that condition; ``get`` and ``records`` return
+plain lists again, equal to what the run returned.
 """
 
 from __future__ import annotations
@@ -28,15 +32,18 @@ from typing import Any
 
 import numpy as np
 
-from sim.config import SimConfig, field_names
+from sim.device import resolve_device
+from sim.keys import Keyed, run_key
+from sim.version import code_version
 
 DEFAULT_PATH = "runs/results.sqlite"
 BUSY_TIMEOUT_S = 120.0
+LEGACY_KIND = "giant_step"  # the kind of rows and records written before kinds shared the table
 
-_SCHEMA = """
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
     key TEXT PRIMARY KEY,
-    kind TEXT NOT NULL DEFAULT 'giant_step',
+    kind TEXT NOT NULL DEFAULT '{LEGACY_KIND}',
     seed INTEGER NOT NULL,
     code_version TEXT NOT NULL,
     device_type TEXT NOT NULL,
@@ -45,52 +52,60 @@ CREATE TABLE IF NOT EXISTS runs (
     record BLOB NOT NULL
 )
 """
+_F32 = "__f32__"
 
 
-def _pack_matrix(M: list[list[float]]) -> dict[str, Any]:
-    a = np.asarray(M, dtype=np.float32)
-    return {"__f32__": base64.b64encode(a.tobytes()).decode("ascii"), "shape": list(a.shape)}
+def _float32_exact(value: object) -> bool:
+    """``value`` is a non-empty list of equal-length, non-empty lists of floats that float32 holds exactly."""
+    if not isinstance(value, list) or not value or not all(isinstance(row, list) and row for row in value):
+        return False
+    width = len(value[0])
+    if any(len(row) != width or not all(type(x) is float for x in row) for row in value):
+        return False
+    a = np.asarray(value, dtype=np.float64)
+    return bool(np.array_equal(a.astype(np.float32).astype(np.float64), a))
 
 
-def _unpack_matrix(obj: dict[str, Any]) -> list[list[float]]:
-    a = np.frombuffer(base64.b64decode(obj["__f32__"]), dtype=np.float32).reshape(obj["shape"])
-    return a.astype(np.float64).tolist()
+def _pack(value: Any) -> Any:
+    """``value`` with every float32-exact matrix replaced by ``{"__f32__": base64, "shape": [rows, cols]}``."""
+    if _float32_exact(value):
+        a = np.asarray(value, dtype=np.float32)
+        return {_F32: base64.b64encode(a.tobytes()).decode("ascii"), "shape": list(a.shape)}
+    if isinstance(value, dict):
+        return {k: _pack(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_pack(v) for v in value]
+    return value
 
 
-GIANT_STEP = "giant_step"
+def _unpack(value: Any) -> Any:
+    """Inverse of ``_pack``."""
+    if isinstance(value, dict):
+        if _F32 in value:
+            a = np.frombuffer(base64.b64decode(value[_F32]), dtype=np.float32).reshape(value["shape"])
+            return a.astype(np.float64).tolist()
+        return {k: _unpack(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unpack(v) for v in value]
+    return value
 
 
 def record_kind(rec: dict[str, Any]) -> str:
-    """``rec["kind"]``; giant-step records carry no kind field."""
-    return str(rec.get("kind", GIANT_STEP))
+    """``rec["kind"]`` (``LEGACY_KIND`` for a record written before records carried their kind)."""
+    return str(rec.get("kind", LEGACY_KIND))
 
 
 def pack_record(rec: dict[str, Any]) -> bytes:
-    """Compact bytes of a record: giant-step overlap matrices as float32 blobs, zlib-compressed JSON."""
-    out = dict(rec)
-    if record_kind(rec) == GIANT_STEP:
-        out["overlaps"] = _pack_matrix(rec["overlaps"])
-        out["per_step"] = [{**e, "overlaps": _pack_matrix(e["overlaps"])} for e in rec["per_step"]]
-    return zlib.compress(json.dumps(out).encode(), 6)
+    """Compact bytes of a record: float32-exact matrices as float32 blobs, zlib-compressed JSON."""
+    return zlib.compress(json.dumps(_pack(rec)).encode(), 6)
 
 
-def unpack_record(blob: bytes) -> dict[str, Any]:
-    """Inverse of ``pack_record``."""
-    rec = json.loads(zlib.decompress(blob))
-    if record_kind(rec) == GIANT_STEP:
-        rec["overlaps"] = _unpack_matrix(rec["overlaps"])
-        rec["per_step"] = [{**e, "overlaps": _unpack_matrix(e["overlaps"])} for e in rec["per_step"]]
+def unpack_record(blob: bytes, kind: str | None = None) -> dict[str, Any]:
+    """Inverse of ``pack_record``; ``kind`` (the row's) is filled in when the record has none."""
+    rec = _unpack(json.loads(zlib.decompress(blob)))
+    if kind is not None:
+        rec.setdefault("kind", kind)
     return rec
-
-
-def _field_names(kind: str) -> tuple[str, ...]:
-    if kind == GIANT_STEP:
-        return field_names()
-    if kind == "zhou_ge":
-        from sim.zhou_ge import zg_field_names
-
-        return zg_field_names()
-    raise ValueError(f"unknown record kind {kind!r}; use 'giant_step' or 'zhou_ge'")
 
 
 @dataclass(frozen=True)
@@ -107,7 +122,7 @@ class Store:
             con.execute(_SCHEMA)
             columns = {row[1] for row in con.execute("PRAGMA table_info(runs)")}
             if "kind" not in columns:  # a file written before kinds shared the table
-                con.execute("ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'giant_step'")
+                con.execute(f"ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT '{LEGACY_KIND}'")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -119,20 +134,18 @@ class Store:
         finally:
             con.close()
 
-    def get(self, cfg: SimConfig, seed: int, device_type: str | None = None,
+    def get(self, cfg: Keyed, seed: int, device_type: str | None = None,
             code_version: str | None = None) -> dict[str, Any] | None:
-        """The record of ``(cfg, seed)`` for this code version and device type (default: where ``cfg`` would
-        run), or ``None``."""
-        from sim.plan import resolve_device
-        from sim.runner import run_key
-
-        dtype = device_type or resolve_device(cfg.device)[1]
+        """The record of ``(cfg, seed)`` (a config of any kind) for this code version and device type
+        (default: where ``cfg`` would run), or ``None``."""
+        dtype = device_type or resolve_device(cfg.device)[1]  # type: ignore[attr-defined]
         return self.get_key(run_key(cfg, seed, dtype, code_version))
 
     def get_key(self, key: str) -> dict[str, Any] | None:
+        """The record stored under ``key``, or ``None``."""
         with self._connect() as con:
-            row = con.execute("SELECT record FROM runs WHERE key = ?", (key,)).fetchone()
-        return unpack_record(row[0]) if row else None
+            row = con.execute("SELECT record, kind FROM runs WHERE key = ?", (key,)).fetchone()
+        return unpack_record(row[0], row[1]) if row else None
 
     def put(self, rec: dict[str, Any]) -> None:
         """Write one record (replacing one with the same key) in a single transaction."""
@@ -150,15 +163,14 @@ class Store:
                 raise
 
     def records(self, current_only: bool = True, seed: int | None = None, device_type: str | None = None,
-                kind: str = GIANT_STEP, **config_filters: Any) -> list[dict[str, Any]]:
+                kind: str = LEGACY_KIND, **config_filters: Any) -> list[dict[str, Any]]:
         """Stored records of one ``kind``, oldest first, filtered by config fields (``target="x1*x2", d=512``),
-        ``seed`` and ``device_type``; ``current_only`` keeps the runs of this code version only."""
-        from sim.version import code_version
-
-        names = _field_names(kind)
+        ``seed`` and ``device_type``; ``current_only`` keeps the runs of this code version only. A filter
+        on a field that no stored config of this kind has is refused (a typo would match nothing)."""
+        names = self.config_fields(kind)
         clauses, args = ["kind = ?"], [kind]
         for name, value in config_filters.items():
-            if name not in names:
+            if names and name not in names:
                 raise ValueError(f"unknown config field {name!r} in filter; known fields are {', '.join(names)}")
             if isinstance(value, bool):
                 value = int(value)
@@ -178,13 +190,21 @@ class Store:
             args.append(code_version())
         where = " WHERE " + " AND ".join(clauses)
         with self._connect() as con:
-            rows = con.execute(f"SELECT record FROM runs{where} ORDER BY created, key", args).fetchall()
-        return [unpack_record(r[0]) for r in rows]
+            rows = con.execute(f"SELECT record, kind FROM runs{where} ORDER BY created, key", args).fetchall()
+        return [unpack_record(r[0], r[1]) for r in rows]
+
+    def config_fields(self, kind: str = LEGACY_KIND) -> tuple[str, ...]:
+        """The config field names of the stored runs of ``kind``, sorted (empty when there are none)."""
+        with self._connect() as con:
+            rows = con.execute("SELECT DISTINCT j.key FROM runs, json_each(runs.config) AS j WHERE runs.kind = ? "
+                               "ORDER BY j.key", (kind,)).fetchall()
+        return tuple(r[0] for r in rows)
 
     def __len__(self) -> int:
         with self._connect() as con:
             return int(con.execute("SELECT COUNT(*) FROM runs").fetchone()[0])
 
     def keys(self) -> list[str]:
+        """Every stored key, oldest run first."""
         with self._connect() as con:
             return [r[0] for r in con.execute("SELECT key FROM runs ORDER BY created, key")]

@@ -23,14 +23,16 @@ from verify.rules import Decision
 
 @dataclass(frozen=True)
 class Job:
-    """One simulation: ``SimConfig`` keyword arguments and a seed."""
+    """One simulation: its kind (``sim.kinds``), the config fields of that kind's config class, a seed."""
 
     config: Mapping[str, Any]
     seed: int
+    kind: str = "giant_step"
 
     @property
     def ident(self) -> str:
-        return json.dumps({"config": dict(self.config), "seed": self.seed}, sort_keys=True, default=str)
+        return json.dumps({"kind": self.kind, "config": dict(self.config), "seed": self.seed}, sort_keys=True,
+                          default=str)
 
 
 @dataclass(frozen=True)
@@ -71,62 +73,33 @@ def make_plan(claims: Sequence[Claim], profile: Profile) -> Plan:
         slots[claim.id] = []
         if ladder is None:
             continue
-        for variant, d, seed, cfg in ladder.runs():
-            cfg = {"device": profile.device, **cfg}
-            job = Job(cfg, seed)
-            k = index.get(job.ident)
-            if k is None:
-                k = index[job.ident] = len(jobs)
-                jobs.append(job)
-            slots[claim.id].append((variant, d, seed, k))
+        for variant in ladder.variants:
+            for d, seed, cfg in variant.runs(ladder.seeds):
+                job = Job({"device": profile.device, **cfg}, seed, variant.kind)
+                k = index.get(job.ident)
+                if k is None:
+                    k = index[job.ident] = len(jobs)
+                    jobs.append(job)
+                slots[claim.id].append((variant.name, d, seed, k))
     return Plan(tuple(jobs), {k: tuple(v) for k, v in slots.items()})
 
 
-GIANT_STEP = "giant_step"
-ZHOU_GE = "zhou_ge"
-KINDS = (GIANT_STEP, ZHOU_GE)
-
-
-def job_kind(job: Job) -> str:
-    """Which simulator a job needs: ``config["kind"]`` (default ``"giant_step"``, THEORY §3; ``"zhou_ge"``, §4)."""
-    kind = job.config.get("kind", GIANT_STEP)
-    if kind not in KINDS:
-        raise ValueError(f"unknown simulation kind {kind!r}; use one of {', '.join(KINDS)}")
-    return kind
-
-
 def sim_configs(plan: Plan) -> list[tuple[Any, int]]:
-    """``(config object, seed)`` for every job (``SimConfig`` or ``ZGConfig``) — validates all before anything runs."""
-    from sim.config import SimConfig
-    from sim.zhou_ge import ZGConfig
+    """``(config object, seed)`` for every job, built by its kind's config class (``sim.kinds``) — validates
+    all before anything runs."""
+    from sim.kinds import make_config
 
-    out: list[tuple[Any, int]] = []
-    for job in plan.jobs:
-        cfg = {k: v for k, v in job.config.items() if k != "kind"}
-        out.append((ZGConfig.from_dict(cfg) if job_kind(job) == ZHOU_GE else SimConfig(**cfg), job.seed))
-    return out
+    return [(make_config(job.kind, job.config), job.seed) for job in plan.jobs]
 
 
 def run_plan(plan: Plan, store_path: str | None, force: bool = False, progress: bool = True) -> list[Record]:
-    """Records of every job, from the store or simulated, in job order: giant-step jobs through
-    ``sim.runner.run_many``, [ZG] jobs through ``sim.zhou_ge.run_or_load``, all in one results store."""
-    from sim.runner import run_many
+    """Records of every job, from the store or simulated (``sim.drivers.run_many``, one results store),
+    in job order."""
+    from sim.drivers import run_many
     from sim.store import Store
-    from sim.zhou_ge import run_or_load
 
-    configs = sim_configs(plan)
-    kinds = [job_kind(job) for job in plan.jobs]
-    records: list[Record | None] = [None] * len(configs)
     store = Store(store_path) if store_path else Store()
-    giant = [i for i, k in enumerate(kinds) if k == GIANT_STEP]
-    if giant:
-        for i, rec in zip(giant, run_many([configs[i] for i in giant], store, force=force, progress=progress)):
-            records[i] = rec
-    zg = [i for i, k in enumerate(kinds) if k == ZHOU_GE]
-    for i in zg:
-        cfg, seed = configs[i]
-        records[i] = run_or_load(cfg, seed, store, force=force, progress=progress)[0]
-    return [r for r in records if r is not None]
+    return run_many(sim_configs(plan), store, force=force, progress=progress)
 
 
 def runset(plan: Plan, claim_id: str, records: Sequence[Record]) -> RunSet:
@@ -183,5 +156,5 @@ def exit_status(outcomes: Sequence[Outcome], strict: bool = False) -> int:
     return 0
 
 
-__all__ = ["Job", "KINDS", "Outcome", "Plan", "evaluate_claim", "exit_status", "job_kind", "make_plan", "predictions",
-           "run_plan", "runset", "sim_configs", "verify"]
+__all__ = ["Job", "Outcome", "Plan", "evaluate_claim", "exit_status", "make_plan", "predictions", "run_plan", "runset",
+           "sim_configs", "verify"]

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from sim.cli import build_parser, main
-from sim.config import field_names
+from sim import SimConfig
+from sim.fields import field_names
 
 ROOT = Path(__file__).resolve().parents[2]
 ARGS = ["--target", "x1 + x1*x2", "--d", "16", "--p", "8", "--n-test", "64", "--block-size", "16",
@@ -21,7 +22,7 @@ ARGS = ["--target", "x1 + x1*x2", "--d", "16", "--p", "8", "--n-test", "64", "--
 def test_every_config_field_is_a_flag() -> None:
     run = build_parser()._subparsers._group_actions[0].choices["run"]
     dests = {a.dest for a in run._actions}
-    assert set(field_names()) <= dests
+    assert set(field_names(SimConfig)) <= dests
 
 
 def test_run_json_lines_and_store_reuse(tmp_path, capsys) -> None:

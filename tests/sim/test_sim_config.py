@@ -7,7 +7,7 @@ import math
 import pytest
 
 from sim import SimConfig, load_config, make_plan, run_key
-from sim.config import parse_memory
+from sim.giant_step.config import parse_memory
 
 
 def test_derived_sizes_and_learning_rate() -> None:

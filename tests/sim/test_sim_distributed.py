@@ -20,9 +20,10 @@ import torch
 from sim import SimConfig, Store, simulate, strip_volatile
 from sim.data import Sampler, make_labels
 from sim.distributed import Shard, env_ranks, process_group, shard_jobs, shard_range
-from sim.protocol import second_layer, streamed_gradient
-from sim.readout import fit_ridge, raw_features
-from sim.runner import run_many
+from sim.drivers import run_many
+from sim.giant_step.init import second_layer
+from sim.giant_step.protocol import streamed_gradient
+from sim.giant_step.readout import fit_ridge, raw_features
 from tests.sim.threads import torch_threads
 from theory import activation
 

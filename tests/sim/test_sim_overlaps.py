@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.overlaps import overlap_matrix, singular_values, subspace_overlap
+from sim.giant_step.overlaps import overlap_matrix, singular_values, subspace_overlap
 from theory import Target
 
 

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from sim.data import Sampler, make_labels
-from sim.protocol import giant_step, init_weights, network_output, second_layer, streamed_gradient
+from sim.giant_step.init import init_weights, second_layer
+from sim.giant_step.protocol import giant_step, network_output, streamed_gradient
 from theory import activation
 
 

@@ -8,7 +8,7 @@ import torch
 
 from sim import SimConfig, simulate
 from sim.data import Sampler, linear_fit, make_labels
-from sim.readout import best_lambda, fit_ridge, mean_squared_errors
+from sim.giant_step.readout import best_lambda, fit_ridge, mean_squared_errors
 from theory import activation
 
 LAMBDAS = (1e-4, 1e-2, 1.0)

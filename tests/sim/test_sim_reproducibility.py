@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from sim import SimConfig, make_plan, simulate, strip_volatile
-from sim.data import Sampler, stream_seed
+from sim.data import Sampler
+from sim.keys import stream_seed
 
 # small enough to be fast, and exercising every path: several blocks, a short last block, noise,
 # estimated preprocessing, the dual readout (n_fit < p) and two steps
@@ -16,7 +17,7 @@ BASE = dict(target="x1 + x1*x2", d=32, p=48, n_exp=1.5, steps=2, noise=0.1, n_ri
 
 def _budget_for(cfg: SimConfig, chunk_blocks: int) -> int:
     """A max_memory that gives exactly ``chunk_blocks`` resident blocks."""
-    from sim.plan import memory_estimate
+    from sim.giant_step.plan import memory_estimate
 
     fixed, block, resident, _ = memory_estimate(cfg)
     return fixed + block + chunk_blocks * resident
@@ -112,7 +113,7 @@ def test_peak_memory_does_not_grow_with_n() -> None:
 
 
 def test_thread_count_changes_results_by_rounding_only() -> None:
-    """The promise (sim.runner): bitwise at a fixed thread count; across thread counts equal to ~1e-6 relative
+    """The promise (sim.giant_step.run): bitwise at a fixed thread count; across thread counts equal to ~1e-6 relative
     (float32 matrix products and the float64 eigendecomposition may split their work differently)."""
     import numpy as np
 

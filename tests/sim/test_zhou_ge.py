@@ -1,17 +1,18 @@
 """[ZG] simulator (THEORY.md §4): the torch population loss against theory's numpy closed form and autograd,
-the empirical loss against autograd and the population, stage 1 against ``sim.protocol`` on samples, the
+the empirical loss against autograd and the population, stage 1 against ``sim.giant_step.protocol`` on samples, the
 measurements on hand-made states, a small end-to-end run, config validation, store and CLI."""
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
 import json
 
+import numpy as np
 import pytest
 import torch
 
+from sim import run_many, run_or_load
 from sim.store import Store
 from sim.zhou_ge import (
     EmpiricalLoss,
@@ -20,16 +21,15 @@ from sim.zhou_ge import (
     ZGConfig,
     fixed_feature_baseline,
     kernel,
-    main,
     make_teacher,
     mass_summary,
     neuron_outputs,
     rebalance,
-    run_or_load,
     run_zhou_ge,
     snapshot,
     stage1,
 )
+from sim.zhou_ge.cli import main
 from theory.arccos import StudentTeacher
 
 F64 = torch.float64
@@ -90,7 +90,7 @@ def test_empirical_loss_matches_autograd_and_population(activation: str) -> None
 
 
 def test_population_stage1_matches_sampled_giant_step() -> None:
-    """The exact-population stage-1 step and ``sim.protocol``'s streamed step on many samples agree."""
+    """The exact-population stage-1 step and ``sim.giant_step.protocol``'s streamed step on many samples agree."""
     base = dict(d=8, m=8, m_star=2, activation="relu", stage1_lr0=2.0)
     pop_cfg = ZGConfig(**base)
     smp_cfg = ZGConfig(**base, stage1_gradient="samples", stage1_n_scale=20000.0)  # n = 160 000
@@ -100,7 +100,7 @@ def test_population_stage1_matches_sampled_giant_step() -> None:
     cos = (W_pop * W_smp).sum(dim=1)
     assert float(cos.min()) > 0.99
     # and the step moved the neurons: overlap with the teacher span grew
-    from sim.protocol import init_weights
+    from sim.giant_step.init import init_weights
 
     W0 = init_weights(8, 8, 0, "cpu")
     span = t.W_star.T  # orthonormal columns
@@ -187,8 +187,10 @@ def test_bad_config_is_refused_with_one_line(bad: dict, message: str) -> None:
 def test_store_roundtrip_and_cli(tmp_path, capsys) -> None:  # noqa: ANN001 - pytest fixtures
     cfg = ZGConfig(d=8, m=8, m_star=2, phases=2, max_steps_per_phase=20, record_every=10, device="cpu")
     store = Store(str(tmp_path / "r.sqlite"))
-    rec, cached = run_or_load(cfg, 1, store)
-    again, cached2 = run_or_load(cfg, 1, store)
+    flags: list[bool] = []  # run_many says for each job whether it came from the store
+    rec = run_many([(cfg, 1)], store, progress=False, on_record=lambda r, c: flags.append(c))[0]
+    again = run_many([(cfg, 1)], store, progress=False, on_record=lambda r, c: flags.append(c))[0]
+    cached, cached2 = flags
     assert not cached and cached2 and again["phases"] == rec["phases"] and len(store) == 1
     code = main(["--d", "8", "--m", "8", "--m-star", "2", "--phases", "2", "--max-steps-per-phase", "20",
                  "--record-every", "10", "--store", str(tmp_path / "r.sqlite"), "--no-progress", "--device", "cpu",
@@ -202,7 +204,7 @@ def test_store_roundtrip_and_cli(tmp_path, capsys) -> None:  # noqa: ANN001 - py
 def test_one_store_holds_both_kinds(tmp_path) -> None:  # noqa: ANN001 - pytest fixture
     import sqlite3
 
-    from sim import SimConfig, run_or_load as run_giant_step
+    from sim import SimConfig
 
     path = str(tmp_path / "both.sqlite")
     # a file written before kinds shared the table: no kind column
@@ -211,10 +213,10 @@ def test_one_store_holds_both_kinds(tmp_path) -> None:  # noqa: ANN001 - pytest 
                 "device_type TEXT NOT NULL, config TEXT NOT NULL, created REAL NOT NULL, record BLOB NOT NULL)")
     con.close()
     store = Store(path)
-    zg, _ = run_or_load(ZGConfig(d=8, m=8, m_star=2, phases=2, max_steps_per_phase=20, record_every=10,
-                                 device="cpu"), 3, store)
-    gs = run_giant_step(SimConfig(target="x1", d=8, p=8, n_exp=1.0, steps=1, n_ridge=64, n_test=64,
-                                  readout="final", device="cpu"), 3, store)
+    zg = run_or_load(ZGConfig(d=8, m=8, m_star=2, phases=2, max_steps_per_phase=20, record_every=10,
+                              device="cpu"), 3, store)
+    gs = run_or_load(SimConfig(target="x1", d=8, p=8, n_exp=1.0, steps=1, n_ridge=64, n_test=64,
+                               readout="final", device="cpu"), 3, store)
     assert set(store.keys()) == {zg["key"], gs["key"]}
     assert [r["key"] for r in store.records(kind="zhou_ge", m=8)] == [zg["key"]]
     assert [r["key"] for r in store.records(p=8)] == [gs["key"]]

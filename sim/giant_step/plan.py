@@ -1,6 +1,6 @@
-"""Where and how a ``SimConfig`` runs: device, dtype, memory budget and chunking (THEORY.md §3; issue items 2–4).
+"""How a giant-step run fits the machine: memory budget and chunking (THEORY.md §3; issue items 2–4).
 
-``make_plan(cfg)`` resolves ``device="auto"`` (CUDA when available, else CPU),
+``make_plan(cfg)`` resolves ``device="auto"`` (``sim.device``: CUDA when available, else CPU),
 estimates the memory the run needs — a fixed part (weights, gradient and Gram
 accumulators, eigendecomposition) plus a part per resident block of samples —
 and picks how many whole blocks a chunk holds so that the total stays within
@@ -12,17 +12,17 @@ Compute is always done block by block with identical shapes, and every reduction
 adds per-block partial sums in block order, so the chunk size (how many blocks
 are generated and resident at once) never changes a single bit of the result.
 A chunk holds at most ``MAX_CHUNK_BLOCKS`` blocks: since compute is per block,
-more resident blocks would cost memory and buy no speed.
+more resident blocks would cost memory and buy no speed. The estimate is the streamed dense
+engine's (``sim.giant_step.dense``); another engine brings its own.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
-from sim.config import SimConfig
+from sim.device import default_budget, device_name, resolve_device
+from sim.giant_step.config import SimConfig
 
-CPU_DEFAULT_CAP = 4 * 2**30
 MAX_CHUNK_BLOCKS = 4
 
 
@@ -40,61 +40,6 @@ class Plan:
     resident_block_bytes: int  # memory of one generated block held in a chunk
     chunk_blocks: int
     ridge_mode: str  # "primal" (p×p Gram) or "dual" (n_fit×n_fit kernel, when n_fit < p)
-
-
-def resolve_device(device: str) -> tuple[str, str]:
-    """``(torch device string, device type)``; ``"auto"`` is CUDA when available, else CPU."""
-    import torch
-
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ValueError(f"device {device!r} was asked for but CUDA is not available here; use --device cpu or auto")
-        index = int(device.split(":")[1]) if ":" in device else torch.cuda.current_device()
-        if index >= torch.cuda.device_count():
-            raise ValueError(f"device {device!r} does not exist (this machine has {torch.cuda.device_count()} GPUs)")
-        return f"cuda:{index}", "cuda"
-    return "cpu", "cpu"
-
-
-def cpu_name() -> str:
-    """CPU model and the number of threads torch uses, e.g. ``"Intel(R) Xeon(R) … (2 threads)"``."""
-    import torch
-
-    model = "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        import platform
-
-        model = platform.processor() or model
-    return f"{model} ({torch.get_num_threads()} threads)"
-
-
-def device_name(device: str) -> str:
-    import torch
-
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name(torch.device(device))
-    return cpu_name()
-
-
-def default_budget(device: str) -> int:
-    """Default ``max_memory``: 80 % of the GPU's memory, or a quarter of host RAM capped at 4 GiB on the CPU."""
-    import torch
-
-    if device.startswith("cuda"):
-        return int(0.8 * torch.cuda.get_device_properties(torch.device(device)).total_memory)
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        total = 16 * 2**30
-    return int(min(CPU_DEFAULT_CAP, total // 4))
 
 
 def _fmt(nbytes: int) -> str:

@@ -1,9 +1,8 @@
 """The two-layer network and its giant steps (THEORY.md §3, [DKLPS] Algorithm).
 
-``f(z; W, a) = (1/√p) Σ_i a_i σ(⟨w_i, z⟩)`` with the symmetric initialisation:
-``w_i`` uniform on the unit sphere for ``i ≤ p/2``, ``w_{i+p/2} = w_i``, ``a_i = +1`` for the
-first half and ``−1`` for the second, so ``f(·; W⁰, a) ≡ 0``. The second layer ``a`` is never
-trained by the steps. A giant step on a batch of ``n`` samples is
+``f(z; W, a) = (1/√p) Σ_i a_i σ(⟨w_i, z⟩)`` with the symmetric initialisation of
+``sim.giant_step.init`` (``a_i = +1`` for the first ``p/2`` neurons, ``−1`` for the rest, ``f(·; W⁰, a) ≡ 0``).
+The second layer ``a`` is never trained by the steps. A giant step on a batch of ``n`` samples is
 
     ``w_i ← w_i − η ∇_{w_i} L``,  ``L = (1/2n) Σ_ν (y_ν − f(z_ν))²``,
 
@@ -26,27 +25,9 @@ from collections.abc import Callable, Iterable
 
 import torch
 
-from sim.data import generator, stream_seed
+from sim.giant_step.init import second_layer
 
 TorchFn = Callable[[torch.Tensor], torch.Tensor]
-
-
-def init_weights(p: int, d: int, seed: int, device: str) -> torch.Tensor:
-    """Symmetric initialisation ``W⁰`` (``p × d``, float64, unit rows, row ``i + p/2`` = row ``i``).
-
-    Drawn on the CPU from the ``"init"`` stream and then moved, so ``W⁰`` is the same on every device.
-    """
-    gen = generator(stream_seed(seed, "init", 0, 0), "cpu")
-    half = torch.randn(p // 2, d, generator=gen, dtype=torch.float64)
-    half = half / half.norm(dim=1, keepdim=True)
-    return torch.cat([half, half]).to(device)
-
-
-def second_layer(p: int, dtype: torch.dtype = torch.float64, device: str = "cpu") -> torch.Tensor:
-    """``a ∈ {±1}^p``: ``+1`` for the first ``p/2`` neurons, ``−1`` for the rest."""
-    a = torch.ones(p, dtype=dtype, device=device)
-    a[p // 2:] = -1
-    return a
 
 
 def network_output(z: torch.Tensor, W: torch.Tensor, sigma: TorchFn) -> torch.Tensor:

@@ -1,0 +1,100 @@
+"""Where a run computes: device names, their resolution, the default memory budget (THEORY.md §3).
+
+Shared by every simulation kind. ``device`` is ``"auto"`` (CUDA when available, else the CPU), ``"cpu"``,
+``"cuda"`` or ``"cuda:N"``; ``dtype`` one of ``DTYPES``. ``check_device`` validates the spelling (in a
+config, before anything runs); ``resolve_device`` asks the machine (``ValueError`` in one line when the
+device is not there).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+DTYPES = ("float32", "float64")
+DEVICES = "auto, cpu, cuda or cuda:N"
+_DEVICE = re.compile(r"auto|cpu|cuda(:[0-9]+)?")
+CPU_DEFAULT_CAP = 4 * 2**30
+
+
+def check_device(device: object) -> str:
+    """``device`` if it is spelled as one of ``DEVICES``; ``ValueError`` with one line otherwise."""
+    if not isinstance(device, str) or not _DEVICE.fullmatch(device):
+        raise ValueError(f"device must be {DEVICES}; got {device!r}")
+    return device
+
+
+@dataclass(frozen=True)
+class Device:
+    """A resolved device: the torch device string (``"cpu"``, ``"cuda:0"``), its type and a readable name."""
+
+    device: str
+    device_type: str
+    device_name: str
+
+
+def resolve_device(device: str) -> tuple[str, str]:
+    """``(torch device string, device type)``; ``"auto"`` is CUDA when available, else CPU."""
+    import torch
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {device!r} was asked for but CUDA is not available here; use --device cpu or auto")
+        index = int(device.split(":")[1]) if ":" in device else torch.cuda.current_device()
+        if index >= torch.cuda.device_count():
+            raise ValueError(f"device {device!r} does not exist (this machine has {torch.cuda.device_count()} GPUs)")
+        return f"cuda:{index}", "cuda"
+    return "cpu", "cpu"
+
+
+def resolve(device: str) -> Device:
+    """``resolve_device`` with the device's name."""
+    dev, dtype = resolve_device(device)
+    return Device(dev, dtype, device_name(dev))
+
+
+def cpu_name() -> str:
+    """CPU model and the number of threads torch uses, e.g. ``"Intel(R) Xeon(R) … (2 threads)"``."""
+    import torch
+
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        import platform
+
+        model = platform.processor() or model
+    return f"{model} ({torch.get_num_threads()} threads)"
+
+
+def device_name(device: str) -> str:
+    """The GPU's name for ``cuda:N``, else ``cpu_name()``."""
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name(torch.device(device))
+    return cpu_name()
+
+
+def default_budget(device: str) -> int:
+    """Default ``max_memory``: 80 % of the GPU's memory, or a quarter of host RAM capped at 4 GiB on the CPU."""
+    import torch
+
+    if device.startswith("cuda"):
+        return int(0.8 * torch.cuda.get_device_properties(torch.device(device)).total_memory)
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        total = 16 * 2**30
+    return int(min(CPU_DEFAULT_CAP, total // 4))
+
+
+__all__ = ["CPU_DEFAULT_CAP", "DEVICES", "DTYPES", "Device", "check_device", "cpu_name", "default_budget",
+           "device_name", "resolve", "resolve_device"]

@@ -1,0 +1,206 @@
+"""One run of the giant-step protocol, end to end (THEORY.md §3); the drivers are ``sim.drivers``.
+
+``simulate(cfg, seed)`` returns a JSON-serialisable record:
+
+* ``kind`` (``"giant_step"``), ``key`` (``sim.keys.run_key``: hash of the config with defaults resolved,
+  the device type, the seed and the code version), ``config`` (every field, as given), ``seed``, ``code_version``, ``device``, ``device_name``, ``dtype``;
+* sizes: ``r``, ``n`` (per step), ``n_ridge``, ``n_fit``, ``n_holdout``, ``n_test``, ``ell``, ``lr`` (η);
+* ``overlaps``: the final ``M = Ŵ W*ᵀ`` (``p × r`` list of lists, neurons in index order — the first
+  ``p/2`` have ``a_i = +1`` — stored at float32 precision), ``singular_values`` (of that ``M``),
+  ``test_error`` (final, tuned λ; ``None`` without readout), ``lambda_best``;
+* ``per_step``: for ``t = 0..T`` (``t = 0`` is the random-features baseline) a dict with ``t``,
+  ``overlaps``, ``singular_values``, ``batch_loss`` (the loss ``L`` on the batch of step ``t`` before the
+  update; ``None`` at ``t = 0``), and, where a readout was done (else ``None``): ``test_error``,
+  ``test_error_by_lambda``, ``holdout_error_by_lambda``, ``lambda_best``, ``train_error``;
+* ``ridge_lambdas``, ``ridge_mode``; ``timings`` (seconds: ``init``, ``steps``, ``readout``, ``total``),
+  ``peak_memory_bytes`` and ``peak_memory_kind`` (see ``sim.memory``), ``throughput`` (samples·d·p per
+  second of the steps), ``chunk_blocks``, ``max_memory``, ``world_size`` (processes of a data-parallel
+  run, ``sim.distributed``; 1 otherwise), ``num_threads``, ``created`` (unix time).
+
+Everything except ``timings``, ``peak_memory_*``, ``throughput``, ``chunk_blocks``, ``max_memory``,
+``world_size``, ``num_threads`` and ``created`` depends on (config, seed, code version, device type) only.
+
+What is promised about bits: on one machine with a fixed number of threads (``num_threads``, torch's
+intra-op thread count, recorded) a record is bitwise the same for every chunk size and every repetition.
+Across thread counts (or CPU models) the matrix-product and eigendecomposition libraries may split their
+sums differently, so records agree to rounding only: about 1e-6 relative for float32 runs, 1e-12 for
+float64 (measured: ``holdout_error_by_lambda`` moved by 2.3e-6 between 1 and 2 threads on an AMD EPYC;
+overlaps and losses did not move). The store key does not include the thread count, so a stored record is
+reused by any thread count. A data-parallel run over ``w > 1`` processes adds the ranks' float64 sums in
+another order and agrees with the single-process record to the same tolerance (not bitwise); the store
+key does not include ``w`` either.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from sim.distributed import DistContext, Shard
+from sim.giant_step.config import KIND, SimConfig
+from sim.giant_step.engine import make_engine
+from sim.giant_step.init import init_weights
+from sim.giant_step.overlaps import overlap_matrix, singular_values
+from sim.giant_step.plan import Plan, make_plan
+from sim.keys import check_seed, run_key
+from sim.memory import PeakMemory
+from sim.version import code_version
+
+VOLATILE = ("timings", "peak_memory_bytes", "peak_memory_kind", "throughput", "chunk_blocks", "max_memory",
+            "world_size", "num_threads", "created")
+
+
+@contextmanager
+def _precision(device_type: str, tf32: bool) -> Iterator[None]:
+    """TF32 matrix products on CUDA only when asked for; the CPU's precision is left alone."""
+    if device_type != "cuda":
+        yield
+        return
+    old = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("high" if tf32 else "highest")
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(old)
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize(torch.device(device))
+
+
+def _rounded(M: np.ndarray) -> list[list[float]]:
+    """``M`` at float32 precision as plain lists (what the store keeps, so a reload is identical)."""
+    return M.astype(np.float32).astype(np.float64).tolist()
+
+
+def simulate(cfg: SimConfig, seed: int = 0, progress: bool = False, plan: Plan | None = None,
+             dist: DistContext | None = None) -> dict[str, Any]:
+    """Run the §3 protocol for ``cfg`` and ``seed`` and return its record (THEORY.md §3).
+
+    Parameters
+    ----------
+    cfg : SimConfig
+        The experiment: target, σ, ``d``, ``p``, batch size ``n``, ``T = steps``, readout, device.
+    seed : int
+        Seed of every random stream of the run (``sim.keys.stream_seed``): ``W⁰``, the batches, the
+        ridge, held-out and test sets.
+    progress : bool
+        A progress bar (blocks) on stderr.
+    plan : Plan, optional
+        Device and chunking (``sim.giant_step.plan.make_plan(cfg)`` when ``None``).
+    dist : DistContext, optional
+        Run data-parallel over the ranks of that process group: every rank calls ``simulate`` with the
+        same arguments and gets the same record (``sim.distributed``).
+
+    Returns
+    -------
+    dict
+        The JSON-serialisable record of the module docstring; ``overlaps`` is ``M = Ŵ W*ᵀ`` of shape
+        ``(p, r)`` (list of lists), ``per_step`` has ``T + 1`` entries (``t = 0`` before any step), each
+        ``test_error_by_lambda`` one value per ``cfg.ridge_lambdas``.
+
+    Raises
+    ------
+    ValueError
+        One line, before any compute, if the config cannot run here (device, memory).
+    """
+    if not isinstance(cfg, SimConfig):
+        raise ValueError(f"cfg must be a SimConfig; got {type(cfg).__name__}")
+    seed = check_seed(seed)
+    plan = plan or make_plan(cfg)
+    shard = Shard(dist.rank, dist.world_size) if dist is not None else Shard(0, 1)
+    if dist is not None and plan.device_type == "cuda" and plan.device != dist.device_for("cuda"):
+        plan = replace(plan, device=dist.device_for("cuda"))
+    progress = progress and shard.rank == 0
+    c = cfg
+    timings = {"init": 0.0, "steps": 0.0, "readout": 0.0}
+    t_start = time.perf_counter()
+    per_step: list[dict[str, Any]] = []
+    with PeakMemory(plan.device) as peak, _precision(plan.device_type, c.tf32), torch.no_grad():
+        engine = make_engine(c, seed, plan, progress, shard)
+        try:
+            W = init_weights(c.p, c.d, seed, plan.device)
+            _sync(plan.device)
+            timings["init"] = time.perf_counter() - t_start
+            for t in range(c.steps + 1):
+                loss = None
+                if t > 0:
+                    t0 = time.perf_counter()
+                    W, loss = engine.step(W, t)
+                    _sync(plan.device)
+                    timings["steps"] += time.perf_counter() - t0
+                M = overlap_matrix(W, c.r)
+                entry: dict[str, Any] = {"t": t, "overlaps": _rounded(M), "singular_values": singular_values(M),
+                                         "batch_loss": loss, "test_error": None, "test_error_by_lambda": None,
+                                         "holdout_error_by_lambda": None, "lambda_best": None,
+                                         "train_error": None}
+                if c.readout == "every_step" or (c.readout == "final" and t == c.steps):
+                    t0 = time.perf_counter()
+                    entry.update(engine.readout(W))
+                    _sync(plan.device)
+                    timings["readout"] += time.perf_counter() - t0
+                per_step.append(entry)
+        finally:
+            engine.close()
+    timings["total"] = time.perf_counter() - t_start
+    return _record(c, seed, plan, per_step, timings, peak, shard.world_size)
+
+
+def _record(c: SimConfig, seed: int, plan: Plan, per_step: list[dict[str, Any]], timings: dict[str, float],
+            peak: PeakMemory, world_size: int) -> dict[str, Any]:
+    """The record of a finished run (module docstring)."""
+    last = per_step[-1]
+    steps_work = c.n * c.d * c.p * c.steps
+    return {
+        "kind": KIND,
+        "key": run_key(c, seed, plan.device_type),
+        "config": c.to_dict(),
+        "seed": seed,
+        "code_version": code_version(),
+        "device": plan.device,
+        "device_type": plan.device_type,
+        "device_name": plan.device_name,
+        "dtype": c.dtype,
+        "r": c.r,
+        "n": c.n,
+        "n_ridge": c.n_ridge_resolved,
+        "n_fit": c.n_fit,
+        "n_holdout": c.n_holdout,
+        "n_test": c.n_test,
+        "ell": c.ell_resolved,
+        "lr": c.lr,
+        "ridge_lambdas": list(c.ridge_lambdas),
+        "ridge_mode": plan.ridge_mode if c.readout != "none" else None,
+        "overlaps": last["overlaps"],
+        "singular_values": last["singular_values"],
+        "test_error": last["test_error"],
+        "lambda_best": last["lambda_best"],
+        "per_step": per_step,
+        "timings": timings,
+        "peak_memory_bytes": peak.bytes,
+        "peak_memory_kind": peak.kind,
+        "throughput": steps_work / timings["steps"] if c.steps and timings["steps"] > 0 else None,
+        "chunk_blocks": plan.chunk_blocks,
+        "max_memory": plan.budget,
+        "world_size": world_size,
+        "num_threads": torch.get_num_threads(),
+        "created": time.time(),
+    }
+
+
+def strip_volatile(rec: dict[str, Any]) -> dict[str, Any]:
+    """The record without its machine- and time-dependent entries and without ``config["max_memory"]``
+    (which changes the chunking, never the results) — for comparing runs."""
+    out = {k: v for k, v in rec.items() if k not in VOLATILE}
+    out["config"] = {k: v for k, v in rec["config"].items() if k != "max_memory"}
+    return out
+
+
+__all__ = ["VOLATILE", "simulate", "strip_volatile"]

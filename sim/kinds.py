@@ -1,0 +1,80 @@
+"""The registry of simulation kinds: kind name → config class, run function, resource check (one place).
+
+A kind is one experiment of THEORY.md: ``"giant_step"`` (§3, ``sim.giant_step``) and ``"zhou_ge"`` (§4,
+``sim.zhou_ge``). Everything that serves every kind — the drivers (``sim.drivers``), the command line,
+``verify``'s runner — looks a kind up here instead of testing names. A config object knows its kind
+(``cfg.kind``), so a job is just ``(config, seed)``. Each kind's run function has the signature
+``run(cfg, seed, progress=False, plan=None)`` (plus ``dist=`` for kinds that run data-parallel) and
+returns a JSON-serialisable record with ``kind``, ``key``, ``config``, ``seed``, ``code_version``,
+``device_type`` and ``timings``; ``make_plan(cfg)`` checks, before any compute, that the config can run
+here (device, memory) and returns what ``run`` takes as ``plan`` (it has a ``device_type``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sim.fields import field_names
+from sim.giant_step.config import SimConfig
+from sim.giant_step.plan import make_plan as giant_step_plan
+from sim.giant_step.run import simulate
+from sim.zhou_ge.config import ZGConfig
+from sim.zhou_ge.run import make_plan as zhou_ge_plan
+from sim.zhou_ge.run import run_zhou_ge
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One simulation kind.
+
+    ``name``: its name (``config.kind``); ``config``: its frozen config class (``from_dict``, ``to_dict``,
+    ``key_dict``); ``run``: ``run(cfg, seed, progress=False, plan=None, [dist=None]) -> record``;
+    ``make_plan``: ``cfg -> plan`` (raises ``ValueError`` when it cannot run here); ``data_parallel``:
+    whether ``run`` takes ``dist`` (one run over several processes, ``sim.distributed``).
+    """
+
+    name: str
+    config: type
+    run: Callable[..., Record]
+    make_plan: Callable[[Any], Any]
+    data_parallel: bool = False
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The config's field names, in declaration order."""
+        return field_names(self.config)
+
+
+KINDS: Mapping[str, Kind] = {k.name: k for k in (
+    Kind(SimConfig.kind, SimConfig, simulate, giant_step_plan, data_parallel=True),
+    Kind(ZGConfig.kind, ZGConfig, run_zhou_ge, zhou_ge_plan),
+)}
+DEFAULT = SimConfig.kind
+
+
+def kind(name: str) -> Kind:
+    """The kind called ``name``; ``ValueError`` in one line naming the kinds otherwise."""
+    if name not in KINDS:
+        raise ValueError(f"unknown simulation kind {name!r}; use one of {', '.join(KINDS)}")
+    return KINDS[name]
+
+
+def kind_of(cfg: object) -> Kind:
+    """The kind of a config object (``SimConfig``, ``ZGConfig``)."""
+    for k in KINDS.values():
+        if type(cfg) is k.config:
+            return k
+    names = ", ".join(k.config.__name__ for k in KINDS.values())
+    raise ValueError(f"a job's config must be one of {names}; got {type(cfg).__name__}")
+
+
+def make_config(name: str, data: Mapping[str, Any]) -> Any:
+    """The config of kind ``name`` from a mapping of field names to values (validated; unknown fields refused)."""
+    return kind(name).config.from_dict(data)
+
+
+__all__ = ["DEFAULT", "KINDS", "Kind", "kind", "kind_of", "make_config"]

@@ -1,0 +1,101 @@
+"""Command line of the [ZG] runs (THEORY.md §4): ``python -m sim zg …`` and ``python -m sim.zhou_ge …``.
+
+Every ``ZGConfig`` field is a flag of the same name (typed by its constraint, ``sim.fields``), plus
+``--config FILE`` (YAML/JSON, flags override it), ``--seeds``, ``--seed0``, ``--json``, ``--force``,
+``--store`` and ``--no-progress``. Runs go through ``sim.drivers`` and the shared results store. Each run
+prints the variant that ran and one line per λ phase; bad input exits with status 2 and one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sim.drivers import run_many
+from sim.fields import add_config_flags, config_overrides, read_mapping
+from sim.store import DEFAULT_PATH, Store
+from sim.zhou_ge.config import CONSTRAINTS, ZGConfig
+
+PROG = "python -m sim zg"
+_LISTS = {"teacher_a": ("A",)}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Every ``ZGConfig`` field as a flag of the same name, plus the run options of the module docstring."""
+    add_config_flags(parser, ZGConfig, CONSTRAINTS, _LISTS)
+    parser.add_argument("--config", help="YAML/JSON file with ZGConfig fields (flags override it)")
+    parser.add_argument("--seeds", type=int, default=1, help="number of seeds (default 1)")
+    parser.add_argument("--seed0", type=int, default=0, help="first seed (default 0)")
+    parser.add_argument("--json", action="store_true", help="one JSON record per run and line on stdout")
+    parser.add_argument("--force", action="store_true", help="recompute even if the store has the run")
+    parser.add_argument("--store", default=None, help=f"SQLite results file (default {DEFAULT_PATH})")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.set_defaults(handler=main_ns)
+
+
+def add_subparser(sub: Any) -> argparse.ArgumentParser:
+    """Register ``zg`` on ``sim.cli``'s subparsers (its handler is ``main_ns``)."""
+    p = sub.add_parser("zg", help="[ZG] GD with decreasing weight decay (THEORY.md §4)")
+    add_arguments(p)
+    return p
+
+
+def summary_lines(rec: Mapping[str, Any]) -> list[str]:
+    """Human-readable lines: the variant, then one line per λ phase."""
+    out = [rec["variant"], f"seed {rec['seed']}: stage-2 loss {rec['stage2']['loss']:.3e}, "
+           f"stage-1 span overlap {rec['stage1']['span_overlap']:.3f}, a* = {rec['teacher']['a_star']}"]
+    out.append("    λ        steps conv  loss       far mass   mean ∠    near ∠    Σ a‖w‖ near teachers    baseline")
+    for p in rec["phases"]:
+        near = " ".join(f"{v:+.3f}" for v in p["signed_near_mass"])
+        base = f"{p['baseline_loss']:.3e}" if "baseline_loss" in p else "-"
+        out.append(f"  {p['lam']:.3e} {p['steps']:6d} {'yes' if p['converged'] else 'no ':4s} {p['loss']:.3e}  "
+                   f"{p['far_mass']:.3e}  {p['mean_angle']:.3e} {p['near_mean_angle']:.3e} [{near}]  {base}")
+    if rec.get("baseline"):
+        out.append(f"  fixed-feature plateau min_a L(a, W¹) = {rec['baseline']['plateau']:.3e}")
+    return out
+
+
+def _config(ns: argparse.Namespace) -> ZGConfig:
+    data = read_mapping(ns.config) if ns.config else {}
+    data.update(config_overrides(ns, ZGConfig))
+    if isinstance(data.get("teacher_a"), list):
+        data["teacher_a"] = tuple(data["teacher_a"])
+    return ZGConfig.from_dict(data)
+
+
+def main_ns(ns: argparse.Namespace) -> int:
+    """Run the ``zg`` command for parsed arguments; 2 with one line on stderr for bad input."""
+
+    def emit(rec: dict[str, Any], cached: bool) -> None:
+        if ns.json:
+            sys.stdout.write(json.dumps(rec) + "\n")
+            sys.stdout.flush()
+        else:
+            print("\n".join(summary_lines(rec)) + f"\n  ({'from store' if cached else 'ran'}, "
+                  f"{rec['timings']['total']:.1f} s, {rec['steps']} steps)")
+
+    try:
+        if ns.seeds < 1 or ns.seed0 < 0:
+            raise ValueError("--seeds must be ≥ 1 and --seed0 ≥ 0")
+        cfg = _config(ns)
+        jobs = [(cfg, s) for s in range(ns.seed0, ns.seed0 + ns.seeds)]
+        run_many(jobs, Store(ns.store or DEFAULT_PATH), force=ns.force, progress=False,
+                 run_progress=not ns.no_progress, on_record=emit)
+    except ValueError as exc:
+        sys.stderr.write(f"{PROG}: error: {' '.join(str(exc).split())}\n")
+        return 2
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m sim.zhou_ge …``: the ``zg`` command on its own."""
+    parser = argparse.ArgumentParser(prog="python -m sim.zhou_ge",
+                                     description="[ZG] GD with decreasing weight decay (THEORY.md §4)")
+    add_arguments(parser)
+    return main_ns(parser.parse_args(argv))
+
+
+__all__ = ["add_arguments", "add_subparser", "main", "main_ns", "summary_lines"]

@@ -1,0 +1,201 @@
+"""``ZGConfig``: one validated, frozen [ZG] experiment (THEORY.md §4); the stages are ``sim.zhou_ge.stages``.
+
+Teacher: ``m_star`` unit directions in ``R^d`` (``teacher_directions``), second layer ``teacher_a``
+(``None``: random signs ``±1`` from the seed). Student width ``m`` (even, for the symmetric
+initialisation of stage 1). Defaults are the simplest reading of §4; every other reading is an option and
+``variant()`` says in one line which one a config runs. Invalid input fails in ``__post_init__`` with one
+line: bounds in ``CONSTRAINTS`` (``theory.validate``), cross-field conditions in ``RULES``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+from sim.device import DTYPES, check_device
+from sim.fields import Range, Rule, from_mapping, validate
+from theory.validate import Boolean, Interval, Options, check_scalar
+
+KIND = "zhou_ge"
+ACTIVATIONS = {"relu": 0, "relu[2:]": 2}  # name → min_order (Hermite orders removed below it)
+DIRECTIONS = ("orthonormal", "random")
+LOSSES = ("population", "fresh", "fixed")
+STAGE1_GRADIENTS = ("population", "samples")
+MAX_STAGE1_N = 10**9
+
+CONSTRAINTS = {
+    "d": Interval(int, 2, None),
+    "m": Interval(int, 2, None),
+    "m_star": Interval(int, 1, None),
+    "activation": Options(tuple(ACTIVATIONS)),
+    "teacher_directions": Options(DIRECTIONS),
+    "stage1_gradient": Options(STAGE1_GRADIENTS),
+    "stage1_lr0": Interval(float, 0, None, what="η0 of the stage-1 step"),
+    "stage1_ell": Interval(int, 1, None),
+    "stage1_n_scale": Interval(float, 0, None, closed="neither"),
+    "balance": Boolean(),
+    "lam0": Interval(float, 0, None, closed="neither", what="the first weight decay λ0"),
+    "lam_factor": Range(float, 0, 1, closed="neither", what="so that λ decreases"),
+    "phases": Interval(int, 1, None),
+    "lr": Interval(float, 0, None, closed="neither", what="the stage-3 step size"),
+    "grad_tol": Interval(float, 0, None),
+    "check_every": Interval(int, 1, None),
+    "max_steps_per_phase": Interval(int, 1, None),
+    "loss": Options(LOSSES),
+    "n_samples": Interval(int, 1, None),
+    "near_angle": Range(float, 0, math.pi / 2, closed="right", what="radians"),
+    "record_every": Interval(int, 1, None),
+    "baseline": Boolean(),
+    "dtype": Options(DTYPES),
+    "block_size": Interval(int, 1, None),
+}
+OPTIONAL = ("stage1_ell",)  # None: the teacher's first non-zero Hermite order
+TEACHER_A = Interval(float)
+
+
+def _teacher_a(cfg: ZGConfig, value: object) -> tuple[float, ...] | None:
+    """``None`` or a tuple of ``m_star`` non-zero numbers."""
+    if value is None:
+        return None
+    wrong = f"teacher_a must be a list of m_star={cfg.m_star} non-zero numbers; got {value!r}"
+    ta = (value,) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+    if isinstance(ta, str) or not hasattr(ta, "__iter__"):
+        raise ValueError(wrong)
+    out = tuple(check_scalar(x, "each teacher_a entry", TEACHER_A) for x in ta)
+    if len(out) != cfg.m_star or any(x == 0 for x in out):
+        raise ValueError(wrong)
+    return out
+
+
+PARSERS = {"teacher_a": _teacher_a, "device": lambda cfg, v: check_device(v)}
+
+RULES = (
+    Rule(lambda c: c.m % 2 == 0,
+         lambda c: f"m must be even (stage 1's symmetric initialisation pairs neuron i with i+m/2); got m={c.m}"),
+    Rule(lambda c: c.m >= c.m_star,
+         lambda c: f"student width m={c.m} must be at least the teacher width m_star={c.m_star}"),
+    Rule(lambda c: c.teacher_directions != "orthonormal" or c.m_star <= c.d,
+         lambda c: f"{c.m_star} orthonormal teacher directions need d ≥ m_star; got d={c.d}"),
+    Rule(lambda c: c.stage1_gradient != "samples" or c.stage1_n <= MAX_STAGE1_N,
+         lambda c: f"stage-1 batch n = {c.stage1_n:.3g} is too large; lower stage1_n_scale or stage1_ell"),
+)
+
+
+@dataclass(frozen=True)
+class ZGConfig:
+    """One [ZG] experiment (THEORY.md §4); validated in ``__post_init__`` before any compute.
+
+    Teacher: ``m_star`` unit directions in ``R^d`` (``teacher_directions``), second layer ``teacher_a``
+    (``None``: random signs ``±1`` from the seed). Student width ``m`` (even, for the symmetric
+    initialisation of stage 1). See ``sim.zhou_ge`` for the stages and the meaning of each option.
+    """
+
+    kind: ClassVar[str] = KIND
+    keyed_by_kind: ClassVar[bool] = True
+
+    d: int = 64
+    m: int = 256
+    m_star: int = 4
+    activation: str = "relu[2:]"
+    teacher_directions: str = "orthonormal"
+    teacher_a: tuple[float, ...] | None = None
+    # stage 1 (THEORY §3 giant step)
+    stage1_gradient: str = "population"
+    stage1_lr0: float = 1.0
+    stage1_ell: int | None = None
+    stage1_n_scale: float = 1.0
+    # stage 2 / 3
+    balance: bool = True
+    lam0: float = 1e-2
+    lam_factor: float = 0.5
+    phases: int = 6
+    lr: float = 0.1
+    grad_tol: float = 0.1
+    check_every: int = 25
+    max_steps_per_phase: int = 4000
+    loss: str = "population"
+    n_samples: int = 4096
+    # measurement
+    near_angle: float = 0.2
+    record_every: int = 100
+    baseline: bool = True
+    device: str = "auto"
+    dtype: str = "float64"
+    block_size: int = 4096
+
+    def __post_init__(self) -> None:
+        validate(self, CONSTRAINTS, OPTIONAL, PARSERS, RULES)
+
+    # -- derived ----------------------------------------------------------------------------------
+    @property
+    def min_order(self) -> int:
+        """Hermite orders of relu removed below this (0 for relu, 2 for relu[2:])."""
+        return ACTIVATIONS[self.activation]
+
+    @property
+    def even(self) -> bool:
+        """``relu[2:] = |u|/2 − 1/√(2π)`` is even: ``w`` and ``−w`` are the same neuron."""
+        return self.min_order >= 2
+
+    @property
+    def stage1_ell_resolved(self) -> int:
+        """ℓ of the stage-1 step: the teacher's first non-zero Hermite order (1 for relu, 2 for relu[2:])."""
+        return self.stage1_ell if self.stage1_ell is not None else max(1, self.min_order)
+
+    @property
+    def stage1_lr(self) -> float:
+        """``η = lr0·√m·d^{(ℓ−1)/2}`` (THEORY §3; per-neuron step ``lr0·d^{(ℓ−1)/2}``)."""
+        return self.stage1_lr0 * math.sqrt(self.m) * float(self.d) ** ((self.stage1_ell_resolved - 1) / 2)
+
+    @property
+    def stage1_n(self) -> int:
+        """Stage-1 batch ``n = ceil(stage1_n_scale · d^ℓ)`` (``stage1_gradient="samples"``)."""
+        return max(1, math.ceil(round(self.stage1_n_scale * float(self.d) ** self.stage1_ell_resolved, 9)))
+
+    @property
+    def lambdas(self) -> tuple[float, ...]:
+        """``λ_k = λ0·lam_factor^k``, ``k = 0..phases−1``."""
+        return tuple(self.lam0 * self.lam_factor**k for k in range(self.phases))
+
+    def variant(self) -> str:
+        """One line saying which reading of §4 this config runs (printed in reports)."""
+        s1 = (f"stage 1: one §3 giant step ({self.stage1_gradient} gradient, ℓ={self.stage1_ell_resolved}, "
+              f"η0={self.stage1_lr0:g}{', n=' + str(self.stage1_n) if self.stage1_gradient == 'samples' else ''}, "
+              f"unit rows)")
+        s2 = f"stage 2: exact ridge at λ0{' + rebalance |a_i|=‖w_i‖' if self.balance else ''}"
+        stop = (f"until ‖∇L_λ‖ ≤ {self.grad_tol:g}·λ·‖θ‖ (checked every {self.check_every}) or "
+                f"{self.max_steps_per_phase} steps")
+        s3 = (f"stage 3: GD lr={self.lr:g} on L_λ ({self.loss} loss{'' if self.loss == 'population' else ', n=' + str(self.n_samples)}), "
+              f"λ0={self.lam0:g}·{self.lam_factor:g}^k for {self.phases} phases, {stop}")
+        return (f"[ZG] σ={self.activation} ({'1-homogeneous, even' if self.even else 'plain relu'}), "
+                f"teacher {self.m_star} {self.teacher_directions} directions; {s1}; {s2}; {s3}; "
+                f"near = angle ≤ {self.near_angle:g} rad")
+
+    def to_dict(self) -> dict[str, Any]:
+        """All fields as plain JSON values (``teacher_a`` as a list)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        if out["teacher_a"] is not None:
+            out["teacher_a"] = list(out["teacher_a"])
+        return out
+
+    def key_dict(self, device_type: str) -> dict[str, Any]:
+        """What determines a result: the fields, ``device`` replaced by the device type."""
+        out = self.to_dict()
+        out["device"] = device_type
+        out["stage1_ell"] = self.stage1_ell_resolved
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ZGConfig:
+        """Build from a mapping; unknown keys are refused with the list of known ones."""
+        return from_mapping(cls, data)
+
+    def replace(self, **changes: Any) -> ZGConfig:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+
+__all__ = ["ACTIVATIONS", "CONSTRAINTS", "DIRECTIONS", "KIND", "LOSSES", "RULES", "STAGE1_GRADIENTS", "ZGConfig"]

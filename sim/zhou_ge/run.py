@@ -1,0 +1,122 @@
+"""One [ZG] run, end to end: teacher, stages 1–3, baseline, record (THEORY.md §4; stages in ``sim.zhou_ge.stages``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from sim.device import Device, resolve
+from sim.keys import check_seed, run_key
+from sim.version import code_version
+from sim.zhou_ge.config import KIND, ZGConfig
+from sim.zhou_ge.loss import EmpiricalLoss, PopulationLoss, unit_rows
+from sim.zhou_ge.measure import snapshot, trajectory
+from sim.zhou_ge.stages import Student, fixed_feature_baseline, stage1, stage2, stage3
+from sim.zhou_ge.teacher import Teacher, make_teacher
+
+
+def run_zhou_ge(cfg: ZGConfig, seed: int = 0, progress: bool = False,
+                on_phase: Callable[[dict[str, Any]], None] | None = None,
+                plan: Device | None = None) -> dict[str, Any]:
+    """Stages 1–3 and the fixed-feature baseline for ``(cfg, seed)`` (THEORY.md §4).
+
+    Parameters
+    ----------
+    cfg : ZGConfig
+        The experiment: teacher (``m_star`` directions in ``R^d``), student width ``m``, the options of
+        each stage (``cfg.variant()`` says which reading of §4 they make).
+    seed : int
+        Seed of the teacher, stage 1's initialisation and batches, and stage 3's samples.
+    progress : bool
+        A progress bar (stage-3 steps) on stderr.
+    on_phase : callable, optional
+        Called with each phase summary as soon as its phase ends.
+    plan : Device, optional
+        Where to run (``make_plan(cfg)`` when ``None``).
+
+    Returns
+    -------
+    dict
+        A JSON-serialisable record: ``kind="zhou_ge"``, ``key``, ``config``, ``seed``, ``code_version``,
+        ``device*``, ``variant`` (one line), ``teacher`` (``a_star`` of length ``m_star``, ``cosines``
+        ``m_star × m_star`` between teacher directions), ``stage1`` (``lr``, ``ell``, ``gradient``,
+        ``span_overlap``: mean norm of the projection of the unit stage-1 neurons on the teacher span),
+        ``stage2`` (``loss``, ``lam``), ``trajectory`` (columns ``sim.zhou_ge.measure.TRAJECTORY``, one
+        entry per measurement), ``phases`` (one summary per λ at its end, with ``steps``, ``converged``
+        and ``baseline_loss``), ``snapshots`` (``start`` of stage 3 and ``end``: per-neuron ``angle``,
+        ``nearest``, ``norm``, ``a``, each of length ``m``), ``baseline`` (``loss_by_phase``, ``plateau``;
+        ``None`` without ``cfg.baseline``), ``steps`` (stage-3 steps in all), ``timings``, ``created``.
+    """
+    seed = check_seed(seed)
+    where = plan or make_plan(cfg)
+    dtype = getattr(torch, cfg.dtype)
+    bar = _bar(progress, cfg, seed)
+    t0 = time.perf_counter()
+    try:
+        with torch.no_grad():
+            teacher = make_teacher(cfg, seed, where.device, dtype)
+            pop = PopulationLoss(teacher, cfg.m)
+            W1 = stage1(cfg, seed, teacher, dtype)
+            stage1_overlap = float((W1 @ torch.linalg.qr(unit_rows(teacher.W_star)[1].T)[0]).norm(dim=1).mean())
+            a, W = stage2(pop, W1, cfg.lam0, cfg.balance)
+            t1 = time.perf_counter()
+            stage2_loss = pop(a, W)[0]
+            gradient = pop if cfg.loss == "population" else \
+                EmpiricalLoss(teacher, cfg.n_samples, seed, cfg.loss == "fresh", cfg.block_size)
+            start = snapshot(a, W, teacher, cfg.even)
+            end, rows, phases = stage3(cfg, pop, gradient, Student(a, W), teacher,
+                                       bar.update if bar is not None else _no_tick, on_phase)
+            last = snapshot(end.a, end.W, teacher, cfg.even)
+            t2 = time.perf_counter()
+            baseline = fixed_feature_baseline(pop, W1, cfg.lambdas) if cfg.baseline else None
+            if baseline is not None:
+                for ph, bl in zip(phases, baseline["loss_by_phase"]):
+                    ph["baseline_loss"] = bl
+            t3 = time.perf_counter()
+    finally:
+        if bar is not None:
+            bar.close()
+    return {
+        "kind": KIND, "key": run_key(cfg, seed, where.device_type), "config": cfg.to_dict(), "seed": seed,
+        "code_version": code_version(), "device": where.device, "device_type": where.device_type,
+        "device_name": where.device_name, "variant": cfg.variant(), "teacher": _teacher_summary(teacher),
+        "stage1": {"lr": cfg.stage1_lr, "ell": cfg.stage1_ell_resolved, "gradient": cfg.stage1_gradient,
+                   "span_overlap": stage1_overlap},
+        "stage2": {"loss": stage2_loss, "lam": cfg.lam0},
+        "trajectory": trajectory(rows), "phases": phases,
+        "snapshots": {"start": start.to_dict(), "end": last.to_dict()},
+        "baseline": baseline, "steps": end.step,
+        "timings": {"stages12": t1 - t0, "stage3": t2 - t1, "baseline": t3 - t2, "total": t3 - t0},
+        "created": time.time(),
+    }
+
+
+def make_plan(cfg: ZGConfig) -> Device:
+    """Where ``cfg`` runs (``sim.device.resolve``); ``ValueError`` in one line, before any compute, if the
+    device is not there."""
+    return resolve(cfg.device)
+
+
+def _teacher_summary(teacher: Teacher) -> dict[str, Any]:
+    """``a_star`` and the cosines between the teacher directions, as plain lists."""
+    _, Us = unit_rows(teacher.W_star)
+    return {"a_star": teacher.a_star.double().cpu().tolist(), "cosines": (Us @ Us.T).double().cpu().tolist()}
+
+
+def _no_tick(k: int) -> None:
+    """No progress bar."""
+
+
+def _bar(progress: bool, cfg: ZGConfig, seed: int):  # noqa: ANN202 - tqdm or None
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=cfg.phases * cfg.max_steps_per_phase, unit="step", delay=2.0, leave=False,
+                dynamic_ncols=True, desc=f"[ZG] d={cfg.d} m={cfg.m} m*={cfg.m_star} seed={seed}")
+
+
+__all__ = ["make_plan", "run_zhou_ge"]
