@@ -170,8 +170,8 @@ def extrapolated(fit: Extrapolation, predicted: float, tol: float, what: str = "
 # ---------------------------------------------------------------------------
 # the rules in words, for a claim's ``rule`` text (built from the constants above, never typed)
 # ---------------------------------------------------------------------------
-def number_text(x: float) -> str:
-    """``x`` for a text: typographic minus, simple fractions as fractions (``-0.5`` → ``−1/2``, ``0.1`` → ``0.1``)."""
+def fraction_text(x: float) -> str:
+    """An exponent for a text: typographic minus, a simple fraction as one (``-0.5`` → ``−1/2``; ``0.1`` stays)."""
     frac = Fraction(x).limit_denominator(8)
     text = f"{frac.numerator}/{frac.denominator}" if frac.denominator > 1 and float(frac) == x else f"{x:g}"
     return text.replace("-", "−")
@@ -184,12 +184,12 @@ def theta1_text(band: float = THETA_BAND) -> str:
 
 def decay_text(minimum: float = DECAY_MIN) -> str:
     """The → 0 rule in words: ``"exponent CI < −0.1"``."""
-    return f"exponent CI < {number_text(-minimum)}"
+    return f"exponent CI < −{minimum:g}"
 
 
 def exponent_text(expected: float, band: float = EXP_BAND) -> str:
     """The ``≍ d^expected`` rule in words: ``"exponent CI in −1/2 ± 0.15"``."""
-    return f"exponent CI in {number_text(expected)} ± {band:g}"
+    return f"exponent CI in {fraction_text(expected)} ± {band:g}"
 
 
 def ladder_text(points: str = "dimensions", span: str = "d_max/d_min") -> str:
@@ -212,5 +212,5 @@ def combine(decisions: Iterable[Decision]) -> Decision:
 
 __all__ = ["CONFIRMED", "DECAY_MIN", "Decision", "EXP_BAND", "INCONCLUSIVE", "MIN_DIMS", "MIN_SEEDS", "MIN_SPAN",
            "P_FIT_MIN", "REFUTED", "THETA_BAND", "VERDICTS", "at_least", "check_ladder", "combine", "decay_text",
-           "decays", "exponent", "exponent_text", "extrapolated", "interval_rule", "ladder_text", "number_text",
+           "decays", "exponent", "exponent_text", "extrapolated", "fraction_text", "interval_rule", "ladder_text",
            "theta1", "theta1_text", "value"]

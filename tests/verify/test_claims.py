@@ -110,6 +110,31 @@ def test_curve_confirmed_and_refuted_with_injected_prediction():
     assert bad.verdict == rules.REFUTED
 
 
+def test_curve_figure_draws_the_theory_formula(tmp_path):
+    """verify.figures draws the T1-curve plot from the prediction's OneStepOverlap; unknown kinds are refused."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from verify import Plot
+    from verify.figures import draw
+
+    pred = T1_CURVE.predict()
+    (plot,) = evaluate_claim(T1_CURVE, pred, curve_runs(pred)).evaluation.plots
+    assert plot.kind == "curve"
+    alphas = [float(a) for a in pred["overlap"]]
+    assert np.allclose(plot.data["_formula"].evaluate(alphas), list(pred["overlap"].values()), rtol=1e-12)
+    fig = plt.figure()
+    draw(fig, plot)
+    fig.savefig(tmp_path / "curve.png")
+    plt.close(fig)
+    assert (tmp_path / "curve.png").stat().st_size > 1000
+    with pytest.raises(ValueError, match="unknown plot kind"):
+        draw(plt.figure(), Plot("pie", "", {}))
+    plt.close("all")
+
+
 def test_too_few_seeds_is_inconclusive_not_confirmed():
     out = evaluate_claim(T1_SINGLE, T1_SINGLE.predict(), single_index_runs(0.4, seeds=2))
     assert out.verdict == rules.INCONCLUSIVE

@@ -96,3 +96,20 @@ def test_combine():
     assert rules.combine([]).verdict == rules.INCONCLUSIVE
     with pytest.raises(ValueError):
         rules.Decision("PASSED", "")
+
+
+def test_rule_texts_are_built_from_the_constants():
+    """A claim's rule in words states the bands the rules apply, not a copy typed next to them."""
+    from verify.claims import registry
+
+    assert rules.theta1_text() == f"exponent CI in ±{rules.THETA_BAND:g}"
+    assert rules.decay_text(0.25) == "exponent CI < −0.25"
+    assert rules.exponent_text(-0.5, 0.2) == "exponent CI in −1/2 ± 0.2"
+    assert rules.fraction_text(-1 / 3) == "−1/3" and rules.fraction_text(0.1) == "0.1"
+    assert rules.ladder_text() == (f"≥ {rules.MIN_DIMS} dimensions, d_max/d_min ≥ {rules.MIN_SPAN:g}, "
+                                   f"≥ {rules.MIN_SEEDS} seeds")
+    claims = {c.id: c for c in registry()}
+    assert rules.theta1_text() in claims["T1-single"].rule
+    assert rules.exponent_text(-0.5) in claims["C1-stair"].rule
+    assert rules.decay_text() in claims["Z1-local"].rule and rules.ladder_text("phases", "λ span") in claims[
+        "Z1-local"].rule

@@ -295,9 +295,9 @@ T2_ERROR = Claim(
              "full": Ladder(ERR_LADDERS["full"].variants + _stairway_arms(128, 3), 6)},
     evaluate=evaluate_t2,
     statistic=f"tuned-λ ridge test error after T = {ERR['steps']} step ({_first_layer_text()}), {_readout_text()}, "
-              f"g = {ERR['target'].replace('*', '')}, fit ε∞ + c·d^-{rules.number_text(EXTRAP_GAMMA)}",
+              f"g = {ERR['target'].replace('*', '')}, fit ε∞ + c·d^-{rules.fraction_text(EXTRAP_GAMMA)}",
     rule=f"bootstrap CI of ε∞ inside ε_pred ± {ERR_TOL:g}·‖g‖² (two-sided; INCONCLUSIVE if the "
-         f"d^-{rules.number_text(EXTRAP_GAMMA)} law is rejected, p_fit < {rules.P_FIT_MIN:g})")
+         f"d^-{rules.fraction_text(EXTRAP_GAMMA)} law is rejected, p_fit < {rules.P_FIT_MIN:g})")
 
 RF_SEP = Claim(
     id="RF-sep", source="[DKLPS] §lazy vs feature learning", kind="theorem",
@@ -306,7 +306,7 @@ RF_SEP = Claim(
     ladders=ERR_LADDERS,
     evaluate=evaluate_rf,
     statistic="test errors at T = 0 and T = 1 (same runs as T2-error), ε(T=0) and the per-seed gap each "
-              f"extrapolated with ε∞ + c·d^-{rules.number_text(EXTRAP_GAMMA)}",
+              f"extrapolated with ε∞ + c·d^-{rules.fraction_text(EXTRAP_GAMMA)}",
     rule=f"ε∞(T=0) within RF baseline ± {ERR_TOL:g}·‖g‖² and gap∞ within predicted gap ± {ERR_TOL:g}·‖g‖² "
          "(both two-sided)")
 
