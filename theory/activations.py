@@ -1,27 +1,26 @@
-"""Activation registry and Hermite coefficients ``μ_k(σ) = E[σ(u) He_k(u)]`` (THEORY.md §1, §2.7).
+"""Activations σ and their Hermite coefficients ``μ_k(σ) = E[σ(u) He_k(u)]`` (THEORY.md §1, §2.7).
 
 ``activation(spec)`` understands
 
-* the named activations ``relu, abs, sign, tanh, erf, sigmoid, softplus, gelu``
-  (``gelu(u) = u·Φ(u)``, the exact one, not the tanh approximation);
-* Hermite polynomials ``He0, He1, He2, …``;
-* polynomials in ``u``, e.g. ``"u**3 - 3*u"`` (parsed safely, never evaluated);
-* "σ with orders < k removed": ``"relu[2:]"`` is ``relu − μ0 He0 − μ1 He1``,
-  the Hermite series of relu from order 2 on.
+* a named activation ``relu, abs, sign, tanh, erf, sigmoid, softplus, gelu`` (:mod:`theory.registry`;
+  ``gelu(u) = u·Φ(u)``), written bare (``relu``) or applied to an affine argument (``tanh(u + 0.5)``,
+  ``relu(2*u - 1)``: a shifted or scaled activation, a bias);
+* Hermite polynomials ``He0, He1, …`` and polynomials in ``u`` (``"u**3 - 3*u"``);
+* sums of these with rational coefficients: ``"relu + He3/6"``, ``"tanh(u + 1/2) - u/4"``;
+* "σ with orders < k removed": ``"relu[2:]"`` is ``relu − μ0 He0 − μ1 He1``, the Hermite series of
+  relu from order 2 on (any of the above followed by ``[k:]``).
 
-Coefficients are exact sympy numbers where a closed form exists (relu, abs,
-sign, erf, gelu, polynomials) and mpmath tanh–sinh quadrature at 50 digits
-otherwise (tanh, sigmoid, softplus: at least 30 significant digits, checked
-against the quadrature's own error estimate); ``Activation.method(k)`` says
-which. Symmetry zeros (odd/even activations) are exact in both cases.
+Specs are parsed safely (:mod:`theory.parse`), never evaluated. ``μ_k`` is the sum over the terms:
+exact sympy numbers where every term has a closed form (polynomials, relu/abs/sign at any affine
+argument, erf at any affine argument, gelu) or a symmetry zero, else mpmath tanh–sinh quadrature at
+50 digits (at least 30 significant digits, checked against the quadrature's own error estimate);
+:meth:`Activation.method` says which.
 
-Normalisations, by name: ``"expectation"`` (default) is ``E[σ He_k]``;
-``"orthonormal"`` is ``E[σ He_k]/√k!``; ``"series"`` is ``E[σ He_k]/k!``, the
-coefficient of ``He_k`` in ``σ = Σ_k (μ_k/k!) He_k``.
+Normalisations, by name: ``"expectation"`` (default) is ``E[σ He_k]``; ``"orthonormal"`` is
+``E[σ He_k]/√k!``; ``"series"`` is ``E[σ He_k]/k!``, the coefficient of ``He_k`` in ``σ = Σ_k (μ_k/k!) He_k``.
 
-The same entry gives ``sim`` a torch function and its derivative
-(``Activation.torch_pair()``), and the numeric engine a numpy function.
-torch is imported only when those are asked for.
+The same object gives ``sim`` torch forms of σ and σ' (:meth:`Activation.torch_pair`; torch is imported
+only there) and the numeric engine numpy forms (:meth:`Activation.numpy`).
 """
 
 from __future__ import annotations
@@ -29,7 +28,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from fractions import Fraction
 from functools import lru_cache
 from math import factorial
 
@@ -37,296 +35,86 @@ import mpmath
 import numpy as np
 import sympy
 
-from theory.hermite import (
-    expect_polynomial_scaled,
-    half_line_moment,
-    hermite_e_coefficients,
-    polynomial_hermite_coefficients,
-)
-from theory.parse import MAX_EXPONENT, parse_expression
+from theory.hermite import hermite_e_coefficients
+from theory.piecewise import Piecewise
+from theory.polyeval import add, derivative, horner
+from theory.registry import NAMED, QUAD_DPS, REGISTRY
+from theory.series import NORMALIZATIONS, HermiteSeries
+from theory.validate import Interval, Options, check_scalar
 
-NORMALIZATIONS = ("expectation", "orthonormal", "series")
-NAMED = ("relu", "abs", "sign", "tanh", "erf", "sigmoid", "softplus", "gelu")
-QUAD_DPS = 50
-SQRT_2PI = sympy.sqrt(2 * sympy.pi)
-
-
-# ---------------------------------------------------------------------------
-# exact coefficients
-# ---------------------------------------------------------------------------
-def _poly_times_hermite(p: tuple[int, ...], k: int) -> list[int]:
-    """Monomial coefficients of ``p(u)·He_k(u)``."""
-    h = hermite_e_coefficients(k)
-    out = [0] * (len(p) + len(h) - 1)
-    for i, a in enumerate(p):
-        for j, b in enumerate(h):
-            out[i + j] += a * b
-    return out
-
-
-def piecewise_polynomial_coefficient(p_plus: tuple[int, ...], p_minus: tuple[int, ...], k: int) -> sympy.Expr:
-    """``E[σ He_k]`` for ``σ = p_plus`` on ``u > 0`` and ``p_minus`` on ``u < 0`` (integer polynomials).
-
-    Exact from the half-line moments ``∫_0^∞ u^m φ = (m−1)!!/2`` (m even) and
-    ``2^{(m−1)/2}((m−1)/2)!/√(2π)`` (m odd); ``∫_{−∞}^0 u^m φ = (−1)^m`` times that.
-    """
-    total = sympy.Integer(0)
-    for m, c in enumerate(_poly_times_hermite(p_plus, k)):
-        if c:
-            total += c * half_line_moment(m)
-    for m, c in enumerate(_poly_times_hermite(p_minus, k)):
-        if c:
-            total += c * (-1) ** m * half_line_moment(m)
-    return total
-
-
-def erf_coefficient(k: int) -> sympy.Expr:
-    """``E[erf(u) He_k(u)]``: 0 for even k; else ``(2/√(3π)) E_{v~N(0,1/3)}[He_{k−1}(v)]``.
-
-    Stein: ``E[σ He_k] = E[σ' He_{k−1}]``, ``erf' = (2/√π) e^{−u²}`` and
-    ``E[e^{−u²} p(u)] = E_{v~N(0,1/3)}[p(v)]/√3``.
-    """
-    if k % 2 == 0:
-        return sympy.Integer(0)
-    m = expect_polynomial_scaled(list(hermite_e_coefficients(k - 1)), Fraction(1, 3))
-    return sympy.Rational(m.numerator, m.denominator) * 2 / sympy.sqrt(3 * sympy.pi)
-
-
-def gelu_coefficient(k: int) -> sympy.Expr:
-    """``E[u Φ(u) He_k(u)]`` exactly.
-
-    ``k = 0``: ``E[φ(u)] = 1/(2√π)``. ``k ≥ 1`` (Stein, ``σ' = Φ + uφ``):
-    ``E[Φ He_{k−1}] + E[u φ(u) He_{k−1}]`` with ``E[Φ He_0] = 1/2``,
-    ``E[Φ He_j] = E[φ He_{j−1}]`` and ``E[φ(u) p(u)] = E_{v~N(0,1/2)}[p(v)]/(2√π)``.
-    """
-    inv = 1 / (2 * sympy.sqrt(sympy.pi))
-
-    def phi_expect(coeffs: list[int]) -> sympy.Expr:
-        m = expect_polynomial_scaled(coeffs, Fraction(1, 2))
-        return sympy.Rational(m.numerator, m.denominator) * inv
-
-    if k == 0:
-        return inv
-    j = k - 1
-    phi_part = sympy.Rational(1, 2) if j == 0 else phi_expect(list(hermite_e_coefficients(j - 1)))
-    u_he = [0] + list(hermite_e_coefficients(j))
-    return phi_part + phi_expect(u_he)
-
-
-def polynomial_coefficient(coeffs: tuple[Fraction, ...], k: int) -> sympy.Expr:
-    """``E[p He_k]`` for ``p(u) = Σ coeffs[i] u^i`` (exact rational)."""
-    if k > len(coeffs) - 1:
-        return sympy.Integer(0)
-    c = polynomial_hermite_coefficients(list(coeffs))[k]
-    return sympy.Rational(c.numerator, c.denominator)
-
-
-# ---------------------------------------------------------------------------
-# registry
-# ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Entry:
-    """How to compute and evaluate one named activation."""
-
-    parity: int  # parity of σ − poly_part: +1 even, -1 odd, 0 neither
-    smooth: bool
-    exact: Callable[[int], sympy.Expr] | None
-    mp: Callable[[mpmath.mpf], mpmath.mpf] | None
-    np_fn: Callable[[np.ndarray], np.ndarray]
-    mp_deriv: Callable[[mpmath.mpf], mpmath.mpf]
-    poly_part: tuple[Fraction, ...] = ()  # exact polynomial p with σ − p of the given parity
-
-
-def _np_erf(u: np.ndarray) -> np.ndarray:
-    from scipy.special import erf
-
-    return erf(u)
-
-
-def _np_sigmoid(u: np.ndarray) -> np.ndarray:
-    from scipy.special import expit
-
-    return expit(u)
-
-
-def _np_gelu(u: np.ndarray) -> np.ndarray:
-    from scipy.special import ndtr
-
-    return u * ndtr(u)
-
-
-def _mp_sigmoid(u: mpmath.mpf) -> mpmath.mpf:
-    return 1 / (1 + mpmath.exp(-u))
-
-
-REGISTRY: dict[str, _Entry] = {
-    "relu": _Entry(0, False, lambda k: piecewise_polynomial_coefficient((0, 1), (0,), k), None,
-                   lambda u: np.maximum(u, 0.0), lambda u: mpmath.mpf(u > 0)),
-    "abs": _Entry(1, False, lambda k: piecewise_polynomial_coefficient((0, 1), (0, -1), k), None,
-                  np.abs, mpmath.sign),
-    "sign": _Entry(-1, False, lambda k: piecewise_polynomial_coefficient((1,), (-1,), k), None,
-                   np.sign, lambda u: mpmath.mpf(0)),
-    "erf": _Entry(-1, True, erf_coefficient, None, _np_erf,
-                  lambda u: 2 / mpmath.sqrt(mpmath.pi) * mpmath.exp(-u * u)),
-    "gelu": _Entry(0, True, gelu_coefficient, None, _np_gelu,
-                   lambda u: mpmath.ncdf(u) + u * mpmath.npdf(u)),
-    "tanh": _Entry(-1, True, None, mpmath.tanh, np.tanh, lambda u: 1 - mpmath.tanh(u) ** 2),
-    # sigmoid − 1/2 is odd; softplus − u/2 is even (softplus(u) − softplus(−u) = u)
-    "sigmoid": _Entry(-1, True, None, _mp_sigmoid, _np_sigmoid,
-                      lambda u: _mp_sigmoid(u) * (1 - _mp_sigmoid(u)), poly_part=(Fraction(1, 2),)),
-    "softplus": _Entry(1, True, None, lambda u: mpmath.log1p(mpmath.exp(u)), lambda u: np.logaddexp(0.0, u),
-                       _mp_sigmoid, poly_part=(Fraction(0), Fraction(1, 2))),
-}
-_KINKED_DERIVATIVE_NORM2 = {"relu": sympy.Rational(1, 2), "abs": sympy.Integer(1), "sign": sympy.Integer(0)}
-
-
-def _torch_pair(name: str) -> tuple[Callable, Callable]:
-    """``(σ, σ')`` as torch functions for a named activation (torch imported here)."""
-    import torch
-
-    if name == "relu":
-        return torch.relu, lambda u: (u > 0).to(u.dtype)
-    if name == "abs":
-        return torch.abs, torch.sign
-    if name == "sign":
-        return torch.sign, torch.zeros_like
-    if name == "tanh":
-        return torch.tanh, lambda u: 1 - torch.tanh(u) ** 2
-    if name == "erf":
-        c = 2 / np.sqrt(np.pi)
-        return torch.erf, lambda u: c * torch.exp(-u * u)
-    if name == "sigmoid":
-        return torch.sigmoid, lambda u: torch.sigmoid(u) * (1 - torch.sigmoid(u))
-    if name == "softplus":
-        return torch.nn.functional.softplus, torch.sigmoid
-    if name == "gelu":
-        inv_sqrt2pi = 1 / np.sqrt(2 * np.pi)
-        return (
-            lambda u: torch.nn.functional.gelu(u, approximate="none"),
-            lambda u: 0.5 * (1 + torch.erf(u / np.sqrt(2))) + u * inv_sqrt2pi * torch.exp(-0.5 * u * u),
-        )
-    raise ValueError(f"no torch implementation for {name!r}")
-
-
-@lru_cache(maxsize=4096)
-def _quadrature_coefficient(name: str, k: int) -> tuple[mpmath.mpf, mpmath.mpf]:
-    """``E[σ He_k]`` by tanh–sinh quadrature at ``QUAD_DPS`` digits: (value, error estimate)."""
-    fn = REGISTRY[name].mp
-    assert fn is not None
-    he = hermite_e_coefficients(k)
-    with mpmath.workdps(QUAD_DPS):
-        norm = 1 / mpmath.sqrt(2 * mpmath.pi)
-
-        def integrand(u: mpmath.mpf) -> mpmath.mpf:
-            return fn(u) * mpmath.polyval(list(reversed(he)), u) * mpmath.exp(-u * u / 2) * norm
-
-        value, err = mpmath.quad(integrand, [-mpmath.inf, -8, 0, 8, mpmath.inf], error=True)
-    return value, err
-
-
-@dataclass(frozen=True)
-class HermiteSeries:
-    """The first Hermite coefficients of an activation, with how they were computed."""
-
-    activation: str
-    coefficients: tuple[sympy.Expr, ...]
-    methods: tuple[str, ...]
-    normalization: str
-
-    def __str__(self) -> str:
-        head = f"Hermite coefficients of {self.activation} ({_NORM_TEXT[self.normalization]})"
-        rows = [f"  k={k:<3d} {_show(c):<32s} ≈ {_approx(c):<24s} [{m}]"
-                for k, (c, m) in enumerate(zip(self.coefficients, self.methods))]
-        return "\n".join([head, *rows])
-
-    def _repr_latex_(self) -> str:
-        body = r" \\ ".join(f"{k} & {sympy.latex(c)}" for k, c in enumerate(self.coefficients))
-        return rf"$\begin{{array}}{{r|l}} k & {_NORM_LATEX[self.normalization]} \\ \hline {body} \end{{array}}$"
-
-    def to_dict(self) -> dict:
-        return {
-            "activation": self.activation,
-            "normalization": self.normalization,
-            "coefficients": [
-                {"k": k, "exact": str(c), "value": float(c), "digits30": _approx(c), "method": m}
-                for k, (c, m) in enumerate(zip(self.coefficients, self.methods))
-            ],
-        }
-
-
-_NORM_TEXT = {
-    "expectation": "E[σ He_k]",
-    "orthonormal": "E[σ He_k]/√k!",
-    "series": "E[σ He_k]/k!",
-}
-_NORM_LATEX = {
-    "expectation": r"\mathbb{E}[\sigma\,He_k]",
-    "orthonormal": r"\mathbb{E}[\sigma\,He_k]/\sqrt{k!}",
-    "series": r"\mathbb{E}[\sigma\,He_k]/k!",
-}
-
-
-def _show(c: sympy.Expr) -> str:
-    return str(c) if not isinstance(c, sympy.Float) else "(numeric)"
-
-
-def _approx(c: sympy.Expr) -> str:
-    return str(sympy.N(c, 30)) if c != 0 else "0"
-
-
+ORDER = Interval(int, 0, None, what="a Hermite order")
+ZERO_TOL = sympy.Float("1e-30")  # |μ_k| below this (a quadrature value, ≥ 30 digits) counts as μ_k = 0
 _SUFFIX = re.compile(r"^(?P<base>.+)\[(?P<k>[0-9]+):\]$")
-_HE = re.compile(r"^He(?P<k>[0-9]+)$")
+_U = sympy.Symbol("u", real=True)
+HINT = (f"activations are {', '.join(NAMED)} (bare, or of an affine argument such as tanh(u + 0.5)), He<k>, "
+        "polynomials in u such as 'u**3 - 3*u', sums of these with rational coefficients such as 'relu + He3/6', "
+        "and any of these followed by [k:] to remove Hermite orders below k")
+
+
+@dataclass(frozen=True)
+class Term:
+    """``coef · f(a·u + b)`` for a named base activation ``f`` (``a ≠ 0``; rational numbers)."""
+
+    coef: sympy.Rational
+    name: str
+    a: sympy.Rational
+    b: sympy.Rational
 
 
 @dataclass(frozen=True)
 class Activation:
-    """An activation σ and its Hermite coefficients ``μ_k = E[σ He_k]`` (THEORY §2.7).
-
-    ``name`` is a registered name or ``"poly"``; ``poly`` holds the monomial
-    coefficients of a polynomial activation; Hermite orders ``< min_order`` are
-    removed (``relu[2:]``).
-    """
+    """An activation ``σ(u) = Σ_i coef_i f_i(a_i u + b_i) + poly(u)`` with Hermite orders ``< min_order``
+    removed (THEORY §2.7). ``poly`` holds monomial coefficients, lowest degree first (sympy numbers)."""
 
     spec: str
-    name: str
-    poly: tuple[Fraction, ...] | None = None
+    terms: tuple[Term, ...] = ()
+    poly: tuple = ()
     min_order: int = 0
 
-    # -- coefficients ---------------------------------------------------------
-    def _base_coefficient(self, k: int) -> tuple[sympy.Expr, str]:
-        if self.poly is not None:
-            return polynomial_coefficient(self.poly, k), "exact (polynomial)"
-        entry = REGISTRY[self.name]
-        if entry.parity and (k % 2 == 0) != (entry.parity == 1):
-            return polynomial_coefficient(entry.poly_part or (Fraction(0),), k), "exact (symmetry)"
-        if entry.exact is not None:
-            return sympy.simplify(entry.exact(k)), "exact (closed form)"
-        value, err = _quadrature_coefficient(self.name, k)
-        digits = int(-mpmath.log10(err / max(abs(value), mpmath.mpf(10) ** -QUAD_DPS))) if err else QUAD_DPS
-        return sympy.Float(value, QUAD_DPS), f"mpmath tanh-sinh quadrature, ~{min(digits, QUAD_DPS)} digits"
+    # -- Hermite data -------------------------------------------------------------------
+    def _raw(self, k: int) -> tuple[sympy.Expr, str]:
+        """``E[σ He_k]`` before removing orders, and the method (exact if every part is exact)."""
+        total = Piecewise.polynomial(self.poly or (0,)).hermite(k) if self.poly else sympy.Integer(0)
+        methods = ["exact (polynomial)"] if self.poly else []
+        for t in self.terms:
+            c, m = REGISTRY[t.name].coefficient(k, t.a, t.b)
+            total += t.coef * c
+            methods.append(m)
+        quad = [m for m in methods if "quadrature" in m]
+        if quad:
+            return sympy.Float(total, QUAD_DPS), min(quad, key=lambda m: int(re.search(r"~(\d+)", m).group(1)))
+        exact = sympy.simplify(total) if len(methods) > 1 else total
+        return exact, methods[0] if len(set(methods)) == 1 else "exact (closed form)"
 
     def hermite(self, k: int, normalization: str = "expectation") -> sympy.Expr:
-        """``μ_k``: ``E[σ He_k]`` by default (see module docstring for the other normalisations)."""
+        """``μ_k``: ``E[σ He_k]`` by default (module docstring for the other normalisations)."""
         return self.hermite_series(k, normalization).coefficients[k]
 
     def method(self, k: int) -> str:
-        """How ``μ_k`` is computed (exact closed form, symmetry, or quadrature with digits)."""
-        _check_order(k)
-        if k < self.min_order:
-            return "exact (order removed)"
-        return self._base_coefficient(k)[1]
+        """How ``μ_k`` is computed (exact polynomial/closed form/symmetry, or quadrature with digits)."""
+        k = check_scalar(k, "Hermite order", ORDER)
+        return "exact (order removed)" if k < self.min_order else self._raw(k)[1]
 
     def hermite_series(self, kmax: int, normalization: str = "expectation") -> HermiteSeries:
-        """``μ_0 … μ_kmax`` in the chosen normalisation, with the method of each."""
-        _check_order(kmax)
-        if normalization not in NORMALIZATIONS:
-            raise ValueError(f"normalization must be one of {', '.join(NORMALIZATIONS)}; got {normalization!r}")
+        """``μ_0 … μ_kmax`` in the chosen normalisation, with the method of each.
+
+        Parameters
+        ----------
+        kmax : int
+            Highest order ``≥ 0``.
+        normalization : str
+            ``"expectation"``, ``"orthonormal"`` or ``"series"``.
+
+        Returns
+        -------
+        HermiteSeries
+            ``kmax + 1`` coefficients and their methods.
+        """
+        kmax = check_scalar(kmax, "Hermite order", ORDER)
+        check_scalar(normalization, "normalization", Options(NORMALIZATIONS))
         coeffs, methods = [], []
         for k in range(kmax + 1):
-            if k < self.min_order:
-                c, m = sympy.Integer(0), "exact (order removed)"
-            else:
-                c, m = self._base_coefficient(k)
+            c, m = (sympy.Integer(0), "exact (order removed)") if k < self.min_order else _cached_raw(self, k)
             if normalization == "orthonormal":
                 c = c / sympy.sqrt(factorial(k))
             elif normalization == "series":
@@ -335,65 +123,103 @@ class Activation:
             methods.append(m)
         return HermiteSeries(self.spec, tuple(coeffs), tuple(methods), normalization)
 
-    def derivative_norm2(self) -> sympy.Expr:
-        """``E[σ'(u)²]``, ``u ~ N(0,1)`` (enters the §3.1 overlap formula).
+    def vanishes(self, k: int) -> bool:
+        """``μ_k(σ) = 0``: exactly for closed forms and symmetry zeros; ``|μ_k| < ZERO_TOL`` for quadrature values."""
+        c = self.hermite(k)
+        if isinstance(c, sympy.Float):
+            return abs(c) < ZERO_TOL
+        if c.is_zero is not None:
+            return bool(c.is_zero)
+        return abs(sympy.N(c, QUAD_DPS)) < ZERO_TOL
 
-        Exact for polynomials (``σ' = Σ_k μ_{k+1} He_k/k!``, finite) and for plain
-        relu/abs/sign (``σ'² = 1_{u>0}``, 1, 0 a.e.); otherwise mpmath quadrature
-        of ``(σ' − removed orders)²`` at ``QUAD_DPS`` digits, returned to 30 digits.
-        """
-        if self.poly is not None:
-            mus = [self._base_coefficient(k)[0] for k in range(len(self.poly) + 1)]
-            return sympy.nsimplify(sum(mus[k + 1] ** 2 / factorial(k) for k in range(len(self.poly))))
-        if self.min_order == 0 and self.name in _KINKED_DERIVATIVE_NORM2:
-            return _KINKED_DERIVATIVE_NORM2[self.name]
-        deriv = REGISTRY[self.name].mp_deriv
-        dlow = list(reversed(_derivative(self._removed_poly())))
-        with mpmath.workdps(QUAD_DPS):
-            def integrand(u: mpmath.mpf) -> mpmath.mpf:
-                dv = deriv(u) - mpmath.polyval(dlow, u)
-                return dv * dv * mpmath.npdf(u)
+    def _removed(self) -> tuple:
+        """Monomial coefficients (sympy) of ``Σ_{j < min_order} μ_j He_j / j!``."""
+        out: list = [sympy.Integer(0)]
+        for j in range(self.min_order):
+            mu = _cached_raw(self, j)[0] / factorial(j)
+            out = add(out, [mu * h for h in hermite_e_coefficients(j)])
+        return tuple(out)
 
-            value = mpmath.quad(integrand, [-mpmath.inf, -8, 0, 8, mpmath.inf])
-        return sympy.Float(value, 30)
+    def polynomial_part(self) -> tuple:
+        """Monomial coefficients of the polynomial part of σ (``poly`` minus the removed orders)."""
+        return tuple(add(list(self.poly) or [0], [-c for c in self._removed()]))
 
     @property
     def smooth(self) -> bool:
-        """False for activations with kinks or jumps (relu, abs, sign): quadrature converges slowly."""
-        return self.poly is not None or REGISTRY[self.name].smooth
+        """False when a term has a kink or jump (relu, abs, sign)."""
+        return all(REGISTRY[t.name].smooth for t in self.terms)
 
-    # -- evaluation -----------------------------------------------------------
-    def _removed_poly(self) -> list[float]:
-        """Monomial coefficients (float) of ``Σ_{j < min_order} μ_j He_j / j!``."""
-        out = [0.0] * max(self.min_order, 1)
-        for j in range(self.min_order):
-            mu = float(self._base_coefficient(j)[0]) / factorial(j)
-            for i, h in enumerate(hermite_e_coefficients(j)):
-                out[i] += mu * h
+    def kinks(self) -> tuple[float, ...]:
+        """Points ``u`` where σ is not smooth (``−b/a`` of each kinked term), sorted."""
+        return tuple(sorted({float(-t.b / t.a) for t in self.terms if not REGISTRY[t.name].smooth}))
+
+    def piecewise(self) -> Piecewise | None:
+        """σ as an exact piecewise polynomial, when every term is (relu/abs/sign terms and polynomials)."""
+        if not all(REGISTRY[t.name].piecewise is not None for t in self.terms):
+            return None
+        out = Piecewise.polynomial(self.polynomial_part())
+        for t in self.terms:
+            out = out + REGISTRY[t.name].piecewise.compose_affine(t.a, t.b).scale(t.coef)
         return out
+
+    def derivative_norm2(self) -> sympy.Expr:
+        """``E[σ'(u)²]``, ``u ~ N(0,1)``, with the a.e. derivative (enters the §3.1 overlap formula).
+
+        Exact when σ is a piecewise polynomial (relu, abs, sign terms, polynomials, removed orders;
+        ``sign' = 0`` a.e.); otherwise mpmath quadrature at ``QUAD_DPS`` digits, split at the kinks and
+        returned to 30 digits.
+        """
+        pw = self.piecewise()
+        if pw is not None:
+            return sympy.nsimplify(sympy.simplify(pw.derivative_norm2()))
+        terms = [(float(t.coef * t.a), REGISTRY[t.name].mp_deriv, t.a, t.b) for t in self.terms]
+        dpoly = derivative(self.polynomial_part())
+        with mpmath.workdps(QUAD_DPS):
+            fs = [(mpmath.mpf(t.coef * t.a.p) / t.a.q, deriv, mpmath.mpf(a.p) / a.q, mpmath.mpf(b.p) / b.q)
+                  for t, (_, deriv, a, b) in zip(self.terms, terms)]
+            dp = [mpmath.mpf(sympy.N(c, QUAD_DPS)) for c in dpoly]
+
+            def integrand(u: mpmath.mpf) -> mpmath.mpf:
+                dv = sum(c * deriv(a * u + b) for c, deriv, a, b in fs) + mpmath.polyval(dp[::-1], u)
+                return dv * dv * mpmath.npdf(u)
+
+            points = sorted({-8.0, 0.0, 8.0, *self.kinks()})
+            value = mpmath.quad(integrand, [-mpmath.inf, *points, mpmath.inf])
+        return sympy.Float(value, 30)
+
+    # -- evaluation ------------------------------------------------------------------------
+    def _forms(self, backend: str) -> tuple[list, list[float]]:
+        if backend == "torch":
+            pairs = [REGISTRY[t.name].torch_pair() for t in self.terms]
+        else:
+            pairs = [(REGISTRY[t.name].np_fn, REGISTRY[t.name].np_deriv) for t in self.terms]
+        parts = [(float(t.coef), float(t.a), float(t.b), f, df) for t, (f, df) in zip(self.terms, pairs)]
+        return parts, [float(c) for c in self.polynomial_part()]
+
+    def _function(self, backend: str, deriv: bool) -> Callable:
+        parts, poly = self._forms(backend)
+        dpoly = [float(c) for c in derivative(poly)]
+
+        def sigma(u):  # noqa: ANN001, ANN202 - numpy array or torch tensor
+            out = horner(dpoly if deriv else poly, u)
+            for c, a, b, f, df in parts:
+                arg = u if (a == 1.0 and b == 0.0) else a * u + b
+                out = out + (c * a * df(arg) if deriv else c * f(arg))
+            return out
+
+        return sigma
 
     def numpy(self) -> Callable[[np.ndarray], np.ndarray]:
         """σ as a vectorised numpy function (float64)."""
-        if self.poly is not None:
-            base = [float(c) for c in self.poly]
-            return _np_poly(base)
-        fn = REGISTRY[self.name].np_fn
-        if self.min_order == 0:
-            return fn
-        low = _np_poly(self._removed_poly())
-        return lambda u: fn(u) - low(u)
+        return self._function("numpy", deriv=False)
+
+    def numpy_derivative(self) -> Callable[[np.ndarray], np.ndarray]:
+        """σ' (a.e.) as a vectorised numpy function (float64)."""
+        return self._function("numpy", deriv=True)
 
     def torch_pair(self) -> tuple[Callable, Callable]:
-        """``(σ, σ')`` as torch functions of a tensor (imports torch)."""
-        if self.poly is not None:
-            coeffs = [float(c) for c in self.poly]
-            return _torch_poly(coeffs), _torch_poly(_derivative(coeffs))
-        fn, dfn = _torch_pair(self.name)
-        if self.min_order == 0:
-            return fn, dfn
-        low = self._removed_poly()
-        low_fn, low_dfn = _torch_poly(low), _torch_poly(_derivative(low))
-        return (lambda u: fn(u) - low_fn(u)), (lambda u: dfn(u) - low_dfn(u))
+        """``(σ, σ')`` as torch functions of a tensor (any dtype/device; imports torch)."""
+        return self._function("torch", deriv=False), self._function("torch", deriv=True)
 
     def __str__(self) -> str:
         return self.spec
@@ -402,53 +228,71 @@ class Activation:
         return f"activation({self.spec!r})"
 
 
-def _derivative(coeffs: list[float]) -> list[float]:
-    return [i * c for i, c in enumerate(coeffs)][1:] or [0.0]
+@lru_cache(maxsize=4096)
+def _cached_raw(act: Activation, k: int) -> tuple[sympy.Expr, str]:
+    return act._raw(k)
 
 
-def _np_poly(coeffs: list[float]) -> Callable[[np.ndarray], np.ndarray]:
-    def fn(u: np.ndarray) -> np.ndarray:
-        out = np.zeros_like(u, dtype=float) + coeffs[-1]
-        for c in reversed(coeffs[:-1]):
-            out = out * u + c
-        return out
+def _resolve(name: str) -> sympy.Expr | None:
+    """``u`` and bare activation names (``relu`` ↦ ``relu(u)``, ``He3`` ↦ ``He_3(u)``) in a spec."""
+    if name == "u":
+        return _U
+    if name in REGISTRY:
+        return sympy.Function(name)(_U)
+    m = re.fullmatch(r"He([0-9]+)", name)
+    if m:
+        from theory.parse import MAX_EXPONENT
 
-    return fn
-
-
-def _torch_poly(coeffs: list[float]) -> Callable:
-    def fn(u):  # noqa: ANN001, ANN202 - torch tensors
-        out = u * 0 + coeffs[-1]
-        for c in reversed(coeffs[:-1]):
-            out = out * u + c
-        return out
-
-    return fn
+        k = int(m.group(1))
+        if k > MAX_EXPONENT:
+            raise ValueError(f"He{k}: the Hermite order must be at most MAX_EXPONENT = {MAX_EXPONENT}")
+        return sympy.Add(*[c * _U**i for i, c in enumerate(hermite_e_coefficients(k)) if c])
+    return None
 
 
-def _check_order(k: int) -> None:
-    if not isinstance(k, int) or isinstance(k, bool) or k < 0:
-        raise ValueError(f"Hermite order must be a non-negative integer, got {k!r}")
-
-
-def _u_variable(name: str) -> sympy.Symbol | None:
-    return sympy.Symbol("u", real=True) if name == "u" else None
-
-
-def hermite_functions() -> dict[str, Callable[[sympy.Expr], sympy.Expr]]:
-    """``He0 … He64`` as functions expanding to their polynomial (for the parsers)."""
-    from theory.hermite import hermite_e
-
-    return {f"He{k}": (lambda arg, k=k: sympy.expand(hermite_e(k, arg))) for k in range(MAX_EXPONENT + 1)}
+def _decompose(expr: sympy.Expr, spec: str) -> tuple[tuple[Term, ...], tuple]:
+    """Split an expanded spec into ``coef·f(a·u + b)`` terms and a polynomial in ``u``."""
+    terms: list[Term] = []
+    poly: list = [sympy.Integer(0)]
+    for part in sympy.Add.make_args(sympy.expand(expr)):
+        coef, rest = part.as_coeff_Mul()
+        apps = [f for f in sympy.Mul.make_args(rest) if isinstance(f, sympy.Function)]
+        if not apps:
+            p = sympy.Poly(part, _U)
+            poly = add(poly, list(reversed(p.all_coeffs())))
+            continue
+        if len(apps) != 1 or rest != apps[0]:
+            raise ValueError(f"unknown activation {spec!r}: term {part} is not a constant times an activation; {HINT}")
+        arg = sympy.Poly(apps[0].args[0], _U)
+        if arg.degree() != 1:
+            raise ValueError(f"unknown activation {spec!r}: the argument of {apps[0]} must be a·u + b with a ≠ 0")
+        a, b = arg.coeff_monomial(_U), arg.coeff_monomial(1)
+        terms.append(Term(sympy.Rational(coef), apps[0].func.__name__, sympy.Rational(a), sympy.Rational(b)))
+    while len(poly) > 1 and poly[-1] == 0:
+        poly.pop()
+    return tuple(terms), (tuple(poly) if any(c != 0 for c in poly) else ())
 
 
 @lru_cache(maxsize=256)
 def activation(spec: str) -> Activation:
-    """The activation named by ``spec`` (see the module docstring for the forms).
+    """The activation named by ``spec`` (module docstring for the forms).
+
+    Parameters
+    ----------
+    spec : str
+        e.g. ``"relu"``, ``"He3"``, ``"u**3 - u"``, ``"relu + He3/6"``, ``"tanh(u + 0.5)"``, ``"relu[2:]"``.
+
+    Returns
+    -------
+    Activation
 
     >>> activation("relu").hermite(2)
     sqrt(2)/(2*sqrt(pi))
+    >>> activation("relu + He3/6").hermite(3)
+    1
     """
+    from theory.parse import parse_expression
+
     if not isinstance(spec, str):
         raise ValueError(f"activation must be given as a string, got {type(spec).__name__}")
     text = spec.strip()
@@ -456,20 +300,17 @@ def activation(spec: str) -> Activation:
     if m:
         base = activation(m.group("base").strip())
         k = int(m.group("k"))
-        return Activation(f"{base.spec}[{k}:]", base.name, base.poly, max(k, base.min_order))
-    if text in REGISTRY:
-        return Activation(text, text)
-    m = _HE.match(text)
-    if m and int(m.group("k")) <= MAX_EXPONENT:
-        k = int(m.group("k"))
-        return Activation(text, "poly", tuple(Fraction(c) for c in hermite_e_coefficients(k)))
-    hint = (f"activations are {', '.join(NAMED)}, He<k>, a polynomial in u such as 'u**3 - 3*u', "
-            "or any of these followed by [k:] to remove Hermite orders below k")
+        return Activation(f"{base.spec}[{k}:]", base.terms, base.poly, max(k, base.min_order))
+    functions = {name: sympy.Function(name) for name in NAMED}
     try:
-        expr = parse_expression(text, _u_variable, hermite_functions(), hint)
+        expr = parse_expression(text, _resolve, functions, HINT)
+        if expr.free_symbols - {_U}:
+            raise ValueError(f"the only variable is u; {HINT}")
+        terms, poly = _decompose(expr, text)
     except ValueError as exc:
-        raise ValueError(f"unknown activation {spec!r}: {exc}") from None
-    u = sympy.Symbol("u", real=True)
-    poly = sympy.Poly(sympy.expand(expr), u)
-    coeffs = tuple(Fraction(int(c.p), int(c.q)) for c in reversed(poly.all_coeffs()))
-    return Activation(text, "poly", coeffs)
+        msg = str(exc)
+        raise ValueError(msg if msg.startswith("unknown activation") else f"unknown activation {spec!r}: {msg}") from None
+    return Activation(text, terms, poly)
+
+
+__all__ = ["Activation", "HermiteSeries", "NAMED", "Term", "activation"]

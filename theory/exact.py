@@ -1,163 +1,49 @@
 """Exact analysis of polynomial targets with rational coefficients (THEORY.md §2).
 
-Everything is rational arithmetic on sympy's sparse polynomials ``QQ[x1..xr]``;
-Gaussian expectations come from moments (``E[u^m] = (m−1)!!``) and the heat
-operator, never from integration.
+Everything is rational arithmetic on sympy's sparse polynomials ``QQ[x1..xr]`` (:mod:`theory.polyalgebra`);
+Gaussian expectations come from moments (``E[u^m] = (m−1)!!``) and the heat operator, never from
+integration.
 
-Basis-free conditioning (§2.4, §2.5). For a subspace ``V`` with rational
-orthogonal basis ``b_1..b_m`` and complement basis ``c_1..c_{r−m}``, write
-``x = x_V + ξ`` with ``ξ ~ N(0, P_⊥)`` independent of ``x_V``. Then
+Basis-free conditioning (§2.4, §2.5). For a subspace ``V`` with rational orthogonal basis ``b_1..b_m`` and
+complement basis ``c_1..c_{r−m}``, write ``x = x_V + ξ`` with ``ξ ~ N(0, P_⊥)`` independent of ``x_V``. Then
 
 * ``h = E[g(x_V + ξ) | x_V] = exp(½ Σ_a ∂²_{c_a}/‖c_a‖²) g`` (heat operator),
-* the conditional order-``k`` Hermite tensor in ``V^⊥`` is
-  ``P_⊥^{⊗k} ∇^k h(x_V)`` (Stein's lemma, ``x_⊥`` independent of ``x_V``),
-* its range, over all values of ``x_V = Σ_j y_j b_j``, is spanned (modulo ``V``)
-  by the coefficient vectors, over monomials of ``y``, of
-  ``∇(∂_{c_{a_1}}…∂_{c_{a_{k−1}}} h)(B y)`` for all multisets ``a``,
-* ``Σ_α c_{α,β}(V)²/α! = E_y[(∂^β_ĉ h)(By)²]`` with ``ĉ_a = c_a/‖c_a‖`` and
-  ``y ~ N(0, diag(1/‖b_j‖²))``.
+* the conditional order-``k`` Hermite tensor in ``V^⊥`` is ``P_⊥^{⊗k} ∇^k h(x_V)`` (Stein's lemma, ``x_⊥``
+  independent of ``x_V``),
+* its range, over all values of ``x_V = Σ_j y_j b_j``, is spanned (modulo ``V``) by the coefficient
+  vectors, over monomials of ``y``, of ``∇(∂_{c_{a_1}}…∂_{c_{a_{k−1}}} h)(B y)`` for all multisets ``a``,
+* grouped by the Hermite order ``|α|`` in ``y`` (σ-aware staircase, §2.8): the Hermite coefficients of a
+  polynomial ``f(y)``, ``y ~ N(0, D)``, of order ``j`` are (up to non-zero factors) the degree-``j``
+  coefficients of ``exp(½ Σ_j D_j ∂²_{y_j}) f`` (``He_α = exp(−½Δ) y^α``), so the span of
+  ``{v_α : |α| = j}`` is that of the degree-``j`` coefficient vectors after the heat operator in ``y``,
+* ``Σ_α c_{α,β}(V)²/α! = E_y[(∂^β_ĉ h)(By)²]`` with ``ĉ_a = c_a/‖c_a‖`` and ``y ~ N(0, diag(1/‖b_j‖²))``.
 
-Projectors, bases and results are rational throughout; only the orthonormal
-bases shown to users carry square roots.
+Projectors, bases and results are rational throughout; only the orthonormal bases shown to users carry
+square roots.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+import itertools
+from dataclasses import dataclass
 from functools import cached_property
 
 import sympy
 from sympy.polys.domains import QQ
-from sympy.polys.rings import PolyElement, PolyRing, ring
+from sympy.polys.rings import PolyElement
 
-from theory.hermite import double_factorial, monomial_to_hermite, multi_factorial
-from theory.subspace import ExactSubspace, Vector
-
-
-def polynomial_ring(r: int) -> PolyRing:
-    """``QQ[x1..xr]`` (``r ≥ 1``)."""
-    R, *_ = ring([f"x{i}" for i in range(1, r + 1)], QQ)
-    return R
-
-
-def hermite_expansion(g: PolyElement, r: int) -> dict[tuple[int, ...], object]:
-    """All non-zero ``c_α = E[g He_α]`` of a polynomial (THEORY §1), as QQ elements.
-
-    Each monomial ``x^m`` expands as ``Π_j Σ_i a_{m_j,i} He_i(x_j)`` and
-    ``E[He_α He_α] = α!``, so the monomial contributes ``coef · α! · Π_j a_{m_j,α_j}``.
-    """
-    out: dict[tuple[int, ...], object] = {}
-    for monom, coeff in g.terms():
-        parts: list[list[tuple[int, int]]] = [
-            [(i, a) for i, a in enumerate(monomial_to_hermite(m)) if a] for m in monom
-        ]
-        for alpha, weight in _product(parts):
-            val = coeff * weight * multi_factorial(alpha)
-            out[alpha] = out.get(alpha, QQ(0)) + val
-    return {a: c for a, c in out.items() if c}
-
-
-def _product(parts: list[list[tuple[int, int]]]) -> Iterator[tuple[tuple[int, ...], int]]:
-    """Cartesian product of per-coordinate (index, weight) lists: (multi-index, product weight)."""
-    if not parts:
-        yield (), 1
-        return
-    for rest, w in _product(parts[1:]):
-        for i, a in parts[0]:
-            yield (i,) + rest, a * w
-
-
-def directional_derivative(p: PolyElement, c: Vector) -> PolyElement:
-    """``∂_c p = Σ_i c_i ∂p/∂x_i``."""
-    R = p.ring
-    out = R.zero
-    for i, ci in enumerate(c):
-        if ci:
-            out += p.diff(R.gens[i]) * ci
-    return out
-
-
-def heat(p: PolyElement, directions: list[Vector], norms: list) -> PolyElement:
-    """``exp(½ Σ_a ∂²_{c_a}/‖c_a‖²) p`` = ``E_ξ[p(x + ξ)]``, ``ξ ~ N(0, Σ_a c_a c_aᵀ/‖c_a‖²)``.
-
-    The ``c_a`` must be mutually orthogonal. The series ends after ``deg/2`` terms.
-    """
-    total = p
-    term = p
-    j = 0
-    while term:
-        j += 1
-        nxt = term.ring.zero
-        for c, nc in zip(directions, norms):
-            nxt += directional_derivative(directional_derivative(term, c), c) * (QQ(1, 2) / nc)
-        term = nxt * QQ(1, j)
-        total += term
-    return total
-
-
-@dataclass(frozen=True)
-class LinearSubstitution:
-    """``x_i ↦ Σ_j B[i][j] y_j`` with the ``y_j`` stored as the first ``m`` generators."""
-
-    R: PolyRing
-    forms: tuple[PolyElement, ...]
-    _powers: dict = field(default_factory=dict, compare=False, repr=False)
-
-    @classmethod
-    def from_basis(cls, R: PolyRing, basis: list[Vector]) -> LinearSubstitution:
-        r = R.ngens
-        forms = []
-        for i in range(r):
-            form = R.zero
-            for j, b in enumerate(basis):
-                if b[i]:
-                    form += R.gens[j] * b[i]
-            forms.append(form)
-        return cls(R, tuple(forms))
-
-    def power(self, i: int, n: int) -> PolyElement:
-        key = (i, n)
-        if key not in self._powers:
-            self._powers[key] = self.forms[i] ** n
-        return self._powers[key]
-
-    def __call__(self, p: PolyElement) -> PolyElement:
-        out = self.R.zero
-        for monom, coeff in p.terms():
-            term = self.R.ground_new(coeff)
-            for i, n in enumerate(monom):
-                if n:
-                    term = term * self.power(i, n)
-                    if not term:
-                        break
-            out += term
-        return out
-
-
-def gaussian_expectation(p: PolyElement, variances: list) -> object:
-    """``E[p(y)]`` for independent ``y_j ~ N(0, variances[j])`` (y = first generators)."""
-    total = QQ(0)
-    for monom, coeff in p.terms():
-        val = coeff
-        for j, n in enumerate(monom):
-            if n % 2:
-                val = QQ(0)
-                break
-            if n:
-                val *= double_factorial(n - 1) * variances[j] ** (n // 2)
-        total += val
-    return total
-
-
-def _multisets(n: int, size: int, start: int = 0) -> Iterator[tuple[int, ...]]:
-    """Non-decreasing tuples of ``size`` indices in ``range(start, n)``."""
-    if size == 0:
-        yield ()
-        return
-    for a in range(start, n):
-        for rest in _multisets(n, size - 1, a):
-            yield (a,) + rest
+from theory.hermite import hermite_e_coefficients, index_tuple_to_alpha, multi_factorial
+from theory.polyalgebra import (
+    LinearSubstitution,
+    coefficient_vectors,
+    gaussian_expectation,
+    heat,
+    heat_in,
+    hermite_expansion,
+    next_derivatives,
+    vectors_by_degree,
+)
+from theory.subspace import ExactSubspace, Vector, as_subspace
 
 
 @dataclass(frozen=True)
@@ -174,45 +60,63 @@ class _Frame:
 
 @dataclass(frozen=True)
 class ExactEngine:
-    """Exact §2 computations for ``g ∈ QQ[x1..xr]``."""
+    """Exact §2 computations for ``g ∈ QQ[x1..xr]`` (the :class:`theory.engine.Engine` protocol)."""
 
     g: PolyElement
     r: int
+    variables: tuple[sympy.Symbol, ...]
+
+    exact = True
 
     @cached_property
     def hermite(self) -> dict[tuple[int, ...], object]:
+        """All non-zero ``c_α`` (QQ elements)."""
         return hermite_expansion(self.g, self.r)
 
     @property
-    def degree(self) -> int:
+    def max_order(self) -> int:
         return max((sum(m) for m in self.g.monoms()), default=0)
 
-    def norm2(self) -> object:
+    degree = max_order
+
+    def zero(self) -> ExactSubspace:
+        return ExactSubspace.zero(self.r)
+
+    def subspace(self, U: object) -> ExactSubspace:
+        return as_subspace(U, self.r, True, 0.0)
+
+    def describe(self) -> str:
+        return "exact rational Hermite algebra"
+
+    # -- §1 ---------------------------------------------------------------------
+    def norm2(self) -> sympy.Rational:
         """``‖g‖² = Σ_α c_α²/α!``."""
+        return QQ.to_sympy(self._norm2)
+
+    @cached_property
+    def _norm2(self) -> object:
         return sum((c * c / multi_factorial(a) for a, c in self.hermite.items()), QQ(0))
+
+    def coefficient(self, alpha: tuple[int, ...]) -> sympy.Rational:
+        return QQ.to_sympy(self.hermite.get(tuple(alpha), QQ(0)))
 
     def order_energy(self, k: int) -> object:
         """``Σ_{|α|=k} c_α²/α!``, the squared norm of the order-``k`` Hermite component."""
         return sum((c * c / multi_factorial(a) for a, c in self.hermite.items() if sum(a) == k), QQ(0))
 
-    def tensor(self, k: int) -> sympy.Array:
+    def order_nonzero(self, k: int) -> bool:
+        return bool(self.order_energy(k))
+
+    def tensor(self, k: int) -> object:
         """``C_k(g)`` as a sympy Array of shape ``(r,)*k`` (``k = 0``: the number ``E[g]``)."""
-        import itertools
-
-        from theory.hermite import index_tuple_to_alpha
-
         if k == 0:
-            return QQ.to_sympy(self.hermite.get((0,) * self.r, QQ(0)))
-        entries = [
-            QQ.to_sympy(self.hermite.get(index_tuple_to_alpha(idx, self.r), QQ(0)))
-            for idx in itertools.product(range(self.r), repeat=k)
-        ]
+            return self.coefficient((0,) * self.r)
+        entries = [QQ.to_sympy(self.hermite.get(index_tuple_to_alpha(idx, self.r), QQ(0)))
+                   for idx in itertools.product(range(self.r), repeat=k)]
         return sympy.ImmutableDenseNDimArray(entries, (self.r,) * k)
 
-    def low_orders(self, ell: int) -> PolyElement:
-        """``Σ_{|α| < ℓ} c_α He_α / α!`` as a polynomial (the part preprocessing removes)."""
-        from theory.hermite import hermite_e_coefficients
-
+    def low_orders(self, ell: int) -> sympy.Expr:
+        """``Σ_{|α| < ℓ} c_α He_α / α!`` (the part preprocessing removes) as a sympy expression."""
         R = self.g.ring
         out = R.zero
         for alpha, c in self.hermite.items():
@@ -223,7 +127,7 @@ class ExactEngine:
                 term *= R.from_dict({tuple(n if j == i else 0 for j in range(self.r)): QQ(h)
                                      for n, h in enumerate(hermite_e_coefficients(a)) if h})
             out += term
-        return out
+        return out.as_expr(*self.variables)
 
     # -- conditioning ---------------------------------------------------------
     def frame(self, V: ExactSubspace) -> _Frame:
@@ -235,27 +139,40 @@ class ExactEngine:
     def relevant(self) -> ExactSubspace:
         """``U*_rel = range E[∇g ∇gᵀ]`` = span of the coefficient vectors of ``∇g`` (§2.1)."""
         R = self.g.ring
-        grads = [self.g.diff(x) for x in R.gens]
-        return ExactSubspace.span(_coefficient_vectors(grads), self.r)
+        return ExactSubspace.span(coefficient_vectors([self.g.diff(x) for x in R.gens]), self.r)
 
-    def directions(self, V: ExactSubspace, orders: tuple[int, ...]) -> ExactSubspace:
-        """Span of the ranges of the conditional order-``k`` tensors given ``x_V``, ``k ∈ orders`` (§2.4–2.5)."""
+    def _gradients(self, V: ExactSubspace, orders: tuple[int, ...]):  # noqa: ANN202 - iterator
+        """``(k, fr, ∇q(By))`` for every order ``k ∈ orders`` and every ``q = ∂_{c_a} h``, ``|a| = k − 1``."""
         fr = self.frame(V)
         R = self.g.ring
-        vectors: list[Vector] = []
         level: dict[tuple[int, ...], PolyElement] = {(): fr.h}
         for k in range(1, max(orders, default=0) + 1):
             if k in orders:
                 for q in level.values():
-                    grads = [fr.subst(q.diff(x)) for x in R.gens]
-                    vectors.extend(_coefficient_vectors(grads))
-            level = _next_derivatives(level, fr.C)
+                    yield k, fr, [fr.subst(q.diff(x)) for x in R.gens]
+            level = next_derivatives(level, fr.C)
             if not level:
-                break
+                return
+
+    def directions(self, V: ExactSubspace, orders: tuple[int, ...]) -> ExactSubspace:
+        """Span of the ranges of the conditional order-``k`` tensors given ``x_V``, ``k ∈ orders`` (§2.4–2.5)."""
+        vectors: list[Vector] = []
+        for _, _, grads in self._gradients(V, orders):
+            vectors.extend(coefficient_vectors(grads))
         return ExactSubspace.span(vectors, self.r)
 
+    def direction_groups(self, V: ExactSubspace, orders: tuple[int, ...]) -> dict[int, ExactSubspace]:
+        """The directions of :meth:`directions` grouped by total order ``|α| + k`` (module docstring, §2.8)."""
+        groups: dict[int, list[Vector]] = {}
+        m = V.dim
+        for k, fr, grads in self._gradients(V, orders):
+            smoothed = [heat_in(p, m, fr.V_norms) for p in grads] if m else grads
+            for degree, vecs in vectors_by_degree(smoothed, m).items():
+                groups.setdefault(degree + k, []).extend(vecs)
+        return {o: ExactSubspace.span(v, self.r) for o, v in sorted(groups.items())}
+
     def conditional_energy(self, V: ExactSubspace, kappa: int) -> object:
-        """``Σ_{|β| ≤ κ} Σ_α c_{α,β}(V)² / (α! β!)`` (§2.6)."""
+        """``Σ_{|β| ≤ κ} Σ_α c_{α,β}(V)² / (α! β!)`` (§2.6), a QQ element."""
         fr = self.frame(V)
         variances = [1 / n for n in fr.V_norms]
         total = QQ(0)
@@ -273,27 +190,12 @@ class ExactEngine:
                 weight *= multi_factorial(tuple(counts.values()))
                 total += gaussian_expectation(restricted * restricted, variances) / weight
             if k < kappa:
-                level = _next_derivatives(level, fr.C)
+                level = next_derivatives(level, fr.C)
         return total
 
-
-def _next_derivatives(level: dict[tuple[int, ...], PolyElement], C: list[Vector]) -> dict[tuple[int, ...], PolyElement]:
-    """From ``{a: ∂_{c_a} h}`` over multisets of size j to size j+1 (zero polynomials dropped)."""
-    out: dict[tuple[int, ...], PolyElement] = {}
-    for multiset, q in level.items():
-        start = multiset[-1] if multiset else 0
-        for a in range(start, len(C)):
-            d = directional_derivative(q, C[a])
-            if d:
-                out[multiset + (a,)] = d
-    return out
+    def predicted_error(self, V: ExactSubspace, kappa: int) -> sympy.Rational:
+        """``ε_pred(V, κ) = ‖g‖² − Σ_{|β| ≤ κ} Σ_α c_{α,β}(V)²/(α!β!)`` (§2.6), exact."""
+        return QQ.to_sympy(self._norm2 - self.conditional_energy(V, kappa))
 
 
-def _coefficient_vectors(components: list[PolyElement]) -> list[list]:
-    """For a vector of polynomials, the vector of coefficients of each monomial."""
-    r = len(components)
-    by_monom: dict[tuple[int, ...], list] = {}
-    for i, p in enumerate(components):
-        for monom, coeff in p.terms():
-            by_monom.setdefault(monom, [QQ(0)] * r)[i] = coeff
-    return list(by_monom.values())
+__all__ = ["ExactEngine"]

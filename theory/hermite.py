@@ -142,3 +142,24 @@ def index_tuple_to_alpha(indices: tuple[int, ...], r: int) -> tuple[int, ...]:
     for i in indices:
         alpha[i] += 1
     return tuple(alpha)
+
+
+def upper_moment(m: int, t: object) -> sympy.Expr:
+    """``∫_t^∞ u^m φ(u) du`` exactly for a rational ``t`` (``sympy.oo``/``-sympy.oo`` allowed).
+
+    ``M_0(t) = erfc(t/√2)/2``, ``M_1(t) = φ(t)``, ``M_m(t) = t^{m−1} φ(t) + (m−1) M_{m−2}(t)``
+    (integration by parts, ``φ' = −uφ``); ``M_m(−∞) = E[u^m]``, ``M_m(∞) = 0``. At ``t = 0`` this is
+    :func:`half_line_moment`.
+    """
+    if t is sympy.oo:
+        return sympy.Integer(0)
+    if t is -sympy.oo:
+        return sympy.Integer(gaussian_moment(m))
+    t = sympy.Rational(t)
+    if t == 0:
+        return half_line_moment(m)
+    phi = sympy.exp(-t**2 / 2) / sympy.sqrt(2 * sympy.pi)
+    low = [sympy.erfc(t / sympy.sqrt(2)) / 2, phi]
+    for j in range(2, m + 1):
+        low.append(t ** (j - 1) * phi + (j - 1) * low[j - 2])
+    return low[m]

@@ -1,52 +1,78 @@
-"""The staircase ``U^0 ⊆ U^1 ⊆ …`` (Conjecture 1 of [DKLPS]), leap index and transitions.
+"""The staircase ``U^0 ⊆ U^1 ⊆ …`` (Conjecture 1 of [DKLPS]), its σ-aware version, leap index and transitions.
 
-THEORY.md §2.4–§2.5. One recursion serves both engines: ``U^0 = {0}`` and
-``U^{t+1} = U^t ⊕ Σ_{k ≤ ℓ} range(β ↦ c_{α,β}(U^t))`` over all ``α`` and
-``|β| = k``; with ``ℓ = 1`` it is the leap-1 staircase of §2.4.
+THEORY.md §2.4–§2.5, §2.8. One recursion serves both engines: ``U^0 = {0}`` and
+``U^{t+1} = U^t ⊕ Σ_{k ≤ ℓ} range(β ↦ c_{α,β}(U^t))`` over all ``α`` and ``|β| = k``; with ``ℓ = 1`` it is
+the leap-1 staircase of §2.4. Given an activation σ (§2.8) only the directions of total order
+``|α| + k`` with ``μ_{|α|+k}(σ) ≠ 0`` are added; the others are recorded as *blocked* at that step, with
+the order whose coefficient vanished. The span is over generic overlaps ``m ∈ U^t``; with the symmetric
+initialisation of §3 all neurons of one sign share one ``m``, so a step after the first adds at most two
+directions: a level that grows by more than two at step ``t ≥ 2`` is then an upper bound (§2.8).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from functools import reduce
 
 import sympy
 
-from theory.subspace import ExactSubspace, FloatSubspace
+from theory.engine import Engine, Subspace
 
-Subspace = ExactSubspace | FloatSubspace
-
-
-class Engine(Protocol):
-    r: int
-
-    def directions(self, V: Subspace, orders: tuple[int, ...]) -> Subspace: ...
+SYMMETRIC_STEP_MAX = 2  # directions one step (after the first) can add with the symmetric initialisation (§2.8)
 
 
-def staircase_levels(engine: Engine, zero: Subspace, leap: int) -> tuple[Subspace, ...]:
-    """``(U^0, U^1, …, U^∞)``: levels until the recursion stops growing (at most ``r`` steps)."""
-    levels = [zero]
+@dataclass(frozen=True)
+class Blocked:
+    """Directions the generic staircase adds at ``step`` but σ cannot, because ``μ_order(σ) = 0`` (§2.8)."""
+
+    step: int
+    order: int
+    space: Subspace
+
+    def to_dicts(self) -> list[dict]:
+        """One ``{step, direction, order}`` per basis vector (exact entries as strings)."""
+        return [{"step": self.step, "direction": v, "order": self.order} for v in self.space.vectors()]
+
+
+def staircase_levels(engine: Engine, leap: int, sigma: object = None) -> tuple[tuple[Subspace, ...], tuple[Blocked, ...]]:
+    """``(U^0, …, U^∞)`` until the recursion stops growing (at most ``r`` steps), and what σ blocked.
+
+    ``sigma``: ``None`` (generic, §2.4–2.5) or an :class:`theory.activations.Activation` (§2.8).
+    """
+    levels: list[Subspace] = [engine.zero()]
+    blocked: list[Blocked] = []
     orders = tuple(range(1, leap + 1))
     while levels[-1].dim < engine.r:
-        nxt = levels[-1] + engine.directions(levels[-1], orders)
-        if nxt.dim == levels[-1].dim:
+        V = levels[-1]
+        if sigma is None:
+            nxt = V + engine.directions(V, orders)
+        else:
+            groups = engine.direction_groups(V, orders)
+            nxt = reduce(lambda a, b: a + b, [S for o, S in groups.items() if not sigma.vanishes(o)], V)
+            for o, S in groups.items():
+                extra = S.minus(nxt) if sigma.vanishes(o) else None
+                if extra is not None and extra.dim:
+                    blocked.append(Blocked(len(levels), o, extra))
+        if nxt.dim == V.dim:
             break
         levels.append(nxt)
-    return tuple(levels)
+    return tuple(levels), tuple(blocked)
 
 
 @dataclass(frozen=True)
 class Staircase:
-    """Leap-ℓ staircase of a target: ``levels[t]`` is ``U^t``; the last level is ``U^∞``.
+    """Leap-ℓ staircase of a target: ``spaces[t]`` is ``U^t``; the last level is ``U^∞``.
 
-    Indexing gives orthonormal bases (``r × dim U^t``; sympy Matrix when exact,
-    numpy array when numeric); ``level(t)`` accepts any ``t ≥ 0`` and returns
-    ``U^∞`` past the end.
+    Indexing gives orthonormal bases (``r × dim U^t``; sympy Matrix when exact, numpy array when numeric);
+    ``level(t)`` accepts any ``t ≥ 0`` and returns ``U^∞`` past the end. ``activation`` is the σ of a
+    σ-aware staircase (``None``: generic), ``blocked`` what σ blocked at which step (§2.8).
     """
 
     target: str
     leap: int
     spaces: tuple[Subspace, ...]
+    activation: str | None = None
+    blocked: tuple[Blocked, ...] = ()
 
     def __len__(self) -> int:
         return len(self.spaces)
@@ -71,13 +97,29 @@ class Staircase:
     def dims(self) -> tuple[int, ...]:
         return tuple(s.dim for s in self.spaces)
 
+    def dims_until(self, steps: int) -> tuple[int, ...]:
+        """``dim U^t`` for ``t = 0..steps`` (constant past the end)."""
+        return tuple(self.space(t).dim for t in range(steps + 1))
+
     @property
     def limit(self) -> object:
         return self.spaces[-1].matrix()
 
+    @property
+    def symmetric_bound(self) -> tuple[int, ...]:
+        """Steps ``t ≥ 2`` that add more than ``SYMMETRIC_STEP_MAX`` directions: with the symmetric
+        initialisation (all neurons of one sign share one overlap) ``U^t`` is only an upper bound there."""
+        d = self.dims
+        return tuple(t for t in range(2, len(d)) if d[t] - d[t - 1] > SYMMETRIC_STEP_MAX)
+
     def __str__(self) -> str:
-        head = f"leap-{self.leap} staircase of g = {self.target}  (dims {', '.join(map(str, self.dims))})"
+        sigma = f", σ = {self.activation}" if self.activation else ""
+        head = f"leap-{self.leap} staircase of g = {self.target}{sigma}  (dims {', '.join(map(str, self.dims))})"
         rows = [f"  U^{t}: dim {s.dim}  {s}" for t, s in enumerate(self.spaces)]
+        rows += [f"  step {b.step}: μ_{b.order}({self.activation}) = 0 blocks {b.space}" for b in self.blocked]
+        rows += [f"  step {t}: adds {self.dims[t] - self.dims[t - 1]} directions; with the symmetric initialisation "
+                 f"(one overlap per sign) a step adds at most {SYMMETRIC_STEP_MAX}, so U^{t} is an upper bound"
+                 for t in self.symmetric_bound]
         return "\n".join([head, *rows])
 
     def _repr_latex_(self) -> str:
@@ -92,16 +134,12 @@ class Staircase:
         return {
             "target": self.target,
             "leap": self.leap,
+            "activation": self.activation,
             "dims": list(self.dims),
-            "levels": [_basis_to_json(s) for s in self.spaces],
+            "levels": [s.vectors() for s in self.spaces],
+            "blocked": [d for b in self.blocked for d in b.to_dicts()],
+            "symmetric_bound": list(self.symmetric_bound),
         }
-
-
-def _basis_to_json(space: Subspace) -> list[list[str]] | list[list[float]]:
-    m = space.matrix()
-    if isinstance(space, ExactSubspace):
-        return [[str(m[i, j]) for i in range(m.shape[0])] for j in range(m.shape[1])]
-    return [[float(x) for x in m[:, j]] for j in range(m.shape[1])]
 
 
 @dataclass(frozen=True)
@@ -118,19 +156,21 @@ class Transitions:
     target: str
     dims: dict[int, tuple[int, ...]]
     exponents: dict[int, tuple[int, ...]]
+    activation: str | None = None
 
     def __getitem__(self, steps: int) -> tuple[int, ...]:
         return self.exponents[steps]
 
     def __str__(self) -> str:
         width = max(len(d) for d in self.dims.values())
-        head = f"transition exponents of g = {self.target} (dim of learned subspace for n ≍ d^κ)"
+        sigma = f", σ = {self.activation}" if self.activation else ""
+        head = f"transition exponents of g = {self.target}{sigma} (dim of learned subspace for n ≍ d^κ)"
         cols = "  T  " + " ".join(f"κ={k:<3d}" for k in range(1, width + 1)) + "  transitions at κ ="
         rows = [f"  {T:<3d}" + " ".join(f"{d:<5d}" for d in self.dims[T]) + "  " +
                 (", ".join(map(str, self.exponents[T])) or "none") for T in sorted(self.dims)]
         return "\n".join([head, cols, *rows])
 
     def to_dict(self) -> dict:
-        return {"target": self.target,
+        return {"target": self.target, "activation": self.activation,
                 "dims": {str(T): list(d) for T, d in self.dims.items()},
                 "exponents": {str(T): list(e) for T, e in self.exponents.items()}}

@@ -15,7 +15,8 @@ import sympy
 
 @dataclass(frozen=True)
 class Stairway:
-    """``errors[T][i] = ε_pred(U^T, kappas[i])`` for ``T = 0..max_steps``; ``dims[T] = dim U^T``."""
+    """``errors[T][i] = ε_pred(U^T, kappas[i])`` for ``T = 0..max_steps``; ``dims[T] = dim U^T``; ``activation``
+    the σ of a σ-aware staircase (§2.8), ``None`` for the generic one."""
 
     target: str
     batch_exponent: int
@@ -23,6 +24,7 @@ class Stairway:
     dims: tuple[int, ...]
     errors: tuple[tuple[object, ...], ...]
     norm2: object
+    activation: str | None = None
 
     def error(self, steps: int, kappa: int) -> object:
         """``ε_pred(U^T, κ)`` for ``T = steps``."""
@@ -31,8 +33,9 @@ class Stairway:
         return self.errors[steps][self.kappas.index(kappa)]
 
     def __str__(self) -> str:
+        sigma = f"σ-aware (σ = {self.activation}) " if self.activation else ""
         head = (f"stairway to accuracy for g = {self.target}  (‖g‖² = {self.norm2}; "
-                f"U^T: leap-{self.batch_exponent} staircase, n ≍ d^{self.batch_exponent} per step)")
+                f"U^T: {sigma}leap-{self.batch_exponent} staircase, n ≍ d^{self.batch_exponent} per step)")
         cols = f"  {'T':<3s}{'dim U^T':<9s}" + "".join(f"{'κ=' + str(k):<26s}" for k in self.kappas)
         rows = []
         for T, (dim, errs) in enumerate(zip(self.dims, self.errors)):
@@ -52,6 +55,7 @@ class Stairway:
     def to_dict(self) -> dict:
         return {
             "target": self.target,
+            "activation": self.activation,
             "batch_exponent": self.batch_exponent,
             "kappas": list(self.kappas),
             "norm2": _json(self.norm2),

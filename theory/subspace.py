@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import ClassVar
 
 import numpy as np
 import sympy
@@ -96,6 +97,8 @@ class ExactSubspace:
     r: int
     rows: tuple[Vector, ...]
 
+    exact: ClassVar[bool] = True
+
     @classmethod
     def span(cls, vectors: list | tuple, r: int) -> ExactSubspace:
         """The span of rational vectors of length ``r`` (any number, any dependence)."""
@@ -128,6 +131,18 @@ class ExactSubspace:
     def __le__(self, other: ExactSubspace) -> bool:
         """Inclusion ``self ⊆ other``."""
         return (other + self).dim == other.dim
+
+    def minus(self, other: ExactSubspace) -> ExactSubspace:
+        """``self ⊖ other``: the projection of ``self`` on ``other^⊥`` (``self`` minus what ``other`` covers)."""
+        if other.dim == 0 or self.dim == 0:
+            return self
+        P = other.complement().projector()
+        return ExactSubspace.span([list(P * sympy.Matrix([QQ.to_sympy(x) for x in v])) for v in self.rows], self.r)
+
+    def vectors(self) -> list[list[str]]:
+        """The orthonormal basis as JSON-able columns (exact entries as strings)."""
+        m = self.matrix()
+        return [[str(m[i, j]) for i in range(m.shape[0])] for j in range(m.shape[1])]
 
     def orthogonal_basis(self) -> tuple[list[Vector], list]:
         """Rational Gram–Schmidt (no normalisation): orthogonal vectors ``b_j`` and ``‖b_j‖²``."""
@@ -183,6 +198,8 @@ class FloatSubspace:
     basis: np.ndarray
     tol: float
 
+    exact: ClassVar[bool] = False
+
     @classmethod
     def span(cls, vectors: np.ndarray, tol: float) -> FloatSubspace:
         """Span of the columns of ``vectors`` (``r × k``), keeping singular values ``> tol · max(1, σ_max)``."""
@@ -211,6 +228,14 @@ class FloatSubspace:
         return isinstance(other, FloatSubspace) and self.dim == other.dim and self <= other
 
     __hash__ = None  # type: ignore[assignment]
+
+    def minus(self, other: FloatSubspace) -> FloatSubspace:
+        """``self ⊖ other``: the projection of ``self`` on ``other^⊥`` (:func:`complement_in`)."""
+        return FloatSubspace(_canonical_signs(complement_in(self.basis, other.basis, 1e-8)), self.tol)
+
+    def vectors(self) -> list[list[float]]:
+        """The orthonormal basis as JSON-able columns."""
+        return [[float(x) for x in self.basis[:, j]] for j in range(self.dim)]
 
     def complement(self) -> FloatSubspace:
         if self.dim == 0:

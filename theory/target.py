@@ -1,11 +1,15 @@
 """Targets ``g*: R^r → R`` and everything §2 of THEORY.md computes about them.
 
-``Target.parse("x1 + x1*x2")`` reads a string safely (``theory.parse``). A
-polynomial with rational coefficients is analysed exactly (``theory.exact``);
-anything else (activations inside, ``method="numeric"``, float rotations) by
-Gauss–Hermite quadrature (``theory.numeric``) with a stated rank tolerance.
-Results are basis-free: for ``g' = g∘R`` (``g'(x) = g(Rx)``, ``R`` orthogonal)
-every subspace of ``g'`` is ``Rᵀ`` times that of ``g`` and every number is the same.
+``Target.parse("x1 + x1*x2")`` reads a string safely (``theory.parse``). A polynomial with rational
+coefficients is analysed exactly (:class:`theory.exact.ExactEngine`); anything else (activations inside,
+``method="numeric"``, float rotations) by quadrature (:class:`theory.numeric.NumericEngine`), split at the
+kinks of relu/abs/sign. ``Target`` delegates every computation to its engine (one protocol,
+:mod:`theory.engine`) and caches results in one memo.
+
+Results are basis-free: for ``g' = g∘R`` (``g'(x) = g(Rx)``, ``R`` orthogonal) every subspace of ``g'`` is
+``Rᵀ`` times that of ``g`` and every number is the same. Methods taking ``activation`` (a spec string or an
+:class:`theory.activations.Activation`) give the σ-aware answers of §2.3 and §2.8; ``None`` gives the
+generic ones.
 """
 
 from __future__ import annotations
@@ -13,31 +17,30 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import numpy as np
 import sympy
-from sympy.polys.domains import QQ
 
-from theory.activations import NAMED, activation, hermite_functions
-from theory.exact import ExactEngine, polynomial_ring
-from theory.numeric import NumericEngine, default_points
-from theory.parse import parse_expression, target_variable
+from theory.activations import Activation, activation
+from theory.engine import Engine, Subspace
+from theory.exact import ExactEngine
+from theory.kinks import kink_hyperplanes
+from theory.numeric import NumericEngine, default_points, legendre_points
+from theory.parse import MAX_VARIABLES, parse_expression, target_variable
+from theory.polyalgebra import polynomial_ring, to_ring
+from theory.registry import KINKED, NAMED
 from theory.staircase import Staircase, Transitions, staircase_levels
 from theory.stairway import Stairway
-from theory.subspace import ExactSubspace, FloatSubspace, as_subspace
+from theory.validate import Interval, Options, check_scalar
 
 METHODS = ("auto", "exact", "numeric")
 DEFAULT_BUDGET = 2_000_000
 DEFAULT_KMAX = 6
-
-
-def _activation_functions() -> dict[str, Callable[[sympy.Expr], sympy.Expr]]:
-    table: dict[str, Callable[[sympy.Expr], sympy.Expr]] = {name: sympy.Function(name) for name in NAMED}
-    table.update(hermite_functions())
-    return table
-
-
+_TOL = Interval(float, 0, 1, closed="neither", what="relative rank tolerance")
+_KMAX = Interval(int, 1, 24, what="highest Hermite order of the numeric path")
+_BUDGET = Interval(int, 1_000, None, what="quadrature points in all")
+_R = Interval(int, 1, MAX_VARIABLES, what="number of variables")
+_NOISE = Interval(float, 0, None, what="the label-noise variance Δ")
 _HINT = ("allowed are variables x1, x2, …, numbers, + - * / ** ( ) and the activations "
          + ", ".join(NAMED) + ", He0, He1, …")
 
@@ -46,15 +49,35 @@ def _variables(r: int) -> list[sympy.Symbol]:
     return [sympy.Symbol(f"x{i}", real=True) for i in range(1, r + 1)]
 
 
+def _int(value: object, name: str, minimum: int) -> int:
+    return check_scalar(value, name, Interval(int, minimum, None))
+
+
+def _sigma(act: str | Activation | None) -> Activation | None:
+    return act if act is None or isinstance(act, Activation) else activation(act)
+
+
 @dataclass(frozen=True)
 class Target:
     """A target ``g*(x)``, ``x ∈ R^r`` (THEORY §1), with its §2 analysis.
 
-    ``method``: ``"auto"`` (exact for rational polynomials, else numeric),
-    ``"exact"`` or ``"numeric"``. ``tol``: relative rank tolerance of the
-    numeric path (default ``1e-6``, ``1e-3`` with kinked activations).
-    ``kmax``: highest Hermite order the numeric path resolves (default: the
-    degree for polynomials, else 6). ``budget``: quadrature points in all.
+    Parameters
+    ----------
+    expr : sympy.Expr
+        ``g`` in the real symbols ``x1..xr`` (use :meth:`parse` for strings).
+    r : int
+        Number of variables (``1 ≤ r ≤ MAX_VARIABLES``).
+    method : str
+        ``"auto"`` (exact for rational polynomials, else numeric), ``"exact"`` or ``"numeric"``.
+    tol : float or None
+        Relative rank tolerance of the numeric path (default ``1e-6``; ``1e-3`` when the kinks are not on
+        hyperplanes).
+    kmax : int or None
+        Highest Hermite order the numeric path resolves (default: the degree for polynomials, else 6).
+    budget : int
+        Quadrature points in all.
+    text : str
+        The label to print (the parsed string).
     """
 
     expr: sympy.Expr
@@ -70,27 +93,27 @@ class Target:
     @classmethod
     def parse(cls, text: str, r: int | None = None, method: str = "auto", tol: float | None = None,
               kmax: int | None = None, budget: int = DEFAULT_BUDGET) -> Target:
-        """Parse ``text`` (variables ``x1..xr``, numbers, ``+ - * / **``, activations).
+        """Parse ``text`` (variables ``x1..xr``, numbers, ``+ - * / **``, ``He_k``, activations).
 
-        ``r`` defaults to the largest variable index; a larger ``r`` adds irrelevant coordinates.
+        ``r`` defaults to the largest variable index; a larger ``r`` adds irrelevant coordinates. Limits on
+        size (variables, degree, terms, digits) are those of :mod:`theory.parse`.
         """
-        expr = parse_expression(text, target_variable, _activation_functions(), _HINT)
+        functions = {name: sympy.Function(name) for name in NAMED}
+        expr = parse_expression(text, target_variable, functions, _HINT)
         used = max((int(s.name[1:]) for s in expr.free_symbols), default=0)
-        if r is None:
-            r = max(used, 1)
-        if not isinstance(r, int) or r < used or r < 1:
+        r = max(used, 1) if r is None else check_scalar(r, "r", _R)
+        if r < used:
             raise ValueError(f"r={r!r} is smaller than the largest variable index x{used} in {text!r}")
         return cls(expr, r, method, tol, kmax, budget, text.strip())
 
     def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ValueError(f"method must be one of {', '.join(METHODS)}; got {self.method!r}")
+        check_scalar(self.r, "r", _R)
+        check_scalar(self.method, "method", Options(METHODS))
+        check_scalar(self.tol, "tol", _TOL, allow_none=True)
+        check_scalar(self.kmax, "kmax", _KMAX, allow_none=True)
+        check_scalar(self.budget, "budget", _BUDGET)
         if self.method == "exact" and not self.is_rational_polynomial:
             raise ValueError(f"method='exact' needs a polynomial with rational coefficients; {self} is not")
-        if self.tol is not None and not (0 < self.tol < 1):
-            raise ValueError(f"tol must be in (0, 1); got {self.tol}")
-        if self.kmax is not None and not (isinstance(self.kmax, int) and 1 <= self.kmax <= 24):
-            raise ValueError(f"kmax must be an integer between 1 and 24; got {self.kmax!r}")
 
     def compose(self, R: object) -> Target:
         """``g∘R``: the target ``x ↦ g(R x)`` for an ``r × r`` matrix ``R`` (sympy or numpy).
@@ -104,79 +127,91 @@ class Target:
         xs = _variables(self.r)
         new = M * sympy.Matrix(xs)
         expr = self.expr.xreplace({x: new[i] for i, x in enumerate(xs)})
+        rational = all(x.is_Rational for x in M)
         return Target(sympy.expand(expr) if self.is_polynomial else expr, self.r,
-                      self.method if self.method != "exact" or _rational_matrix(M) else "auto",
+                      self.method if self.method != "exact" or rational else "auto",
                       self.tol, self.kmax, self.budget, f"({self.label})∘R")
 
     # -- properties -----------------------------------------------------------
+    def _cached(self, key: tuple, compute: Callable[[], object]) -> object:
+        """The one cache of a target: ``compute()`` once per ``key``."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
     @property
     def label(self) -> str:
         return self.text or str(self.expr)
 
-    @cached_property
+    @property
     def is_polynomial(self) -> bool:
-        return self.expr.is_polynomial(*_variables(self.r))
+        return self._cached(("is_polynomial",), lambda: self.expr.is_polynomial(*_variables(self.r)))
 
-    @cached_property
+    def _ring_element(self) -> object:
+        def build() -> object:
+            if not self.is_polynomial:
+                return None
+            try:
+                return to_ring(self.expr, polynomial_ring(self.r), _variables(self.r))
+            except ValueError:
+                return None
+
+        return self._cached(("ring",), build)
+
+    @property
     def is_rational_polynomial(self) -> bool:
-        if not self.is_polynomial:
-            return False
-        poly = sympy.Poly(self.expr, *_variables(self.r))
-        return all(c.is_Rational for c in poly.coeffs())
+        return self._ring_element() is not None
 
     @property
     def exact(self) -> bool:
         """True when the analysis is exact rational arithmetic."""
         return self.method != "numeric" and self.is_rational_polynomial
 
-    @cached_property
+    @property
     def degree(self) -> int | None:
-        return sympy.Poly(self.expr, *_variables(self.r)).total_degree() if self.is_polynomial else None
+        def compute() -> int | None:
+            g = self._ring_element()
+            if g is not None:
+                return max((sum(m) for m in g.monoms()), default=0)
+            return sympy.Poly(self.expr, *_variables(self.r)).total_degree() if self.is_polynomial else None
 
-    @cached_property
-    def _exact(self) -> ExactEngine:
-        R = polynomial_ring(self.r)
-        poly = sympy.Poly(self.expr, *_variables(self.r))
-        g = R.from_dict({m: QQ(int(c.p), int(c.q)) for m, c in poly.as_dict().items()})
-        return ExactEngine(g, self.r)
+        return self._cached(("degree",), compute)
 
-    @cached_property
-    def _numeric(self) -> NumericEngine:
-        kmax = self.kmax or (max(self.degree or 1, 1) if self.is_polynomial else DEFAULT_KMAX)
-        q = default_points(self.r, self.degree if self.is_polynomial else None, kmax, self.budget)
-        if q**self.r > 4 * self.budget and not self.is_polynomial:
-            raise ValueError(f"numeric analysis in r={self.r} variables needs {q}^{self.r} points; raise budget")
-        if not self.is_polynomial and q < 8:
-            raise ValueError(f"numeric analysis of a non-polynomial target in r={self.r} variables gets only {q} "
-                             f"quadrature points per axis with budget={self.budget}; raise budget or reduce r")
-        return NumericEngine(self.evaluator("numpy"), self.r, q, kmax, self.rank_tol)
+    @property
+    def engine(self) -> Engine:
+        """The exact engine for rational polynomials (unless ``method="numeric"``), else the numeric one."""
+        return self._cached(("engine",), lambda: self._exact_engine() if self.exact else self._numeric_engine())
+
+    def _exact_engine(self) -> ExactEngine:
+        return ExactEngine(self._ring_element(), self.r, tuple(_variables(self.r)))
+
+    def _kinks(self) -> object:
+        kinked = any(f.func.__name__ in KINKED for f in self.expr.atoms(sympy.Function))
+        return self._cached(("kinks",), lambda: kink_hyperplanes(self.expr, _variables(self.r)) if kinked else ())
+
+    def _numeric_engine(self) -> NumericEngine:
+        def build() -> NumericEngine:
+            poly = self.is_polynomial
+            kmax = self.kmax or (max(self.degree or 1, 1) if poly else DEFAULT_KMAX)
+            q = default_points(self.r, self.degree if poly else None, kmax, self.budget)
+            if q**self.r > 4 * self.budget and not poly:
+                raise ValueError(f"numeric analysis in r={self.r} variables needs {q}^{self.r} points; raise budget")
+            if not poly and q < 8:
+                raise ValueError(f"numeric analysis of a non-polynomial target in r={self.r} variables gets only {q} "
+                                 f"quadrature points per axis with budget={self.budget}; raise budget or reduce r")
+            return NumericEngine(self.evaluator("numpy"), self.r, q, kmax, self.rank_tol, tuple(_variables(self.r)),
+                                 self._kinks(), self.degree if poly else None, legendre_points(q))
+
+        return self._cached(("numeric",), build)
 
     @property
     def rank_tol(self) -> float:
-        if self.tol is not None:
-            return self.tol
-        kinked = any(not activation(f.func.__name__).smooth for f in self.expr.atoms(sympy.Function))
-        return 1e-3 if kinked else 1e-6
-
-    @property
-    def engine(self) -> ExactEngine | NumericEngine:
-        return self._exact if self.exact else self._numeric
+        """Relative rank tolerance of the numeric path (``tol``, or 1e-6; 1e-3 when kinks are not hyperplanes)."""
+        return self.tol if self.tol is not None else (1e-3 if self._kinks() is None else 1e-6)
 
     def describe_method(self) -> str:
-        """One line saying how results are computed (exact, or quadrature size and tolerances)."""
-        if self.exact:
-            return "exact rational Hermite algebra"
-        e = self._numeric
-        return (f"numeric: Gauss–Hermite, {e.q} points per axis ({e.q ** self.r:,} in all), "
-                f"Hermite orders ≤ {e.kmax}, relative rank tolerance {e.tol:g}")
-
-    def _zero(self) -> ExactSubspace | FloatSubspace:
-        return ExactSubspace.zero(self.r) if self.exact else FloatSubspace.zero(self.r, self.rank_tol)
-
-    def _memoized(self, key: tuple, compute: Callable[[], object]) -> object:
-        if key not in self._memo:
-            self._memo[key] = compute()
-        return self._memo[key]
+        """One line saying how results are computed: the method, its size and the accuracy achieved."""
+        return self.engine.describe()
 
     # -- evaluation -----------------------------------------------------------
     def evaluator(self, backend: str = "numpy") -> Callable:
@@ -190,166 +225,202 @@ class Target:
 
     # -- §1–§2 ------------------------------------------------------------------
     def norm2(self) -> object:
-        """``‖g‖² = E[g(x)²] = Σ_α c_α²/α!`` (exact Rational or float)."""
-        if self.exact:
-            return QQ.to_sympy(self._exact.norm2())
-        return self._numeric.norm2()
+        """``‖g‖² = E[g(x)²] = Σ_α c_α²/α!`` (§1).
+
+        Returns
+        -------
+        sympy.Rational (exact) or float
+        """
+        return self._cached(("norm2",), self.engine.norm2)
 
     def hermite_coefficient(self, alpha: tuple[int, ...]) -> object:
-        """``c_α = E[g He_α]`` for a multi-index ``α`` of length ``r``."""
-        alpha = tuple(int(a) for a in alpha)
-        if len(alpha) != self.r or min(alpha) < 0:
+        """``c_α = E[g He_α]`` (§1, normalisation ``E[g He_α]``).
+
+        Parameters
+        ----------
+        alpha : tuple of int
+            Multi-index of length ``r`` with non-negative entries.
+
+        Returns
+        -------
+        sympy.Rational (exact) or float
+        """
+        alpha = tuple(check_scalar(a, "multi-index entry", Interval(int, 0, None)) for a in alpha)
+        if len(alpha) != self.r:
             raise ValueError(f"multi-index must have {self.r} non-negative entries; got {alpha}")
-        if self.exact:
-            return QQ.to_sympy(self._exact.hermite.get(alpha, QQ(0)))
-        if sum(alpha) > self._numeric.kmax:
-            raise ValueError(f"order {sum(alpha)} exceeds kmax={self._numeric.kmax}; pass kmax=")
-        return self._numeric.hermite[alpha]
+        return self.engine.coefficient(alpha)
 
     def hermite_tensor(self, k: int) -> object:
-        """``C_k(g)[i1..ik] = E[g He_{α(i1..ik)}]`` (§1): sympy Array (exact) or numpy array, shape ``(r,)*k``."""
-        _check_int(k, "k", 0)
-        if self.exact:
-            return self._exact.tensor(k)
-        if k > self._numeric.kmax:
-            raise ValueError(f"order {k} exceeds kmax={self._numeric.kmax}; pass kmax=")
-        return self._numeric.tensor(k)
+        """``C_k(g)[i1..ik] = E[g He_{α(i1..ik)}]`` (§1).
 
-    def _order_nonzero(self, k: int) -> bool:
-        if self.exact:
-            return bool(self._exact.order_energy(k))
-        return self._numeric.order_energy(k) > self.rank_tol**2 * max(self._numeric.norm2(), 1e-300)
+        Parameters
+        ----------
+        k : int
+            Order ``≥ 0``.
 
-    def _max_order(self) -> int:
-        return self._exact.degree if self.exact else self._numeric.kmax
+        Returns
+        -------
+        sympy.Array (exact) or numpy.ndarray of shape ``(r,)*k`` (a number for ``k = 0``)
+        """
+        return self.engine.tensor(_int(k, "k", 0))
 
     def first_nonzero_order(self) -> int | float:
         """``ℓ1 = min{k ≥ 1 : C_k ≠ 0}`` (§2.2); ``math.inf`` if none (numeric: none up to ``kmax``)."""
-        for k in range(1, self._max_order() + 1):
-            if self._order_nonzero(k):
-                return k
-        return math.inf
+        return next((k for k in range(1, self.engine.max_order + 1) if self.engine.order_nonzero(k)), math.inf)
 
     def information_exponent(self) -> int | float:
         """``ℓ1`` for single-index targets (``r = 1``)."""
         return self.first_nonzero_order()
 
+    def _relevant(self) -> Subspace:
+        return self._cached(("relevant",), self.engine.relevant)
+
     def relevant_subspace(self) -> object:
-        """Orthonormal basis of ``U*_rel = range E[∇g∇gᵀ]`` (§2.1)."""
+        """``U*_rel = range E[∇g∇gᵀ]`` (§2.1).
+
+        Returns
+        -------
+        sympy.Matrix or numpy.ndarray of shape ``(r, dim U*_rel)``, orthonormal columns
+        """
         return self._relevant().matrix()
 
-    def _relevant(self) -> ExactSubspace | FloatSubspace:
-        return self._memoized(("relevant",), self.engine.relevant)
+    def one_step_subspace(self, ell: int, preprocess: bool = False, activation: str | Activation | None = None
+                          ) -> object:
+        """What one giant step with ``n ≍ d^ℓ`` learns (§2.3).
 
-    def one_step_subspace(self, ell: int, preprocess: bool = False) -> object:
-        """What one giant step with ``n ≍ d^ℓ`` learns (§2.3): ``range C_{ℓ1}`` if ``ℓ ≥ ℓ1``, else ``{0}``;
-        with ``preprocess=True`` (orders ``< ℓ`` removed from the labels) ``range C_ℓ``."""
-        return self._one_step(ell, preprocess).matrix()
+        Parameters
+        ----------
+        ell : int
+            Batch exponent ``ℓ ≥ 1``.
+        preprocess : bool
+            Labels with orders ``< ℓ`` removed: ``range C_ℓ``; otherwise ``range C_{ℓ1}`` if ``ℓ ≥ ℓ1``.
+        activation : str, Activation or None
+            σ: ``{0}`` when the order's ``μ(σ)`` vanishes (``μ_{ℓ1}``, or ``μ_ℓ`` with preprocessing).
 
-    def _one_step(self, ell: int, preprocess: bool) -> ExactSubspace | FloatSubspace:
-        _check_int(ell, "ell", 1)
-        if preprocess:
-            order = ell
-        else:
-            order = self.first_nonzero_order()
-            if order > ell:
-                return self._zero()
-        if order > self._max_order():
-            return self._zero()
-        return self.engine.directions(self._zero(), (int(order),))
+        Returns
+        -------
+        sympy.Matrix or numpy.ndarray of shape ``(r, dim U_1step)``, orthonormal columns
+        """
+        ell = _int(ell, "ell", 1)
+        sigma = _sigma(activation)
+        order = ell if preprocess else self.first_nonzero_order()
+        blind = order > ell or order > self.engine.max_order or (sigma is not None and sigma.vanishes(int(order)))
+        if blind:
+            return self.engine.zero().matrix()
+        key = ("one_step", int(order))
+        return self._cached(key, lambda: self.engine.directions(self.engine.zero(), (int(order),))).matrix()
 
-    def staircase(self, leap: int = 1) -> Staircase:
-        """The leap-ℓ staircase ``U^0 ⊆ U^1 ⊆ … ⊆ U^∞`` (§2.4; §2.5 for ``leap > 1``)."""
-        _check_int(leap, "leap", 1)
-        spaces = self._memoized(("staircase", leap), lambda: staircase_levels(self.engine, self._zero(), leap))
-        return Staircase(self.label, leap, spaces)
+    def staircase(self, leap: int = 1, activation: str | Activation | None = None) -> Staircase:
+        """The leap-ℓ staircase ``U^0 ⊆ U^1 ⊆ … ⊆ U^∞`` (§2.4; §2.5 for ``leap > 1``; σ-aware §2.8).
 
-    def leap_index(self) -> int | float:
-        """Smallest ``ℓ`` whose leap-ℓ staircase reaches ``U*_rel`` (§2.5); 0 for a constant target."""
+        Parameters
+        ----------
+        leap : int
+            ``ℓ ≥ 1`` (``n ≍ d^ℓ`` per step).
+        activation : str, Activation or None
+            σ for the σ-aware staircase (directions of order ``o`` need ``μ_o(σ) ≠ 0``); ``None``: generic.
+
+        Returns
+        -------
+        Staircase
+            Levels as orthonormal bases ``(r, dim U^t)``, with what σ blocked.
+        """
+        leap = _int(leap, "leap", 1)
+        sigma = _sigma(activation)
+
+        def compute() -> Staircase:
+            spaces, blocked = staircase_levels(self.engine, leap, sigma)
+            return Staircase(self.label, leap, spaces, None if sigma is None else str(sigma), blocked)
+
+        return self._cached(("staircase", leap, None if sigma is None else sigma.spec), compute)
+
+    def leap_index(self, activation: str | Activation | None = None) -> int | float:
+        """Smallest ``ℓ`` whose (σ-aware) leap-ℓ staircase reaches ``U*_rel`` (§2.5); 0 for a constant target;
+        ``math.inf`` if none up to the highest order."""
         rel = self._relevant()
         if rel.dim == 0:
             return 0
-        for ell in range(1, self._max_order() + 1):
-            if self.staircase(ell).spaces[-1].dim == rel.dim:
-                return ell
-        return math.inf
+        return next((ell for ell in range(1, self.engine.max_order + 1)
+                     if self.staircase(ell, activation).spaces[-1].dim == rel.dim), math.inf)
 
-    def hard_directions(self) -> object:
-        """Orthonormal basis of ``U*_rel ⊖ U^∞`` (relevant directions the leap-1 staircase never reaches)."""
-        rel = self._relevant()
-        limit = self.staircase(1).spaces[-1]
-        # U_rel ⊇ U^∞, so U_rel ⊖ U^∞ is the projection of U_rel onto (U^∞)^⊥
-        if isinstance(rel, ExactSubspace):
-            P = limit.complement().projector()
-            vecs = [list(P * sympy.Matrix([QQ.to_sympy(x) for x in v])) for v in rel.rows]
-            return ExactSubspace.span(vecs, self.r).matrix()
-        P = np.eye(self.r) - limit.projector()
-        return FloatSubspace.span(P @ rel.basis, 1e-8).matrix()
+    def hard_directions(self, activation: str | Activation | None = None) -> object:
+        """Orthonormal basis ``(r, ·)`` of ``U*_rel ⊖ U^∞`` (relevant directions the leap-1, possibly σ-aware,
+        staircase never reaches)."""
+        return self._relevant().minus(self.staircase(1, activation).spaces[-1]).matrix()
 
-    def transition_exponents(self, steps: int = 3) -> Transitions:
-        """Batch exponents at which what ``T = 1..steps`` giant steps learn changes (§2.5)."""
-        _check_int(steps, "steps", 1)
-        top = max(self._max_order(), 1)
+    def transition_exponents(self, steps: int = 3, activation: str | Activation | None = None) -> Transitions:
+        """Batch exponents at which what ``T = 1..steps`` giant steps learn changes (§2.5; σ-aware §2.8)."""
+        steps = _int(steps, "steps", 1)
+        top = max(self.engine.max_order, 1)
         dims: dict[int, tuple[int, ...]] = {}
         exps: dict[int, tuple[int, ...]] = {}
         for T in range(1, steps + 1):
-            row = tuple(self.staircase(ell).space(T).dim for ell in range(1, top + 1))
+            row = tuple(self.staircase(ell, activation).space(T).dim for ell in range(1, top + 1))
             dims[T] = row
             exps[T] = tuple(ell for ell in range(1, top + 1) if row[ell - 1] > (row[ell - 2] if ell > 1 else 0))
-        return Transitions(self.label, dims, exps)
+        sigma = _sigma(activation)
+        return Transitions(self.label, dims, exps, None if sigma is None else str(sigma))
 
     def predicted_error(self, U: object, kappa: int, noise: float = 0) -> object:
         """``ε_pred(U, κ) = ‖g‖² − Σ_{|β|≤κ} Σ_α c_{α,β}(U)²/(α!β!)`` (+ noise Δ) (§2.6).
 
-        ``U``: basis matrix (``r × m``, any basis), list of vectors, a staircase
-        level, or ``[]`` for ``{0}``. Exact when ``g`` and ``U`` are rational.
+        Parameters
+        ----------
+        U : matrix, list of vectors or subspace
+            Basis ``(r, m)`` (any basis), list of direction vectors, a staircase level, or ``[]`` for ``{0}``.
+        kappa : int
+            ``κ ≥ 0``.
+        noise : float
+            ``Δ ≥ 0`` added on noisy test labels.
+
+        Returns
+        -------
+        sympy.Rational (when ``g`` and ``U`` are rational) or float
         """
-        _check_int(kappa, "kappa", 0)
-        V = as_subspace(U, self.r, self.exact, self.rank_tol)
-        if isinstance(V, ExactSubspace) and self.exact:
-            err = QQ.to_sympy(self._exact.norm2() - self._exact.conditional_energy(V, kappa))
-        else:
-            if isinstance(V, ExactSubspace):
-                V = V.to_float()
-            err = self._numeric.norm2() - self._numeric.conditional_energy(V, kappa)
-            err = max(err, 0.0)
+        kappa = _int(kappa, "kappa", 0)
+        noise = check_scalar(noise, "noise", _NOISE)
+        V = self.engine.subspace(U)
+        engine = self.engine if V.exact == self.engine.exact else self._numeric_engine()
+        err = engine.predicted_error(V if engine.exact else V.to_float(), kappa)
         return err + noise if noise else err
 
-    def stairway(self, max_steps: int = 3, kappas: tuple[int, ...] = (1, 2), batch_exponent: int = 1) -> Stairway:
-        """``ε_pred(U^T, κ)`` for ``T = 0..max_steps`` and each ``κ`` (§2.6), ``U^T`` the leap-ℓ staircase
-        with ``ℓ = batch_exponent`` (``n ≍ d^ℓ`` per step; 1 is Conjecture 1's ``n ≍ d``)."""
-        _check_int(max_steps, "max_steps", 0)
-        _check_int(batch_exponent, "batch_exponent", 1)
-        kappas = tuple(kappas)
-        for k in kappas:
-            _check_int(k, "kappa", 0)
-        sc = self.staircase(batch_exponent)
+    def stairway(self, max_steps: int = 3, kappas: tuple[int, ...] = (1, 2), batch_exponent: int = 1,
+                 activation: str | Activation | None = None) -> Stairway:
+        """``ε_pred(U^T, κ)`` for ``T = 0..max_steps`` and each ``κ`` (§2.6).
+
+        Parameters
+        ----------
+        max_steps : int
+            Last ``T ≥ 0``.
+        kappas : tuple of int
+            Readout exponents ``κ ≥ 0``.
+        batch_exponent : int
+            ``ℓ``: ``U^T`` is the leap-ℓ staircase (``n ≍ d^ℓ`` per step; 1 is Conjecture 1's ``n ≍ d``).
+        activation : str, Activation or None
+            σ for the σ-aware staircase (§2.8).
+
+        Returns
+        -------
+        Stairway
+            ``errors[T][i] = ε_pred(U^T, kappas[i])``, ``dims[T] = dim U^T``.
+        """
+        max_steps = _int(max_steps, "max_steps", 0)
+        batch_exponent = _int(batch_exponent, "batch_exponent", 1)
+        kappas = tuple(_int(k, "kappa", 0) for k in kappas)
+        sc = self.staircase(batch_exponent, activation)
         rows, dims = [], []
         for T in range(max_steps + 1):
             V = sc.space(T)
             dims.append(V.dim)
-            rows.append(tuple(self.predicted_error(V, k) for k in kappas))
-        return Stairway(self.label, batch_exponent, kappas, tuple(dims), tuple(rows), self.norm2())
+            rows.append(tuple(self._cached(("error", batch_exponent, sc.activation, T, k),
+                                           lambda V=V, k=k: self.engine.predicted_error(V, k)) for k in kappas))
+        return Stairway(self.label, batch_exponent, kappas, tuple(dims), tuple(rows), self.norm2(), sc.activation)
 
     def orders_below(self, ell: int) -> Target:
         """The part of ``g`` with Hermite orders ``< ℓ``: ``Σ_{|α|<ℓ} c_α He_α/α!`` (what preprocessing removes)."""
-        _check_int(ell, "ell", 0)
-        xs = _variables(self.r)
-        if self.exact:
-            poly = self._exact.low_orders(ell)
-            expr = sympy.Add(*[QQ.to_sympy(c) * sympy.Mul(*[x**n for x, n in zip(xs, m)]) for m, c in poly.terms()])
-        else:
-            from theory.hermite import hermite_e
-
-            expr = sympy.Integer(0)
-            for alpha, c in self._numeric.hermite.items():
-                if sum(alpha) < ell and abs(c) > 0:
-                    term = sympy.Float(c / math.prod(math.factorial(a) for a in alpha))
-                    for x, a in zip(xs, alpha):
-                        term *= hermite_e(a, x)
-                    expr += term
-            expr = sympy.expand(expr)
-        return Target(expr, self.r, "auto", self.tol, self.kmax, self.budget, f"orders<{ell} of {self.label}")
+        ell = _int(ell, "ell", 0)
+        return Target(self.engine.low_orders(ell), self.r, "auto", self.tol, self.kmax, self.budget,
+                      f"orders<{ell} of {self.label}")
 
     # -- display -----------------------------------------------------------------
     def __str__(self) -> str:
@@ -360,15 +431,6 @@ class Target:
 
     def _repr_latex_(self) -> str:
         return f"$g^*(x) = {sympy.latex(self.expr)}$"
-
-
-def _rational_matrix(M: sympy.Matrix) -> bool:
-    return all(x.is_Rational for x in M)
-
-
-def _check_int(value: object, name: str, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an integer ≥ {minimum}; got {value!r}")
 
 
 __all__ = ["Target", "activation"]
