@@ -15,6 +15,7 @@ kind), ``cli``.
 from sim.drivers import run_many, run_or_load
 from sim.giant_step import (
     Plan,
+    as_basis,
     SimConfig,
     load_config,
     make_plan,
@@ -30,6 +31,6 @@ from sim.store import Store
 from sim.version import code_version
 from sim.zhou_ge import ZGConfig, run_zhou_ge
 
-__all__ = ["KINDS", "Plan", "SimConfig", "Store", "ZGConfig", "code_version", "kind", "kind_of", "load_config",
-           "make_config", "make_plan", "overlaps_by_level", "run_key", "run_many", "run_or_load", "run_zhou_ge",
-           "simulate", "singular_values", "strip_volatile", "subspace_overlap"]
+__all__ = ["KINDS", "Plan", "SimConfig", "Store", "ZGConfig", "as_basis", "code_version", "kind", "kind_of",
+           "load_config", "make_config", "make_plan", "overlaps_by_level", "run_key", "run_many", "run_or_load",
+           "run_zhou_ge", "simulate", "singular_values", "strip_volatile", "subspace_overlap"]

@@ -65,8 +65,8 @@ def _add_common(parser: argparse.ArgumentParser, parallel: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m sim", description="Streaming simulator of the giant-step protocol "
-                     "(THEORY.md §3).")
+    parser = _Parser(prog="python -m sim", description="Simulations of the giant-step protocol (THEORY.md §3: run, "
+                     "sweep) and of [ZG] local convergence (§4: zg).")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     run = sub.add_parser("run", help="run one config for several seeds")
     run.add_argument("--config", help="YAML/JSON file with config fields (flags override it)")

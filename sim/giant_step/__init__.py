@@ -8,9 +8,9 @@ ridge, λ path, held-out tuning, test error), ``overlaps`` (``M = Ŵ W*ᵀ`` and
 """
 
 from sim.giant_step.config import KIND, SimConfig, load_config
-from sim.giant_step.overlaps import overlaps_by_level, singular_values, subspace_overlap
+from sim.giant_step.overlaps import as_basis, overlaps_by_level, singular_values, subspace_overlap
 from sim.giant_step.plan import Plan, make_plan
 from sim.giant_step.run import simulate, strip_volatile
 
-__all__ = ["KIND", "Plan", "SimConfig", "load_config", "make_plan", "overlaps_by_level", "simulate",
+__all__ = ["KIND", "Plan", "as_basis", "SimConfig", "load_config", "make_plan", "overlaps_by_level", "simulate",
            "singular_values", "strip_volatile", "subspace_overlap"]

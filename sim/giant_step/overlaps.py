@@ -24,7 +24,14 @@ def singular_values(M: np.ndarray) -> list[float]:
     return [float(s) for s in np.linalg.svd(np.asarray(M, dtype=float), compute_uv=False)]
 
 
-def _basis(basis: object, r: int) -> np.ndarray:
+def as_basis(basis: object, r: int) -> np.ndarray:
+    """A basis of a subspace ``V ⊆ R^r`` as a float ``r × m`` array with orthonormal columns.
+
+    ``basis``: numpy array, sympy Matrix (e.g. ``Target.staircase().level(t)``) or nested list, ``r × m``
+    (a 1-d array is one column; an empty one is ``{0}``). ``ValueError`` in one line when it has not ``r``
+    rows or its columns are not orthonormal (``theory.subspace.orthonormal`` makes such a basis from any
+    spanning vectors).
+    """
     B = np.asarray(basis.tolist() if hasattr(basis, "tolist") and not isinstance(basis, np.ndarray) else basis,
                    dtype=float)
     if B.size == 0:
@@ -34,20 +41,30 @@ def _basis(basis: object, r: int) -> np.ndarray:
     if B.shape[0] != r:
         raise ValueError(f"basis must be r × m with r = {r} rows (one per teacher direction); got shape {B.shape}")
     if not np.allclose(B.T @ B, np.eye(B.shape[1]), atol=1e-6):
-        raise ValueError("basis columns must be orthonormal (use e.g. Target.staircase().level(t))")
+        raise ValueError("basis columns must be orthonormal (use e.g. Target.staircase().level(t) or "
+                         "theory.subspace.orthonormal)")
     return B
 
 
 def subspace_overlap(M: object, basis: object) -> float:
-    """Mean over neurons of ``‖P_V M_i‖`` for ``V`` spanned by the orthonormal columns of ``basis`` (``r × m``).
+    """Mean over neurons of ``‖P_V M_i‖`` (THEORY.md §3, "Measured overlaps").
 
-    ``M``: ``p × r`` (list of lists or array); ``basis``: numpy array, sympy Matrix or nested list,
-    ``r × m`` (``m = 0`` gives 0). THEORY §3.
+    Parameters
+    ----------
+    M : array_like of shape (p, r)
+        The overlaps ``M = Ŵ W*ᵀ`` of a record (``rec["overlaps"]``, a list of lists, or an array).
+    basis : array_like of shape (r, m)
+        Orthonormal columns spanning ``V ⊆ R^r`` (numpy array, sympy Matrix, nested list; see ``as_basis``).
+
+    Returns
+    -------
+    float
+        ``(1/p) Σ_i ‖Bᵀ M_i‖`` in ``[0, 1]`` for unit neurons; 0 for ``m = 0``.
     """
     Ma = np.asarray(M, dtype=float)
     if Ma.ndim != 2:
         raise ValueError(f"M must be a p × r matrix; got shape {Ma.shape}")
-    B = _basis(basis, Ma.shape[1])
+    B = as_basis(basis, Ma.shape[1])
     if B.shape[1] == 0:
         return 0.0
     return float(np.linalg.norm(Ma @ B, axis=1).mean())
@@ -56,3 +73,6 @@ def subspace_overlap(M: object, basis: object) -> float:
 def overlaps_by_level(M: object, levels: list[object]) -> list[float]:
     """``subspace_overlap(M, level)`` for each basis in ``levels`` (e.g. ``list(Target.staircase())``)."""
     return [subspace_overlap(M, B) for B in levels]
+
+
+__all__ = ["as_basis", "overlap_matrix", "overlaps_by_level", "singular_values", "subspace_overlap"]
