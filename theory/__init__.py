@@ -1,17 +1,21 @@
 """Symbolic side of the suite: Hermite coefficients, leap indices, staircases, predicted errors.
 
-THEORY.md §1–§2. ``theory`` never imports torch at import time.
+THEORY.md §1–§3.1. ``theory`` never imports torch at import time.
 
 >>> from theory import Target, activation
->>> Target.parse("x1 + x1*x2 + x1*x2*x3").staircase().dims
-(0, 1, 2, 3)
+>>> g = Target.parse("x1 + x1*x2 + x1*x2*x3")
+>>> g.staircase().dims, g.staircase(activation="relu").dims
+((0, 1, 2, 3), (0, 1, 2))
 """
 
 from theory.activations import Activation, HermiteSeries, activation
 from theory.arccos import StudentTeacher, relu_kernel, relu_kernel_derivative
-from theory.staircase import Staircase, Transitions
+from theory.overlap import OneStepOverlap, ProtocolFloor, one_step_overlap, protocol_floor
+from theory.staircase import Blocked, Staircase, Transitions
 from theory.stairway import Stairway
+from theory.subspace import complement_in, orthonormal
 from theory.target import Target
 
-__all__ = ["Activation", "HermiteSeries", "Staircase", "Stairway", "StudentTeacher", "Target", "Transitions", "activation",
-           "relu_kernel", "relu_kernel_derivative"]
+__all__ = ["Activation", "Blocked", "HermiteSeries", "OneStepOverlap", "ProtocolFloor", "Staircase", "Stairway",
+           "StudentTeacher", "Target", "Transitions", "activation", "complement_in", "one_step_overlap",
+           "orthonormal", "protocol_floor", "relu_kernel", "relu_kernel_derivative"]

@@ -313,4 +313,9 @@ def activation(spec: str) -> Activation:
     return Activation(text, terms, poly)
 
 
-__all__ = ["Activation", "HermiteSeries", "NAMED", "Term", "activation"]
+def as_activation(spec: str | Activation) -> Activation:
+    """An :class:`Activation` as is, a spec string through :func:`activation`."""
+    return spec if isinstance(spec, Activation) else activation(spec)
+
+
+__all__ = ["Activation", "HermiteSeries", "NAMED", "Term", "activation", "as_activation"]

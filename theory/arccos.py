@@ -55,6 +55,7 @@ import numpy as np
 import sympy
 
 from theory.activations import activation
+from theory.validate import Interval, check_scalar
 
 MAX_MIN_ORDER = 64
 
@@ -65,10 +66,11 @@ def relu_hermite_coefficient(k: int) -> float:
     return float(activation("relu").hermite(k))
 
 
-def _check_min_order(min_order: int, name: str = "min_order") -> None:
-    if not isinstance(min_order, int) or isinstance(min_order, bool) or not 0 <= min_order <= MAX_MIN_ORDER:
-        raise ValueError(f"{name} must be an integer in [0, {MAX_MIN_ORDER}] (2 removes orders 0 and 1), "
-                         f"got {min_order!r}")
+_MIN_ORDER = Interval(int, 0, MAX_MIN_ORDER, what="2 removes orders 0 and 1")
+
+
+def _check_min_order(min_order: int, name: str = "min_order") -> int:
+    return check_scalar(min_order, name, _MIN_ORDER)
 
 
 def _removed_terms(min_order: int) -> list[float]:
@@ -105,9 +107,7 @@ def relu_kernel_sympy(rho: sympy.Expr | None = None, min_order: int = 0) -> symp
     _check_min_order(min_order)
     r = sympy.Symbol("rho", real=True) if rho is None else rho
     expr = (sympy.sqrt(1 - r**2) + (sympy.pi - sympy.acos(r)) * r) / (2 * sympy.pi)
-    from theory.activations import activation  # exact μ_k (sympy)
-
-    act = activation("relu")
+    act = activation("relu")  # exact μ_k (sympy)
     for k in range(min_order):
         expr -= act.hermite(k) ** 2 * r**k / factorial(k)
     return expr
@@ -220,18 +220,6 @@ def neuron_outputs(W: np.ndarray, x: np.ndarray, min_order: int = 0) -> np.ndarr
 
 
 def relu_numpy(min_order: int = 0):  # noqa: ANN201 - returns a numpy function
-    """relu with Hermite orders ``< min_order`` removed, as a numpy function (float64)."""
+    """relu with Hermite orders ``< min_order`` removed, as a numpy function (float64): ``Activation.numpy()``."""
     _check_min_order(min_order)
-    from theory.hermite import hermite_e_coefficients
-
-    low = [0.0] * max(min_order, 1)
-    for k in range(min_order):
-        mu = relu_hermite_coefficient(k) / factorial(k)
-        for i, h in enumerate(hermite_e_coefficients(k)):
-            low[i] += mu * h
-
-    def fn(u: np.ndarray) -> np.ndarray:
-        out = np.maximum(u, 0.0)
-        return out - np.polynomial.polynomial.polyval(u, low)
-
-    return fn
+    return activation(f"relu[{min_order}:]" if min_order else "relu").numpy()

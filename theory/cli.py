@@ -2,7 +2,9 @@
 
 Subcommands: ``hermite``, ``analyze``, ``staircase``, ``leap``, ``error``,
 ``stairway``, ``report``. Readable tables by default, ``--json`` for machines.
-Bad input exits with status 2 and one line on stderr.
+``--activation`` (staircase, leap, stairway) adds the σ-aware answers of §2.8
+next to the generic ones. Bad input exits with status 2 and one line on stderr;
+a closed output pipe (``… | head -1``) ends quietly.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 
@@ -17,6 +20,7 @@ import sympy
 
 from theory.activations import activation
 from theory.parse import parse_expression, target_variable
+from theory.staircase import Staircase
 from theory.target import Target
 
 
@@ -96,18 +100,36 @@ def cmd_analyze(args: argparse.Namespace) -> tuple[str, dict]:
     return "\n".join(lines), data
 
 
+def side_by_side(generic: Staircase, aware: Staircase) -> str:
+    """``dim U^t`` (§2.4) next to ``dim U^t_σ`` (§2.8), with what σ blocked and the symmetric-initialisation notes."""
+    steps = max(len(generic), len(aware)) - 1
+    head = f"leap-{generic.leap} staircase of g = {generic.target}: generic (§2.4) and σ = {aware.activation} (§2.8)"
+    rows = [f"  {'t':<3s}{'dim U^t':<10s}dim U^t_σ"]
+    rows += [f"  {t:<3d}{generic.space(t).dim:<10d}{aware.space(t).dim}" for t in range(steps + 1)]
+    notes = str(aware).split("\n")[1 + len(aware):]
+    return "\n".join([head, *rows, *notes])
+
+
 def cmd_staircase(args: argparse.Namespace) -> tuple[str, dict]:
-    sc = _target(args).staircase(args.leap)
-    return str(sc), sc.to_dict()
+    g = _target(args)
+    sc = g.staircase(args.leap)
+    if args.activation is None:
+        return str(sc), {**sc.to_dict(), "blocked": []}
+    aware = g.staircase(args.leap, args.activation)
+    data = {**sc.to_dict(), "activation": aware.activation, "dims_sigma": list(aware.dims),
+            "levels_sigma": aware.to_dict()["levels"], "blocked": aware.to_dict()["blocked"],
+            "symmetric_bound_sigma": list(aware.symmetric_bound)}
+    return side_by_side(sc, aware), data
 
 
 def cmd_leap(args: argparse.Namespace) -> tuple[str, dict]:
     g = _target(args)
-    leap = g.leap_index()
-    hard = g.hard_directions()
-    tr = g.transition_exponents(args.steps)
+    leap = g.leap_index(args.activation)
+    hard = g.hard_directions(args.activation)
+    tr = g.transition_exponents(args.steps, args.activation)
+    sigma = f" (σ = {args.activation})" if args.activation else ""
     text = "\n".join([
-        f"leap index of g = {g}: {leap}",
+        f"leap index of g = {g}{sigma}: {leap}",
         f"first non-zero Hermite order ℓ1 = {g.first_nonzero_order()}",
         f"hard directions (U*_rel ⊖ leap-1 limit): dim {hard.shape[1]}",
         str(tr),
@@ -130,7 +152,7 @@ def cmd_error(args: argparse.Namespace) -> tuple[str, dict]:
 
 
 def cmd_stairway(args: argparse.Namespace) -> tuple[str, dict]:
-    sw = _target(args).stairway(args.steps, tuple(args.kappa), args.batch_exponent)
+    sw = _target(args).stairway(args.steps, tuple(args.kappa), args.batch_exponent, args.activation)
     return str(sw), sw.to_dict()
 
 
@@ -167,11 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
     h.set_defaults(func=cmd_hermite)
 
     target_cmd("analyze", "ℓ1, relevant subspace, staircase, leap index, hard directions").set_defaults(func=cmd_analyze)
-    s = target_cmd("staircase", "the staircase U^0 ⊆ U^1 ⊆ … (Conjecture 1)")
+    sigma_help = 'activation σ for the σ-aware answers (§2.8), e.g. relu, "relu + He3/6", "tanh(u + 0.5)"'
+    s = target_cmd("staircase", "the staircase U^0 ⊆ U^1 ⊆ … (Conjecture 1), generic and σ-aware")
     s.add_argument("--leap", type=int, default=1)
+    s.add_argument("--activation", default=None, help=sigma_help)
     s.set_defaults(func=cmd_staircase)
     s = target_cmd("leap", "leap index, hard directions and transition exponents")
     s.add_argument("--steps", type=int, default=3)
+    s.add_argument("--activation", default=None, help=sigma_help)
     s.set_defaults(func=cmd_leap)
     s = target_cmd("error", "predicted error ε_pred(U, κ) for a learned subspace U")
     s.add_argument("--learned", default="", help='comma-separated linear forms spanning U, e.g. "x1, x2 - x3" ("" = {0})')
@@ -182,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--steps", type=int, default=3)
     s.add_argument("--kappa", type=int, nargs="+", default=[1, 2])
     s.add_argument("--batch-exponent", type=int, default=1, help="ℓ: n ≍ d^ℓ per step (leap-ℓ staircase)")
+    s.add_argument("--activation", default=None, help=sigma_help)
     s.set_defaults(func=cmd_stairway)
     rp = sub.add_parser("report", help="full theory report of several targets")
     rp.add_argument("targets", nargs="+")
@@ -191,11 +217,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; 0 on success, 2 on bad input (one line on stderr)."""
     try:
         args = build_parser().parse_args(argv)
         text, data = args.func(args)
+        out = json.dumps(data, indent=1, allow_nan=False) if args.json else text
     except (UsageError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(data, indent=1) if args.json else text)
+    try:
+        print(out, flush=True)
+    except BrokenPipeError:  # the reader closed the pipe (``| head -1``): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
     return 0

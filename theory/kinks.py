@@ -35,8 +35,11 @@ class Hyperplane:
     offset: float
 
     def __str__(self) -> str:
-        terms = [f"{c:+.6g}·x{i + 1}" for i, c in enumerate(self.normal) if abs(c) > 1e-15]
-        return f"{' '.join(terms).lstrip('+')} = {self.offset:.6g}"
+        terms = [("" if abs(abs(c) - 1) < 1e-15 else f"{abs(c):.6g}·") + f"x{i + 1}"
+                 for i, c in enumerate(self.normal) if abs(c) > 1e-15]
+        signs = ["-" if c < 0 else "+" for c in self.normal if abs(c) > 1e-15]
+        text = " ".join(f"{s} {t}" for s, t in zip(signs, terms)).removeprefix("+ ")
+        return f"{text} = {self.offset + 0.0:.6g}"
 
 
 def _branches(expr: sympy.Expr) -> list[sympy.Expr] | None:

@@ -274,6 +274,20 @@ def _plus(gamma: tuple[int, ...], i: int) -> tuple[int, ...]:
     return tuple(g + (a == i) for a, g in enumerate(gamma))
 
 
+def numeric_engine(fn: Callable[[np.ndarray], np.ndarray], r: int, variables: tuple[sympy.Symbol, ...],
+                   degree: int | None, kmax: int, budget: int, tol: float, planes: tuple[Hyperplane, ...] | None
+                   ) -> NumericEngine:
+    """The engine for a target: exact Gauss–Hermite for a polynomial of ``degree``, else as many points as
+    ``budget`` allows (refused when fewer than 8 per axis or far over budget)."""
+    q = default_points(r, degree, kmax, budget)
+    if degree is None and q**r > 4 * budget:
+        raise ValueError(f"numeric analysis in r={r} variables needs {q}^{r} points; raise budget")
+    if degree is None and q < 8:
+        raise ValueError(f"numeric analysis of a non-polynomial target in r={r} variables gets only {q} "
+                         f"quadrature points per axis with budget={budget}; raise budget or reduce r")
+    return NumericEngine(fn, r, q, kmax, tol, variables, planes, degree, legendre_points(q))
+
+
 def default_points(r: int, degree: int | None, kmax: int, budget: int) -> int:
     """Gauss–Hermite points per axis: exact for polynomials of ``degree``; else as many as ``budget`` allows."""
     if degree is not None:
@@ -286,4 +300,4 @@ def legendre_points(q: int) -> int:
     return min(40, max(24, q // 2))
 
 
-__all__ = ["NumericEngine", "default_points", "legendre_points"]
+__all__ = ["NumericEngine", "default_points", "legendre_points", "numeric_engine"]

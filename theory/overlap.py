@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import sympy
 
-from theory.activations import Activation, activation
+from theory.activations import Activation, as_activation
 from theory.target import Target
 from theory.validate import Interval, check_scalar
 
@@ -92,14 +92,14 @@ class OneStepOverlap:
     v_star: tuple
 
     @classmethod
-    def of(cls, target: str | Target, activation_: str | Activation, eta: float, noise: float = 0) -> OneStepOverlap:
+    def of(cls, target: str | Target, activation: str | Activation, eta: float, noise: float = 0) -> OneStepOverlap:
         """Collect ``μ1, μ2, E σ'², ‖C1‖, C0, E g²`` from ``theory`` (§3.1).
 
         Parameters
         ----------
         target : str or Target
             ``g*`` (THEORY.md §1).
-        activation_ : str or Activation
+        activation : str or Activation
             ``σ`` (any spec :func:`theory.activation` accepts).
         eta : float
             ``η̃ > 0``, the per-neuron step of §3.
@@ -111,7 +111,7 @@ class OneStepOverlap:
         OneStepOverlap
         """
         g = target if isinstance(target, Target) else Target.parse(target)
-        s = activation_ if isinstance(activation_, Activation) else activation(activation_)
+        s = as_activation(activation)
         eta_ = _number(eta, "eta", _ETA)
         noise_ = _number(noise, "noise", _NOISE)
         C1 = g.hermite_tensor(1)
@@ -247,10 +247,10 @@ class OneStepOverlap:
         return out
 
 
-def one_step_overlap(target: str | Target, activation_: str | Activation, eta: float, alpha: float, a: float = 1,
+def one_step_overlap(target: str | Target, activation: str | Activation, eta: float, alpha: float, a: float = 1,
                      noise: float = 0) -> Any:
-    """``OneStepOverlap.of(target, activation_, eta, noise).value(alpha, a)`` (THEORY.md §3.1)."""
-    return OneStepOverlap.of(target, activation_, eta, noise).value(alpha, a)
+    """``OneStepOverlap.of(target, activation, eta, noise).value(alpha, a)`` (THEORY.md §3.1)."""
+    return OneStepOverlap.of(target, activation, eta, noise).value(alpha, a)
 
 
 @dataclass(frozen=True)
@@ -293,7 +293,7 @@ def _floor_shape(g: Target) -> tuple[float, float]:
     return b, float(np.linalg.norm(cw))
 
 
-def protocol_floor(target: str | Target, activation_: str | Activation, eta: float, alpha: float,
+def protocol_floor(target: str | Target, activation: str | Activation, eta: float, alpha: float,
                    noise: float = 0) -> ProtocolFloor:
     """The κ = 1 error floor ``R = c²(1 − m²/arcsin(m² + q²))`` of the symmetric ``a_i = ±1`` protocol.
 
@@ -301,7 +301,7 @@ def protocol_floor(target: str | Target, activation_: str | Activation, eta: flo
     ----------
     target : str or Target
         ``g = b·x_v + c·x_v·x_w`` (``v ⊥ w``), e.g. ``"x1 + x1*x2"``; other targets raise ``ValueError``.
-    activation_ : str or Activation
+    activation : str or Activation
         Must be ``relu``.
     eta, alpha, noise : float
         ``η̃ > 0``, ``α = n/d > 0``, ``Δ ≥ 0`` as in §3.1.
@@ -312,8 +312,9 @@ def protocol_floor(target: str | Target, activation_: str | Activation, eta: flo
         ``m`` = §3.1's overlap for ``a = +1``, ``q2`` the shared batch-noise component, ``R`` the floor.
     """
     g = target if isinstance(target, Target) else Target.parse(target)
-    s = activation_ if isinstance(activation_, Activation) else activation(activation_)
-    if str(s) != FLOOR_ACTIVATION:
+    s = as_activation(activation)
+    relu = as_activation(FLOOR_ACTIVATION)
+    if (s.terms, s.poly, s.min_order) != (relu.terms, relu.poly, relu.min_order):
         raise ValueError(f"the protocol floor is derived for σ = {FLOOR_ACTIVATION} and targets {FLOOR_TARGETS}; "
                          f"got σ = {s}")
     _, c = _floor_shape(g)

@@ -197,3 +197,12 @@ def vectors_by_degree(components: list[PolyElement], m: int) -> dict[int, list[l
     for monom, vec in by_monom.items():
         out.setdefault(sum(monom[:m]), []).append(vec)
     return out
+
+
+def rational_polynomial(expr: sympy.Expr, r: int) -> PolyElement | None:
+    """``expr`` (in the real symbols ``x1..xr``) in ``QQ[x1..xr]``, or ``None`` if a coefficient is not rational."""
+    variables = [sympy.Symbol(f"x{i}", real=True) for i in range(1, r + 1)]
+    try:
+        return to_ring(expr, polynomial_ring(r), variables)
+    except ValueError:
+        return None

@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy
 
-from theory.activations import Activation, activation
+from theory.activations import Activation, activation, as_activation
 from theory.engine import Engine, Subspace
 from theory.exact import ExactEngine
 from theory.kinks import kink_hyperplanes
-from theory.numeric import NumericEngine, default_points, legendre_points
+from theory.numeric import NumericEngine, numeric_engine
 from theory.parse import MAX_VARIABLES, parse_expression, target_variable
-from theory.polyalgebra import polynomial_ring, to_ring
+from theory.polyalgebra import rational_polynomial
 from theory.registry import KINKED, NAMED
 from theory.staircase import Staircase, Transitions, staircase_levels
 from theory.stairway import Stairway
@@ -54,7 +54,7 @@ def _int(value: object, name: str, minimum: int) -> int:
 
 
 def _sigma(act: str | Activation | None) -> Activation | None:
-    return act if act is None or isinstance(act, Activation) else activation(act)
+    return None if act is None else as_activation(act)
 
 
 @dataclass(frozen=True)
@@ -116,10 +116,8 @@ class Target:
             raise ValueError(f"method='exact' needs a polynomial with rational coefficients; {self} is not")
 
     def compose(self, R: object) -> Target:
-        """``g∘R``: the target ``x ↦ g(R x)`` for an ``r × r`` matrix ``R`` (sympy or numpy).
-
-        Its subspaces are ``Rᵀ`` times those of ``g`` when ``R`` is orthogonal.
-        """
+        """``g∘R``: ``x ↦ g(R x)`` for an ``r × r`` matrix ``R`` (sympy or numpy); its subspaces are ``Rᵀ``
+        times those of ``g`` when ``R`` is orthogonal."""
         M = sympy.Matrix(R) if not isinstance(R, np.ndarray) else sympy.Matrix(
             [[sympy.Float(float(v), 17) for v in row] for row in R])
         if M.shape != (self.r, self.r):
@@ -148,15 +146,8 @@ class Target:
         return self._cached(("is_polynomial",), lambda: self.expr.is_polynomial(*_variables(self.r)))
 
     def _ring_element(self) -> object:
-        def build() -> object:
-            if not self.is_polynomial:
-                return None
-            try:
-                return to_ring(self.expr, polynomial_ring(self.r), _variables(self.r))
-            except ValueError:
-                return None
-
-        return self._cached(("ring",), build)
+        """``g`` in ``QQ[x1..xr]``, or ``None`` when it is not a polynomial with rational coefficients."""
+        return self._cached(("ring",), lambda: rational_polynomial(self.expr, self.r) if self.is_polynomial else None)
 
     @property
     def is_rational_polynomial(self) -> bool:
@@ -169,40 +160,28 @@ class Target:
 
     @property
     def degree(self) -> int | None:
-        def compute() -> int | None:
-            g = self._ring_element()
-            if g is not None:
-                return max((sum(m) for m in g.monoms()), default=0)
-            return sympy.Poly(self.expr, *_variables(self.r)).total_degree() if self.is_polynomial else None
-
-        return self._cached(("degree",), compute)
+        g = self._ring_element()
+        if g is not None:
+            return max((sum(m) for m in g.monoms()), default=0)
+        return self._cached(("degree",), lambda: sympy.Poly(self.expr, *_variables(self.r)).total_degree()
+                            if self.is_polynomial else None)
 
     @property
     def engine(self) -> Engine:
         """The exact engine for rational polynomials (unless ``method="numeric"``), else the numeric one."""
-        return self._cached(("engine",), lambda: self._exact_engine() if self.exact else self._numeric_engine())
-
-    def _exact_engine(self) -> ExactEngine:
-        return ExactEngine(self._ring_element(), self.r, tuple(_variables(self.r)))
+        return self._cached(("engine",), lambda: ExactEngine(self._ring_element(), self.r, tuple(_variables(self.r)))
+                            if self.exact else self._numeric_engine())
 
     def _kinks(self) -> object:
         kinked = any(f.func.__name__ in KINKED for f in self.expr.atoms(sympy.Function))
         return self._cached(("kinks",), lambda: kink_hyperplanes(self.expr, _variables(self.r)) if kinked else ())
 
     def _numeric_engine(self) -> NumericEngine:
-        def build() -> NumericEngine:
-            poly = self.is_polynomial
-            kmax = self.kmax or (max(self.degree or 1, 1) if poly else DEFAULT_KMAX)
-            q = default_points(self.r, self.degree if poly else None, kmax, self.budget)
-            if q**self.r > 4 * self.budget and not poly:
-                raise ValueError(f"numeric analysis in r={self.r} variables needs {q}^{self.r} points; raise budget")
-            if not poly and q < 8:
-                raise ValueError(f"numeric analysis of a non-polynomial target in r={self.r} variables gets only {q} "
-                                 f"quadrature points per axis with budget={self.budget}; raise budget or reduce r")
-            return NumericEngine(self.evaluator("numpy"), self.r, q, kmax, self.rank_tol, tuple(_variables(self.r)),
-                                 self._kinks(), self.degree if poly else None, legendre_points(q))
-
-        return self._cached(("numeric",), build)
+        poly = self.is_polynomial
+        return self._cached(("numeric",), lambda: numeric_engine(
+            self.evaluator("numpy"), self.r, tuple(_variables(self.r)), self.degree if poly else None,
+            self.kmax or (max(self.degree or 1, 1) if poly else DEFAULT_KMAX), self.budget, self.rank_tol,
+            self._kinks()))
 
     @property
     def rank_tol(self) -> float:
