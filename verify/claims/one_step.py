@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from sim import subspace_overlap
-from theory import Target, activation
+from theory import Target
 from theory.overlap import OneStepOverlap
 from theory.subspace import complement_in
 from verify import rules
@@ -44,17 +44,31 @@ FAMILY_ERROR = 0.05  # T1-curve: family-wise error rate over the α values (Bonf
 # predictions (all from theory)
 # ---------------------------------------------------------------------------
 def one_step_prediction(target: str, ell: int, preprocess: bool, act: str) -> dict[str, Any]:
-    """``U_1step(ℓ)`` (§2.3) and ``U*_rel`` (§2.1) of ``target``; ``{0}`` when ``μ_ℓ(σ) = 0``."""
+    """What one giant step learns, from ``theory``: ``U_1step(ℓ)`` (§2.3, σ-aware) and ``U*_rel`` (§2.1).
+
+    Parameters
+    ----------
+    target : str
+        ``g*`` (THEORY.md §1).
+    ell : int
+        Batch exponent ``ℓ`` (``n ≍ d^ℓ``).
+    preprocess : bool
+        Labels with their Hermite orders ``< ℓ`` removed.
+    act : str
+        ``σ``; ``U_1step = {0}`` when the ``μ(σ)`` of the order that matters vanishes
+        (``Target.one_step_subspace(..., activation=σ)``).
+
+    Returns
+    -------
+    dict
+        ``learned_basis`` (``r × dim U_1step``) and ``relevant_basis`` (``r × dim U*_rel``) as nested lists,
+        their dimensions ``dim_learned``, ``dim_relevant``, the leap index and the inputs.
+    """
     g = Target.parse(target)
-    V = as_basis(g.one_step_subspace(ell, preprocess=preprocess), g.r)
-    order = ell if preprocess else g.first_nonzero_order()
-    mu = float(activation(act).hermite(int(order))) if math.isfinite(order) else 0.0
-    if mu == 0.0:
-        V = np.zeros((g.r, 0))
+    V = as_basis(g.one_step_subspace(ell, preprocess=preprocess, activation=act), g.r)
     U = as_basis(g.relevant_subspace(), g.r)
     return {"target": target, "r": g.r, "ell": ell, "preprocess": preprocess, "activation": act,
-            "order": order if math.isfinite(order) else None, "mu_order": mu, "dim_learned": int(V.shape[1]),
-            "dim_relevant": int(U.shape[1]), "leap_index": g.leap_index(),
+            "dim_learned": int(V.shape[1]), "dim_relevant": int(U.shape[1]), "leap_index": g.leap_index(),
             "learned_basis": V.tolist(), "relevant_basis": U.tolist()}
 
 
