@@ -256,18 +256,18 @@ def _decompose(expr: sympy.Expr, spec: str) -> tuple[tuple[Term, ...], tuple]:
     poly: list = [sympy.Integer(0)]
     for part in sympy.Add.make_args(sympy.expand(expr)):
         coef, rest = part.as_coeff_Mul()
-        apps = [f for f in sympy.Mul.make_args(rest) if isinstance(f, sympy.Function)]
-        if not apps:
-            p = sympy.Poly(part, _U)
-            poly = add(poly, list(reversed(p.all_coeffs())))
+        if not part.atoms(sympy.Function):
+            poly = add(poly, list(reversed(sympy.Poly(part, _U).all_coeffs())))
             continue
-        if len(apps) != 1 or rest != apps[0]:
-            raise ValueError(f"unknown activation {spec!r}: term {part} is not a constant times an activation; {HINT}")
-        arg = sympy.Poly(apps[0].args[0], _U)
-        if arg.degree() != 1:
-            raise ValueError(f"unknown activation {spec!r}: the argument of {apps[0]} must be a·u + b with a ≠ 0")
-        a, b = arg.coeff_monomial(_U), arg.coeff_monomial(1)
-        terms.append(Term(sympy.Rational(coef), apps[0].func.__name__, sympy.Rational(a), sympy.Rational(b)))
+        arg = rest.args[0] if isinstance(rest, sympy.Function) else None
+        if arg is None or arg.atoms(sympy.Function) or not arg.is_polynomial(_U):
+            raise ValueError(f"unknown activation {spec!r}: term {part} is not a constant times an activation of "
+                             f"a·u + b; {HINT}")
+        p = sympy.Poly(arg, _U)
+        if p.degree() != 1:
+            raise ValueError(f"unknown activation {spec!r}: the argument of {rest} must be a·u + b with a ≠ 0")
+        terms.append(Term(sympy.Rational(coef), rest.func.__name__, sympy.Rational(p.coeff_monomial(_U)),
+                          sympy.Rational(p.coeff_monomial(1))))
     while len(poly) > 1 and poly[-1] == 0:
         poly.pop()
     return tuple(terms), (tuple(poly) if any(c != 0 for c in poly) else ())

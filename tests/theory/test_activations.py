@@ -7,6 +7,9 @@ import numpy as np
 import pytest
 import sympy
 import torch
+from numpy.polynomial.hermite_e import hermeval
+from scipy.special import erf, ndtr
+from scipy.stats import norm
 
 from theory import activation
 from theory.activations import NAMED
@@ -129,3 +132,83 @@ def test_methods_are_reported() -> None:
 def test_unknown_activation_is_refused(bad: object) -> None:
     with pytest.raises(ValueError):
         activation(bad)  # type: ignore[arg-type]
+
+
+# -- sums, shifts and scales (issue 11 item 3) ---------------------------------------------------
+def test_sum_with_a_hermite_polynomial_is_exact() -> None:
+    """relu + He3/6: μ_k(relu) + δ_k3 (E[He3 He3]/6 = 1), exact; E σ'² = 1/2 + E[1_{u>0}(u²−1)] + E[(u²−1)²]/4 = 1."""
+    act = activation("relu + He3/6")
+    relu = activation("relu")
+    for k in range(7):
+        assert sympy.simplify(act.hermite(k) - relu.hermite(k) - (k == 3)) == 0
+        assert act.method(k).startswith("exact")
+    assert act.derivative_norm2() == 1
+    assert not act.vanishes(3) and act.vanishes(5) and not act.smooth
+
+
+@pytest.mark.parametrize("spec, fn", [
+    ("relu(u + 1/2)", lambda u: np.maximum(u + 0.5, 0)),
+    ("relu(2*u - 1)", lambda u: np.maximum(2 * u - 1, 0)),
+    ("abs(1 - u)", lambda u: np.abs(1 - u)),
+    ("sign(u + 0.25)", lambda u: np.sign(u + 0.25)),
+    ("erf(u + 1/2)", lambda u: erf(u + 0.5)),
+    ("erf(3*u/2 - 1)", lambda u: erf(1.5 * u - 1)),
+    ("tanh(u + 0.5)", lambda u: np.tanh(u + 0.5)),
+    ("2*relu(u - 1) - relu", lambda u: 2 * np.maximum(u - 1, 0) - np.maximum(u, 0)),
+    ("gelu(u + 1) + u**2/3", lambda u: (u + 1) * ndtr(u + 1) + u**2 / 3),
+])
+def test_affine_arguments_and_sums_against_independent_quadrature(spec: str, fn) -> None:  # noqa: ANN001
+    """Closed forms (piecewise polynomials via truncated moments; erf by completing the square) and 50-digit
+    tanh–sinh, against numpy Gauss–Legendre (200 points per piece of [−12, 12] split at the kinks: another rule)."""
+    act = activation(spec)
+    x, w = np.polynomial.legendre.leggauss(200)
+    points = [-12.0, *act.kinks(), 12.0]
+    for k in range(7):
+        ref = 0.0
+        for lo, hi in zip(points[:-1], points[1:]):
+            u = (hi - lo) / 2 * x + (hi + lo) / 2
+            ref += float(np.sum((hi - lo) / 2 * w * fn(u) * hermeval(u, np.eye(k + 1)[k]) * norm.pdf(u)))
+        assert abs(float(act.hermite(k)) - ref) < 1e-12 * max(1.0, abs(ref)), (spec, k)
+    if "tanh" not in spec and "gelu" not in spec:
+        assert all(act.method(k).startswith("exact") for k in range(4))
+
+
+def test_shifted_activation_has_no_symmetry_zeros_and_reports_quadrature_digits() -> None:
+    act = activation("tanh(u + 0.5)")
+    assert "quadrature" in act.method(2) and int(act.method(2).split("~")[1].split()[0]) >= 30
+    assert not any(act.vanishes(k) for k in range(8))
+    assert activation("tanh").vanishes(2) and not activation("tanh").vanishes(3)
+
+
+@pytest.mark.parametrize("spec", ["relu + He3/6", "tanh(u + 0.5)", "relu(2*u - 1) - u/4", "erf(u/2 + 1)", "gelu(u - 1)",
+                                  "(relu + He3/6)[2:]", "softplus(u + 1) + sigmoid(2*u)"])
+def test_new_forms_torch_numpy_and_derivative(spec: str) -> None:
+    act = activation(spec)
+    fn, dfn = act.torch_pair()
+    u = torch.linspace(-3.1, 2.9, 41, dtype=torch.float64, requires_grad=True)
+    (grad,) = torch.autograd.grad(fn(u).sum(), u)
+    torch.testing.assert_close(dfn(u.detach()), grad, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(act.numpy()(u.detach().numpy()), fn(u).detach().numpy(), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(act.numpy_derivative()(u.detach().numpy()), grad.numpy(), rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("spec", ["relu + He3/6", "relu(u + 1/2)", "tanh(u + 0.5)", "erf(u + 1/2)"])
+def test_derivative_norm2_of_new_forms(spec: str) -> None:
+    """E σ'² against Gauss–Legendre split at the kinks, with σ' from autograd of the torch form (independent)."""
+    act = activation(spec)
+    _, dfn = act.torch_pair()
+    x, w = np.polynomial.legendre.leggauss(200)
+    total = 0.0
+    points = [-12.0, *act.kinks(), 12.0]
+    for lo, hi in zip(points[:-1], points[1:]):
+        u = (hi - lo) / 2 * x + (hi + lo) / 2
+        d = dfn(torch.tensor(u, dtype=torch.float64)).numpy()
+        total += float(np.sum((hi - lo) / 2 * w * d**2 * np.exp(-u * u / 2) / np.sqrt(2 * np.pi)))
+    assert abs(float(act.derivative_norm2()) - total) < 1e-12
+
+
+@pytest.mark.parametrize("bad", ["relu*relu", "relu(u**2)", "tanh(relu)", "relu(0*u + 1)", "x1", "u*tanh", "He65",
+                                 "relu(u)**2"])
+def test_forms_outside_the_grammar_are_refused(bad: str) -> None:
+    with pytest.raises(ValueError, match="activation"):
+        activation(bad)
