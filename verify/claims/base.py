@@ -84,7 +84,15 @@ class Variant:
 
 @dataclass(frozen=True)
 class Ladder:
-    """The simulations one claim needs in one profile: arms × dimensions × seeds ``0..seeds-1``."""
+    """The simulations one claim needs in one profile: arms × dimensions × seeds ``0..seeds-1``.
+
+    Parameters
+    ----------
+    variants : tuple of Variant
+        The arms (each with its simulation kind, config fields and dimensions).
+    seeds : int
+        Seeds ``0..seeds-1`` per arm and dimension (an arm's own ``seeds`` overrides it).
+    """
 
     variants: tuple[Variant, ...]
     seeds: int
@@ -122,7 +130,7 @@ class RunSet:
 
 @dataclass(frozen=True)
 class Plot:
-    """Data for one figure panel; ``kind`` picks the renderer in ``verify.report``."""
+    """Data for one figure panel; ``kind`` picks the renderer in ``verify.figures``."""
 
     kind: str  # "loglog" | "curve" | "plane" | "stairway" | "extrapolation"
     title: str
@@ -131,7 +139,19 @@ class Plot:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """What a claim's evaluation found: the decision, predicted / measured summaries, all numbers, plots."""
+    """What a claim's evaluation found.
+
+    Parameters
+    ----------
+    decision : Decision
+        The verdict (CONFIRMED / REFUTED / INCONCLUSIVE) and its reason (``verify.rules``).
+    predicted, measured : str
+        One-line summaries for the report's table.
+    numbers : mapping, optional
+        Every number behind the decision (JSON-able), for ``results.json``.
+    plots : tuple of Plot, optional
+        Figure panels.
+    """
 
     decision: Decision
     predicted: str
@@ -144,11 +164,25 @@ class Evaluation:
 class Claim:
     """One claim of THEORY.md §5.
 
-    ``predict()`` computes the predicted quantity from ``theory`` (a JSON-able
-    mapping, may also hold sympy objects under keys starting with ``_``);
-    ``ladders[profile]`` the simulations; ``evaluate(prediction, runs)`` the
-    statistic and the decision rule; ``statistic`` and ``rule`` describe them
-    in words for the report.
+    Parameters
+    ----------
+    id : str
+        Short name (``"T1-curve"``), unique among the claims.
+    source : str
+        Where the claim comes from (paper and theorem, or THEORY section).
+    statement : str
+        The claim in one sentence.
+    kind : {"theorem", "conjecture"}
+        A REFUTED theorem makes ``python -m verify`` exit with status 1.
+    predict : callable
+        ``predict() -> mapping``: the predicted quantity, computed from ``theory`` (JSON-able; sympy objects
+        only under keys starting with ``_``).
+    ladders : mapping of str to Ladder
+        Profile name → the simulations the claim needs in that profile.
+    evaluate : callable
+        ``evaluate(prediction, runs: RunSet) -> Evaluation``: the statistic and the decision rule.
+    statistic, rule : str, optional
+        The statistic and the rule in words, for the report.
     """
 
     id: str
