@@ -1,0 +1,44 @@
+"""Divergence: a run whose numbers stop being finite stops there, and says which and where (issue 9 item 3).
+
+A giant step with too large a learning rate, a target with a huge constant or a huge label noise makes the
+loss, the weights, the features or the errors overflow. Such a run must neither store non-finite numbers
+nor surface as a traceback from deep inside ``torch.linalg``; it raises :class:`Diverged`, whose one-line
+message names the quantity, the step and what to change. ``Diverged`` is not a ``ValueError``: the input
+was valid, the run diverged, and the command lines give it its own exit status.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class Diverged(RuntimeError):
+    """A run produced a non-finite ``quantity`` at ``step`` (``0`` = initialisation or readout before any
+    step); ``hint`` says what to change (e.g. ``"lower lr0"``)."""
+
+    quantity: str
+    step: int
+    hint: str
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return f"the run diverged: {self.quantity} is not finite at step {self.step}; {self.hint}"
+
+
+def check_finite(value: torch.Tensor | float, quantity: str, step: int, hint: str) -> None:
+    """Raise :class:`Diverged` unless every entry of ``value`` (a tensor or a number) is finite."""
+    if isinstance(value, torch.Tensor):
+        ok = bool(torch.isfinite(value).all())
+    else:
+        ok = math.isfinite(float(value))
+    if not ok:
+        raise Diverged(quantity, step, hint)
+
+
+__all__ = ["Diverged", "check_finite"]
