@@ -17,11 +17,12 @@ give the command-line flags (``add_config_flags``): an integer interval is an ``
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from theory.validate import Boolean, Constraint, Interval, Options, check_params
 
@@ -47,6 +48,25 @@ class Range(Interval):
         plain = super().describe()
         kind = "an integer" if self.type is int else "a finite number"
         return f"{self.noun}{plain[len(kind):]}".strip()
+
+
+class Config:
+    """What every config class (a frozen dataclass deriving from this) offers besides its fields and
+    ``key_dict``: plain-JSON ``to_dict``, ``from_dict`` and a validated ``replace``."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """All fields as plain JSON values (tuples as lists)."""
+        values = {name: getattr(self, name) for name in field_names(type(self))}
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        """Build from a mapping; unknown keys are refused with the list of known ones."""
+        return from_mapping(cls, data)
+
+    def replace(self, **changes: Any) -> Self:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
 
 
 def validate(cfg: Any, constraints: Mapping[str, Constraint], optional: tuple[str, ...] = (),
@@ -131,5 +151,5 @@ def config_overrides(ns: argparse.Namespace, cls: type) -> dict[str, Any]:
     return {k: getattr(ns, k) for k in field_names(cls) if hasattr(ns, k)}
 
 
-__all__ = ["Range", "Rule", "add_config_flags", "config_overrides", "field_names", "from_mapping", "read_mapping",
+__all__ = ["Config", "Range", "Rule", "add_config_flags", "config_overrides", "field_names", "from_mapping", "read_mapping",
            "validate"]

@@ -23,16 +23,14 @@ before it is added to the float64 accumulator, on CUDA it is kept in float32 whe
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 from sim.device import DTYPES, check_device
-from sim.fields import Range, Rule, from_mapping, read_mapping, validate
+from sim.fields import Config, Range, Rule, read_mapping, validate
 from theory.validate import Boolean, Interval, Options, check_scalar
 
 KIND = "giant_step"
@@ -151,7 +149,7 @@ RULES = (
 
 
 @dataclass(frozen=True)
-class SimConfig:
+class SimConfig(Config):
     """A giant-step experiment (THEORY.md §3); see the module docstring for the derived sizes.
 
     The teacher is ``W* = [e_1 … e_r]ᵀ`` (the first ``r`` coordinate axes of ``R^d``), so that
@@ -228,12 +226,6 @@ class SimConfig:
         return self.n_ridge_resolved - self.n_holdout
 
     # -- (de)serialisation --------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        """All fields as plain JSON values (``ridge_lambdas`` as a list)."""
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
-        out["ridge_lambdas"] = list(self.ridge_lambdas)
-        return out
-
     def key_dict(self, device_type: str) -> dict[str, Any]:
         """What determines a result: all fields with defaults resolved, the device type in place of ``device``,
         and without ``max_memory`` (chunking does not change results, §3 reproducibility)."""
@@ -245,15 +237,6 @@ class SimConfig:
         out["target"] = self.target.strip()
         out["activation"] = self.activation.strip()
         return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> SimConfig:
-        """Build from a mapping; unknown keys are refused with the list of known ones."""
-        return from_mapping(cls, data)
-
-    def replace(self, **changes: Any) -> SimConfig:
-        """A copy with some fields changed (validated again)."""
-        return dataclasses.replace(self, **changes)
 
 
 def load_config(path: str | Path, **overrides: Any) -> SimConfig:

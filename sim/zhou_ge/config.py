@@ -9,14 +9,12 @@ line: bounds in ``CONSTRAINTS`` (``theory.validate``), cross-field conditions in
 
 from __future__ import annotations
 
-import dataclasses
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from sim.device import DTYPES, check_device
-from sim.fields import Range, Rule, from_mapping, validate
+from sim.fields import Config, Range, Rule, validate
 from theory.validate import Boolean, Interval, Options, check_scalar
 
 KIND = "zhou_ge"
@@ -85,7 +83,7 @@ RULES = (
 
 
 @dataclass(frozen=True)
-class ZGConfig:
+class ZGConfig(Config):
     """One [ZG] experiment (THEORY.md §4); validated in ``__post_init__`` before any compute.
 
     Teacher: ``m_star`` unit directions in ``R^d`` (``teacher_directions``), second layer ``teacher_a``
@@ -174,28 +172,12 @@ class ZGConfig:
                 f"teacher {self.m_star} {self.teacher_directions} directions; {s1}; {s2}; {s3}; "
                 f"near = angle ≤ {self.near_angle:g} rad")
 
-    def to_dict(self) -> dict[str, Any]:
-        """All fields as plain JSON values (``teacher_a`` as a list)."""
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
-        if out["teacher_a"] is not None:
-            out["teacher_a"] = list(out["teacher_a"])
-        return out
-
     def key_dict(self, device_type: str) -> dict[str, Any]:
         """What determines a result: the fields, ``device`` replaced by the device type."""
         out = self.to_dict()
         out["device"] = device_type
         out["stage1_ell"] = self.stage1_ell_resolved
         return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ZGConfig:
-        """Build from a mapping; unknown keys are refused with the list of known ones."""
-        return from_mapping(cls, data)
-
-    def replace(self, **changes: Any) -> ZGConfig:
-        """A copy with some fields changed (validated again)."""
-        return dataclasses.replace(self, **changes)
 
 
 __all__ = ["ACTIVATIONS", "CONSTRAINTS", "DIRECTIONS", "KIND", "LOSSES", "RULES", "STAGE1_GRADIENTS", "ZGConfig"]
