@@ -39,6 +39,7 @@ from theory.quadrature import Grid, build_grid
 from theory.subspace import FloatSubspace, as_subspace
 
 OBLIQUE_TOL = 1e-3  # rank tolerance on grids that straddle kinks
+MAX_VALUE = 1e150  # |g| on the grid above this: g² (norms, Gram matrices) would overflow float64
 
 
 @dataclass(frozen=True)
@@ -81,9 +82,10 @@ class NumericEngine:
     def _values(self, grid: Grid) -> np.ndarray:
         X = grid.points()
         G = np.asarray(self.fn(X.reshape(-1, self.r)), dtype=float).reshape(X.shape[:-1])
-        if not np.all(np.isfinite(G)):
-            raise ValueError(f"the target is not finite on the quadrature grid (|x| up to {np.abs(X).max():.3g}): "
-                             "its values overflow float64; use smaller coefficients or exponents")
+        if not np.all(np.isfinite(G)) or np.max(np.abs(G)) > MAX_VALUE:
+            raise ValueError(f"the target is not finite on the quadrature grid (|x| up to {np.abs(X).max():.3g}) or "
+                             f"exceeds MAX_VALUE = {MAX_VALUE:g}, so its square overflows float64; use smaller "
+                             "coefficients or exponents")
         return G
 
     def _table(self, V: FloatSubspace, kmax: int, coarse: bool = False

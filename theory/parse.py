@@ -33,7 +33,7 @@ each is named in its error message:
 * ``MAX_TERMS``: an upper bound on the number of monomials after expansion
   (``min(C(n + D, D), products of term counts)`` for ``n`` atoms and degree ``D``);
 * ``MAX_NUMBER_DIGITS``: the decimal digits of any number, a literal (``1e999999999``) or one
-  built from literals (``(10**64)**64``); numbers stay inside the float64 range.
+  built from literals (``(10**64)**64``); numbers stay inside the float64 range (``< 1e308``).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ MAX_EXPONENT = 64
 MAX_VARIABLES = 100
 MAX_DEGREE = 64
 MAX_TERMS = 5_000
-MAX_NUMBER_DIGITS = 300
+MAX_NUMBER_DIGITS = 308
 
 _TOKEN = re.compile(
     r"""

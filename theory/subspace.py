@@ -90,6 +90,27 @@ def _to_qq(x: object) -> object:
     return QQ.convert(x)
 
 
+def _sparse(v: Vector) -> dict:
+    return {i: x for i, x in enumerate(v) if x}
+
+
+def _dot(a: dict, b: dict) -> object:
+    if len(b) < len(a):
+        a, b = b, a
+    return sum((x * b[i] for i, x in a.items() if i in b), QQ(0))
+
+
+def _axpy(w: dict, c: object, b: dict) -> dict:
+    out = dict(w)
+    for i, x in b.items():
+        y = out.get(i, QQ(0)) + c * x
+        if y:
+            out[i] = y
+        else:
+            out.pop(i, None)
+    return out
+
+
 @dataclass(frozen=True)
 class ExactSubspace:
     """A subspace of ``Q^r`` stored as its reduced row-echelon basis (canonical)."""
@@ -136,8 +157,17 @@ class ExactSubspace:
         """``self ⊖ other``: the projection of ``self`` on ``other^⊥`` (``self`` minus what ``other`` covers)."""
         if other.dim == 0 or self.dim == 0:
             return self
-        P = other.complement().projector()
-        return ExactSubspace.span([list(P * sympy.Matrix([QQ.to_sympy(x) for x in v])) for v in self.rows], self.r)
+        ob, on = other.orthogonal_basis()
+        sparse = [_sparse(b) for b in ob]
+        out = []
+        for v in self.rows:
+            w = _sparse(v)
+            for b, nb in zip(sparse, on):
+                coef = _dot(w, b) / nb
+                if coef:
+                    w = _axpy(w, -coef, b)
+            out.append(tuple(w.get(i, QQ(0)) for i in range(self.r)))
+        return ExactSubspace.span(out, self.r)
 
     def vectors(self) -> list[list[str]]:
         """The orthonormal basis as JSON-able columns (exact entries as strings)."""
@@ -146,16 +176,17 @@ class ExactSubspace:
 
     def orthogonal_basis(self) -> tuple[list[Vector], list]:
         """Rational Gram–Schmidt (no normalisation): orthogonal vectors ``b_j`` and ``‖b_j‖²``."""
-        basis: list[Vector] = []
+        sparse: list[dict] = []
         norms: list = []
-        for v in self.rows:
-            w = list(v)
-            for b, nb in zip(basis, norms):
-                coef = sum((wi * bi for wi, bi in zip(w, b)), QQ(0)) / nb
-                w = [wi - coef * bi for wi, bi in zip(w, b)]
-            basis.append(tuple(w))
-            norms.append(sum((wi * wi for wi in w), QQ(0)))
-        return basis, norms
+        for v in self.rows:  # sparse vectors: complements of coordinate subspaces stay cheap at large r
+            w = _sparse(v)
+            for b, nb in zip(sparse, norms):
+                coef = _dot(w, b) / nb
+                if coef:
+                    w = _axpy(w, -coef, b)
+            sparse.append(w)
+            norms.append(_dot(w, w))
+        return [tuple(w.get(i, QQ(0)) for i in range(self.r)) for w in sparse], norms
 
     def complement(self) -> ExactSubspace:
         """The orthogonal complement in ``Q^r``."""

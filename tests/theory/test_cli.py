@@ -72,3 +72,29 @@ def test_theory_does_not_import_torch() -> None:
     code = "import sys, theory; theory.Target.parse('x1*x2').stairway(); print('torch' in sys.modules)"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.stdout.strip() == "False"
+
+
+def test_sigma_aware_staircase_side_by_side(capsys: pytest.CaptureFixture) -> None:
+    code, out, _ = run(capsys, "staircase", "x1 + x1*x2 + x1*x2*x3", "--activation", "relu")
+    assert code == 0 and "generic (§2.4) and σ = relu (§2.8)" in out
+    assert "  3  3         2" in out and "step 3: μ_3(relu) = 0 blocks span{(0, 0, 1)}" in out
+    code, out, _ = run(capsys, "staircase", "x1 + x1*x2 + x1*x2*x3", "--activation", "relu", "--json")
+    data = json.loads(out)
+    assert data["dims"] == [0, 1, 2, 3] and data["dims_sigma"] == [0, 1, 2]
+    assert data["blocked"] == [{"step": 3, "direction": ["0", "0", "1"], "order": 3}]
+    code, out, _ = run(capsys, "staircase", "x1 + x1*x2", "--json")
+    assert "dims_sigma" not in json.loads(out) and json.loads(out)["blocked"] == []
+
+
+def test_sigma_aware_leap_and_stairway(capsys: pytest.CaptureFixture) -> None:
+    code, out, _ = run(capsys, "leap", "x1*x2*x3", "--activation", "relu", "--json")
+    assert code == 0 and json.loads(out)["leap_index"] == "inf"
+    code, out, _ = run(capsys, "stairway", "x1 + x1*x2 + x1*x2*x3", "--activation", "erf", "--kappa", "1", "--json")
+    data = json.loads(out)
+    assert data["activation"] == "erf" and [r["dim"] for r in data["rows"]] == [0, 1, 1, 1]
+
+
+@pytest.mark.parametrize("noise", ["-1", "nan", "inf"])
+def test_bad_noise_is_refused(capsys: pytest.CaptureFixture, noise: str) -> None:
+    code, out, err = run(capsys, "error", "x1 + x1*x2", "--learned", "x1", "--noise", noise)
+    assert code == 2 and out == "" and err.count("\n") == 1 and "noise must be a finite number ≥ 0" in err
