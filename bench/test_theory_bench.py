@@ -1,5 +1,6 @@
 """Speed of the symbolic side (issue: staircase, leap index and stairway of a degree-6 polynomial in
-6 variables with ~20 terms in < 2 s on one core; 12 Hermite coefficients of every activation in < 1 s each).
+6 variables with ~20 terms in < 2 s on one core, generic and σ-aware (THEORY.md §2.8); 12 Hermite
+coefficients of every activation in < 1 s each).
 
 Run with ``make bench``. Each benchmark builds a fresh ``Target`` per round so no cached analysis is reused.
 """
@@ -11,7 +12,8 @@ import random
 import pytest
 
 from theory import Target
-from theory.activations import NAMED, _quadrature_coefficient, activation
+from theory.activations import NAMED, _cached_raw, activation
+from theory.registry import _quadrature
 
 
 def random_polynomial(seed: int, r: int = 6, degree: int = 6, terms: int = 20) -> str:
@@ -42,10 +44,28 @@ def test_bench_staircase_leap_stairway(benchmark, seed: int) -> None:
     assert benchmark.stats.stats.median < 2.0
 
 
+@pytest.mark.parametrize("sigma", ["relu", "tanh", "relu + He3/6"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_bench_sigma_aware_staircase_stairway(benchmark, seed: int, sigma: str) -> None:
+    """σ-aware staircase and stairway (§2.8) of the same random polynomials, fresh ``Target`` per round."""
+    text = random_polynomial(seed)
+    activation(sigma).hermite_series(6)  # μ_k are computed once per activation, not per target
+
+    def analyse() -> tuple:
+        g = Target.parse(text)
+        sc = g.staircase(activation=sigma)
+        return sc.dims, len(sc.blocked), g.stairway(max_steps=3, kappas=(1, 2), activation=sigma).errors
+
+    dims, blocked, _ = benchmark(analyse)
+    benchmark.extra_info.update({"target_terms": 20, "activation": sigma, "dims_sigma": dims, "blocked": blocked})
+    assert benchmark.stats.stats.median < 2.0
+
+
 @pytest.mark.parametrize("name", list(NAMED) + ["He5", "relu[2:]"])
 def test_bench_twelve_coefficients(benchmark, name: str) -> None:
     def coefficients() -> tuple:
-        _quadrature_coefficient.cache_clear()
+        _quadrature.cache_clear()
+        _cached_raw.cache_clear()
         activation.cache_clear()
         return activation(name).hermite_series(11).coefficients
 

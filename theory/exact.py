@@ -36,7 +36,7 @@ from theory.hermite import hermite_e_coefficients, index_tuple_to_alpha, multi_f
 from theory.polyalgebra import (
     LinearSubstitution,
     coefficient_vectors,
-    gaussian_expectation,
+    gaussian_norm2,
     heat,
     heat_in,
     hermite_expansion,
@@ -174,7 +174,6 @@ class ExactEngine:
     def conditional_energy(self, V: ExactSubspace, kappa: int) -> object:
         """``Σ_{|β| ≤ κ} Σ_α c_{α,β}(V)² / (α! β!)`` (§2.6), a QQ element."""
         fr = self.frame(V)
-        variances = [1 / n for n in fr.V_norms]
         total = QQ(0)
         level: dict[tuple[int, ...], PolyElement] = {(): fr.h}
         for k in range(kappa + 1):
@@ -188,7 +187,7 @@ class ExactEngine:
                     counts[a] = counts.get(a, 0) + 1
                     weight *= fr.C_norms[a]
                 weight *= multi_factorial(tuple(counts.values()))
-                total += gaussian_expectation(restricted * restricted, variances) / weight
+                total += gaussian_norm2(restricted, V.dim, fr.V_norms) / weight
             if k < kappa:
                 level = next_derivatives(level, fr.C)
         return total

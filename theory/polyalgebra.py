@@ -185,6 +185,20 @@ def heat_in(p: PolyElement, m: int, norms: list) -> PolyElement:
     return heat(p, units, list(norms[:m]))
 
 
+def gaussian_norm2(p: PolyElement, m: int, norms: list) -> object:
+    """``E[p(y)²]`` for ``y_j ~ N(0, 1/norms[j])`` independent (``p`` in the first ``m`` generators), without
+    squaring ``p``: with ``P = exp(½ Σ_j ∂²_{y_j}/norms[j]) p`` (:func:`heat_in`), ``p = Σ_α P_α He^D_α`` and
+    ``E[He^D_α He^D_β] = δ_αβ α! D^α`` (``He^D_α = exp(−½Δ_D) y^α``, ``D_j = 1/norms[j]``)."""
+    total = QQ(0)
+    for monom, coeff in heat_in(p, m, norms).terms():
+        weight = QQ(multi_factorial(monom[:m]))
+        for j, n in enumerate(monom[:m]):
+            if n:
+                weight /= norms[j] ** n
+        total += coeff * coeff * weight
+    return total
+
+
 def vectors_by_degree(components: list[PolyElement], m: int) -> dict[int, list[list]]:
     """Coefficient vectors of a vector of polynomials in the first ``m`` generators, grouped by the degree
     of their monomial (``{degree: [vector per monomial]}``)."""
