@@ -17,6 +17,7 @@ from functools import reduce
 import sympy
 
 from theory.engine import Engine, Subspace
+from theory.validate import Interval, check_scalar
 
 SYMMETRIC_STEP_MAX = 2  # directions one step (after the first) can add with the symmetric initialisation (§2.8)
 
@@ -85,8 +86,7 @@ class Staircase:
 
     def space(self, t: int) -> Subspace:
         """``U^t`` as a subspace object (``U^∞`` for ``t`` past the end)."""
-        if t < 0:
-            raise ValueError(f"staircase level must be ≥ 0, got {t}")
+        t = check_scalar(t, "staircase level", Interval(int, 0, None))
         return self.spaces[min(t, len(self.spaces) - 1)]
 
     def level(self, t: int) -> object:
