@@ -107,8 +107,9 @@ class Labels:
 
     ``clean(z) = g*(z[:, :r])`` (shape ``(rows,)``); ``noisy(z, ξ) = clean + √Δ ξ``;
     ``train(z, ξ, fit)`` additionally removes Hermite orders ``< ℓ``: exactly (``low``, the
-    target's orders below ``ℓ``) or, for ``preprocess="estimate"``, the batch estimate
-    ``fit = (m, b)`` of the mean and linear part, ``y − m − z·b``.
+    target's orders below ``ℓ``) or, for ``preprocess="estimate"`` or ``"hermite"``, a batch estimate
+    ``fit = (m, b)`` of the mean and linear part, ``y − m − z·b``; ``clean_preprocessed(z, fit)`` does the
+    same to the noiseless labels (the test target of a readout fitted to preprocessed labels).
     """
 
     g: TorchFn
@@ -125,7 +126,15 @@ class Labels:
 
     def train(self, z: torch.Tensor, xi: torch.Tensor,
               fit: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
-        y = self.noisy(z, xi)
+        return self.remove_low(self.noisy(z, xi), z, fit)
+
+    def clean_preprocessed(self, z: torch.Tensor, fit: tuple[torch.Tensor, torch.Tensor] | None = None
+                           ) -> torch.Tensor:
+        return self.remove_low(self.clean(z), z, fit)
+
+    def remove_low(self, y: torch.Tensor, z: torch.Tensor,
+                   fit: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """``y − low(z) − (m + z·b)`` (each part only where it is given)."""
         if self.low is not None:
             y = y - self.low(z[:, : self.r])
         if fit is not None:
@@ -143,24 +152,32 @@ def make_labels(target: str, noise: float, preprocess: str, ell: int) -> Labels:
     return Labels(tgt.evaluator("torch"), tgt.r, float(noise), low)
 
 
+Label = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Reduce = Callable[[list[torch.Tensor]], None]
+LOW_ESTIMATES = ("estimate", "hermite")
+
+
 def linear_fit(sampler: Sampler, labels: Labels, chunk_blocks: int,
                tick: Callable[[int], None] | None = None, blocks: tuple[int, int] | None = None,
-               reduce: Callable[[list[torch.Tensor]], None] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+               reduce: Reduce | None = None, label: Label | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Least-squares fit ``y ≈ m + z·b`` on the batch, as an experimenter estimates the orders ``< 2`` (§2.3).
 
     One streamed pass: the ``(d+1)×(d+1)`` Gram matrix of ``[1, z]`` and its product with ``y`` are summed
     per block, in block order, in float64; the fit is the minimum-norm solution (pseudo-inverse).
-    Returns ``(m (scalar tensor), b (d,))`` in float64. ``blocks = (start, stop)`` restricts the pass to
-    those block indices and ``reduce`` then sums the Gram matrix and right-hand side over the processes of
-    a data-parallel run (``sim.distributed``).
+    Returns ``(m (scalar tensor), b (d,))`` in float64, NaN when the sums are not finite (a diverged run:
+    the caller's ``sim.divergence.check_finite`` names it; no decomposition sees them). ``y = label(z, ξ)``
+    (default the noisy labels).
+    ``blocks = (start, stop)`` restricts the pass to those block indices and ``reduce`` then sums the Gram
+    matrix and right-hand side over the processes of a data-parallel run (``sim.distributed``).
     """
     d = sampler.d
+    label = label or labels.noisy
     gram = torch.zeros(d + 1, d + 1, dtype=torch.float64, device=sampler.device)
     rhs = torch.zeros(d + 1, dtype=torch.float64, device=sampler.device)
     start, stop = blocks if blocks is not None else (0, sampler.num_blocks)
     for chunk in sampler.chunks(chunk_blocks, start, stop):
         for _, z, xi in chunk:
-            y = labels.noisy(z, xi)
+            y = label(z, xi)
             X = torch.cat([torch.ones(z.shape[0], 1, dtype=z.dtype, device=z.device), z], dim=1)
             gram += (X.T @ X).double()
             rhs += (X.T @ y).double()
@@ -168,5 +185,43 @@ def linear_fit(sampler: Sampler, labels: Labels, chunk_blocks: int,
             tick(len(chunk))
     if reduce is not None:
         reduce([gram, rhs])
+    if not bool(torch.isfinite(gram).all() and torch.isfinite(rhs).all()):
+        return torch.tensor(math.nan, dtype=torch.float64), torch.full((d,), math.nan, dtype=torch.float64)
     coef = torch.linalg.pinv(gram, hermitian=True) @ rhs
     return coef[0], coef[1:]
+
+
+def hermite_fit(sampler: Sampler, label: Label, chunk_blocks: int, tick: Callable[[int], None] | None = None,
+                blocks: tuple[int, int] | None = None, reduce: Reduce | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first-Hermite estimate of the labels' orders ``< 2`` on a data set (THEORY §3.2, the one-step
+    notebook): ``A = mean(y)``, ``B = mean(y z)`` (not a least-squares fit), ``y = label(z, ξ)``.
+
+    One streamed pass, per-block sums added in block order in float64 (``blocks``, ``reduce`` as in
+    ``linear_fit``). Returns ``(A (scalar tensor), B (d,))`` in float64.
+    """
+    total = torch.zeros(sampler.d + 1, dtype=torch.float64, device=sampler.device)
+    start, stop = blocks if blocks is not None else (0, sampler.num_blocks)
+    for chunk in sampler.chunks(chunk_blocks, start, stop):
+        for _, z, xi in chunk:
+            y = label(z, xi)
+            total[0] += y.double().sum()
+            total[1:] += (z.T @ y).double()
+        if tick:
+            tick(len(chunk))
+    if reduce is not None:
+        reduce([total])
+    total /= sampler.n
+    return total[0], total[1:]
+
+
+def low_estimate(kind: str, sampler: Sampler, labels: Labels, label: Label, chunk_blocks: int,
+                 tick: Callable[[int], None] | None = None, blocks: tuple[int, int] | None = None,
+                 reduce: Reduce | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(m, b)`` of ``y = label(z, ξ)`` on ``sampler``'s data set: least squares (``kind="estimate"``) or the
+    first-Hermite estimate (``"hermite"``)."""
+    if kind == "estimate":
+        return linear_fit(sampler, labels, chunk_blocks, tick, blocks, reduce, label)
+    if kind == "hermite":
+        return hermite_fit(sampler, label, chunk_blocks, tick, blocks, reduce)
+    raise ValueError(f"a low-order estimate is one of {', '.join(LOW_ESTIMATES)}; got {kind!r}")

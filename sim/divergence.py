@@ -10,9 +10,16 @@ was valid, the run diverged, and the command lines give it its own exit status.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+import numpy as np
 import torch
+
+# what a decomposition (eigh, svd, pinv, solve) raises on non-finite input or when it does not converge;
+# numpy's is a ValueError, which a command line would otherwise report as bad input
+LINALG_ERRORS = (torch.linalg.LinAlgError, np.linalg.LinAlgError)
 
 
 @dataclass
@@ -41,4 +48,14 @@ def check_finite(value: torch.Tensor | float, quantity: str, step: int, hint: st
         raise Diverged(quantity, step, hint)
 
 
-__all__ = ["Diverged", "check_finite"]
+@contextmanager
+def guarded(quantity: str, step: int, hint: str) -> Iterator[None]:
+    """Run a decomposition of ``quantity`` at ``step``: a ``LINALG_ERRORS`` error inside (non-finite input,
+    "SVD did not converge") becomes :class:`Diverged` naming it, never a traceback or a bad-input error."""
+    try:
+        yield
+    except LINALG_ERRORS:
+        raise Diverged(quantity, step, hint) from None
+
+
+__all__ = ["Diverged", "LINALG_ERRORS", "check_finite", "guarded"]

@@ -8,11 +8,22 @@ the machine, are done by ``sim.giant_step.plan.make_plan`` (also before any comp
 
 Derived sizes (all deterministic functions of the fields):
 
-* ``n = ceil(n_scale · d**n_exp)`` samples per giant step;
+* ``n = ceil(n_scale · d**n_exp)`` samples per giant step (``n_round="floor"``: ``⌊·⌋``, §3.2);
 * ``ell`` (learning-rate exponent and preprocessing order) defaults to ``max(1, round(n_exp))``;
-* ``η = lr0 · √p · d^{(ℓ−1)/2}`` (§3), so the per-neuron step is ``lr0 · d^{(ℓ−1)/2}``;
+* output scale ``s_p`` (``output_scale``): ``1/p`` (default, the authors' code) or ``1/√p`` (§3);
+* per-neuron step ``η̃ = lr0 · d^{(ℓ−1)/2}`` (§3; ``lr_rule="sqrt(n/p)"``: ``lr0 · √(n/p)``, §3.2), the
+  same under every output scale and initialisation: ``w_i ← w_i + η̃ a_i (1/n) Σ_ν r_ν σ'(⟨w_i,z_ν⟩) z_ν``,
+  i.e. gradient descent on ``L`` with ``η = η̃/s_p`` (``lr``);
 * ``n_ridge`` defaults to ``n``; ``round(holdout · n_ridge)`` of them are the held-out split used to
-  pick λ, the rest fit the ridge readout.
+  pick λ, the rest fit the ridge readout (``readout_data="train_batch"``: the last step's batch of ``n``
+  samples fits it).
+
+Protocol options (THEORY §3): ``init`` (``symmetric``, ``gaussian``, ``hypercube``), ``output_scale``,
+``normalize``, ``reuse_batch``, ``preprocess``; the deviations of the authors' notebooks (§3.2) are fields
+too (``sim.giant_step.protocols``), and ``protocol`` names a table of them that ``from_dict`` applies
+before the fields given. ``engine`` (``auto``, ``dense``, ``reduced``) picks how the run is computed
+(``sim.giant_step.choice``); ``auto`` is resolved in the store key, so it never changes a result's key.
+Records written before these fields existed were produced by ``LEGACY`` (``from_record``).
 
 Options that change numerics are off by default and part of the store key: ``tf32`` (TF32 matrix products
 on CUDA) and ``bf16`` (the two matrix products per block of the giant step — ``H = z Wᵀ`` and ``Qᵀ z`` —
@@ -25,17 +36,25 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 from sim.device import DTYPES, check_device
 from sim.fields import Config, Range, Rule, read_mapping, validate
+from sim.giant_step.choice import ENGINES, reduced_unsupported, resolve_engine
+from sim.giant_step.protocols import PROTOCOL, apply
 from theory.validate import Boolean, Interval, Options, check_scalar
 
 KIND = "giant_step"
-PREPROCESS = ("none", "exact", "estimate")
+PREPROCESS = ("none", "exact", "estimate", "hermite")
 READOUT = ("every_step", "final", "none")
+INITS = ("symmetric", "gaussian", "hypercube")
+OUTPUT_SCALES = ("1/p", "1/sqrt(p)")
+LR_RULES = ("d^((ell-1)/2)", "sqrt(n/p)")
+# what produced the records written before these fields existed (``from_record``)
+LEGACY = {"output_scale": "1/sqrt(p)", "init": "symmetric", "engine": "dense"}
 DEFAULT_LAMBDAS: tuple[float, ...] = tuple(10.0 ** (k / 2) for k in range(-12, 3))  # 1e-6 … 10
 DEFAULT_BLOCK = 4096
 MAX_SAMPLES = 10**12
@@ -49,23 +68,34 @@ CONSTRAINTS = {
     "p": Interval(int, 2, None),
     "n_exp": Interval(float, 0, None, closed="neither"),
     "n_scale": Interval(float, 0, None, closed="neither"),
+    "n_round": Options(("ceil", "floor")),
     "steps": Interval(int, 0, None),
     "lr0": Interval(float, what="the learning-rate prefactor η0"),
+    "lr_rule": Options(LR_RULES),
     "ell": Interval(int, 1, None),
+    "output_scale": Options(OUTPUT_SCALES),
+    "init": Options(INITS),
     "preprocess": Options(PREPROCESS),
     "noise": Interval(float, 0, None, what="the label-noise variance Δ"),
     "normalize": Boolean(),
     "reuse_batch": Boolean(),
     "n_ridge": Interval(int, 2, None),
     "n_test": Interval(int, 1, None),
+    "ridge_scale": Options(("mean", "sum")),
     "holdout": Range(float, 0, 1, closed="neither", noun="a fraction"),
     "readout": Options(READOUT),
+    "readout_data": Options(("fresh", "train_batch")),
+    "readout_labels": Options(("raw", "preprocessed")),
+    "test_estimate": Options(("train", "test")),
+    "step_cosines": Boolean(),
+    "engine": Options(ENGINES),
+    "protocol": PROTOCOL,
     "dtype": Options(DTYPES),
     "tf32": Boolean(),
     "bf16": Boolean(),
     "block_size": Interval(int, 1, None),
 }
-OPTIONAL = ("ell", "n_ridge")  # None: the default derived from the other fields
+OPTIONAL = ("ell", "n_ridge", "protocol")  # None: the default derived from the other fields (no protocol)
 
 
 def parse_memory(value: object) -> int | None:
@@ -129,7 +159,7 @@ PARSERS = {
 }
 
 RULES = (
-    Rule(lambda c: c.p % 2 == 0,
+    Rule(lambda c: c.init != "symmetric" or c.p % 2 == 0,
          lambda c: f"p must be even (symmetric initialisation pairs neuron i with i+p/2); got p={c.p}"),
     Rule(lambda c: c.d >= c.r, lambda c: f"d={c.d} is smaller than the target's r={c.r} variables; use d ≥ {c.r}"),
     Rule(lambda c: not c.bf16 or (not c.tf32 and c.dtype == "float32"),
@@ -137,14 +167,24 @@ RULES = (
                    "without tf32"),
     Rule(lambda c: c.n <= MAX_SAMPLES,
          lambda c: f"n = ceil(n_scale·d^n_exp) = {c.n:.3g} samples is beyond any budget; lower n_exp or n_scale"),
-    Rule(lambda c: c.preprocess != "estimate" or c.ell_resolved < 3,
-         lambda c: f"preprocess='estimate' removes orders < 2 only (mean and linear fit); ell={c.ell_resolved} "
-                   "needs preprocess='exact'"),
+    Rule(lambda c: c.preprocess not in ("estimate", "hermite") or c.ell_resolved < 3,
+         lambda c: f"preprocess={c.preprocess!r} removes orders < 2 only (mean and linear part); "
+                   f"ell={c.ell_resolved} needs preprocess='exact'"),
+    Rule(lambda c: c.readout_labels == "raw" or c.preprocess != "none",
+         lambda c: "readout_labels='preprocessed' fits the ridge to preprocessed labels; set preprocess "
+                   "(exact, estimate or hermite) or use readout_labels='raw'"),
+    Rule(lambda c: c.test_estimate == "train" or (c.readout_labels == "preprocessed"
+                                                  and c.preprocess in ("estimate", "hermite")),
+         lambda c: "test_estimate='test' re-estimates the removed low orders on the test set; it needs "
+                   "readout_labels='preprocessed' with preprocess 'estimate' or 'hermite'"),
+    Rule(lambda c: c.engine != "reduced" or reduced_unsupported(c) is None,
+         lambda c: f"engine='reduced' cannot run this config exactly: {reduced_unsupported(c)}; use "
+                   "engine='dense' or 'auto'"),
     Rule(lambda c: c.readout == "none" or (c.n_holdout >= 1 and c.n_fit >= 1),
          lambda c: f"n_ridge={c.n_ridge_resolved} with holdout={c.holdout} leaves an empty fit or held-out "
                    "split; raise n_ridge or change holdout"),
     Rule(lambda c: math.isfinite(c.lr),
-         lambda c: f"learning rate η = lr0·√p·d^((ℓ−1)/2) = {c.lr} is not finite; lower lr0 or ell"),
+         lambda c: f"learning rate η = η̃/s_p = lr0·{c.lr_rule}/s_p = {c.lr} is not finite; lower lr0 or ell"),
 )
 
 
@@ -165,9 +205,13 @@ class SimConfig(Config):
     p: int = 512
     n_exp: float = 1.0
     n_scale: float = 1.0
+    n_round: str = "ceil"
     steps: int = 1
     lr0: float = 1.0
+    lr_rule: str = "d^((ell-1)/2)"
     ell: int | None = None
+    output_scale: str = "1/p"
+    init: str = "symmetric"
     preprocess: str = "none"
     noise: float = 0.0
     normalize: bool = True
@@ -175,8 +219,15 @@ class SimConfig(Config):
     n_ridge: int | None = None
     n_test: int = 10_000
     ridge_lambdas: tuple[float, ...] = DEFAULT_LAMBDAS
+    ridge_scale: str = "mean"
     holdout: float = 0.2
     readout: str = "every_step"
+    readout_data: str = "fresh"
+    readout_labels: str = "raw"
+    test_estimate: str = "train"
+    step_cosines: bool = False
+    engine: str = "auto"
+    protocol: str | None = None
     device: str = "auto"
     dtype: str = "float32"
     tf32: bool = False
@@ -197,8 +248,10 @@ class SimConfig(Config):
 
     @property
     def n(self) -> int:
-        """Samples per giant step, ``ceil(n_scale · d**n_exp)`` (rounded first to 9 digits against float noise)."""
-        return max(1, math.ceil(round(self.n_scale * float(self.d) ** self.n_exp, 9)))
+        """Samples per giant step, ``ceil(n_scale · d**n_exp)`` (``floor`` with ``n_round="floor"``; rounded
+        first to 9 digits against float noise)."""
+        value = round(self.n_scale * float(self.d) ** self.n_exp, 9)
+        return max(1, math.floor(value) if self.n_round == "floor" else math.ceil(value))
 
     @property
     def ell_resolved(self) -> int:
@@ -206,12 +259,24 @@ class SimConfig(Config):
         return self.ell if self.ell is not None else max(1, round(self.n_exp))
 
     @property
-    def lr(self) -> float:
-        """``η = lr0 · √p · d^{(ℓ−1)/2}`` (THEORY §3)."""
+    def scale(self) -> float:
+        """The output scale ``s_p`` of ``f = s_p Σ a_i σ(⟨w_i, z⟩)``: ``1/p`` or ``1/√p`` (THEORY §3)."""
+        return 1.0 / self.p if self.output_scale == "1/p" else 1.0 / math.sqrt(self.p)
+
+    @property
+    def lr_per_neuron(self) -> float:
+        """``η̃ = lr0 · d^{(ℓ−1)/2}`` (THEORY §3) or ``lr0 · √(n/p)`` (``lr_rule="sqrt(n/p)"``, §3.2)."""
         try:
-            return self.lr0 * math.sqrt(self.p) * float(self.d) ** ((self.ell_resolved - 1) / 2)
+            if self.lr_rule == "sqrt(n/p)":
+                return self.lr0 * math.sqrt(self.n / self.p)
+            return self.lr0 * float(self.d) ** ((self.ell_resolved - 1) / 2)
         except OverflowError:
             return math.inf
+
+    @property
+    def lr(self) -> float:
+        """``η = η̃ / s_p``, the step of gradient descent on ``L`` (THEORY §3)."""
+        return self.lr_per_neuron / self.scale
 
     @property
     def n_ridge_resolved(self) -> int:
@@ -223,7 +288,18 @@ class SimConfig(Config):
 
     @property
     def n_fit(self) -> int:
-        return self.n_ridge_resolved - self.n_holdout
+        """Samples the ridge is fitted on: the last step's batch (``readout_data="train_batch"``) or fresh ones."""
+        return self.n if self.readout_data == "train_batch" else self.n_ridge_resolved - self.n_holdout
+
+    @property
+    def engine_resolved(self) -> str:
+        """The engine that runs this config (``sim.giant_step.choice.resolve_engine``)."""
+        return resolve_engine(self)[0]
+
+    @property
+    def engine_reason(self) -> str:
+        """Why that engine (one line)."""
+        return resolve_engine(self)[1]
 
     # -- (de)serialisation --------------------------------------------------------------------------
     def key_dict(self, device_type: str) -> dict[str, Any]:
@@ -236,7 +312,20 @@ class SimConfig(Config):
         out["n_ridge"] = self.n_ridge_resolved
         out["target"] = self.target.strip()
         out["activation"] = self.activation.strip()
+        out["engine"] = self.engine_resolved
         return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SimConfig:
+        """Build from a mapping of fields; a ``protocol`` named there contributes its table first
+        (``sim.giant_step.protocols``), every field given overrides it."""
+        return super().from_dict(apply(data))
+
+    @classmethod
+    def from_record(cls, config: Mapping[str, Any]) -> SimConfig:
+        """The config of a stored record; fields it lacks were not there when it was written and take the
+        values that produced it (``LEGACY``), not today's defaults."""
+        return super().from_dict({**LEGACY, **config})
 
 
 def load_config(path: str | Path, **overrides: Any) -> SimConfig:
@@ -246,5 +335,5 @@ def load_config(path: str | Path, **overrides: Any) -> SimConfig:
     return SimConfig.from_dict(data)
 
 
-__all__ = ["CONSTRAINTS", "DEFAULT_BLOCK", "DEFAULT_LAMBDAS", "KIND", "MAX_SAMPLES", "PREPROCESS", "READOUT",
-           "RULES", "SimConfig", "load_config", "parse_memory"]
+__all__ = ["CONSTRAINTS", "DEFAULT_BLOCK", "DEFAULT_LAMBDAS", "INITS", "KIND", "LEGACY", "LR_RULES", "MAX_SAMPLES",
+           "OUTPUT_SCALES", "PREPROCESS", "READOUT", "RULES", "SimConfig", "load_config", "parse_memory"]

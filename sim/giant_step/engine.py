@@ -1,15 +1,18 @@
-"""The interface between the giant-step run and the engine that computes it (THEORY.md §3).
+"""The interface between the giant-step run and the engine that computes it (THEORY.md §3, §3.3).
 
-``sim.giant_step.run.simulate`` owns the protocol's loop — initialisation, ``T`` steps, the overlaps and
-the readout after each step, the record — and asks an engine for the two expensive parts:
+``sim.giant_step.run.simulate`` owns the protocol's loop — ``T`` steps, the overlaps and the readout after
+each step, divergence checks, the record — and asks an engine for the parts that depend on how the
+samples are represented:
 
-* ``step(W, t) -> (W^t, batch loss)``: giant step ``t`` (1-based) from ``W^{t−1}`` (``p × d``, float64);
-* ``readout(W) -> dict``: the ridge readout of §3 on the features of ``W`` (``test_error``,
+* ``init() -> W⁰``: the first layer (float64, ``p × k₀``), the engine keeping the second layer ``a``;
+* ``step(W, t) -> (W^t, batch loss)``: giant step ``t`` (1-based) from ``W^{t−1}``;
+* ``readout(W, t) -> dict``: the ridge readout of §3 on the features of ``W`` (``test_error``,
   ``test_error_by_lambda``, ``holdout_error_by_lambda``, ``lambda_best``, ``train_error``).
 
-The one engine today is ``DenseEngine`` (``sim.giant_step.dense``): samples streamed block by block in
-all ``d`` coordinates. A second engine (e.g. the exact reduced coordinates of §3.3) implements the same
-three methods and is chosen in ``make_engine``.
+Two engines implement it: ``DenseEngine`` (``sim.giant_step.dense``: samples in all ``d`` coordinates,
+``k = d``) and ``ReducedEngine`` (``sim.giant_step.reduced``: the exact reduced coordinates of §3.3, the
+first ``r`` coordinates being the teacher axes in both). ``make_engine`` builds the one
+``sim.giant_step.choice.resolve_engine`` picks.
 """
 
 from __future__ import annotations
@@ -22,17 +25,24 @@ from sim.distributed import Shard
 from sim.giant_step.config import SimConfig
 from sim.giant_step.dense import DenseEngine
 from sim.giant_step.plan import Plan
+from sim.giant_step.reduced import ReducedEngine
 
 
 class Engine(Protocol):
-    """Computes the giant steps and readouts of one run (``cfg``, ``seed``)."""
+    """Computes the initialisation, giant steps and readouts of one run (``cfg``, ``seed``)."""
 
-    def step(self, W: torch.Tensor, t: int) -> tuple[torch.Tensor, float]:
-        """Giant step ``t`` (1-based): ``(W^t (p × d, float64), the batch loss before the step)``."""
+    name: str
+
+    def init(self) -> torch.Tensor:
+        """``W⁰`` (float64, ``p × k₀``)."""
         ...
 
-    def readout(self, W: torch.Tensor) -> dict[str, Any]:
-        """The §3 ridge readout on the features of ``W`` (``p × d``)."""
+    def step(self, W: torch.Tensor, t: int) -> tuple[torch.Tensor, float]:
+        """Giant step ``t`` (1-based): ``(W^t (p × k_t, float64), the batch loss before the step)``."""
+        ...
+
+    def readout(self, W: torch.Tensor, t: int) -> dict[str, Any]:
+        """The §3 ridge readout on the features of ``W`` after step ``t``."""
         ...
 
     def close(self) -> None:
@@ -40,9 +50,12 @@ class Engine(Protocol):
         ...
 
 
-def make_engine(cfg: SimConfig, seed: int, plan: Plan, progress: bool, shard: Shard) -> Engine:
-    """The engine that runs ``cfg``: the streamed dense engine (the only one so far)."""
-    return DenseEngine(cfg, seed, plan, progress, shard)
+ENGINE_CLASSES = {"dense": DenseEngine, "reduced": ReducedEngine}
 
 
-__all__ = ["Engine", "make_engine"]
+def make_engine(cfg: SimConfig, seed: int, plan: Plan, progress: bool, shard: Shard, hint: str) -> Engine:
+    """The engine that runs ``cfg`` (``cfg.engine_resolved``); ``hint`` ends its divergence messages."""
+    return ENGINE_CLASSES[cfg.engine_resolved](cfg, seed, plan, progress, shard, hint)
+
+
+__all__ = ["ENGINE_CLASSES", "Engine", "make_engine"]

@@ -1,17 +1,31 @@
 """Initialisation of the two-layer network for the giant-step protocol (THEORY.md §3, [DKLPS] Algorithm).
 
-Symmetric initialisation: ``w_i`` uniform on the unit sphere for ``i ≤ p/2``, ``w_{i+p/2} = w_i``,
-``a_i = +1`` for the first half and ``−1`` for the second, so ``f(·; W⁰, a) ≡ 0``. The second layer ``a``
-is never trained by the steps. ``W⁰`` is drawn on the CPU from the ``"init"`` stream of ``sim.keys``
-and then moved, so it is the same on every device.
+Three initialisations (``SimConfig.init``); the second layer ``a`` is never trained by the steps:
+
+* ``symmetric`` (default): ``w_i`` uniform on the unit sphere for ``i ≤ p/2``, ``w_{i+p/2} = w_i``,
+  ``a_i = +1`` for the first half and ``−1`` for the second, so ``f(·; W⁰, a) ≡ 0``;
+* ``gaussian``: rows of ``W⁰`` i.i.d. ``N(0, I_d/d)``, ``a_i ~ N(0, 1)`` i.i.d. (the authors' one-step
+  experiments);
+* ``hypercube``: rows of ``W⁰`` i.i.d. ``N(0, I_d/d)``, ``a_i = ±1`` with independent fair signs (the
+  authors' multi-step experiments).
+
+Everything is drawn on the CPU (float64) and then moved, so it is the same on every device: ``W⁰`` from
+the ``"init"`` stream of ``sim.keys`` at index ``(0, 0)``, ``a`` at index ``(1, 0)`` (so ``a`` does not
+depend on how ``W⁰`` is represented: the reduced engine draws its own ``W⁰``, ``sim.giant_step.bartlett``,
+and the same ``a``).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 
 from sim.data import generator
 from sim.keys import stream_seed
+
+WEIGHTS_INDEX = (0, 0)
+SECOND_LAYER_INDEX = (1, 0)
 
 
 def init_weights(p: int, d: int, seed: int, device: str) -> torch.Tensor:
@@ -19,14 +33,46 @@ def init_weights(p: int, d: int, seed: int, device: str) -> torch.Tensor:
 
     Drawn on the CPU from the ``"init"`` stream and then moved, so ``W⁰`` is the same on every device.
     """
-    gen = generator(stream_seed(seed, "init", 0, 0), "cpu")
+    gen = generator(stream_seed(seed, "init", *WEIGHTS_INDEX), "cpu")
     half = torch.randn(p // 2, d, generator=gen, dtype=torch.float64)
     half = half / half.norm(dim=1, keepdim=True)
     return torch.cat([half, half]).to(device)
 
 
+def gaussian_weights(p: int, d: int, seed: int, device: str) -> torch.Tensor:
+    """``W⁰`` with rows i.i.d. ``N(0, I_d/d)`` (``p × d``, float64), for the ``gaussian`` and ``hypercube``
+    initialisations."""
+    gen = generator(stream_seed(seed, "init", *WEIGHTS_INDEX), "cpu")
+    return (torch.randn(p, d, generator=gen, dtype=torch.float64) / math.sqrt(d)).to(device)
+
+
 def second_layer(p: int, dtype: torch.dtype = torch.float64, device: str = "cpu") -> torch.Tensor:
-    """``a ∈ {±1}^p``: ``+1`` for the first ``p/2`` neurons, ``−1`` for the rest."""
+    """The symmetric initialisation's ``a ∈ {±1}^p``: ``+1`` for the first ``p/2`` neurons, ``−1`` for the rest."""
     a = torch.ones(p, dtype=dtype, device=device)
     a[p // 2:] = -1
     return a
+
+
+def second_layer_of(init: str, p: int, seed: int, device: str = "cpu") -> torch.Tensor:
+    """``a`` (``p``, float64) of the initialisation ``init``: ``±1`` halves (symmetric), ``N(0, 1)``
+    (gaussian) or fair random signs (hypercube), the random ones from the ``"init"`` stream at index
+    ``(1, 0)``."""
+    if init == "symmetric":
+        return second_layer(p, torch.float64, device)
+    gen = generator(stream_seed(seed, "init", *SECOND_LAYER_INDEX), "cpu")
+    if init == "gaussian":
+        a = torch.randn(p, generator=gen, dtype=torch.float64)
+    elif init == "hypercube":
+        a = torch.where(torch.rand(p, generator=gen, dtype=torch.float64) < 0.5, -1.0, 1.0).double()
+    else:
+        raise ValueError(f"init must be one of symmetric, gaussian, hypercube; got {init!r}")
+    return a.to(device)
+
+
+def init_network(init: str, p: int, d: int, seed: int, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(W⁰ (p × d), a (p,))``, float64 on ``device``, of the initialisation ``init`` (module docstring)."""
+    W = init_weights(p, d, seed, device) if init == "symmetric" else gaussian_weights(p, d, seed, device)
+    return W, second_layer_of(init, p, seed, device)
+
+
+__all__ = ["gaussian_weights", "init_network", "init_weights", "second_layer", "second_layer_of"]

@@ -19,6 +19,17 @@ def overlap_matrix(W: torch.Tensor, r: int) -> np.ndarray:
     return Wn[:, :r].double().cpu().numpy()
 
 
+def step_cosines(before: torch.Tensor, after: torch.Tensor, r: int) -> np.ndarray:
+    """``cos(G_i, e_j)`` (``p × r``, float64) of the steps ``G_i = w_i^t − w_i^{t−1}`` (THEORY §3.2, the
+    multi-step notebook's measurement): ``before`` (``p × k``) and ``after`` (``p × k'``, ``k' ≥ k``; the
+    reduced engine adds coordinates, on which ``before`` is zero). A neuron that did not move has cosines 0."""
+    G = after.clone()
+    G[:, : before.shape[1]] -= before
+    norm = G.norm(dim=1, keepdim=True)
+    cos = torch.where(norm > 0, G[:, :r] / torch.where(norm > 0, norm, torch.ones_like(norm)), torch.zeros_like(norm))
+    return cos.double().cpu().numpy()
+
+
 def singular_values(M: np.ndarray) -> list[float]:
     """Singular values of ``M`` (``min(p, r)`` of them, descending)."""
     return [float(s) for s in np.linalg.svd(np.asarray(M, dtype=float), compute_uv=False)]
@@ -75,4 +86,4 @@ def overlaps_by_level(M: object, levels: list[object]) -> list[float]:
     return [subspace_overlap(M, B) for B in levels]
 
 
-__all__ = ["as_basis", "overlap_matrix", "overlaps_by_level", "singular_values", "subspace_overlap"]
+__all__ = ["as_basis", "overlap_matrix", "overlaps_by_level", "singular_values", "step_cosines", "subspace_overlap"]

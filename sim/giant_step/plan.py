@@ -12,18 +12,29 @@ Compute is always done block by block with identical shapes, and every reduction
 adds per-block partial sums in block order, so the chunk size (how many blocks
 are generated and resident at once) never changes a single bit of the result.
 A chunk holds at most ``MAX_CHUNK_BLOCKS`` blocks: since compute is per block,
-more resident blocks would cost memory and buy no speed. The estimate is the streamed dense
-engine's (``sim.giant_step.dense``); another engine brings its own.
+more resident blocks would cost memory and buy no speed. The estimate is that of the engine that runs
+(``sim.giant_step.choice``): the dense engine's samples have ``d`` coordinates, the reduced engine's at
+most ``k_T`` (``max_coordinates``), plus its ``p × p`` covariance and eigendecomposition.
+
+Pre-flight (``check_label_scale``): the labels' size ``√(E[g²] + Δ)`` is estimated on ``PILOT`` samples in
+float64; a run whose sums of squared labels would overflow the compute dtype (per block) or float64
+(per batch) is refused here, before any compute, with one line — e.g. ``target="1e30*x1"`` in float32 or
+``noise=1e308``. What only shows up later (a too large step) is caught by the divergence checks of the
+run (``sim.divergence``).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from sim.device import default_budget, device_name, resolve_device
+from sim.giant_step.choice import max_coordinates
 from sim.giant_step.config import SimConfig
 
 MAX_CHUNK_BLOCKS = 4
+PILOT = 512  # samples of the label-scale pre-flight
+FLOAT_MAX = {"float32": 3.4028234663852886e38, "float64": 1.7976931348623157e308}
 
 
 @dataclass(frozen=True)
@@ -52,16 +63,23 @@ def _fmt(nbytes: int) -> str:
 def memory_estimate(cfg: SimConfig) -> tuple[int, int, int, str]:
     """``(fixed, block working memory, resident block, ridge mode)`` in bytes, a generous upper estimate.
 
-    Fixed: the weights (float64 master, compute copy), the float64 gradient accumulator and one per-block
-    partial (``p×d``); the Gram matrix of the ``estimate`` preprocessing (``(d+1)²``); the ridge Gram and its
+    With ``k = d`` (dense engine) or ``k = k_T`` (reduced engine, ``sim.giant_step.choice.max_coordinates``).
+    Fixed: the weights (float64 master, compute copy), the float64 step accumulator and one per-block
+    partial (``p×k``); the reduced engine's ``p × p`` covariance, eigenvectors and factor and its new
+    weights; the Gram matrix of the ``estimate`` preprocessing (``(k+1)²``); the ridge Gram and its
     eigendecomposition (``p×p``, float64), or in the dual the feature matrix and kernel (``n_fit×p``,
-    ``n_fit²``). Per block of ``B`` samples: inputs ``B×d``, pre-activations, activations, derivatives and
-    the back-propagated factor (``B×p`` each), label and prediction columns.
+    ``n_fit²``). Per block of ``B`` samples: inputs ``B×k``, pre-activations, activations, derivatives and
+    the back-propagated factor (``B×p`` each; the reduced engine also a float64 copy), label and
+    prediction columns.
     """
     e = 4 if cfg.dtype == "float32" else 8
-    B, d, p, L = cfg.block_size, cfg.d, cfg.p, len(cfg.ridge_lambdas)
+    reduced = cfg.engine_resolved == "reduced"
+    B, p, L = cfg.block_size, cfg.p, len(cfg.ridge_lambdas)
+    d = max_coordinates(cfg) if reduced else cfg.d
     fixed = p * d * (16 + 2 * e)
-    if cfg.preprocess == "estimate":
+    if reduced:
+        fixed += p * p * 8 * 4 + p * d * 8 * 2
+    if cfg.preprocess in ("estimate", "hermite"):
         fixed += (d + 1) ** 2 * (16 + e)
     mode = "primal"
     if cfg.readout != "none":
@@ -72,14 +90,35 @@ def memory_estimate(cfg: SimConfig) -> tuple[int, int, int, str]:
             fixed += m * p * 8 + m * m * 32 + p * L * 16
             mode = "dual"
     fixed += 16 * 2**20  # small tensors, generator state, allocator slack
-    block = e * B * (d + 5 * p + 6 * cfg.r + 2 * L + 16)
+    block = e * B * (d + 5 * p + 6 * cfg.r + 2 * L + 16) + (8 * B * p if reduced else 0)
     resident = e * B * (d + 1)
     return fixed, block, resident, mode
+
+
+def check_label_scale(cfg: SimConfig) -> None:
+    """Refuse (``ValueError``, one line) a config whose sums of squared labels overflow (module docstring)."""
+    import torch
+
+    from theory import Target
+
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(PILOT, cfg.r, generator=gen, dtype=torch.float64)
+    with torch.no_grad():
+        y = Target.parse(cfg.target).evaluator("torch")(x).double()
+    second = float((y * y).mean()) + cfg.noise
+    size = f"√(E[g²] + Δ) ≈ {math.sqrt(second):.3g}" if math.isfinite(second) else "not finite in float64"
+    limits = ((cfg.dtype, cfg.block_size, "a block of"), ("float64", cfg.n, "a batch of"))
+    for dtype, rows, what in limits:
+        if not math.isfinite(second) or rows * second > FLOAT_MAX[dtype] / 16:
+            raise ValueError(f"the labels are too large to run: {size}, and their squares summed over {what} "
+                             f"{rows} samples overflow {dtype} (max {FLOAT_MAX[dtype]:.3g}); rescale the target "
+                             "or the noise" + (", or use --dtype float64" if dtype != "float64" else ""))
 
 
 def make_plan(cfg: SimConfig) -> Plan:
     """Resolve the device and chunking for ``cfg``; raises ``ValueError`` (one line) if it cannot run."""
     device, device_type = resolve_device(cfg.device)
+    check_label_scale(cfg)
     budget = cfg.max_memory if cfg.max_memory is not None else default_budget(device)
     fixed, block, resident, mode = memory_estimate(cfg)
     need = fixed + block + resident

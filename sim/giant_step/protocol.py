@@ -1,44 +1,46 @@
 """The two-layer network and its giant steps (THEORY.md §3, [DKLPS] Algorithm).
 
-``f(z; W, a) = (1/√p) Σ_i a_i σ(⟨w_i, z⟩)`` with the symmetric initialisation of
-``sim.giant_step.init`` (``a_i = +1`` for the first ``p/2`` neurons, ``−1`` for the rest, ``f(·; W⁰, a) ≡ 0``).
-The second layer ``a`` is never trained by the steps. A giant step on a batch of ``n`` samples is
+``f(z; W, a) = s_p Σ_i a_i σ(⟨w_i, z⟩)`` with output scale ``s_p`` (``1/p`` or ``1/√p``) and the second
+layer ``a`` of ``sim.giant_step.init`` (never trained by the steps). A giant step on a batch of ``n``
+samples is, per neuron (§3),
 
-    ``w_i ← w_i − η ∇_{w_i} L``,  ``L = (1/2n) Σ_ν (y_ν − f(z_ν))²``,
+    ``w_i ← w_i + η̃ a_i (1/n) Σ_ν r_ν σ'(⟨w_i, z_ν⟩) z_ν``,  ``r_ν = y_ν − f(z_ν)``,
 
-followed (by default) by ``w_i ← w_i/‖w_i‖``.
+i.e. ``w_i ← w_i − η ∇_{w_i} L`` for ``L = (1/2n) Σ_ν r_ν²`` and ``η = η̃/s_p``, followed (by default) by
+``w_i ← w_i/‖w_i‖``.
 
-The network is evaluated as the difference of its two halves, each with its own
-identically shaped matrix product, so ``f(W⁰) = 0`` holds exactly in floating point
-(not only up to rounding). The gradient is streamed: per block of samples the
-partial sums ``Σ_ν r_ν σ'(⟨w_i, z_ν⟩) z_ν`` (``r = y − f``) are formed in the compute
-dtype and added to a float64 accumulator in block order, so the result does not
-depend on how blocks are grouped into chunks. In a data-parallel run (``sim.distributed``) each
-process sums its own contiguous range of blocks this way and the float64 sums are then added across
-processes (one ``all_reduce``).
+With the symmetric initialisation (``a = ±1`` halves) the network is evaluated as the difference of its
+two halves, each with its own identically shaped matrix product, so ``f(W⁰) = 0`` holds exactly in
+floating point (not only up to rounding) and the first step is exactly antisymmetric. The step is
+streamed: per block of samples the partial sums ``Σ_ν r_ν σ'(⟨w_i, z_ν⟩) z_ν`` are formed in the compute
+dtype and added to a float64 accumulator in block order, so the result does not depend on how blocks are
+grouped into chunks. In a data-parallel run (``sim.distributed``) each process sums its own contiguous
+range of blocks this way and the float64 sums are then added across processes (one ``all_reduce``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import torch
 
 from sim.giant_step.init import second_layer
 
 TorchFn = Callable[[torch.Tensor], torch.Tensor]
-
-
-def network_output(z: torch.Tensor, W: torch.Tensor, sigma: TorchFn) -> torch.Tensor:
-    """``f(z) = (1/√p)(Σ_{i≤p/2} σ(⟨w_i,z⟩) − Σ_{i>p/2} σ(⟨w_i,z⟩))`` for ``z`` of shape ``(n, d)`` → ``(n,)``."""
-    h = W.shape[0] // 2
-    plus = sigma(z @ W[:h].T).sum(dim=1)
-    minus = sigma(z @ W[h:].T).sum(dim=1)
-    return (plus - minus) / math.sqrt(W.shape[0])
-
-
 Reduce = Callable[[list[torch.Tensor]], None]
+
+
+def network_output(z: torch.Tensor, W: torch.Tensor, sigma: TorchFn, a: torch.Tensor | None = None,
+                   scale: float | None = None) -> torch.Tensor:
+    """``f(z) = s_p Σ_i a_i σ(⟨w_i,z⟩)`` for ``z`` of shape ``(n, d)`` → ``(n,)``; ``a = None`` is the
+    symmetric ``±1`` (difference of the two halves), ``scale = None`` is ``1/√p``."""
+    scale = 1.0 / math.sqrt(W.shape[0]) if scale is None else scale
+    if a is None:
+        h = W.shape[0] // 2
+        return (sigma(z @ W[:h].T).sum(dim=1) - sigma(z @ W[h:].T).sum(dim=1)) * scale
+    return (sigma(z @ W.T) @ a.to(z.dtype)) * scale
 
 
 def mm_bf16(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
@@ -53,64 +55,128 @@ def mm_bf16(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> torch.Tensor
     return out.copy_(torch.mm(a, b))
 
 
-def streamed_gradient(W: torch.Tensor, blocks: Iterable[tuple[torch.Tensor, torch.Tensor]], n: int,
-                      pair: tuple[TorchFn, TorchFn], dtype: torch.dtype, bf16: bool = False,
-                      reduce: Reduce | None = None) -> tuple[torch.Tensor, float]:
-    """``(∇_W L (p×d, float64), L)`` for ``L = (1/2n) Σ_ν (y_ν − f(z_ν))²`` over blocks ``(z (b×d), y (b,))``.
+@dataclass
+class Residuals:
+    """The backward factors of one block: ``parts`` — ``(first neuron, Q)`` with ``Q[ν, j] =
+    r_ν σ'(⟨w_{first+j}, z_ν⟩)`` (two halves for the symmetric network, one part otherwise), ``res`` the
+    residuals ``r = y − f`` (``b``), ``z`` the block as the backward product takes it (bfloat16 with
+    ``bf16``)."""
 
-    ``∇_{w_i} L = −(a_i/(n√p)) Σ_ν (y_ν − f(z_ν)) σ'(⟨w_i, z_ν⟩) z_ν`` (§3). Per block the two halves of
-    ``Σ_ν r_ν σ'(⟨w_i,z_ν⟩) z_ν`` are single matrix products; block partials are added in block order.
-    ``bf16``: both products take bfloat16 inputs (float32 accumulation, see ``mm_bf16``); the element-wise
-    work stays in ``dtype``. ``reduce`` (data-parallel runs, ``sim.distributed``): called once with the
-    float64 sums ``[Σ partials (p×d), Σ r² ()]`` of this process's blocks, it must replace them in place by
-    their sums over all processes; ``None`` (one process) leaves them alone, so the result is bitwise the
-    single-process one.
+    parts: list[tuple[int, torch.Tensor]]
+    res: torch.Tensor
+    z: torch.Tensor
+
+
+class Forward:
+    """The forward pass of one network ``(W, a, s_p)`` over blocks, with work spaces reused across blocks.
+
+    ``symmetric``: ``a`` is the ``±1`` halves and ``f`` is evaluated as their difference (exact zero at
+    ``W⁰``). ``bf16``: both products take bfloat16 inputs (``mm_bf16``); element-wise work stays in ``dtype``.
     """
-    sigma, dsigma = pair
-    p, d = W.shape
-    h = p // 2
-    Wc = W.to(dtype)
-    halves = (Wc[:h], Wc[h:])
-    low = (Wc[:h].bfloat16(), Wc[h:].bfloat16()) if bf16 else None
-    acc = torch.zeros(p, d, dtype=torch.float64, device=W.device)
-    sq = torch.zeros((), dtype=torch.float64, device=W.device)
-    scale = 1.0 / math.sqrt(p)
-    is_relu = sigma is torch.relu
-    hbuf: torch.Tensor | None = None  # reused work space: fresh large tensors per block cost page faults
-    zlow: torch.Tensor | None = None
-    qlow: torch.Tensor | None = None
-    gbuf = torch.empty(h, d, dtype=dtype, device=W.device)
-    for z, y in blocks:
+
+    def __init__(self, W: torch.Tensor, a: torch.Tensor, scale: float, pair: tuple[TorchFn, TorchFn],
+                 dtype: torch.dtype, symmetric: bool, bf16: bool = False) -> None:
+        self.sigma, self.dsigma = pair
+        self.p, self.k = W.shape
+        self.scale, self.dtype, self.bf16, self.symmetric = scale, dtype, bf16, symmetric
+        Wc = W.to(dtype)
+        h = self.p // 2
+        self.starts = (0, h) if symmetric else (0,)
+        self.mats = (Wc[:h], Wc[h:]) if symmetric else (Wc,)
+        self.low = tuple(m.bfloat16() for m in self.mats) if bf16 else None
+        self.a = a.to(device=W.device, dtype=dtype)
+        self.is_relu = self.sigma is torch.relu
+        self.hbuf: list[torch.Tensor] = []
+        self.zlow: torch.Tensor | None = None
+
+    def _work(self, b: int) -> list[torch.Tensor]:
+        if not self.hbuf or self.hbuf[0].shape[0] < b:
+            self.hbuf = [torch.empty(b, m.shape[0], dtype=self.dtype, device=m.device) for m in self.mats]
+            self.zlow = torch.empty(b, self.k, dtype=torch.bfloat16, device=self.mats[0].device) if self.bf16 else None
+        return [hb[:b] for hb in self.hbuf]
+
+    def residuals(self, z: torch.Tensor, y: torch.Tensor) -> Residuals:
+        """The backward factors of the block ``(z (b, k), y (b,))``."""
         b = z.shape[0]
-        if hbuf is None or hbuf.shape[1] < b:
-            hbuf = torch.empty(2, b, h, dtype=dtype, device=W.device)
-            zlow = torch.empty(b, d, dtype=torch.bfloat16, device=W.device) if bf16 else None
-            qlow = torch.empty(b, h, dtype=torch.bfloat16, device=W.device) if bf16 else None
-        if low is not None and zlow is not None:
-            zb = zlow[:b].copy_(z)
-            H = [mm_bf16(zb, Wh.T, hbuf[i, :b]) for i, Wh in enumerate(low)]  # (b, p/2) each
+        work = self._work(b)
+        if self.low is not None and self.zlow is not None:
+            zb = self.zlow[:b].copy_(z)
+            H = [mm_bf16(zb, m.T, out) for m, out in zip(self.low, work)]
         else:
-            H = [torch.mm(z, Wh.T, out=hbuf[i, :b]) for i, Wh in enumerate(halves)]
-        if is_relu:  # in place: H ← relu(H) → f; then H ← 1{H>0}·r (σ'(u) = 1{u>0}, exactly the same values)
-            S = [Hh.relu_() for Hh in H]
-            f = (S[0].sum(dim=1) - S[1].sum(dim=1)) * scale
-            res = y - f
+            zb = z
+            H = [torch.mm(z, m.T, out=out) for m, out in zip(self.mats, work)]
+        S = [Hh.relu_() for Hh in H] if self.is_relu else [self.sigma(Hh) for Hh in H]
+        if self.symmetric:
+            f = (S[0].sum(dim=1) - S[1].sum(dim=1)) * self.scale
+        else:
+            f = (S[0] @ self.a) * self.scale
+        res = y - f
+        if self.is_relu:  # in place: S ← 1{H>0}·r (σ'(u) = 1{u>0}, exactly the same values)
             Q = [Sh.gt_(0).mul_(res[:, None]) for Sh in S]
         else:
-            f = (sigma(H[0]).sum(dim=1) - sigma(H[1]).sum(dim=1)) * scale
-            res = y - f
-            Q = [dsigma(Hh) * res[:, None] for Hh in H]
-        sq += (res @ res).double()
-        for i, Qh in enumerate(Q):  # per-block partial Σ_ν r_ν σ'(⟨w_i,z_ν⟩) z_ν, added in block order
-            if low is not None and qlow is not None:
-                acc[i * h:(i + 1) * h].add_(mm_bf16(qlow[:b].copy_(Qh).T, zb, gbuf))
+            Q = [self.dsigma(Hh) * res[:, None] for Hh in H]
+        return Residuals(list(zip(self.starts, Q)), res, zb)
+
+
+def streamed_correlation(W: torch.Tensor, a: torch.Tensor, scale: float,
+                         blocks: Iterable[tuple[torch.Tensor, torch.Tensor]], pair: tuple[TorchFn, TorchFn],
+                         dtype: torch.dtype, symmetric: bool, bf16: bool = False,
+                         reduce: Reduce | None = None) -> tuple[torch.Tensor, float]:
+    """``(Σ_ν r_ν σ'(⟨w_i, z_ν⟩) z_ν (p × d, float64), Σ_ν r_ν²)`` over blocks ``(z (b×d), y (b,))`` (§3).
+
+    Per block each part's sum is one matrix product, added to the float64 accumulator in block order.
+    ``reduce`` (data-parallel runs, ``sim.distributed``): called once with the float64 sums ``[Σ partials
+    (p×d), Σ r² ()]`` of this process's blocks, it must replace them in place by their sums over all
+    processes; ``None`` (one process) leaves them alone, so the result is bitwise the single-process one.
+    """
+    p, d = W.shape
+    fwd = Forward(W, a, scale, pair, dtype, symmetric, bf16)
+    acc = torch.zeros(p, d, dtype=torch.float64, device=W.device)
+    sq = torch.zeros((), dtype=torch.float64, device=W.device)
+    gbufs = {start: torch.empty(m.shape[0], d, dtype=dtype, device=W.device) for start, m in zip(fwd.starts, fwd.mats)}
+    qlow: torch.Tensor | None = None
+    for z, y in blocks:
+        rb = fwd.residuals(z, y)
+        sq += (rb.res @ rb.res).double()
+        for start, Q in rb.parts:
+            out = gbufs[start]
+            if bf16:
+                if qlow is None or qlow.shape[0] < Q.shape[0] or qlow.shape[1] != Q.shape[1]:
+                    qlow = torch.empty(Q.shape, dtype=torch.bfloat16, device=W.device)
+                part = mm_bf16(qlow[:Q.shape[0]].copy_(Q).T, rb.z, out)
             else:
-                acc[i * h:(i + 1) * h].add_(torch.mm(Qh.T, z, out=gbuf))
+                part = torch.mm(Q.T, z, out=out)
+            acc[start:start + Q.shape[1]].add_(part)
     if reduce is not None:
         reduce([acc, sq])
-    a = second_layer(p, torch.float64, str(W.device))
-    grad = acc * (-(a * scale) / n)[:, None]
-    return grad, float(sq) / (2 * n)
+    return acc, float(sq)
+
+
+def streamed_gradient(W: torch.Tensor, blocks: Iterable[tuple[torch.Tensor, torch.Tensor]], n: int,
+                      pair: tuple[TorchFn, TorchFn], dtype: torch.dtype, bf16: bool = False,
+                      reduce: Reduce | None = None, a: torch.Tensor | None = None,
+                      scale: float | None = None) -> tuple[torch.Tensor, float]:
+    """``(∇_W L (p×d, float64), L)`` for ``L = (1/2n) Σ_ν (y_ν − f(z_ν))²`` over blocks ``(z (b×d), y (b,))``.
+
+    ``∇_{w_i} L = −(s_p a_i/n) Σ_ν (y_ν − f(z_ν)) σ'(⟨w_i, z_ν⟩) z_ν`` (§3), from ``streamed_correlation``.
+    ``a = None``: the symmetric ``±1`` network (halves, exact ``f(W⁰) = 0``); ``scale = None``: ``s_p = 1/√p``.
+    """
+    p = W.shape[0]
+    symmetric = a is None
+    a = second_layer(p, torch.float64, str(W.device)) if a is None else a.to(torch.float64)
+    s = 1.0 / math.sqrt(p) if scale is None else scale
+    acc, sq = streamed_correlation(W, a, s, blocks, pair, dtype, symmetric, bf16, reduce)
+    return acc * (-(a * s) / n)[:, None], sq / (2 * n)
+
+
+def neuron_step(W: torch.Tensor, corr: torch.Tensor, a: torch.Tensor, n: int, eta: float,
+                normalize: bool) -> torch.Tensor:
+    """``w_i + η̃ a_i (1/n) corr_i`` (``corr = Σ_ν r_ν σ'(⟨w_i,z_ν⟩) z_ν``, §3), rows normalised if
+    ``normalize``; ``W`` and ``corr`` are ``p × k`` float64."""
+    W = W + corr * (eta * a / n)[:, None]
+    if normalize:
+        W = W / W.norm(dim=1, keepdim=True)
+    return W
 
 
 def giant_step(W: torch.Tensor, grad: torch.Tensor, eta: float, normalize: bool) -> torch.Tensor:
@@ -119,3 +185,7 @@ def giant_step(W: torch.Tensor, grad: torch.Tensor, eta: float, normalize: bool)
     if normalize:
         W = W / W.norm(dim=1, keepdim=True)
     return W
+
+
+__all__ = ["Forward", "Residuals", "giant_step", "mm_bf16", "network_output", "neuron_step", "streamed_correlation",
+           "streamed_gradient"]

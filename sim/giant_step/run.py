@@ -3,14 +3,23 @@
 ``simulate(cfg, seed)`` returns a JSON-serialisable record:
 
 * ``kind`` (``"giant_step"``), ``key`` (``sim.keys.run_key``: hash of the config with defaults resolved,
-  the device type, the seed and the code version), ``config`` (every field, as given), ``seed``, ``code_version``, ``device``, ``device_name``, ``dtype``;
-* sizes: ``r``, ``n`` (per step), ``n_ridge``, ``n_fit``, ``n_holdout``, ``n_test``, ``ell``, ``lr`` (η);
+  the device type, the seed and the code version), ``config`` (every field, as given), ``seed``,
+  ``code_version``, ``device``, ``device_name``, ``dtype``;
+* how it ran: ``engine`` (``"dense"`` or ``"reduced"``, the one that ran) and ``engine_reason`` (one line,
+  ``sim.giant_step.choice``), ``init``, ``output_scale``, ``protocol`` (its name or ``None``),
+  ``protocol_overrides`` (the fields given that differ from the protocol's table), ``deviations`` (every
+  departure from THEORY §3 in words, ``sim.giant_step.protocols.deviations``);
+* sizes: ``r``, ``n`` (per step), ``n_ridge``, ``n_fit``, ``n_holdout``, ``n_test``, ``ell``, ``lr`` (η, the
+  step on ``L``), ``lr_per_neuron`` (η̃ = η·s_p), ``coordinates`` (``k_T``: ``d`` for the dense engine,
+  the reduced coordinates of §3.3 otherwise);
 * ``overlaps``: the final ``M = Ŵ W*ᵀ`` (``p × r`` list of lists, neurons in index order — the first
   ``p/2`` have ``a_i = +1`` — stored at float32 precision), ``singular_values`` (of that ``M``),
   ``test_error`` (final, tuned λ; ``None`` without readout), ``lambda_best``;
 * ``per_step``: for ``t = 0..T`` (``t = 0`` is the random-features baseline) a dict with ``t``,
   ``overlaps``, ``singular_values``, ``batch_loss`` (the loss ``L`` on the batch of step ``t`` before the
-  update; ``None`` at ``t = 0``), and, where a readout was done (else ``None``): ``test_error``,
+  update; ``None`` at ``t = 0``), ``coordinates`` (``k_t``), ``step_cosines`` (with ``cfg.step_cosines``,
+  for ``t ≥ 1``: ``p × r``, ``cos(G_i, e_j)`` for the step ``G_i = w_i^t − w_i^{t−1}``, float32 precision;
+  else ``None``), and, where a readout was done (else ``None``): ``test_error``,
   ``test_error_by_lambda``, ``holdout_error_by_lambda``, ``lambda_best``, ``train_error``;
 * ``ridge_lambdas``, ``ridge_mode``; ``timings`` (seconds: ``init``, ``steps``, ``readout``, ``total``),
   ``peak_memory_bytes`` and ``peak_memory_kind`` (see ``sim.memory``), ``throughput`` (samples·d·p per
@@ -19,6 +28,9 @@
 
 Everything except ``timings``, ``peak_memory_*``, ``throughput``, ``chunk_blocks``, ``max_memory``,
 ``world_size``, ``num_threads`` and ``created`` depends on (config, seed, code version, device type) only.
+A run whose loss, weights, features or errors stop being finite raises ``sim.divergence.Diverged`` at that
+step (nothing is returned, so nothing non-finite is stored). Records written before the protocol options
+existed read back with ``read_record`` (their config's missing fields are the ones that produced them).
 
 What is promised about bits: on one machine with a fixed number of threads (``num_threads``, torch's
 intra-op thread count, recorded) a record is bitwise the same for every chunk size and every repetition.
@@ -43,11 +55,12 @@ import numpy as np
 import torch
 
 from sim.distributed import DistContext, Shard
+from sim.divergence import check_finite, guarded
 from sim.giant_step.config import KIND, SimConfig
 from sim.giant_step.engine import make_engine
-from sim.giant_step.init import init_weights
-from sim.giant_step.overlaps import overlap_matrix, singular_values
+from sim.giant_step.overlaps import overlap_matrix, singular_values, step_cosines
 from sim.giant_step.plan import Plan, make_plan
+from sim.giant_step.protocols import deviations
 from sim.keys import check_seed, run_key
 from sim.memory import PeakMemory
 from sim.version import code_version
@@ -109,7 +122,10 @@ def simulate(cfg: SimConfig, seed: int = 0, progress: bool = False, plan: Plan |
     Raises
     ------
     ValueError
-        One line, before any compute, if the config cannot run here (device, memory).
+        One line, before any compute, if the config cannot run here (device, memory, label scale).
+    sim.divergence.Diverged
+        When the loss, the weights, the features or an error stops being finite: names the quantity and
+        the step, says what to change.
     """
     if not isinstance(cfg, SimConfig):
         raise ValueError(f"cfg must be a SimConfig; got {type(cfg).__name__}")
@@ -123,34 +139,66 @@ def simulate(cfg: SimConfig, seed: int = 0, progress: bool = False, plan: Plan |
     timings = {"init": 0.0, "steps": 0.0, "readout": 0.0}
     t_start = time.perf_counter()
     per_step: list[dict[str, Any]] = []
+    hint = divergence_hint(c)
     with PeakMemory(plan.device) as peak, _precision(plan.device_type, c.tf32), torch.no_grad():
-        engine = make_engine(c, seed, plan, progress, shard)
+        engine = make_engine(c, seed, plan, progress, shard, hint)
         try:
-            W = init_weights(c.p, c.d, seed, plan.device)
+            W = engine.init()
             _sync(plan.device)
             timings["init"] = time.perf_counter() - t_start
             for t in range(c.steps + 1):
-                loss = None
+                loss, cosines = None, None
                 if t > 0:
                     t0 = time.perf_counter()
+                    previous = W
                     W, loss = engine.step(W, t)
                     _sync(plan.device)
                     timings["steps"] += time.perf_counter() - t0
-                M = overlap_matrix(W, c.r)
-                entry: dict[str, Any] = {"t": t, "overlaps": _rounded(M), "singular_values": singular_values(M),
-                                         "batch_loss": loss, "test_error": None, "test_error_by_lambda": None,
-                                         "holdout_error_by_lambda": None, "lambda_best": None,
-                                         "train_error": None}
-                if c.readout == "every_step" or (c.readout == "final" and t == c.steps):
-                    t0 = time.perf_counter()
-                    entry.update(engine.readout(W))
-                    _sync(plan.device)
-                    timings["readout"] += time.perf_counter() - t0
-                per_step.append(entry)
+                    if c.step_cosines:
+                        cosines = _rounded(step_cosines(previous, W, c.r))
+                per_step.append(_entry(c, t, W, loss, cosines, engine, hint, timings))
         finally:
             engine.close()
     timings["total"] = time.perf_counter() - t_start
     return _record(c, seed, plan, per_step, timings, peak, shard.world_size)
+
+
+def divergence_hint(c: SimConfig) -> str:
+    """What to change when ``c`` diverges, built from its fields (``sim.divergence.Diverged.hint``)."""
+    ways = [f"lower lr0 (now {c.lr0:g})"]
+    if not c.normalize:
+        ways.append("turn normalisation on (--normalize)")
+    if c.dtype != "float64":
+        ways.append("use --dtype float64")
+    ways.append("or rescale the target or the noise")
+    return ", ".join(ways)
+
+
+def _entry(c: SimConfig, t: int, W: torch.Tensor, loss: float | None, cosines: list[list[float]] | None,
+           engine: Any, hint: str, timings: dict[str, float]) -> dict[str, Any]:
+    """The ``per_step`` entry after step ``t``: overlaps, singular values, the readout if one is due."""
+    check_finite(W, "weights", t, hint)
+    M = overlap_matrix(W, c.r)
+    with guarded("overlap matrix M = Ŵ W*ᵀ", t, hint):
+        sv = singular_values(M)
+    entry: dict[str, Any] = {"t": t, "overlaps": _rounded(M), "singular_values": sv, "batch_loss": loss,
+                             "coordinates": int(W.shape[1]), "step_cosines": cosines, "test_error": None,
+                             "test_error_by_lambda": None, "holdout_error_by_lambda": None, "lambda_best": None,
+                             "train_error": None}
+    if c.readout == "every_step" or (c.readout == "final" and t == c.steps):
+        t0 = time.perf_counter()
+        entry.update(engine.readout(W, t))
+        _sync(str(W.device))
+        timings["readout"] += time.perf_counter() - t0
+    return entry
+
+
+def _overrides(c: SimConfig) -> list[str] | None:
+    """The fields of ``c`` that differ from its protocol's table (``None`` without a protocol)."""
+    if c.protocol is None:
+        return None
+    base = SimConfig.from_dict({"protocol": c.protocol}).to_dict()
+    return [k for k, v in c.to_dict().items() if v != base[k]]
 
 
 def _record(c: SimConfig, seed: int, plan: Plan, per_step: list[dict[str, Any]], timings: dict[str, float],
@@ -168,6 +216,13 @@ def _record(c: SimConfig, seed: int, plan: Plan, per_step: list[dict[str, Any]],
         "device_type": plan.device_type,
         "device_name": plan.device_name,
         "dtype": c.dtype,
+        "engine": c.engine_resolved,
+        "engine_reason": c.engine_reason,
+        "init": c.init,
+        "output_scale": c.output_scale,
+        "protocol": c.protocol,
+        "protocol_overrides": _overrides(c),
+        "deviations": deviations(c),
         "r": c.r,
         "n": c.n,
         "n_ridge": c.n_ridge_resolved,
@@ -176,6 +231,8 @@ def _record(c: SimConfig, seed: int, plan: Plan, per_step: list[dict[str, Any]],
         "n_test": c.n_test,
         "ell": c.ell_resolved,
         "lr": c.lr,
+        "lr_per_neuron": c.lr_per_neuron,
+        "coordinates": last["coordinates"],
         "ridge_lambdas": list(c.ridge_lambdas),
         "ridge_mode": plan.ridge_mode if c.readout != "none" else None,
         "overlaps": last["overlaps"],
@@ -195,6 +252,18 @@ def _record(c: SimConfig, seed: int, plan: Plan, per_step: list[dict[str, Any]],
     }
 
 
+def read_record(rec: dict[str, Any]) -> dict[str, Any]:
+    """A stored record with the fields of records written before the protocol options filled in with what
+    produced them (``sim.giant_step.config.LEGACY``: ``1/sqrt(p)``, ``symmetric``, the dense engine): the
+    config's missing fields (``SimConfig.from_record``) and the record's ``engine``, ``init``,
+    ``output_scale``. A record that has them is returned unchanged."""
+    out = dict(rec)
+    out["config"] = {**SimConfig.from_record(rec["config"]).to_dict(), **rec["config"]}
+    for name in ("engine", "init", "output_scale"):
+        out.setdefault(name, out["config"][name])
+    return out
+
+
 def strip_volatile(rec: dict[str, Any]) -> dict[str, Any]:
     """The record without its machine- and time-dependent entries and without ``config["max_memory"]``
     (which changes the chunking, never the results) — for comparing runs."""
@@ -203,4 +272,4 @@ def strip_volatile(rec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-__all__ = ["VOLATILE", "simulate", "strip_volatile"]
+__all__ = ["VOLATILE", "divergence_hint", "read_record", "simulate", "strip_volatile"]

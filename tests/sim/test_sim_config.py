@@ -11,9 +11,18 @@ from sim.giant_step.config import parse_memory
 
 
 def test_derived_sizes_and_learning_rate() -> None:
-    cfg = SimConfig(target="x1*x2", d=100, p=50, n_exp=2.0, n_scale=0.5, lr0=0.3)
+    cfg = SimConfig(target="x1*x2", d=100, p=50, n_exp=2.0, n_scale=0.5, lr0=0.3, output_scale="1/sqrt(p)")
     assert cfg.n == 5000 and cfg.ell_resolved == 2 and cfg.r == 2
     assert cfg.lr == pytest.approx(0.3 * math.sqrt(50) * 100 ** 0.5)
+    # the per-neuron step η̃ = lr0·d^((ℓ−1)/2) is the same under both output scales; η = η̃/s_p
+    mean_field = cfg.replace(output_scale="1/p")
+    assert cfg.lr_per_neuron == mean_field.lr_per_neuron == pytest.approx(0.3 * 10)
+    assert mean_field.lr == pytest.approx(0.3 * 10 * 50) and mean_field.scale == 1 / 50
+    assert SimConfig().output_scale == "1/p" and SimConfig().init == "symmetric"
+    # the one-step notebook's rule: η̃ = lr0·√(n/p), n = ⌊d^κ⌋
+    nb = SimConfig(d=512, p=1024, n_exp=1.3, n_round="floor", lr_rule="sqrt(n/p)", lr0=10.0)
+    assert nb.n == 3326 and nb.replace(n_round="ceil").n == 3327
+    assert nb.lr_per_neuron == pytest.approx(10 * math.sqrt(3326 / 1024)) and nb.lr == pytest.approx(10 * math.sqrt(3326 * 1024))
     assert cfg.n_ridge_resolved == 5000 and cfg.n_holdout == 1000 and cfg.n_fit == 4000
     assert SimConfig(d=1000, n_exp=1.5).n == math.ceil(1000**1.5)
     assert SimConfig(d=64, n_exp=1.4, ell=3).ell_resolved == 3
@@ -22,13 +31,22 @@ def test_derived_sizes_and_learning_rate() -> None:
 
 @pytest.mark.parametrize("kwargs,needle", [
     (dict(p=63), "p must be even"),
+    (dict(output_scale="1/d"), "output_scale must be one of 1/p, 1/sqrt(p)"),
+    (dict(init="uniform"), "init must be one of symmetric, gaussian, hypercube"),
+    (dict(engine="fast"), "engine must be one of auto, dense, reduced"),
+    (dict(protocol="dklps"), "protocol must be one of dklps-one-step, dklps-multi-step"),
+    (dict(engine="reduced", preprocess="estimate", ell=2), "engine='reduced' cannot run this config exactly"),
+    (dict(engine="reduced", reuse_batch=True), "use engine='dense' or 'auto'"),
+    (dict(readout_labels="preprocessed"), "set preprocess"),
+    (dict(test_estimate="test", preprocess="exact", readout_labels="preprocessed"), "test_estimate='test'"),
+    (dict(preprocess="hermite", ell=3), "needs preprocess='exact'"),
     (dict(target="x1 + x5", d=4), "d=4 is smaller than the target's r=5"),
     (dict(activation="swish"), "unknown activation 'swish'"),
     (dict(lr0=float("nan")), "lr0 must be a finite number"),
     (dict(lr0=float("inf")), "lr0 must be a finite number"),
     (dict(lr0=1e300, ell=40, d=10**6), "not finite"),
     (dict(preprocess="estimate", ell=3), "needs preprocess='exact'"),
-    (dict(preprocess="magic"), "preprocess must be one of none, exact, estimate"),
+    (dict(preprocess="magic"), "preprocess must be one of none, exact, estimate, hermite"),
     (dict(noise=-1), "noise must be a finite number ≥ 0"),
     (dict(ridge_lambdas=(0.1, 0.0)), "each ridge λ must be a finite number > 0"),
     (dict(ridge_lambdas=()), "at least one positive λ"),

@@ -23,10 +23,11 @@ def overlap_31(target: str, act: str, alpha: float, eta: float, s: int, noise: f
     return s * eta * mu1 * c1 / math.sqrt(den)
 
 
+@pytest.mark.parametrize("engine", ["dense", "reduced"])
 @pytest.mark.parametrize("target,act,alpha,lr0,noise", [("1 + x1", "relu", 2.0, 1.0, 0.0),
                                                          ("x1 + x1*x2", "tanh", 4.0, 2.0, 0.5)])
 def test_one_step_overlap_matches_section_3_1(target: str, act: str, alpha: float, lr0: float,
-                                              noise: float) -> None:
+                                              noise: float, engine: str) -> None:
     """d = 1000, n = αd, mean over each half of the neurons (s = ±1), averaged over 8 seeds.
 
     Per seed the half-means fluctuate by about η̃·sqrt(E[g²]E[σ'²]/n)/‖w¹‖ ≈ 0.02 (the batch noise shared by
@@ -34,8 +35,8 @@ def test_one_step_overlap_matches_section_3_1(target: str, act: str, alpha: floa
     Tolerance 0.03. Directions of U* orthogonal to v* = e1 get only O(d^{-1/2}) overlap."""
     d = 1000
     cfg = SimConfig(target=target, activation=act, d=d, p=200, n_exp=1.0, n_scale=alpha, steps=1, lr0=lr0,
-                    noise=noise, readout="none", block_size=1024)
-    assert cfg.n == int(alpha * d) and cfg.lr == pytest.approx(lr0 * math.sqrt(200))  # η̃ = lr0 for ℓ = 1
+                    noise=noise, readout="none", block_size=1024, engine=engine)
+    assert cfg.n == int(alpha * d) and cfg.lr_per_neuron == lr0  # η̃ = lr0 for ℓ = 1, under any output scale
     plus, minus, ortho = [], [], []
     for seed in range(8):
         M = np.array(simulate(cfg, seed)["overlaps"])
