@@ -34,8 +34,9 @@ import sympy
 from numpy.polynomial.hermite_e import hermevander
 
 from theory.hermite import hermite_e, index_tuple_to_alpha, multi_factorial, multi_indices
-from theory.kinks import Hyperplane
+from theory.kinks import Hyperplane, kink_hyperplanes
 from theory.quadrature import Grid, build_grid
+from theory.registry import KINKED
 from theory.subspace import FloatSubspace, as_subspace
 
 OBLIQUE_TOL = 1e-3  # rank tolerance on grids that straddle kinks
@@ -276,17 +277,21 @@ def _plus(gamma: tuple[int, ...], i: int) -> tuple[int, ...]:
     return tuple(g + (a == i) for a, g in enumerate(gamma))
 
 
-def numeric_engine(fn: Callable[[np.ndarray], np.ndarray], r: int, variables: tuple[sympy.Symbol, ...],
-                   degree: int | None, kmax: int, budget: int, tol: float, planes: tuple[Hyperplane, ...] | None
-                   ) -> NumericEngine:
-    """The engine for a target: exact Gauss–Hermite for a polynomial of ``degree``, else as many points as
-    ``budget`` allows (refused when fewer than 8 per axis or far over budget)."""
+def numeric_engine(expr: sympy.Expr, r: int, fn: Callable[[np.ndarray], np.ndarray], degree: int | None, kmax: int,
+                   budget: int, tol: float | None) -> NumericEngine:
+    """The engine for a target expression in ``x1..xr``: exact Gauss–Hermite for a polynomial of ``degree``, else
+    as many points as ``budget`` allows (refused when fewer than 8 per axis or far over budget), split at the
+    kinks of relu/abs/sign. Rank tolerance ``tol``, or 1e-6 (``OBLIQUE_TOL`` when the kinks are not hyperplanes)."""
     q = default_points(r, degree, kmax, budget)
     if degree is None and q**r > 4 * budget:
         raise ValueError(f"numeric analysis in r={r} variables needs {q}^{r} points; raise budget")
     if degree is None and q < 8:
         raise ValueError(f"numeric analysis of a non-polynomial target in r={r} variables gets only {q} "
                          f"quadrature points per axis with budget={budget}; raise budget or reduce r")
+    variables = tuple(sympy.Symbol(f"x{i}", real=True) for i in range(1, r + 1))
+    kinked = any(f.func.__name__ in KINKED for f in expr.atoms(sympy.Function))
+    planes = kink_hyperplanes(expr, list(variables)) if kinked else ()
+    tol = tol if tol is not None else (OBLIQUE_TOL if planes is None else 1e-6)
     return NumericEngine(fn, r, q, kmax, tol, variables, planes, degree, legendre_points(q))
 
 

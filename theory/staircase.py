@@ -11,6 +11,7 @@ directions: a level that grows by more than two at step ``t ≥ 2`` is then an u
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import reduce
 
@@ -157,6 +158,18 @@ class Transitions:
     dims: dict[int, tuple[int, ...]]
     exponents: dict[int, tuple[int, ...]]
     activation: str | None = None
+
+    @classmethod
+    def of(cls, target: str, dim: Callable[[int, int], int], steps: int, top: int, activation: str | None = None
+           ) -> Transitions:
+        """``dim(ℓ, T) = dim U^T_ℓ`` for ``ℓ = 1..top``, ``T = 1..steps``; a transition at ``ℓ`` when it grows."""
+        dims: dict[int, tuple[int, ...]] = {}
+        exps: dict[int, tuple[int, ...]] = {}
+        for T in range(1, steps + 1):
+            row = tuple(dim(ell, T) for ell in range(1, top + 1))
+            dims[T] = row
+            exps[T] = tuple(ell for ell in range(1, top + 1) if row[ell - 1] > (row[ell - 2] if ell > 1 else 0))
+        return cls(target, dims, exps, activation)
 
     def __getitem__(self, steps: int) -> tuple[int, ...]:
         return self.exponents[steps]

@@ -24,11 +24,10 @@ import sympy
 from theory.activations import Activation, activation, as_activation
 from theory.engine import Engine, Subspace
 from theory.exact import ExactEngine
-from theory.kinks import kink_hyperplanes
 from theory.numeric import NumericEngine, numeric_engine
 from theory.parse import MAX_VARIABLES, parse_expression, target_variable
 from theory.polyalgebra import rational_polynomial
-from theory.registry import KINKED, NAMED
+from theory.registry import NAMED
 from theory.staircase import Staircase, Transitions, staircase_levels
 from theory.stairway import Stairway
 from theory.validate import Interval, Options, check_scalar
@@ -172,21 +171,16 @@ class Target:
         return self._cached(("engine",), lambda: ExactEngine(self._ring_element(), self.r, tuple(_variables(self.r)))
                             if self.exact else self._numeric_engine())
 
-    def _kinks(self) -> object:
-        kinked = any(f.func.__name__ in KINKED for f in self.expr.atoms(sympy.Function))
-        return self._cached(("kinks",), lambda: kink_hyperplanes(self.expr, _variables(self.r)) if kinked else ())
-
     def _numeric_engine(self) -> NumericEngine:
         poly = self.is_polynomial
         return self._cached(("numeric",), lambda: numeric_engine(
-            self.evaluator("numpy"), self.r, tuple(_variables(self.r)), self.degree if poly else None,
-            self.kmax or (max(self.degree or 1, 1) if poly else DEFAULT_KMAX), self.budget, self.rank_tol,
-            self._kinks()))
+            self.expr, self.r, self.evaluator("numpy"), self.degree if poly else None,
+            self.kmax or (max(self.degree or 1, 1) if poly else DEFAULT_KMAX), self.budget, self.tol))
 
     @property
     def rank_tol(self) -> float:
         """Relative rank tolerance of the numeric path (``tol``, or 1e-6; 1e-3 when kinks are not hyperplanes)."""
-        return self.tol if self.tol is not None else (1e-3 if self._kinks() is None else 1e-6)
+        return self._numeric_engine().tol
 
     def describe_method(self) -> str:
         """One line saying how results are computed: the method, its size and the accuracy achieved."""
@@ -330,15 +324,9 @@ class Target:
     def transition_exponents(self, steps: int = 3, activation: str | Activation | None = None) -> Transitions:
         """Batch exponents at which what ``T = 1..steps`` giant steps learn changes (§2.5; σ-aware §2.8)."""
         steps = _int(steps, "steps", 1)
-        top = max(self.engine.max_order, 1)
-        dims: dict[int, tuple[int, ...]] = {}
-        exps: dict[int, tuple[int, ...]] = {}
-        for T in range(1, steps + 1):
-            row = tuple(self.staircase(ell, activation).space(T).dim for ell in range(1, top + 1))
-            dims[T] = row
-            exps[T] = tuple(ell for ell in range(1, top + 1) if row[ell - 1] > (row[ell - 2] if ell > 1 else 0))
         sigma = _sigma(activation)
-        return Transitions(self.label, dims, exps, None if sigma is None else str(sigma))
+        return Transitions.of(self.label, lambda ell, T: self.staircase(ell, sigma).space(T).dim, steps,
+                              max(self.engine.max_order, 1), None if sigma is None else str(sigma))
 
     def predicted_error(self, U: object, kappa: int, noise: float = 0) -> object:
         """``ε_pred(U, κ) = ‖g‖² − Σ_{|β|≤κ} Σ_α c_{α,β}(U)²/(α!β!)`` (+ noise Δ) (§2.6).
