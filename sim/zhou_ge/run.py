@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from sim.device import Device, resolve
+from sim.divergence import guarded
 from sim.keys import check_seed, run_key
 from sim.version import code_version
 from sim.zhou_ge.config import KIND, ZGConfig
@@ -49,6 +50,12 @@ def run_zhou_ge(cfg: ZGConfig, seed: int = 0, progress: bool = False,
         and ``baseline_loss``), ``snapshots`` (``start`` of stage 3 and ``end``: per-neuron ``angle``,
         ``nearest``, ``norm``, ``a``, each of length ``m``), ``baseline`` (``loss_by_phase``, ``plateau``;
         ``None`` without ``cfg.baseline``), ``steps`` (stage-3 steps in all), ``timings``, ``created``.
+
+    Raises
+    ------
+    sim.divergence.Diverged
+        When a stage's weights, Gram matrix, loss or gradient stops being finite (named, with the step and
+        what to change); decompositions of such inputs never surface as ``torch.linalg`` tracebacks.
     """
     seed = check_seed(seed)
     where = plan or make_plan(cfg)
@@ -60,7 +67,9 @@ def run_zhou_ge(cfg: ZGConfig, seed: int = 0, progress: bool = False,
             teacher = make_teacher(cfg, seed, where.device, dtype)
             pop = PopulationLoss(teacher, cfg.m)
             W1 = stage1(cfg, seed, teacher, dtype)
-            stage1_overlap = float((W1 @ torch.linalg.qr(unit_rows(teacher.W_star)[1].T)[0]).norm(dim=1).mean())
+            with guarded("teacher directions (QR)", 0, "check teacher_directions"):
+                basis = torch.linalg.qr(unit_rows(teacher.W_star)[1].T)[0]
+            stage1_overlap = float((W1 @ basis).norm(dim=1).mean())
             a, W = stage2(pop, W1, cfg.lam0, cfg.balance)
             t1 = time.perf_counter()
             stage2_loss = pop(a, W)[0]

@@ -31,6 +31,7 @@ from typing import Any
 import torch
 
 from sim.data import Sampler
+from sim.divergence import check_finite, guarded
 from sim.giant_step.init import init_weights, second_layer
 from sim.giant_step.protocol import giant_step, streamed_gradient
 from sim.zhou_ge.config import ZGConfig
@@ -61,13 +62,21 @@ def stage1(cfg: ZGConfig, seed: int, teacher: Teacher, dtype: torch.dtype) -> to
 
         grad, _ = streamed_gradient(W0.double(), blocks(), cfg.stage1_n, activation(cfg.activation).torch_pair(), dtype)
         grad = grad.to(dtype)
-    return giant_step(W0, grad, cfg.stage1_lr, True)
+    W1 = giant_step(W0, grad, cfg.stage1_lr, True)
+    check_finite(W1, "stage-1 weights", 0, f"lower stage1_lr0 (now {cfg.stage1_lr0:g}) or use --dtype float64")
+    return W1
+
+
+HINT_STAGE2 = "lower stage1_lr0 or raise lam0"
 
 
 def stage2(loss: PopulationLoss, W: torch.Tensor, lam: float, balance: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """``a = (H + λI)^{-1} b`` (exact ridge on the population loss), then optionally ``|a_i| = ‖w_i‖``."""
     H, b = loss.gram(W)
-    a = torch.linalg.solve(H + lam * torch.eye(H.shape[0], dtype=H.dtype, device=H.device), b)
+    check_finite(H, "stage-2 feature Gram matrix", 0, HINT_STAGE2)
+    with guarded("stage-2 ridge solve", 0, HINT_STAGE2):
+        a = torch.linalg.solve(H + lam * torch.eye(H.shape[0], dtype=H.dtype, device=H.device), b)
+    check_finite(a, "stage-2 second layer", 0, HINT_STAGE2)
     return rebalance(a, W) if balance else (a, W)
 
 
@@ -83,12 +92,14 @@ def rebalance(a: torch.Tensor, W: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
 def fixed_feature_baseline(loss: PopulationLoss, W: torch.Tensor, lambdas: Sequence[float]) -> dict[str, Any]:
     """First layer frozen at ``W``: population loss of the exact ridge readout per ``λ``, and ``min_a L`` (plateau)."""
     H, b = loss.gram(W)
+    check_finite(H, "baseline feature Gram matrix", 0, HINT_STAGE2)
     eye = torch.eye(H.shape[0], dtype=H.dtype, device=H.device)
     out = []
-    for lam in lambdas:
-        a = torch.linalg.solve(H + lam * eye, b)
-        out.append(_quadratic_loss(H, b, a, loss.teacher_norm2))
-    evals, evecs = torch.linalg.eigh(H)
+    with guarded("baseline ridge solve", 0, HINT_STAGE2):
+        for lam in lambdas:
+            a = torch.linalg.solve(H + lam * eye, b)
+            out.append(_quadratic_loss(H, b, a, loss.teacher_norm2))
+        evals, evecs = torch.linalg.eigh(H)
     keep = evals > evals.max() * 1e-12
     proj = evecs[:, keep].T @ b
     plateau = 0.5 * (loss.teacher_norm2 - float((proj**2 / evals[keep]).sum()))
@@ -143,8 +154,9 @@ def phase(cfg: ZGConfig, k: int, lam: float, loss: PopulationLoss, gradient: Gra
     converged, n = False, 0
     while n < cfg.max_steps_per_phase:
         value, ga, gW = gradient(a, W)
-        if not math.isfinite(value):
-            raise ValueError(f"stage 3 diverged at step {step} (λ={lam:g}); lower lr (now {cfg.lr:g})")
+        hint = f"lower lr (now {cfg.lr:g}; λ = {lam:g})"
+        check_finite(value, "stage-3 loss", step, hint)
+        check_finite(gW, "stage-3 gradient", step, hint)
         ga = ga + lam * a
         gW = gW + lam * W
         check = n % cfg.check_every == 0
