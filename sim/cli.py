@@ -6,7 +6,16 @@ Every ``SimConfig`` field is a flag of the same name (``--lr0``, ``--n-ridge``, 
 ``--reuse-batch``, ``--ridge-lambdas 1e-3 1e-2``, …); ``--config FILE`` (YAML/JSON) gives defaults that
 the flags override. Runs are served from the store (``--store``, default ``runs/results.sqlite``) unless
 ``--force``. ``--json`` prints one record per run, one JSON object per line, on stdout (the summary
-table then goes to stderr). Bad input exits with status 2 and one line on stderr.
+table then goes to stderr).
+
+Exit status (``sim.drivers.failure``, one line on stderr for every failure, never a traceback):
+
+* 0: every run finished (or was served from the store);
+* 2: bad input, before any compute — a flag, a config or sweep file, a limit (``sim.drivers.MAX_RUNS``,
+  ``sim.fields.MAX_CONFIG_BYTES``, memory against ``--max-memory`` and the machine), the results store;
+* 3: an internal error (a bug, not bad input);
+* 4: a run diverged (non-finite numbers): the other runs still ran and are stored, nothing non-finite is;
+* 130: interrupted (finished runs are in the store).
 
 Sweep file::
 
@@ -20,17 +29,19 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
+import math
 import sys
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any
 
-from sim.drivers import run_many
-from sim.fields import add_config_flags, config_overrides, read_mapping
+from sim.drivers import SEED, check_run_count, run_command, run_jobs, seed_jobs
+from sim.fields import FlagParser, add_config_flags, config_overrides, read_mapping
 from sim.giant_step.config import CONSTRAINTS, SimConfig
-from sim.store import DEFAULT_PATH, Store
+from sim.store import DEFAULT_PATH, Store, StoreError, record_json
+from theory.validate import check_scalar
 from sim.zhou_ge.cli import add_subparser as add_zhou_ge
 
+PROG = "python -m sim"
 _LISTS = {"ridge_lambdas": ("λ", "--ridge-lambda")}
 _HELP = {
     "target": "target g*(x1..xr), e.g. 'x1 + x1*x2'", "activation": "activation σ, e.g. relu, tanh, 'relu[2:]'",
@@ -48,12 +59,6 @@ _HELP = {
 }
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
-        raise SystemExit(2)
-
-
 def _add_common(parser: argparse.ArgumentParser, parallel: str) -> None:
     parser.add_argument("--parallel", choices=("data", "runs"), default=parallel,
                         help="under torchrun: each run data-parallel over all ranks (data) or the runs sharded "
@@ -65,9 +70,9 @@ def _add_common(parser: argparse.ArgumentParser, parallel: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m sim", description="Simulations of the giant-step protocol (THEORY.md §3: run, "
-                     "sweep) and of [ZG] local convergence (§4: zg).")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = FlagParser(prog=PROG, description="Simulations of the giant-step protocol (THEORY.md §3: run, sweep) "
+                        "and of [ZG] local convergence (§4: zg).")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=FlagParser)
     run = sub.add_parser("run", help="run one config for several seeds")
     run.add_argument("--config", help="YAML/JSON file with config fields (flags override it)")
     run.add_argument("--seeds", type=int, default=1, help="number of seeds (default 1)")
@@ -85,33 +90,44 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _seed_list(value: object, where: str) -> list[int]:
+    """A sweep's ``seeds``: a count ``N`` (seeds ``0..N−1``) or a list of seeds; counted against ``MAX_RUNS``
+    before any list is built."""
+    wrong = f"{where}: seeds must be a count or a list of non-negative integers; got {value!r}"
     if isinstance(value, bool):
-        raise ValueError(f"{where}: seeds must be a count or a list of non-negative integers; got {value!r}")
+        raise ValueError(wrong)
     if isinstance(value, int):
         if value < 1:
             raise ValueError(f"{where}: seeds must be at least 1; got {value}")
+        check_run_count(value, f"{where}: seeds")
         return list(range(value))
-    if isinstance(value, list) and value and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
-                                                 for s in value):
-        return list(value)
-    raise ValueError(f"{where}: seeds must be a count or a list of non-negative integers; got {value!r}")
+    if isinstance(value, list) and value and all(isinstance(s, int) and not isinstance(s, bool) for s in value):
+        check_run_count(len(value), f"{where}: seeds")
+        return [check_scalar(s, f"{where}: each seed", SEED) for s in value]
+    raise ValueError(wrong)
 
 
 def sweep_jobs(spec: dict[str, Any], overrides: dict[str, Any] | None = None,
                where: str = "sweep") -> list[tuple[SimConfig, int]]:
-    """The ``(config, seed)`` jobs of a sweep mapping (keys ``base``, ``grid``, ``cases``, ``seeds``)."""
+    """The ``(config, seed)`` jobs of a sweep mapping (keys ``base``, ``grid``, ``cases``, ``seeds``); the
+    number of runs (cases × grid × seeds ≤ ``sim.drivers.MAX_RUNS``) is checked before any is built."""
+    if not spec:
+        raise ValueError(f"{where}: the sweep is empty; a sweep has base, grid, cases and seeds")
     unknown = set(spec) - {"base", "grid", "cases", "seeds"}
     if unknown:
-        raise ValueError(f"{where}: unknown key {sorted(unknown)[0]!r}; a sweep has base, grid, cases and seeds")
-    base = dict(spec.get("base") or {})
-    base.update(overrides or {})
+        raise ValueError(f"{where}: unknown key {sorted(unknown, key=str)[0]!r}; a sweep has base, grid, cases "
+                         "and seeds")
+    base = spec.get("base") or {}
     grid = spec.get("grid") or {}
     cases = spec.get("cases") or [{}]
+    if not isinstance(base, dict):
+        raise ValueError(f"{where}: base must be a mapping of field names to values")
     if not isinstance(grid, dict) or not all(isinstance(v, list) and v for v in grid.values()):
         raise ValueError(f"{where}: grid must map field names to non-empty lists of values")
     if not isinstance(cases, list) or not all(isinstance(c, dict) for c in cases):
         raise ValueError(f"{where}: cases must be a list of mappings of field names to values")
     seeds = _seed_list(spec.get("seeds", 1), where)
+    check_run_count(len(cases) * math.prod(len(v) for v in grid.values()) * len(seeds), where)
+    base = {**base, **(overrides or {})}
     jobs = []
     names = list(grid)
     for case in cases:
@@ -144,83 +160,80 @@ def summary_table(rows: list[tuple[dict[str, Any], bool]]) -> str:
 
 def _jobs(ns: argparse.Namespace) -> list[tuple[SimConfig, int]]:
     if ns.command == "run":
-        if ns.seeds < 1 or ns.seed0 < 0:
-            raise ValueError("--seeds must be ≥ 1 and --seed0 ≥ 0")
         data = read_mapping(ns.config) if ns.config else {}
         data.update(config_overrides(ns, SimConfig))
-        cfg = SimConfig.from_dict(data)
-        return [(cfg, ns.seed0 + s) for s in range(ns.seeds)]
+        return seed_jobs(SimConfig.from_dict(data), ns.seed0, ns.seeds)
     spec = read_mapping(ns.file)
     return sweep_jobs(spec, config_overrides(ns, SimConfig), where=ns.file)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status (2 for bad input, with one line on stderr).
+    """Entry point; returns the exit status (module docstring: 0, 2 bad input, 3 internal error, 4 a run
+    diverged, 130 interrupted), with one line on stderr for every failure.
 
     Under ``torchrun`` (``WORLD_SIZE`` > 1) the ranks join one process group (NCCL for CUDA runs, gloo
     otherwise; ``sim.distributed``), ``--parallel`` picks data-parallel runs or sharded runs, and rank 0
     alone writes the store and prints.
     """
-    ns = build_parser().parse_args(argv)
-    return int(ns.handler(ns))
+    def command() -> int:
+        ns = build_parser().parse_args(argv)
+        return int(ns.handler(ns))
+
+    return run_command(PROG, command)
 
 
 def _main_giant_step(ns: argparse.Namespace) -> int:
     """``run`` and ``sweep``: the jobs, then (under torchrun, in a process group) ``_main_jobs``."""
     from sim.distributed import env_ranks
 
-    try:
-        jobs = _jobs(ns)
-        ranks = env_ranks()
-    except ValueError as exc:
-        sys.stderr.write(f"python -m sim: error: {' '.join(str(exc).split())}\n")
-        return 2
+    jobs = _jobs(ns)
+    ranks = env_ranks()
     if ranks is not None and ranks[1] > 1:
         from sim.device import resolve_device
         from sim.distributed import backend_for, process_group
 
-        try:
-            types = {resolve_device(cfg.device)[1] for cfg, _ in jobs}
-        except ValueError as exc:
-            sys.stderr.write(f"python -m sim: error: {' '.join(str(exc).split())}\n")
-            return 2
+        types = {resolve_device(cfg.device)[1] for cfg, _ in jobs}
         if len(types) > 1:
-            sys.stderr.write("python -m sim: error: under torchrun all runs must use one device type; "
-                             "set --device\n")
-            return 2
+            raise ValueError("under torchrun all runs must use one device type; set --device")
         with process_group(backend_for(types.pop())) as ctx:
             return _main_jobs(ns, jobs, ctx)
     return _main_jobs(ns, jobs, None)
 
 
+def open_store(path: str | None, ctx: Any = None) -> Store | None:
+    """The results store at ``path`` (default ``DEFAULT_PATH``), opened and checked before any compute; under
+    torchrun only rank 0 opens it (``None`` elsewhere) and every rank raises its :class:`StoreError`."""
+    if ctx is None:
+        return Store(path or DEFAULT_PATH)
+    from sim.distributed import broadcast_object
+
+    store, error = None, None
+    if ctx.is_root:
+        try:
+            store = Store(path or DEFAULT_PATH)
+        except StoreError as exc:
+            error = str(exc)
+    error = broadcast_object(error)
+    if error is not None:
+        raise StoreError(error)
+    return store
+
+
 def _main_jobs(ns: argparse.Namespace, jobs: list[tuple[SimConfig, int]], ctx: Any) -> int:
     root = ctx is None or ctx.is_root
+    store = open_store(ns.store, ctx)
+    rows: list[tuple[dict[str, Any], bool]] = []
+
+    def emit(rec: dict[str, Any], cached: bool) -> None:
+        rows.append((rec, cached))
+        if ns.json:
+            sys.stdout.write(record_json(rec) + "\n")
+            sys.stdout.flush()
+
     try:
-        store = Store(ns.store or DEFAULT_PATH) if root else None
-        rows: list[tuple[dict[str, Any], bool]] = []
-
-        def emit(rec: dict[str, Any], cached: bool) -> None:
-            rows.append((rec, cached))
-            if ns.json:
-                sys.stdout.write(json.dumps(rec) + "\n")
-                sys.stdout.flush()
-
-        run_many(jobs, store, force=ns.force, progress=not ns.no_progress and root, on_record=emit, dist=ctx,
+        run_jobs(jobs, store, force=ns.force, progress=not ns.no_progress and root, on_record=emit, dist=ctx,
                  parallel=ns.parallel)
-    except ValueError as exc:
-        msg = " ".join(str(exc).split())
-        sys.stderr.write(f"python -m sim: error: {msg}\n")
-        return 2
-    except BrokenPipeError:  # e.g. `python -m sim run --json | head`
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-    except KeyboardInterrupt:
-        sys.stderr.write("python -m sim: interrupted; finished runs are in the store\n")
-        return 130
-    if not root:
-        return 0
-    table = summary_table(rows)
-    print(table, file=sys.stderr if ns.json else sys.stdout)
+    finally:  # the runs that finished, also before a failure's one line
+        if root and rows:
+            print(summary_table(rows), file=sys.stderr if ns.json else sys.stdout)
     return 0

@@ -4,6 +4,11 @@ Shared by every simulation kind. ``device`` is ``"auto"`` (CUDA when available, 
 ``"cuda"`` or ``"cuda:N"``; ``dtype`` one of ``DTYPES``. ``check_device`` validates the spelling (in a
 config, before anything runs); ``resolve_device`` asks the machine (``ValueError`` in one line when the
 device is not there).
+
+Memory (issue 9 item 4): ``machine_memory`` is what the device has (the GPU's memory; on the CPU the
+physical memory, or the container's limit when smaller), ``default_budget`` the budget a run gets when its
+config names none, and ``check_budget`` refuses, before anything is allocated, a budget the machine does
+not have.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ DTYPES = ("float32", "float64")
 DEVICES = "auto, cpu, cuda or cuda:N"
 _DEVICE = re.compile(r"auto|cpu|cuda(:[0-9]+)?")
 CPU_DEFAULT_CAP = 4 * 2**30
+CPU_FALLBACK_MEMORY = 16 * 2**30  # the machine's memory where the system does not say
 
 
 def check_device(device: object) -> str:
@@ -83,18 +89,60 @@ def device_name(device: str) -> str:
     return cpu_name()
 
 
-def default_budget(device: str) -> int:
-    """Default ``max_memory``: 80 % of the GPU's memory, or a quarter of host RAM capped at 4 GiB on the CPU."""
+def format_bytes(nbytes: int) -> str:
+    """A size in words, e.g. ``"1.5 GiB"`` (powers of 1024)."""
+    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if nbytes >= size:
+            return f"{nbytes / size:.1f} {unit}"
+    return f"{nbytes} B"
+
+
+def _cgroup_limit() -> int | None:
+    """The memory limit of this process's container (cgroup v2 or v1), if any."""
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(path) as fh:
+                text = fh.read().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            return int(text)
+    return None
+
+
+def machine_memory(device: str) -> int:
+    """Bytes the device has: the GPU's total memory for ``cuda:N``; on the CPU the physical memory, or the
+    container's limit when that is smaller (``CPU_FALLBACK_MEMORY`` where neither can be read)."""
     import torch
 
     if device.startswith("cuda"):
-        return int(0.8 * torch.cuda.get_device_properties(torch.device(device)).total_memory)
+        return int(torch.cuda.get_device_properties(torch.device(device)).total_memory)
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
-        total = 16 * 2**30
+        total = CPU_FALLBACK_MEMORY
+    limit = _cgroup_limit()
+    return int(min(total, limit) if limit else total)
+
+
+def default_budget(device: str) -> int:
+    """Default ``max_memory``: 80 % of the GPU's memory, or a quarter of the machine's memory capped at
+    ``CPU_DEFAULT_CAP`` (4 GiB) on the CPU."""
+    total = machine_memory(device)
+    if device.startswith("cuda"):
+        return int(0.8 * total)
     return int(min(CPU_DEFAULT_CAP, total // 4))
 
 
-__all__ = ["CPU_DEFAULT_CAP", "DEVICES", "DTYPES", "Device", "check_device", "cpu_name", "default_budget",
-           "device_name", "resolve", "resolve_device"]
+def check_budget(budget: int, device: str) -> int:
+    """``budget`` (bytes) if the device has that much memory (``machine_memory``); ``ValueError`` in one
+    line naming both otherwise — before anything is allocated."""
+    have = machine_memory(device)
+    if budget > have:
+        raise ValueError(f"max_memory={format_bytes(budget)} is more than this machine has ({format_bytes(have)} on "
+                         f"{device}); lower --max-memory")
+    return budget
+
+
+__all__ = ["CPU_DEFAULT_CAP", "CPU_FALLBACK_MEMORY", "DEVICES", "DTYPES", "Device", "check_budget", "check_device",
+           "cpu_name", "default_budget", "device_name", "format_bytes", "machine_memory", "resolve", "resolve_device"]

@@ -1,27 +1,144 @@
-"""Run or load simulations of any kind through the results store (THEORY.md §3, §4; issue items 3 and 6).
+"""Run or load simulations of any kind through the results store (THEORY.md §3, §4; issue items 3, 6 and 9).
 
 A job is ``(config, seed)`` with a config of any kind of ``sim.kinds`` (``SimConfig``, ``ZGConfig``).
 ``run_or_load`` serves one job from the store or runs it and stores the record; ``run_many`` does so for
-a list of jobs, checks every config before anything runs (``Kind.make_plan``: device, memory), writes
-each finished run at once (a sweep killed half-way resumes where it stopped) and, under ``torchrun``,
-spreads the jobs over the ranks (``sim.distributed``). Both return records, the dicts the kinds' run
-functions return.
+a list of jobs, checks every job before anything runs (``plan_jobs``: at most ``MAX_RUNS`` jobs, seeds a
+store can hold, ``Kind.plan``: device, memory against the budget and the machine), reads the stored
+records of the jobs up front (a damaged one is named before any compute), writes each finished run at once
+(a sweep killed half-way resumes where it stopped) and, under ``torchrun``, spreads the jobs over the ranks
+(``sim.distributed``). Both return records, the dicts the kinds' run functions return.
+
+Failures (issue 9). A run that *diverges* — ``sim.divergence.Diverged``, a record holding a NaN or an
+infinity (``sim.store.NonFiniteRecord``), a linear-algebra routine that failed on its numbers
+(``DIVERGENCES``) — is not stored; with ``on_diverged`` the other jobs still run. Any other exception from
+inside a run is a bug, not bad input: it is raised as :class:`RunFailed`. ``failure(exc)`` is the one place
+that turns an exception into a command line's one line and exit status, and ``run_command`` wraps every
+command line of ``sim`` and ``verify`` in it:
+
+* ``EXIT_BAD_INPUT`` = 2: a ``ValueError`` (a config, a file, a limit, the results store — refused before
+  any compute);
+* ``EXIT_INTERNAL`` = 3: anything unexpected (a bug; never mistaken for bad input or a verdict);
+* ``EXIT_DIVERGED`` = 4: a run diverged (the other runs of the command were still run and stored);
+* ``EXIT_INTERRUPTED`` = 130: Ctrl-C (finished runs are in the store).
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+import torch
+
 from sim.distributed import DistContext, all_gather_objects, broadcast_object
-from sim.keys import check_seed
+from sim.divergence import Diverged
 from sim.kinds import Kind, kind_of
-from sim.store import Store
+from sim.store import MAX_SEED, NonFiniteRecord, Store, StoreError, check_record
+from theory.validate import Interval, check_scalar
 
 Record = dict[str, Any]
 Job = tuple[Any, int]
 OnRecord = Callable[[Record, bool], None]
+OnDiverged = Callable[[int, str], None]
 PARALLEL = ("runs", "data")
+MAX_RUNS = 100_000  # jobs of one command (``--seeds``, a sweep's grid × cases × seeds), checked before any list is built
+SEED = Interval(int, 0, MAX_SEED)
+DIVERGENCES = (Diverged, NonFiniteRecord, torch.linalg.LinAlgError, np.linalg.LinAlgError)
+
+EXIT_OK = 0
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
+EXIT_DIVERGED = 4
+EXIT_INTERRUPTED = 130
+
+
+class RunFailed(RuntimeError):
+    """A run raised an unexpected exception (a bug, not bad input); the message names the run."""
+
+    def __init__(self, job: str, exc: BaseException) -> None:
+        super().__init__(f"run {job} failed: {one_line(exc)}")
+
+
+class RunsDiverged(RuntimeError):
+    """Some runs of a command diverged (``(job, message)`` each); the others ran and are stored."""
+
+    def __init__(self, failures: Sequence[tuple[str, str]], total: int) -> None:
+        self.failures = tuple(failures)
+        job, message = self.failures[0]
+        super().__init__(f"{len(self.failures)} of {total} runs diverged (first: {job}: {message}); the other "
+                         "runs are in the store")
+
+
+def one_line(exc: BaseException) -> str:
+    """``exc``'s message on one line, prefixed by its type unless it is one of the named failures."""
+    text = " ".join(str(exc).split())
+    if isinstance(exc, (Diverged, NonFiniteRecord, RunFailed, RunsDiverged, StoreError)):
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def failure(exc: BaseException) -> tuple[int, str]:
+    """The exit status and the one line (after the program's name) of a command line stopped by ``exc``."""
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED, "interrupted; finished runs are in the store"
+    if isinstance(exc, (RunsDiverged, *DIVERGENCES)):
+        return EXIT_DIVERGED, one_line(exc)
+    if isinstance(exc, ValueError):
+        return EXIT_BAD_INPUT, "error: " + " ".join(str(exc).split())
+    return EXIT_INTERNAL, f"internal error (a bug, not bad input; please report it): {one_line(exc)}"
+
+
+def run_command(prog: str, command: Callable[[], int], diverged_status: int = EXIT_DIVERGED) -> int:
+    """``command()``'s exit status; a failure is written as one line ``"{prog}: …"`` on stderr and gets its
+    status from ``failure`` (``diverged_status`` for a divergence). A closed stdout (``… | head``) is quiet."""
+    try:
+        return int(command())
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 - every failure becomes one line and a status
+        status, line = failure(exc)
+        sys.stderr.write(f"{prog}: {line}\n")
+        return diverged_status if status == EXIT_DIVERGED else status
+
+
+def check_run_count(count: int, what: str = "this command") -> int:
+    """``count`` if it is at most ``MAX_RUNS``; ``ValueError`` in one line naming the limit otherwise."""
+    if count > MAX_RUNS:
+        raise ValueError(f"{what} asks for {count:,} runs, more than MAX_RUNS = {MAX_RUNS:,}; split it into "
+                         "several commands")
+    return count
+
+
+def seed_jobs(cfg: Any, seed0: int, seeds: int) -> list[Job]:
+    """The jobs ``(cfg, seed0)``, …, ``(cfg, seed0 + seeds − 1)`` (``--seed0``, ``--seeds``), their number
+    (≤ ``MAX_RUNS``) and seeds (≤ ``MAX_SEED``) checked before the list is built."""
+    if seeds < 1 or seed0 < 0:
+        raise ValueError(f"--seeds must be ≥ 1 and --seed0 ≥ 0; got --seeds {seeds} --seed0 {seed0}")
+    check_run_count(seeds, "--seeds")
+    check_scalar(seed0 + seeds - 1, "the last seed (--seed0 + --seeds − 1)", SEED)
+    return [(cfg, seed0 + s) for s in range(seeds)]
+
+
+def job_name(cfg: Any, seed: int) -> str:
+    """A job in words, e.g. ``"giant_step d=64 seed 3"``."""
+    return f"{cfg.kind} d={cfg.d} seed {seed}"
+
+
+def plan_jobs(jobs: Sequence[Job]) -> list[tuple[Kind, Any]]:
+    """``(kind, plan)`` of every job; raises ``ValueError`` (one line) before anything runs."""
+    check_run_count(len(jobs))
+    plans: dict[Any, tuple[Kind, Any]] = {}
+    out = []
+    for cfg, seed in jobs:
+        check_scalar(seed, "seed", SEED)
+        if cfg not in plans:
+            k = kind_of(cfg)
+            plans[cfg] = (k, k.plan(cfg))
+        out.append(plans[cfg])
+    return out
 
 
 def run_or_load(cfg: Any, seed: int, store: Store, force: bool = False, progress: bool = False) -> Record:
@@ -43,31 +160,38 @@ def run_or_load(cfg: Any, seed: int, store: Store, force: bool = False, progress
     Returns
     -------
     dict
-        The record (``sim.giant_step.run`` or ``sim.zhou_ge.run`` describe its fields).
+        The record (``sim.giant_step.run`` or ``sim.zhou_ge.run`` describe its fields). A run that
+        diverges raises (``DIVERGENCES``) and stores nothing.
     """
     return run_many([(cfg, seed)], store, force=force, progress=False, run_progress=progress)[0]
 
 
-def _checked(jobs: Sequence[Job]) -> list[tuple[Kind, Any]]:
-    """``(kind, plan)`` of every job; raises ``ValueError`` (one line) before anything runs."""
-    out = []
-    for cfg, seed in jobs:
-        k = kind_of(cfg)
-        check_seed(seed)
-        out.append((k, k.make_plan(cfg)))
-    return out
+def _run(k: Kind, cfg: Any, seed: int, plan: Any, progress: bool, **kw: Any) -> Record:
+    """One run, its record checked finite; an exception other than a divergence becomes :class:`RunFailed`."""
+    try:
+        return check_record(k.run(cfg, int(seed), progress=progress, plan=plan, **kw))
+    except DIVERGENCES:
+        raise
+    except Exception as exc:  # noqa: BLE001 - named with its run, as a bug rather than bad input
+        raise RunFailed(job_name(cfg, seed), exc) from exc
+
+
+def _stored(jobs: Sequence[Job], checked: list[tuple[Kind, Any]], store: Store) -> list[bool]:
+    """Which jobs the store has; every such record is read now, so a damaged one is named before compute."""
+    return [store.get(cfg, seed, device_type=plan.device_type) is not None
+            for (cfg, seed), (_, plan) in zip(jobs, checked)]
 
 
 def run_many(jobs: Sequence[Job], store: Store | None, force: bool = False, progress: bool = True,
              on_record: OnRecord | None = None, dist: DistContext | None = None, parallel: str = "runs",
-             run_progress: bool | None = None) -> list[Record]:
+             run_progress: bool | None = None, on_diverged: OnDiverged | None = None) -> list[Record | None]:
     """Run (or load) every ``(config, seed)`` job, each written to ``store`` as soon as it finishes.
 
     Parameters
     ----------
     jobs : sequence of (config, seed)
-        Configs of any kind, with their seeds; all are checked (kind, seed, device, memory) before
-        anything runs.
+        Configs of any kind, with their seeds; all are checked (``plan_jobs``) and the store's records of
+        them read before anything runs.
     store : Store or None
         The results store (``None`` only on ranks other than 0 of a distributed run).
     force : bool
@@ -85,36 +209,46 @@ def run_many(jobs: Sequence[Job], store: Store | None, force: bool = False, prog
         See ``dist``.
     run_progress : bool, optional
         The progress bar inside each run (default: ``progress``).
+    on_diverged : callable, optional
+        ``on_diverged(job index, one-line message)`` for a run that diverges (``DIVERGENCES``); its slot of
+        the result is ``None`` and the other jobs still run. Without it the divergence is raised.
 
     Returns
     -------
-    list of dict
+    list of dict or None
         The records in job order (on rank 0; another rank returns the records it computed with
-        ``parallel="runs"``, all of them with ``"data"``).
+        ``parallel="runs"``, all of them with ``"data"``); ``None`` for a run that diverged.
     """
     if parallel not in PARALLEL:
         raise ValueError(f"parallel must be 'runs' or 'data'; got {parallel!r}")
-    checked = _checked(jobs)
+    checked = plan_jobs(jobs)
     inner = progress if run_progress is None else run_progress
     if dist is not None and dist.world_size > 1:
-        return _run_many_distributed(jobs, checked, store, force, inner, on_record, dist, parallel)
+        return _run_many_distributed(jobs, checked, store, force, inner, on_record, dist, parallel, on_diverged)
     if store is None:
         raise ValueError("run_many needs a store")
-    out: list[Record] = []
+    have = [False] * len(jobs) if force else _stored(jobs, checked, store)
+    out: list[Record | None] = []
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(jobs), unit="run", delay=2.0, dynamic_ncols=True, desc="runs")
     try:
-        for (cfg, seed), (k, plan) in zip(jobs, checked):
-            rec = None if force else store.get(cfg, seed, device_type=plan.device_type)
+        for i, ((cfg, seed), (k, plan)) in enumerate(zip(jobs, checked)):
+            rec = store.get(cfg, seed, device_type=plan.device_type) if have[i] else None
             cached = rec is not None
             if rec is None:
-                rec = k.run(cfg, int(seed), progress=inner, plan=plan)
-                store.put(rec)
+                try:
+                    rec = _run(k, cfg, seed, plan, inner)
+                except DIVERGENCES as exc:
+                    if on_diverged is None:
+                        raise
+                    on_diverged(i, one_line(exc))
+                else:
+                    store.put(rec)
             out.append(rec)
-            if on_record is not None:
+            if rec is not None and on_record is not None:
                 on_record(rec, cached)
             if bar is not None:
                 bar.update(1)
@@ -124,63 +258,94 @@ def run_many(jobs: Sequence[Job], store: Store | None, force: bool = False, prog
     return out
 
 
-def _run_many_distributed(jobs: Sequence[Job], checked: list[tuple[Kind, Any]], store: Store | None, force: bool,
-                          progress: bool, on_record: OnRecord | None, dist: DistContext,
-                          parallel: str) -> list[Record]:
-    """``run_many`` over the ranks of ``dist`` (see there)."""
-    root = dist.is_root
-    if root and store is None:
-        raise ValueError("rank 0 needs a store")
-    if parallel == "data":
-        serial = sorted({k.name for k, _ in checked if not k.data_parallel})
-        if serial:
-            raise ValueError(f"kind {serial[0]} does not run data-parallel; use --parallel runs")
-    results: dict[int, Record] = {}
-    if root and not force:
-        assert store is not None
+def run_jobs(jobs: Sequence[Job], store: Store | None, **kwargs: Any) -> list[Record | None]:
+    """``run_many`` for a command line: a run that diverges does not stop the others, and once they are all
+    done and stored :class:`RunsDiverged` names the ones that diverged."""
+    failures: list[tuple[str, str]] = []
+    out = run_many(jobs, store, on_diverged=lambda i, msg: failures.append((job_name(*jobs[i]), msg)), **kwargs)
+    if failures:
+        raise RunsDiverged(failures, len(jobs))
+    return out
+
+
+def _root_todo(jobs: Sequence[Job], checked: list[tuple[Kind, Any]], store: Store | None, force: bool,
+               on_record: OnRecord | None, results: dict[int, Record]) -> tuple[list[int] | None, str | None]:
+    """Rank 0's list of jobs to run (the others served from the store into ``results``), or the store's error."""
+    if store is None:
+        return None, "rank 0 needs a store"
+    try:
         for i, ((cfg, seed), (_, plan)) in enumerate(zip(jobs, checked)):
-            rec = store.get(cfg, seed, device_type=plan.device_type)
+            rec = None if force else store.get(cfg, seed, device_type=plan.device_type)
             if rec is not None:
                 results[i] = rec
                 if on_record is not None:
                     on_record(rec, True)
-    todo: list[int] = broadcast_object([i for i in range(len(jobs)) if i not in results] if root else None)
+    except (StoreError, NonFiniteRecord) as exc:
+        return None, one_line(exc)
+    return [i for i in range(len(jobs)) if i not in results], None
+
+
+def _run_many_distributed(jobs: Sequence[Job], checked: list[tuple[Kind, Any]], store: Store | None, force: bool,
+                          progress: bool, on_record: OnRecord | None, dist: DistContext, parallel: str,
+                          on_diverged: OnDiverged | None) -> list[Record | None]:
+    """``run_many`` over the ranks of ``dist`` (see there); every rank raises the same errors."""
+    root = dist.is_root
+    if parallel == "data":
+        serial = sorted({k.name for k, _ in checked if not k.data_parallel})
+        if serial:
+            raise ValueError(f"kind {serial[0]} does not run data-parallel; use --parallel runs")
+    results: dict[int, Record | None] = {}
+    todo, error = broadcast_object(_root_todo(jobs, checked, store, force, on_record, results) if root else None)
+    if error is not None:
+        raise StoreError(error)
     show = progress and root
+
+    def diverged(i: int, message: str) -> None:
+        results[i] = None
+        if on_diverged is None:
+            raise RunsDiverged([(job_name(*jobs[i]), message)], len(jobs))
+        if root:
+            on_diverged(i, message)
+
     if parallel == "data":
         for i in todo:
             (cfg, seed), (k, plan) = jobs[i], checked[i]
-            rec = k.run(cfg, int(seed), progress=show, plan=plan, dist=dist)
+            try:
+                rec = _run(k, cfg, seed, plan, show, dist=dist)
+            except DIVERGENCES as exc:
+                diverged(i, one_line(exc))
+                continue
             results[i] = rec
             if root:
                 assert store is not None
                 store.put(rec)
                 if on_record is not None:
                     on_record(rec, False)
-        return [results[i] for i in sorted(results)] if not root else [results[i] for i in range(len(jobs))]
+        return [results[i] for i in sorted(results)] if not root else [results.get(i) for i in range(len(jobs))]
     w = dist.world_size
     for first in range(0, len(todo), w):  # rounds: rank r runs todo[first + r], then rank 0 stores the round
         mine = first + dist.rank
-        outcome: tuple[int, Record | None, str | None] | None = None
+        outcome: tuple[int, Record | None, str | None, str | None] | None = None
         if mine < len(todo):
             i = todo[mine]
             (cfg, seed), (k, plan) = jobs[i], checked[i]
             try:
-                outcome = (i, k.run(cfg, int(seed), progress=show, plan=plan), None)
+                outcome = (i, _run(k, cfg, seed, plan, show), None, None)
+            except DIVERGENCES as exc:
+                outcome = (i, None, one_line(exc), None)
             except Exception as exc:  # noqa: BLE001 - reported by every rank below, after the others stored
-                outcome = (i, None, f"{type(exc).__name__}: {' '.join(str(exc).split())}")
-        gathered = all_gather_objects(outcome)
-        errors = []
-        for item in gathered:
+                outcome = (i, None, None, one_line(exc))
+        errors, divergences = [], []
+        for item in all_gather_objects(outcome):
             if item is None:
                 continue
-            i, rec, err = item
+            i, rec, divergence, err = item
             if err is not None:
-                cfg, seed = jobs[i]
-                errors.append(f"job {i} ({cfg.kind}, d={cfg.d}, seed={seed}): {err}")
-                continue
-            assert rec is not None
-            if root:
-                assert store is not None
+                errors.append(err)
+            elif divergence is not None:
+                divergences.append((i, divergence))
+            elif root:
+                assert store is not None and rec is not None
                 store.put(rec)
                 if on_record is not None:
                     on_record(rec, False)
@@ -189,9 +354,13 @@ def _run_many_distributed(jobs: Sequence[Job], checked: list[tuple[Kind, Any]], 
                 results[i] = rec
         if errors:
             raise RuntimeError("; ".join(errors))
+        for i, message in divergences:
+            diverged(i, message)
     if root:
-        return [results[i] for i in range(len(jobs))]
+        return [results.get(i) for i in range(len(jobs))]
     return [results[i] for i in sorted(results)]
 
 
-__all__ = ["PARALLEL", "run_many", "run_or_load"]
+__all__ = ["DIVERGENCES", "EXIT_BAD_INPUT", "EXIT_DIVERGED", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK",
+           "MAX_RUNS", "PARALLEL", "RunFailed", "RunsDiverged", "check_run_count", "failure", "job_name", "one_line",
+           "plan_jobs", "run_command", "run_jobs", "run_many", "run_or_load", "seed_jobs"]

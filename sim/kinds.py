@@ -7,21 +7,25 @@ A kind is one experiment of THEORY.md: ``"giant_step"`` (§3, ``sim.giant_step``
 ``run(cfg, seed, progress=False, plan=None)`` (plus ``dist=`` for kinds that run data-parallel) and
 returns a JSON-serialisable record with ``kind``, ``key``, ``config``, ``seed``, ``code_version``,
 ``device_type`` and ``timings``; ``make_plan(cfg)`` checks, before any compute, that the config can run
-here (device, memory) and returns what ``run`` takes as ``plan`` (it has a ``device_type``).
+here (device, memory against its budget) and returns what ``run`` takes as ``plan`` (it has ``device``,
+``device_type`` and ``budget``); ``Kind.plan`` adds the one check every kind shares: the budget is memory
+the machine has (``sim.device.check_budget``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sim.device import check_budget
 from sim.fields import field_names
 from sim.giant_step.config import SimConfig
 from sim.giant_step.plan import make_plan as giant_step_plan
 from sim.giant_step.run import simulate
 from sim.zhou_ge.config import ZGConfig
-from sim.zhou_ge.run import make_plan as zhou_ge_plan
+from sim.zhou_ge.plan import make_plan as zhou_ge_plan
 from sim.zhou_ge.run import run_zhou_ge
 
 Record = dict[str, Any]
@@ -48,10 +52,36 @@ class Kind:
         """The config's field names, in declaration order."""
         return field_names(self.config)
 
+    def plan(self, cfg: Any) -> Any:
+        """``make_plan(cfg)``, its memory budget checked against the machine; ``ValueError`` in one line,
+        before any compute, when the config cannot run here."""
+        plan = self.make_plan(cfg)
+        check_budget(plan.budget, plan.device)
+        return plan
+
+
+_UNDEFINED_ZG = ("mean_angle", "near_mean_angle")  # sim.zhou_ge.measure: NaN when there is no mass to average
+
+
+def _zhou_ge_run(cfg: ZGConfig, seed: int, progress: bool = False, plan: Any = None) -> Record:
+    """``run_zhou_ge``, with the mass-weighted mean angles that are undefined (no mass: ``NaN`` from
+    ``sim.zhou_ge.measure.mass_summary``) written as ``None``, so that a record holds finite numbers only
+    and a NaN anywhere else still means the run diverged (``sim.store.check_record``)."""
+    rec = run_zhou_ge(cfg, seed, progress=progress, plan=plan)
+    rows = [rec["trajectory"], *rec["phases"]]
+    for row in rows:
+        for name in _UNDEFINED_ZG:
+            value = row.get(name)
+            if isinstance(value, list):
+                row[name] = [None if isinstance(v, float) and math.isnan(v) else v for v in value]
+            elif isinstance(value, float) and math.isnan(value):
+                row[name] = None
+    return rec
+
 
 KINDS: Mapping[str, Kind] = {k.name: k for k in (
     Kind(SimConfig.kind, SimConfig, simulate, giant_step_plan, data_parallel=True),
-    Kind(ZGConfig.kind, ZGConfig, run_zhou_ge, zhou_ge_plan),
+    Kind(ZGConfig.kind, ZGConfig, _zhou_ge_run, zhou_ge_plan),
 )}
 DEFAULT = SimConfig.kind
 

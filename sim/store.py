@@ -1,4 +1,4 @@
-"""SQLite results store (issue item 6): one row per (kind, config, seed, code version, device type).
+"""SQLite results store (issue items 6 and 9): one row per (kind, config, seed, code version, device type).
 
 Every simulation kind of ``sim`` (``sim.kinds``) writes to the same ``runs`` table, so one file and one
 ``keys()`` trace every verdict of ``verify`` to its runs. The store knows no kind: a record says its own
@@ -15,12 +15,23 @@ floats that float32 holds exactly (a list of equal-length lists of floats, e.g. 
 matrices, which the giant-step record keeps at float32 precision) is stored as a base64 float32 blob
 inside a zlib-compressed JSON document — lossless by that condition; ``get`` and ``records`` return
 plain lists again, equal to what the run returned.
+
+Faults (issue 9 item 2). ``Store(path)`` opens and checks the file before anything else happens, and
+refuses it with a one-line :class:`StoreError` (a ``ValueError``: the command lines exit 2) naming the
+file and what is wrong: a directory, a folder that cannot be created, a file that is not SQLite, a damaged
+database (``PRAGMA quick_check``), a ``runs`` table without the expected columns, a schema newer than
+``SCHEMA_VERSION`` (``PRAGMA user_version``, or a ``NOT NULL`` column without default that this code would
+not fill), a file or folder it cannot write to. A damaged record blob is named by its key when read.
+Nothing non-finite is stored: ``put`` (and :func:`record_json`, which prints records) refuse a record
+holding NaN or ±inf with :class:`NonFiniteRecord`, naming where it is.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import json
+import math
 import sqlite3
 import time
 import zlib
@@ -39,7 +50,11 @@ from sim.version import code_version
 DEFAULT_PATH = "runs/results.sqlite"
 BUSY_TIMEOUT_S = 120.0
 LEGACY_KIND = "giant_step"  # the kind of rows and records written before kinds shared the table
+SCHEMA_VERSION = 1  # PRAGMA user_version of a store this code writes; a larger one is refused
+MAX_SEED = 2**63 - 1  # the largest SQLite INTEGER: the largest seed a store can hold
 
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_COLUMNS = ("key", "kind", "seed", "code_version", "device_type", "config", "created", "record")
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
     key TEXT PRIMARY KEY,
@@ -53,6 +68,52 @@ CREATE TABLE IF NOT EXISTS runs (
 )
 """
 _F32 = "__f32__"
+_BLOB_ERRORS = (zlib.error, ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError)
+
+
+class StoreError(ValueError):
+    """The results store cannot be used; the one-line message names the file and what to change."""
+
+
+class NonFiniteRecord(RuntimeError):
+    """A record holds a NaN or an infinity (at ``where``, e.g. ``per_step[1].test_error``): a run that
+    diverged without saying so. It is never stored nor printed as JSON."""
+
+    def __init__(self, key: str, where: str) -> None:
+        self.key, self.where = key, where
+        super().__init__(f"run {key} produced a non-finite number at {where}; nothing was stored (the run "
+                         "diverged: lower the learning rate, the target's scale or the noise)")
+
+
+def nonfinite_path(value: Any, path: str = "") -> str | None:
+    """Where ``value`` (nested dicts and lists) holds a non-finite float, e.g. ``"per_step[1].test_error"``;
+    ``None`` when every number is finite."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (path or "the value")
+    if isinstance(value, dict):
+        items = ((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
+    elif isinstance(value, (list, tuple)):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for where, v in items:
+        found = nonfinite_path(v, where)
+        if found is not None:
+            return found
+    return None
+
+
+def check_record(rec: dict[str, Any]) -> dict[str, Any]:
+    """``rec`` if every number in it is finite; :class:`NonFiniteRecord` otherwise."""
+    where = nonfinite_path(rec)
+    if where is not None:
+        raise NonFiniteRecord(str(rec.get("key", "?")), where)
+    return rec
+
+
+def record_json(rec: dict[str, Any]) -> str:
+    """One record as one line of strict JSON (never ``NaN``/``Infinity``: :class:`NonFiniteRecord`)."""
+    return json.dumps(check_record(rec), allow_nan=False)
 
 
 def _float32_exact(value: object) -> bool:
@@ -82,7 +143,7 @@ def _unpack(value: Any) -> Any:
     """Inverse of ``_pack``."""
     if isinstance(value, dict):
         if _F32 in value:
-            a = np.frombuffer(base64.b64decode(value[_F32]), dtype=np.float32).reshape(value["shape"])
+            a = np.frombuffer(base64.b64decode(value[_F32], validate=True), dtype=np.float32).reshape(value["shape"])
             return a.astype(np.float64).tolist()
         return {k: _unpack(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -96,13 +157,16 @@ def record_kind(rec: dict[str, Any]) -> str:
 
 
 def pack_record(rec: dict[str, Any]) -> bytes:
-    """Compact bytes of a record: float32-exact matrices as float32 blobs, zlib-compressed JSON."""
-    return zlib.compress(json.dumps(_pack(rec)).encode(), 6)
+    """Compact bytes of a record: float32-exact matrices as float32 blobs, zlib-compressed strict JSON
+    (a non-finite number raises :class:`NonFiniteRecord` first)."""
+    return zlib.compress(json.dumps(_pack(check_record(rec)), allow_nan=False).encode(), 6)
 
 
 def unpack_record(blob: bytes, kind: str | None = None) -> dict[str, Any]:
     """Inverse of ``pack_record``; ``kind`` (the row's) is filled in when the record has none."""
     rec = _unpack(json.loads(zlib.decompress(blob)))
+    if not isinstance(rec, dict):
+        raise ValueError(f"a record is a JSON object, not {type(rec).__name__}")
     if kind is not None:
         rec.setdefault("kind", kind)
     return rec
@@ -110,30 +174,107 @@ def unpack_record(blob: bytes, kind: str | None = None) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Store:
-    """Results store at ``path`` (created with its folder on first use); safe across processes."""
+    """Results store at ``path`` (created with its folder on first use); safe across processes.
+
+    Opening checks the file (module docstring) and raises :class:`StoreError` in one line when it cannot
+    be used — before anything is computed.
+    """
 
     path: str = DEFAULT_PATH
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", str(self.path))
-        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._check_file()
         with self._connect() as con:
-            con.execute("PRAGMA journal_mode=WAL")
+            self._check_database(con)
+
+    # -- opening ------------------------------------------------------------------------------------
+    def _fail(self, what: str, fix: str = "use another --store") -> StoreError:
+        return StoreError(f"results store {self.path!r} {what}; {fix}")
+
+    def _check_file(self) -> None:
+        """The path is a file (or nothing yet) in a folder that exists or can be made; it starts as SQLite."""
+        p = Path(self.path)
+        if p.is_dir():
+            raise self._fail("is a directory", f"give a file path such as {str(p / 'results.sqlite')!r}")
+        blocked = next((q for q in p.parents if q.exists() and not q.is_dir()), None)
+        if blocked is not None:
+            raise self._fail(f"cannot be created: {str(blocked)!r} is a file, not a folder")
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self._fail(f"cannot be created: its folder cannot be made ({exc.strerror})") from None
+        if not p.exists():
+            return
+        try:
+            with open(p, "rb") as fh:
+                head = fh.read(len(_SQLITE_MAGIC))
+        except OSError as exc:
+            raise self._fail(f"cannot be read ({exc.strerror})") from None
+        if head and head != _SQLITE_MAGIC:
+            raise self._fail("is not an SQLite database (it does not start with the SQLite header)")
+
+    def _check_database(self, con: sqlite3.Connection) -> None:
+        """Integrity, schema version and columns, writability; creates or migrates the table."""
+        problems = [r[0] for r in con.execute("PRAGMA quick_check").fetchall()]
+        if problems != ["ok"]:
+            raise self._fail(f"is damaged (SQLite quick_check: {problems[0]})", "restore it or use another --store")
+        version = int(con.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise self._fail(f"was written by a newer giantstep (schema {version} > {SCHEMA_VERSION})",
+                             "use that version or another --store")
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            columns = {r[1]: r for r in con.execute("PRAGMA table_info(runs)")}
+            if columns:
+                self._check_columns(columns)
             con.execute(_SCHEMA)
-            columns = {row[1] for row in con.execute("PRAGMA table_info(runs)")}
-            if "kind" not in columns:  # a file written before kinds shared the table
+            if columns and "kind" not in columns:  # a file written before kinds shared the table
                 con.execute(f"ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT '{LEGACY_KIND}'")
+            con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")  # a write: proves the file can be written
+            changed = version != SCHEMA_VERSION or "kind" not in columns  # a new, old or unversioned file
+            con.execute("COMMIT" if changed else "ROLLBACK")
+        except BaseException:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise
+
+    def _check_columns(self, columns: dict[str, tuple]) -> None:
+        """The ``runs`` table has the columns this code reads and writes, and none it would not fill."""
+        missing = [c for c in _COLUMNS if c not in columns and c != "kind"]
+        if missing:
+            raise self._fail(f"has a runs table without column(s) {', '.join(missing)} (not a giantstep store)")
+        if not columns["key"][5]:
+            raise self._fail("has a runs table whose key is not its primary key (not a giantstep store)")
+        extra = [c for c, row in columns.items() if c not in _COLUMNS and row[3] and row[4] is None]
+        if extra:
+            raise self._fail(f"has a required column {extra[0]!r} this version does not write (written by a newer "
+                             "giantstep)", "use that version or another --store")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        """A connection; any SQLite failure becomes a :class:`StoreError` naming the file."""
+        con = None
         try:
+            con = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
             con.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
             con.execute("PRAGMA synchronous=FULL")
             yield con
+        except sqlite3.Error as exc:
+            raise self._fail(*_sqlite_problem(exc)) from None
         finally:
-            con.close()
+            if con is not None:
+                con.close()
 
+    def _unpack_row(self, key: str, blob: bytes, kind: str) -> dict[str, Any]:
+        try:
+            return unpack_record(blob, kind)
+        except _BLOB_ERRORS as exc:
+            raise self._fail(f"holds a damaged record {key} ({type(exc).__name__}: {exc})",
+                             "rerun that run with --force to replace it, or use another --store") from None
+
+    # -- reading and writing ------------------------------------------------------------------------
     def get(self, cfg: Keyed, seed: int, device_type: str | None = None,
             code_version: str | None = None) -> dict[str, Any] | None:
         """The record of ``(cfg, seed)`` (a config of any kind) for this code version and device type
@@ -142,16 +283,18 @@ class Store:
         return self.get_key(run_key(cfg, seed, dtype, code_version))
 
     def get_key(self, key: str) -> dict[str, Any] | None:
-        """The record stored under ``key``, or ``None``."""
+        """The record stored under ``key``, or ``None`` (:class:`StoreError` if its blob is damaged)."""
         with self._connect() as con:
             row = con.execute("SELECT record, kind FROM runs WHERE key = ?", (key,)).fetchone()
-        return unpack_record(row[0], row[1]) if row else None
+        return self._unpack_row(key, row[0], row[1]) if row else None
 
     def put(self, rec: dict[str, Any]) -> None:
-        """Write one record (replacing one with the same key) in a single transaction."""
+        """Write one record (replacing one with the same key) in a single transaction; a record holding a
+        non-finite number is refused (:class:`NonFiniteRecord`) and nothing is written."""
         blob = pack_record(rec)
         row = (rec["key"], record_kind(rec), int(rec["seed"]), rec["code_version"], rec.get("device_type", "cpu"),
-               json.dumps(rec["config"], sort_keys=True), float(rec.get("created", time.time())), blob)
+               json.dumps(rec["config"], sort_keys=True, allow_nan=False), float(rec.get("created", time.time())),
+               blob)
         with self._connect() as con:
             con.execute("BEGIN IMMEDIATE")
             try:
@@ -190,8 +333,8 @@ class Store:
             args.append(code_version())
         where = " WHERE " + " AND ".join(clauses)
         with self._connect() as con:
-            rows = con.execute(f"SELECT record, kind FROM runs{where} ORDER BY created, key", args).fetchall()
-        return [unpack_record(r[0], r[1]) for r in rows]
+            rows = con.execute(f"SELECT key, record, kind FROM runs{where} ORDER BY created, key", args).fetchall()
+        return [self._unpack_row(*r) for r in rows]
 
     def config_fields(self, kind: str = LEGACY_KIND) -> tuple[str, ...]:
         """The config field names of the stored runs of ``kind``, sorted (empty when there are none)."""
@@ -208,3 +351,18 @@ class Store:
         """Every stored key, oldest run first."""
         with self._connect() as con:
             return [r[0] for r in con.execute("SELECT key FROM runs ORDER BY created, key")]
+
+
+def _sqlite_problem(exc: sqlite3.Error) -> tuple[str, str]:
+    """What an SQLite error says about the file, and what to do, in words."""
+    text = " ".join(str(exc).split())
+    if "malformed" in text or "not a database" in text:
+        return f"is damaged (SQLite: {text})", "restore it or use another --store"
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return f"cannot be written (SQLite: {text})", "make the file and its folder writable or use another --store"
+    return f"failed (SQLite: {text})", "check the file, its folder and free space, or use another --store"
+
+
+__all__ = ["BUSY_TIMEOUT_S", "DEFAULT_PATH", "LEGACY_KIND", "MAX_SEED", "NonFiniteRecord", "SCHEMA_VERSION", "Store",
+           "StoreError", "check_record", "nonfinite_path", "pack_record", "record_json", "record_kind",
+           "unpack_record"]

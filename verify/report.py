@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -165,6 +166,33 @@ def html_page(outcomes: Sequence[Outcome], profile: str, stats: Mapping[str, Any
     return "\n".join(parts) + "\n"
 
 
+def report_folder(out_root: str | Path, profile: str) -> Path:
+    """``<out_root>/<profile>``, created and proved writable (a probe file is written and removed) — checked
+    before any compute; ``ValueError`` in one line naming the folder otherwise.
+
+    Parameters
+    ----------
+    out_root : str or Path
+        The report root (``--out``).
+    profile : str
+        Profile name (the report folder).
+
+    Returns
+    -------
+    Path
+        The report folder.
+    """
+    out = Path(out_root) / profile
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        raise ValueError(f"--out {str(out_root)!r}: cannot write the report folder {str(out)!r} "
+                         f"({exc.strerror or type(exc).__name__}); choose another --out") from None
+    return out
+
+
 def write_report(outcomes: Sequence[Outcome], profile: str, stats: Mapping[str, Any], store: str,
                  out_root: str | Path) -> Path:
     """Write ``<out_root>/<profile>/{report.md, report.html, results.json, fig_*.png}``.
@@ -187,8 +215,7 @@ def write_report(outcomes: Sequence[Outcome], profile: str, stats: Mapping[str, 
     Path
         The report folder ``<out_root>/<profile>``.
     """
-    out = Path(out_root) / profile
-    out.mkdir(parents=True, exist_ok=True)
+    out = report_folder(out_root, profile)
     for old in out.glob("fig_*.png"):
         old.unlink()
     figures = render_figures(outcomes, out)
@@ -199,4 +226,5 @@ def write_report(outcomes: Sequence[Outcome], profile: str, stats: Mapping[str, 
     return out
 
 
-__all__ = ["console_table", "html_page", "markdown", "render_figures", "results_dict", "write_report"]
+__all__ = ["console_table", "html_page", "markdown", "render_figures", "report_folder", "results_dict",
+           "write_report"]

@@ -4,6 +4,12 @@ Data flow theory → sim → verify: predictions come from each claim's
 ``predict()`` (theory), records from ``sim`` (its results store), and each
 claim's ``evaluate`` turns both into an :class:`Outcome`. Identical
 ``(config, seed)`` pairs requested by several claims run once.
+
+Claims are isolated (issue 9 item 5): a claim whose ``predict()`` raises or returns something other than a
+mapping of finite numbers, whose ``evaluate()`` raises or returns something other than an ``Evaluation``,
+or one of whose runs diverged (``sim.drivers.DIVERGENCES``), is INCONCLUSIVE with the reason; the other
+claims still run. ``check_ladders`` validates every run's config and resources before anything is
+computed, naming the claim and the arm of a bad one.
 """
 
 from __future__ import annotations
@@ -16,9 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from verify import rules
-from verify.claims.base import Claim, Evaluation, Record, RunSet
+from verify.claims.base import Claim, Evaluation, Ladder, Record, RunSet
 from verify.profiles import Profile
 from verify.rules import Decision
+
+EXIT_REFUTED = 1  # python -m verify: a theorem is REFUTED (--strict: a claim is not CONFIRMED)
 
 
 @dataclass(frozen=True)
@@ -63,8 +71,36 @@ class Outcome:
         return self.evaluation.decision.verdict
 
 
+def _arm(claim: Claim, variant_name: str, d: int | None = None) -> str:
+    """A run's place in words: ``claim T1-single, arm main (d=64)``."""
+    where = f"claim {claim.id}, arm {variant_name or 'main'}"
+    return f"{where} (d={d})" if d is not None else where
+
+
+def _count_runs(claim: Claim, ladder: Ladder) -> int:
+    """Runs of one ladder (arms × dimensions × seeds), counted without listing them."""
+    from sim.drivers import check_run_count
+
+    total = sum(len(v.dims) * (v.seeds if v.seeds is not None else ladder.seeds) for v in ladder.variants)
+    return check_run_count(total, f"claim {claim.id}'s ladder")
+
+
 def make_plan(claims: Sequence[Claim], profile: Profile) -> Plan:
-    """Jobs of every claim's ladder for ``profile`` (device from the profile unless a ladder fixes it)."""
+    """Jobs of every claim's ladder for ``profile`` (device from the profile unless a ladder fixes it).
+
+    Parameters
+    ----------
+    claims : sequence of Claim
+        The claims whose ladders are run.
+    profile : Profile
+        Which ladder of each claim, and the default device.
+
+    Returns
+    -------
+    Plan
+        The distinct jobs and, per claim, where each of its runs lands. A ladder asking for more than
+        ``sim.drivers.MAX_RUNS`` runs is refused (``ValueError``) before any is listed.
+    """
     index: dict[str, int] = {}
     jobs: list[Job] = []
     slots: dict[str, list[tuple[str, int, int, int]]] = {}
@@ -73,6 +109,7 @@ def make_plan(claims: Sequence[Claim], profile: Profile) -> Plan:
         slots[claim.id] = []
         if ladder is None:
             continue
+        _count_runs(claim, ladder)
         for variant in ladder.variants:
             for d, seed, cfg in variant.runs(ladder.seeds):
                 job = Job({"device": profile.device, **cfg}, seed, variant.kind)
@@ -92,69 +129,167 @@ def sim_configs(plan: Plan) -> list[tuple[Any, int]]:
     return [(make_config(job.kind, job.config), job.seed) for job in plan.jobs]
 
 
-def run_plan(plan: Plan, store_path: str | None, force: bool = False, progress: bool = True) -> list[Record]:
+def check_ladders(claims: Sequence[Claim], profile: Profile) -> None:
+    """Every run of every claim's ladder can be made and can run here (config, device, memory), checked
+    before anything is computed; ``ValueError`` in one line naming the claim and the arm otherwise."""
+    from sim.kinds import kind
+
+    seen: set[str] = set()
+    for claim in claims:
+        ladder = claim.ladder(profile.name)
+        if ladder is None:
+            continue
+        _count_runs(claim, ladder)
+        for variant in ladder.variants:
+            for d in variant.dims:
+                try:
+                    job = Job({"device": profile.device, **variant.config_at(d)}, 0, variant.kind)
+                    if job.ident not in seen:
+                        seen.add(job.ident)
+                        k = kind(job.kind)
+                        k.plan(k.config.from_dict(job.config))
+                except (ValueError, TypeError) as exc:
+                    raise ValueError(f"{_arm(claim, variant.name, d)}: {' '.join(str(exc).split())}") from None
+
+
+def run_plan(plan: Plan, store: Any = None, force: bool = False, progress: bool = True,
+             on_diverged: Callable[[int, str], None] | None = None) -> list[Record | None]:
     """Records of every job, from the store or simulated (``sim.drivers.run_many``, one results store),
-    in job order."""
+    in job order; ``None`` for a job that diverged (reported to ``on_diverged(job index, message)``)."""
     from sim.drivers import run_many
     from sim.store import Store
 
-    store = Store(store_path) if store_path else Store()
-    return run_many(sim_configs(plan), store, force=force, progress=progress)
+    if not isinstance(store, Store):
+        store = Store(store) if store else Store()
+    return run_many(sim_configs(plan), store, force=force, progress=progress, on_diverged=on_diverged)
 
 
-def runset(plan: Plan, claim_id: str, records: Sequence[Record]) -> RunSet:
+def runset(plan: Plan, claim_id: str, records: Sequence[Record | None]) -> RunSet:
     """The records of one claim, as ``{variant: {d: [records by seed]}}``."""
     out: dict[str, dict[int, list[tuple[int, Record]]]] = {}
     for variant, d, seed, k in plan.slots.get(claim_id, ()):
-        out.setdefault(variant, {}).setdefault(d, []).append((seed, records[k]))
+        rec = records[k]
+        if rec is not None:
+            out.setdefault(variant, {}).setdefault(d, []).append((seed, rec))
     return RunSet({v: {d: [r for _, r in sorted(rs, key=lambda x: x[0])] for d, rs in by_d.items()}
                    for v, by_d in out.items()})
 
 
-def evaluate_claim(claim: Claim, prediction: Mapping[str, Any], runs: RunSet) -> Outcome:
-    """Evaluate one claim; an evaluation that raises is INCONCLUSIVE with the error as its reason (never a pass)."""
-    try:
-        ev = claim.evaluate(prediction, runs)
-    except Exception as exc:  # noqa: BLE001 - a broken evaluation must not stop the other claims
-        last = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        ev = Evaluation(Decision(rules.INCONCLUSIVE, f"evaluation failed: {last}"), "", "not evaluated")
+def _inconclusive(claim: Claim, prediction: Mapping[str, Any], reason: str, runs: RunSet | None = None) -> Outcome:
+    """An outcome that was not evaluated: INCONCLUSIVE with ``reason``."""
+    runs = runs or RunSet({})
+    ev = Evaluation(Decision(rules.INCONCLUSIVE, reason), "", "not evaluated")
     counts = {v: {int(d): len(rs) for d, rs in by_d.items()} for v, by_d in runs.runs.items()}
     return Outcome(claim.id, claim.source, claim.kind, claim.statement, claim.statistic, claim.rule,
                    prediction, ev, tuple(runs.keys()), counts)
 
 
+def _failure_text(exc: BaseException) -> str:
+    """An exception of a claim's own code in one line: its type and message."""
+    return traceback.format_exception_only(type(exc), exc)[-1].strip()
+
+
+def evaluate_claim(claim: Claim, prediction: Mapping[str, Any], runs: RunSet) -> Outcome:
+    """Evaluate one claim; an evaluation that raises or returns something other than an ``Evaluation`` with a
+    verdict of ``verify.rules`` is INCONCLUSIVE with the reason (never a pass)."""
+    try:
+        ev = claim.evaluate(prediction, runs)
+    except Exception as exc:  # noqa: BLE001 - a broken evaluation must not stop the other claims
+        return _inconclusive(claim, prediction, f"evaluation failed: {_failure_text(exc)}", runs)
+    if not isinstance(ev, Evaluation) or not isinstance(ev.decision, Decision) or \
+            ev.decision.verdict not in rules.VERDICTS:
+        return _inconclusive(claim, prediction, f"evaluation returned {type(ev).__name__}, not a "
+                             "verify.Evaluation with a verdict of verify.rules", runs)
+    counts = {v: {int(d): len(rs) for d, rs in by_d.items()} for v, by_d in runs.runs.items()}
+    return Outcome(claim.id, claim.source, claim.kind, claim.statement, claim.statistic, claim.rule,
+                   prediction, ev, tuple(runs.keys()), counts)
+
+
+def predict_claim(claim: Claim) -> tuple[Mapping[str, Any], str | None]:
+    """``(prediction, None)``, or ``({}, reason)`` when ``predict()`` raises or returns something other than
+    a mapping whose numbers are finite (keys starting with ``_`` hold objects for the claim's own use)."""
+    from sim.store import nonfinite_path
+
+    try:
+        pred = claim.predict()
+    except Exception as exc:  # noqa: BLE001 - a broken prediction must not stop the other claims
+        return {}, f"prediction failed: {_failure_text(exc)}"
+    if not isinstance(pred, Mapping):
+        return {}, f"prediction failed: predict() returned {type(pred).__name__}, not a mapping"
+    where = nonfinite_path({k: v for k, v in pred.items() if not str(k).startswith("_")})
+    if where is not None:
+        return {}, f"prediction failed: predict() returned a non-finite number at {where}"
+    return pred, None
+
+
 def predictions(claims: Sequence[Claim]) -> dict[str, Mapping[str, Any]]:
-    """Every claim's prediction from theory, computed before any simulation."""
-    return {c.id: c.predict() for c in claims}
+    """Every claim's prediction from theory, computed before any simulation (``predict_claim``: a failed
+    one is ``{}``)."""
+    return {c.id: predict_claim(c)[0] for c in claims}
 
 
-def verify(claims: Sequence[Claim], profile: Profile, store_path: str | None = None, force: bool = False,
+def verify(claims: Sequence[Claim], profile: Profile, store: Any = None, force: bool = False,
            progress: bool = True, log: Callable[[str], None] = print) -> tuple[list[Outcome], dict[str, Any]]:
-    """Predict, plan, run/load, evaluate. Returns the outcomes and run statistics (counts, wall times)."""
+    """Predict, plan, run/load, evaluate.
+
+    Parameters
+    ----------
+    claims : sequence of Claim
+        The claims to decide.
+    profile : Profile
+        Which ladders run, and where.
+    store : Store or str, optional
+        The results store (``sim.store.Store``) or its path (default ``runs/results.sqlite``).
+    force : bool
+        Re-run simulations already in the store.
+    progress : bool
+        A progress bar over the runs.
+    log : callable
+        Where one-line progress notes go.
+
+    Returns
+    -------
+    (list of Outcome, dict)
+        One outcome per claim, in order (isolated: module docstring), and run statistics (counts, wall
+        times, ``diverged`` runs).
+    """
     t0 = time.perf_counter()
-    preds = predictions(claims)
-    plan = make_plan(claims, profile)
+    predicted = {c.id: predict_claim(c) for c in claims}
+    live = [c for c in claims if predicted[c.id][1] is None]
+    plan = make_plan(live, profile)
     sim_configs(plan)  # validate before compute
     log(f"verify: profile {profile.name}, {len(claims)} claim(s), {len(plan.jobs)} distinct run(s)")
     t1 = time.perf_counter()
-    records = run_plan(plan, store_path, force, progress) if plan.jobs else []
+    diverged: dict[int, str] = {}
+    records = run_plan(plan, store, force, progress, on_diverged=diverged.__setitem__) if plan.jobs else []
     t2 = time.perf_counter()
-    outcomes = [evaluate_claim(c, preds[c.id], runset(plan, c.id, records)) for c in claims]
+    outcomes = []
+    for c in claims:
+        pred, failed = predicted[c.id]
+        runs = runset(plan, c.id, records) if failed is None else None
+        bad = sorted({k for _, _, _, k in plan.slots.get(c.id, ()) if k in diverged})
+        if failed is None and bad:
+            job = plan.jobs[bad[0]]
+            failed = (f"{len(bad)} of its runs diverged (first: {job.kind} d={job.config.get('d')} seed "
+                      f"{job.seed}: {diverged[bad[0]]})")
+        outcomes.append(_inconclusive(c, pred, failed, runs) if failed is not None else
+                        evaluate_claim(c, pred, runs or RunSet({})))
     t3 = time.perf_counter()
-    sim_seconds = sum(float(r.get("timings", {}).get("total", 0.0)) for r in records)
-    stats = {"runs": len(plan.jobs), "predict_s": t1 - t0, "simulate_s": t2 - t1, "evaluate_s": t3 - t2,
-             "sim_seconds_in_records": sim_seconds}
+    sim_seconds = sum(float(r.get("timings", {}).get("total", 0.0)) for r in records if r is not None)
+    stats = {"runs": len(plan.jobs), "diverged": len(diverged), "predict_s": t1 - t0, "simulate_s": t2 - t1,
+             "evaluate_s": t3 - t2, "sim_seconds_in_records": sim_seconds}
     return outcomes, stats
 
 
 def exit_status(outcomes: Sequence[Outcome], strict: bool = False) -> int:
-    """1 if a theorem is REFUTED (or, with ``strict``, if any claim is not CONFIRMED), else 0."""
+    """``EXIT_REFUTED`` (1) if a theorem is REFUTED (or, with ``strict``, if any claim is not CONFIRMED),
+    else 0."""
     if any(o.kind == "theorem" and o.verdict == rules.REFUTED for o in outcomes):
-        return 1
+        return EXIT_REFUTED
     if strict and any(o.verdict != rules.CONFIRMED for o in outcomes):
-        return 1
+        return EXIT_REFUTED
     return 0
 
 
-__all__ = ["Job", "Outcome", "Plan", "evaluate_claim", "exit_status", "make_plan", "predictions", "run_plan", "runset",
-           "sim_configs", "verify"]
+__all__ = ["EXIT_REFUTED", "Job", "Outcome", "Plan", "check_ladders", "evaluate_claim", "exit_status", "make_plan",
+           "predict_claim", "predictions", "run_plan", "runset", "sim_configs", "verify"]

@@ -3,23 +3,25 @@
 Every ``ZGConfig`` field is a flag of the same name (typed by its constraint, ``sim.fields``), plus
 ``--config FILE`` (YAML/JSON, flags override it), ``--seeds``, ``--seed0``, ``--json``, ``--force``,
 ``--store`` and ``--no-progress``. Runs go through ``sim.drivers`` and the shared results store. Each run
-prints the variant that ran and one line per λ phase; bad input exits with status 2 and one line.
+prints the variant that ran and one line per λ phase. Exit statuses are those of ``python -m sim``
+(``sim.drivers.failure``): 0, 2 bad input (before any compute: flags, files, the results store, memory —
+``sim.zhou_ge.plan``), 3 an internal error, 4 a run diverged, 130 interrupted; one line on stderr each.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import math
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sim.drivers import run_many
-from sim.fields import add_config_flags, config_overrides, read_mapping
-from sim.store import DEFAULT_PATH, Store
+from sim.drivers import run_command, run_jobs, seed_jobs
+from sim.fields import FlagParser, add_config_flags, config_overrides, read_mapping
+from sim.store import DEFAULT_PATH, Store, record_json
 from sim.zhou_ge.config import CONSTRAINTS, ZGConfig
 
-PROG = "python -m sim zg"
+PROG_ALONE = "python -m sim.zhou_ge"
 _LISTS = {"teacher_a": ("A",)}
 
 
@@ -43,6 +45,11 @@ def add_subparser(sub: Any) -> argparse.ArgumentParser:
     return p
 
 
+def _angle(value: float | None) -> str:
+    """A mean angle, or ``-`` where it is undefined (no mass to average: ``None``)."""
+    return "-        " if value is None or math.isnan(value) else f"{value:.3e}"
+
+
 def summary_lines(rec: Mapping[str, Any]) -> list[str]:
     """Human-readable lines: the variant, then one line per λ phase."""
     out = [rec["variant"], f"seed {rec['seed']}: stage-2 loss {rec['stage2']['loss']:.3e}, "
@@ -52,7 +59,7 @@ def summary_lines(rec: Mapping[str, Any]) -> list[str]:
         near = " ".join(f"{v:+.3f}" for v in p["signed_near_mass"])
         base = f"{p['baseline_loss']:.3e}" if "baseline_loss" in p else "-"
         out.append(f"  {p['lam']:.3e} {p['steps']:6d} {'yes' if p['converged'] else 'no ':4s} {p['loss']:.3e}  "
-                   f"{p['far_mass']:.3e}  {p['mean_angle']:.3e} {p['near_mean_angle']:.3e} [{near}]  {base}")
+                   f"{p['far_mass']:.3e}  {_angle(p['mean_angle'])} {_angle(p['near_mean_angle'])} [{near}]  {base}")
     if rec.get("baseline"):
         out.append(f"  fixed-feature plateau min_a L(a, W¹) = {rec['baseline']['plateau']:.3e}")
     return out
@@ -67,35 +74,31 @@ def _config(ns: argparse.Namespace) -> ZGConfig:
 
 
 def main_ns(ns: argparse.Namespace) -> int:
-    """Run the ``zg`` command for parsed arguments; 2 with one line on stderr for bad input."""
+    """Run the ``zg`` command for parsed arguments; returns 0 or raises (``sim.drivers.run_command`` turns a
+    failure into its one line and exit status)."""
 
     def emit(rec: dict[str, Any], cached: bool) -> None:
         if ns.json:
-            sys.stdout.write(json.dumps(rec) + "\n")
+            sys.stdout.write(record_json(rec) + "\n")
             sys.stdout.flush()
         else:
             print("\n".join(summary_lines(rec)) + f"\n  ({'from store' if cached else 'ran'}, "
                   f"{rec['timings']['total']:.1f} s, {rec['steps']} steps)")
 
-    try:
-        if ns.seeds < 1 or ns.seed0 < 0:
-            raise ValueError("--seeds must be ≥ 1 and --seed0 ≥ 0")
-        cfg = _config(ns)
-        jobs = [(cfg, s) for s in range(ns.seed0, ns.seed0 + ns.seeds)]
-        run_many(jobs, Store(ns.store or DEFAULT_PATH), force=ns.force, progress=False,
-                 run_progress=not ns.no_progress, on_record=emit)
-    except ValueError as exc:
-        sys.stderr.write(f"{PROG}: error: {' '.join(str(exc).split())}\n")
-        return 2
+    jobs = seed_jobs(_config(ns), ns.seed0, ns.seeds)
+    store = Store(ns.store or DEFAULT_PATH)
+    run_jobs(jobs, store, force=ns.force, progress=False, run_progress=not ns.no_progress, on_record=emit)
     return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m sim.zhou_ge …``: the ``zg`` command on its own."""
-    parser = argparse.ArgumentParser(prog="python -m sim.zhou_ge",
-                                     description="[ZG] GD with decreasing weight decay (THEORY.md §4)")
-    add_arguments(parser)
-    return main_ns(parser.parse_args(argv))
+    """``python -m sim.zhou_ge …``: the ``zg`` command on its own (exit statuses: module docstring)."""
+    def command() -> int:
+        parser = FlagParser(prog=PROG_ALONE, description="[ZG] GD with decreasing weight decay (THEORY.md §4)")
+        add_arguments(parser)
+        return main_ns(parser.parse_args(argv))
+
+    return run_command(PROG_ALONE, command)
 
 
 __all__ = ["add_arguments", "add_subparser", "main", "main_ns", "summary_lines"]

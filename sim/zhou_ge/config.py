@@ -4,7 +4,8 @@ Teacher: ``m_star`` unit directions in ``R^d`` (``teacher_directions``), second 
 (``None``: random signs ``±1`` from the seed). Student width ``m`` (even, for the symmetric
 initialisation of stage 1). Defaults are the simplest reading of §4; every other reading is an option and
 ``variant()`` says in one line which one a config runs. Invalid input fails in ``__post_init__`` with one
-line: bounds in ``CONSTRAINTS`` (``theory.validate``), cross-field conditions in ``RULES``.
+line: bounds in ``CONSTRAINTS`` (``theory.validate``), cross-field conditions in ``RULES``. Device and memory,
+which need the machine, are checked by ``sim.zhou_ge.plan.make_plan`` (also before any compute).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, ClassVar
 
 from sim.device import DTYPES, check_device
 from sim.fields import Config, Range, Rule, validate
+from sim.giant_step.config import parse_memory
 from theory.validate import Boolean, Interval, Options, check_scalar
 
 KIND = "zhou_ge"
@@ -68,7 +70,8 @@ def _teacher_a(cfg: ZGConfig, value: object) -> tuple[float, ...] | None:
     return out
 
 
-PARSERS = {"teacher_a": _teacher_a, "device": lambda cfg, v: check_device(v)}
+PARSERS = {"teacher_a": _teacher_a, "device": lambda cfg, v: check_device(v),
+           "max_memory": lambda cfg, v: parse_memory(v)}
 
 RULES = (
     Rule(lambda c: c.m % 2 == 0,
@@ -123,6 +126,7 @@ class ZGConfig(Config):
     device: str = "auto"
     dtype: str = "float64"
     block_size: int = 4096
+    max_memory: int | None = None  # memory budget (``sim.zhou_ge.plan``); never changes a result
 
     def __post_init__(self) -> None:
         validate(self, CONSTRAINTS, OPTIONAL, PARSERS, RULES)
@@ -173,8 +177,10 @@ class ZGConfig(Config):
                 f"near = angle ≤ {self.near_angle:g} rad")
 
     def key_dict(self, device_type: str) -> dict[str, Any]:
-        """What determines a result: the fields, ``device`` replaced by the device type."""
+        """What determines a result: the fields, ``device`` replaced by the device type, without
+        ``max_memory`` (a budget is checked before the run, it never changes one)."""
         out = self.to_dict()
+        out.pop("max_memory")
         out["device"] = device_type
         out["stage1_ell"] = self.stage1_ell_resolved
         return out
