@@ -221,7 +221,7 @@ def test_error_claims_inconclusive_with_two_dimensions_or_two_seeds():
 
 def test_error_ladder_is_in_the_kappa_1_5_regime():
     """p and n_ridge grow like d^1.5 (κ = ⌊1.5⌋ = 1), the first-layer batch like d."""
-    from sim.config import SimConfig
+    from sim import SimConfig
 
     _, rf = _err_claims()
     for d in (64, 256):

@@ -52,17 +52,6 @@ class Variant:
     seeds: int | None = None
     kind: str = "giant_step"
 
-    def __post_init__(self) -> None:
-        # Transitional, until verify/claims/zhou_ge.py passes ``kind=`` to its Variant: a config that still
-        # names its kind hands it to the Variant, so configs hold config fields only.
-        if "kind" in self.config:
-            cfg = dict(self.config)
-            named = cfg.pop("kind")
-            if self.kind not in (named, "giant_step"):
-                raise ValueError(f"variant {self.name!r}: config kind {named!r} contradicts kind={self.kind!r}")
-            object.__setattr__(self, "kind", named)
-            object.__setattr__(self, "config", cfg)
-
     def config_at(self, d: int) -> dict[str, Any]:
         """The config fields of the run at dimension ``d`` (``config`` with ``d`` and the ``scaled`` sizes)."""
         cfg = dict(self.config)

@@ -22,16 +22,6 @@ from verify.rules import Decision
 NOISE_EXPONENT = -0.5  # the d^{-1/2} law of what is not learned (init overlap, batch noise; §2.4, §3.1)
 
 
-def as_basis(mat: object, r: int) -> np.ndarray:
-    """A theory subspace (sympy Matrix / numpy / nested list, ``r × m``) as a float ``r × m`` array."""
-    if mat is None:
-        return np.zeros((r, 0))
-    arr = np.array(np.asarray(mat.tolist() if hasattr(mat, "tolist") else mat, dtype=object), dtype=float)
-    if arr.size == 0:
-        return np.zeros((r, 0))
-    return arr.reshape(r, -1)
-
-
 def overlaps(rec: Record, step: int | None = None) -> np.ndarray:
     """``M`` (neurons × r) after ``step`` giant steps (final when ``None``)."""
     M = rec["overlaps"] if step is None else rec["per_step"][step]["overlaps"]
@@ -162,5 +152,5 @@ def scaling_evaluation(parts: Sequence[tuple[str, str, Mapping[int, Sequence[flo
                       (Plot("loglog", title, {"series": plotted, "expected": expected}),))
 
 
-__all__ = ["NOISE_EXPONENT", "as_basis", "decide_fit", "fit_or_none", "fit_part",
+__all__ = ["NOISE_EXPONENT", "decide_fit", "fit_or_none", "fit_part",
            "overlaps", "scaling_evaluation", "series", "singular_value", "test_error"]

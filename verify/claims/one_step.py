@@ -24,13 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from sim import subspace_overlap
+from sim import as_basis, subspace_overlap
 from theory import Target
 from theory.overlap import OneStepOverlap
 from theory.subspace import complement_in
 from verify import rules
 from verify.claims.base import Claim, Evaluation, Ladder, Plot, RunSet, Variant
-from verify.claims.common import NOISE_EXPONENT, as_basis, overlaps, scaling_evaluation, singular_value
+from verify.claims.common import NOISE_EXPONENT, overlaps, scaling_evaluation, singular_value
 from verify.fits import mean_ci
 from verify.rules import Decision
 

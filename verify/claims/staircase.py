@@ -20,12 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from sim import subspace_overlap
+from sim import as_basis, subspace_overlap
 from theory import Target
 from theory.subspace import complement_in
 from verify import rules
 from verify.claims.base import Claim, Evaluation, Ladder, Plot, RunSet, Variant
-from verify.claims.common import NOISE_EXPONENT, as_basis, overlaps, scaling_evaluation
+from verify.claims.common import NOISE_EXPONENT, overlaps, scaling_evaluation
 
 STAIR = dict(target="x1 + x1*x2 + x1*x2*x3", activation="relu", n_exp=1.0, n_scale=4.0, lr0=2.0, p=16,
              readout="none")

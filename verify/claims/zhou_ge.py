@@ -16,8 +16,8 @@ statistic against ``x = λ0/λ`` (the x-axis of ``verify.fits.fit_loglog``, whos
 Ladders too short to resolve an exponent (fewer than 3 phases, ``λ0/λ_min < 4``, fewer than 3 seeds) are
 INCONCLUSIVE (``rules.check_ladder``); a claim with no records is INCONCLUSIVE.
 
-Runs: ZG jobs carry ``"kind": "zhou_ge"`` in their config; ``verify.runner`` sends them to
-``sim.zhou_ge.run_or_load`` and their records live in the shared results store.
+Runs: the ZG arms are ``Variant(..., kind=sim.zhou_ge.KIND)``; ``verify.runner`` runs them, like every kind,
+through ``sim.drivers.run_many``, and their records live in the shared results store.
 Figures use plot kinds ``zg_time``, ``zg_neurons``, ``zg_mass`` and ``loglog`` (fits against ``λ0/λ``),
 all drawn by ``verify.figures``.
 """
@@ -30,24 +30,24 @@ from typing import Any
 
 import numpy as np
 
+from sim.zhou_ge import KIND
 from verify import rules
 from verify.claims.base import Claim, Evaluation, Ladder, Plot, Record, RunSet, Variant
 from verify.claims.common import fit_part
 from verify.fits import mean_ci
 from verify.rules import Decision
 
-KIND = "zhou_ge"
 
 # Ladders: the phases are the ladder (λ0/λ_min = 2^(phases−1)); d, m, m* are fixed per profile.
-SMOKE = {"kind": KIND, "d": 16, "m": 32, "m_star": 2, "phases": 3, "max_steps_per_phase": 300, "record_every": 50}
-QUICK = {"kind": KIND, "d": 32, "m": 128, "m_star": 4, "phases": 6, "max_steps_per_phase": 3000, "record_every": 100}
-FULL = {"kind": KIND, "d": 64, "m": 1024, "m_star": 8, "phases": 8, "max_steps_per_phase": 6000,
+SMOKE = {"d": 16, "m": 32, "m_star": 2, "phases": 3, "max_steps_per_phase": 300, "record_every": 50}
+QUICK = {"d": 32, "m": 128, "m_star": 4, "phases": 6, "max_steps_per_phase": 3000, "record_every": 100}
+FULL = {"d": 64, "m": 1024, "m_star": 8, "phases": 8, "max_steps_per_phase": 6000,
         "record_every": 200}
 
 
 def _ladder(cfg: Mapping[str, Any], seeds: int) -> Ladder:
     c = dict(cfg)
-    return Ladder((Variant("zg", c, (int(c.pop("d")),)),), seeds)
+    return Ladder((Variant("zg", c, (int(c.pop("d")),), kind=KIND),), seeds)
 
 
 LADDERS = {"smoke": _ladder(SMOKE, 2), "quick": _ladder(QUICK, 3), "full": _ladder(FULL, 5)}
