@@ -31,6 +31,9 @@ WORLD = 2
 D, P, N, B = 24, 16, 333, 32  # 11 blocks: 5 on rank 0, 6 on rank 1 (the last one short)
 CFG = SimConfig(target="x1 + x1*x2", d=32, p=40, n_exp=1.8, steps=2, noise=0.1, preprocess="estimate", ell=2,
                 n_ridge=600, n_test=300, block_size=64, ridge_lambdas=(1e-3, 1e-1), device="cpu")
+REDUCED = SimConfig(target="x1 + x1*x2", activation="tanh", d=300, p=10, n_exp=1.0, n_scale=2.0, steps=2, noise=0.1,
+                    n_ridge=600, n_test=300, block_size=64, ridge_lambdas=(1e-3, 1e-1), init="gaussian",
+                    engine="reduced", device="cpu")  # 10 blocks per step: 5 on each rank
 SWEEP = [(SimConfig(target="x1", d=d, p=16, n_exp=1.0, steps=1, n_test=200, block_size=32, device="cpu"), s)
          for d in (16, 24, 32) for s in (0, 1)]
 
@@ -77,6 +80,7 @@ def _worker(rank: int, init: str, out: str) -> None:
             results[f"grad_{name}"], results[f"loss_{name}"] = g, loss
         results["ridge"] = _ridge(W, shard)
         results["record"] = simulate(CFG, seed=4, dist=ctx)
+        results["reduced"] = simulate(REDUCED, seed=2, dist=ctx)
         store = CountingStore(out + "/sweep.sqlite") if ctx.is_root else None
         results["sweep"] = [r["key"] for r in run_many(SWEEP, store, progress=False, dist=ctx, parallel="runs")]
         torch.save(results, f"{out}/rank{rank}.pt")
@@ -167,6 +171,25 @@ def test_two_gloo_ranks_give_the_single_process_record(spawned: list[dict[str, A
             assert np.allclose(a["test_error_by_lambda"], b["test_error_by_lambda"], rtol=1e-6)
             assert np.allclose(a["holdout_error_by_lambda"], b["holdout_error_by_lambda"], rtol=1e-6)
     assert spawned[0]["record"]["overlaps"] == spawned[1]["record"]["overlaps"]
+
+
+@pytest.mark.slow
+def test_two_gloo_ranks_give_the_single_process_reduced_record(spawned: list[dict[str, Any]]) -> None:
+    """The reduced engine (THEORY §3.3) data-parallel: ranks sum their parts of C Z_S and C Cᵀ, the Bartlett
+    draw comes from the run's seed, so the record is the single-process one to rounding."""
+    with torch_threads(1):
+        ref = simulate(REDUCED, seed=2)
+    assert ref["engine"] == "reduced" and ref["coordinates"] > REDUCED.p
+    for res in spawned:
+        rec = res["reduced"]
+        assert rec["world_size"] == WORLD and rec["key"] == ref["key"] and rec["engine"] == "reduced"
+        for a, b in zip(rec["per_step"], ref["per_step"]):
+            assert a["coordinates"] == b["coordinates"]
+            assert np.allclose(a["overlaps"], b["overlaps"], rtol=1e-5, atol=1e-6)
+            if b["batch_loss"] is not None:
+                assert a["batch_loss"] == pytest.approx(b["batch_loss"], rel=1e-10)
+            assert np.allclose(a["test_error_by_lambda"], b["test_error_by_lambda"], rtol=1e-6)
+    assert spawned[0]["reduced"]["overlaps"] == spawned[1]["reduced"]["overlaps"]
 
 
 @pytest.mark.slow
