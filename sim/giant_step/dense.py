@@ -91,7 +91,7 @@ class DenseEngine:
         loss = sq / (2 * c.n)
         check_finite(loss, "batch loss", t, self.hint)
         W = neuron_step(W, corr, self.a, c.n, c.lr_per_neuron, c.normalize)
-        check_finite(W, "weights", t, self.hint)
+        check_finite(W, "first-layer weight matrix W", t, self.hint)
         if self.shard.world_size > 1:  # every rank continues from rank 0's bits
             broadcast_(W, 0)
         return W, loss

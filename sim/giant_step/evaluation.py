@@ -108,11 +108,11 @@ def evaluate(cfg: Any, W: torch.Tensor, t: int, labels: Labels, sigma: Callable[
     with guarded("ridge readout Gram matrix ΦᵀΦ", t, hint):
         fit = fit_ridge(streams.blocks(fit_data, noisy, mine=not dual), cfg.n_fit, W, sigma, effective_lambdas(cfg),
                         dual=dual, reduce=None if dual else streams.shard.reduce)
-    check_finite(fit.weights, "ridge readout weights", t, hint)
+    check_finite(fit.weights, "ridge readout weight vector", t, hint)
     held = streams.sampler("holdout", 0, cfg.n_holdout)
     hold = mean_squared_errors(streams.blocks(held, noisy), cfg.n_holdout, W, sigma, fit.weights,
                                streams.shard.reduce)
-    check_finite(torch.tensor(hold), "held-out error", t, hint)
+    check_finite(torch.tensor(hold, dtype=torch.float64), "held-out error", t, hint)
     j = best_lambda(hold)
     tst = streams.sampler("test", 0, cfg.n_test)
     test_est = est
@@ -124,7 +124,7 @@ def evaluate(cfg: Any, W: torch.Tensor, t: int, labels: Labels, sigma: Callable[
         return labels.clean_preprocessed(z, test_est) if preprocessed else labels.clean(z)
 
     test = mean_squared_errors(streams.blocks(tst, clean), cfg.n_test, W, sigma, fit.weights, streams.shard.reduce)
-    check_finite(torch.tensor(test), "test error", t, hint)
+    check_finite(torch.tensor(test, dtype=torch.float64), "test error", t, hint)
     return {"test_error": test[j], "test_error_by_lambda": test, "holdout_error_by_lambda": hold,
             "lambda_best": cfg.ridge_lambdas[j], "train_error": fit.train_error[j]}
 

@@ -147,7 +147,7 @@ class ReducedEngine:
         W = torch.cat(parts, dim=1)
         if c.normalize:
             W = W / W.norm(dim=1, keepdim=True)
-        check_finite(W, "weights", t, self.hint)
+        check_finite(W, "first-layer weight matrix W", t, self.hint)
         if self.shard.world_size > 1:  # every rank continues from rank 0's bits
             broadcast_(W, 0)
         self.k = W.shape[1]

@@ -177,7 +177,7 @@ def divergence_hint(c: SimConfig) -> str:
 def _entry(c: SimConfig, t: int, W: torch.Tensor, loss: float | None, cosines: list[list[float]] | None,
            engine: Any, hint: str, timings: dict[str, float]) -> dict[str, Any]:
     """The ``per_step`` entry after step ``t``: overlaps, singular values, the readout if one is due."""
-    check_finite(W, "weights", t, hint)
+    check_finite(W, "first-layer weight matrix W", t, hint)
     M = overlap_matrix(W, c.r)
     with guarded("overlap matrix M = Ŵ W*ᵀ", t, hint):
         sv = singular_values(M)
