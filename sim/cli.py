@@ -158,6 +158,15 @@ def summary_table(rows: list[tuple[dict[str, Any], bool]]) -> str:
     return "\n".join([fmt(head), fmt(["-" * w for w in widths]), *map(fmt, lines)])
 
 
+def jobs(argv: Sequence[str]) -> list[tuple[SimConfig, int]]:
+    """The ``(config, seed)`` jobs a ``run`` or ``sweep`` command line asks for, read and validated as the
+    command does, without running anything (``ValueError`` in one line for bad input)."""
+    ns = build_parser().parse_args(argv)
+    if ns.command not in ("run", "sweep"):
+        raise ValueError(f"jobs() reads run and sweep command lines; got {ns.command!r}")
+    return _jobs(ns)
+
+
 def _jobs(ns: argparse.Namespace) -> list[tuple[SimConfig, int]]:
     if ns.command == "run":
         data = read_mapping(ns.config) if ns.config else {}

@@ -67,8 +67,12 @@ class RunsDiverged(RuntimeError):
     def __init__(self, failures: Sequence[tuple[str, str]], total: int) -> None:
         self.failures = tuple(failures)
         job, message = self.failures[0]
-        super().__init__(f"{len(self.failures)} of {total} runs diverged (first: {job}: {message}); the other "
-                         "runs are in the store")
+        if total == 1:
+            text = f"run {job}: {message}"
+        else:
+            text = (f"{len(self.failures)} of {total} runs diverged (first: {job}: {message}); the other "
+                    f"{total - len(self.failures)} runs are in the store")
+        super().__init__(text)
 
 
 def one_line(exc: BaseException) -> str:
@@ -76,7 +80,10 @@ def one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     if isinstance(exc, (Diverged, NonFiniteRecord, RunFailed, RunsDiverged, StoreError)):
         return text
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    named = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    if isinstance(exc, DIVERGENCES):  # a decomposition that met non-finite or degenerate numbers
+        return f"the run diverged: a linear-algebra routine failed on its numbers ({named})"
+    return named
 
 
 def failure(exc: BaseException) -> tuple[int, str]:
@@ -176,8 +183,10 @@ def _run(k: Kind, cfg: Any, seed: int, plan: Any, progress: bool, **kw: Any) -> 
         raise RunFailed(job_name(cfg, seed), exc) from exc
 
 
-def _stored(jobs: Sequence[Job], checked: list[tuple[Kind, Any]], store: Store) -> list[bool]:
-    """Which jobs the store has; every such record is read now, so a damaged one is named before compute."""
+def stored(jobs: Sequence[Job], store: Store, checked: list[tuple[Kind, Any]] | None = None) -> list[bool]:
+    """Which jobs the store has; every such record is read now, so a damaged one is named (``StoreError``)
+    before anything is computed. ``checked``: the jobs' ``plan_jobs``, if already made."""
+    checked = checked if checked is not None else plan_jobs(jobs)
     return [store.get(cfg, seed, device_type=plan.device_type) is not None
             for (cfg, seed), (_, plan) in zip(jobs, checked)]
 
@@ -227,7 +236,7 @@ def run_many(jobs: Sequence[Job], store: Store | None, force: bool = False, prog
         return _run_many_distributed(jobs, checked, store, force, inner, on_record, dist, parallel, on_diverged)
     if store is None:
         raise ValueError("run_many needs a store")
-    have = [False] * len(jobs) if force else _stored(jobs, checked, store)
+    have = [False] * len(jobs) if force else stored(jobs, store, checked)
     out: list[Record | None] = []
     bar = None
     if progress:
@@ -363,4 +372,4 @@ def _run_many_distributed(jobs: Sequence[Job], checked: list[tuple[Kind, Any]], 
 
 __all__ = ["DIVERGENCES", "EXIT_BAD_INPUT", "EXIT_DIVERGED", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK",
            "MAX_RUNS", "PARALLEL", "RunFailed", "RunsDiverged", "check_run_count", "failure", "job_name", "one_line",
-           "plan_jobs", "run_command", "run_jobs", "run_many", "run_or_load", "seed_jobs"]
+           "plan_jobs", "run_command", "run_jobs", "run_many", "run_or_load", "seed_jobs", "stored"]

@@ -223,12 +223,13 @@ class Store:
         if version > SCHEMA_VERSION:
             raise self._fail(f"was written by a newer giantstep (schema {version} > {SCHEMA_VERSION})",
                              "use that version or another --store")
+        columns = {r[1]: r for r in con.execute("PRAGMA table_info(runs)")}
+        if columns:
+            self._check_columns(columns)  # before anything is written to the file
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("BEGIN IMMEDIATE")
         try:
-            columns = {r[1]: r for r in con.execute("PRAGMA table_info(runs)")}
-            if columns:
-                self._check_columns(columns)
+            columns = {r[1]: r for r in con.execute("PRAGMA table_info(runs)")}  # now under the write lock
             con.execute(_SCHEMA)
             if columns and "kind" not in columns:  # a file written before kinds shared the table
                 con.execute(f"ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT '{LEGACY_KIND}'")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -116,14 +115,15 @@ def _main(argv: Sequence[str] | None) -> int:
     from sim.drivers import one_line
     from sim.store import DEFAULT_PATH, Store, StoreError
     from verify.report import console_table, report_folder, write_report
-    from verify.runner import check_ladders, exit_status, verify
+    from verify.runner import check_ladders, check_store, exit_status, verify
 
     report_folder(args.out, profile.name)  # everything a run needs is checked before any compute
     store = Store(args.store or DEFAULT_PATH)
     check_ladders(claims, profile)
+    if not args.force:
+        check_store(claims, profile, store)
     try:
-        outcomes, stats = verify(claims, profile, store, force=args.force, progress=not args.no_progress,
-                                 log=lambda s: print(s, file=sys.stderr))
+        outcomes, stats = verify(claims, profile, store, force=args.force, progress=not args.no_progress)
         stats["wall_s"] = time.perf_counter() - t0
         out = write_report(outcomes, profile.name, stats, store.path, args.out)
     except StoreError:

@@ -152,6 +152,14 @@ def check_ladders(claims: Sequence[Claim], profile: Profile) -> None:
                     raise ValueError(f"{_arm(claim, variant.name, d)}: {' '.join(str(exc).split())}") from None
 
 
+def check_store(claims: Sequence[Claim], profile: Profile, store: Any) -> None:
+    """Every stored record the claims' runs would use is read now, so a damaged one is named
+    (``sim.store.StoreError``) before anything is computed."""
+    from sim.drivers import stored
+
+    stored(sim_configs(make_plan(claims, profile)), store)
+
+
 def run_plan(plan: Plan, store: Any = None, force: bool = False, progress: bool = True,
              on_diverged: Callable[[int, str], None] | None = None) -> list[Record | None]:
     """Records of every job, from the store or simulated (``sim.drivers.run_many``, one results store),
@@ -190,16 +198,17 @@ def _failure_text(exc: BaseException) -> str:
 
 
 def evaluate_claim(claim: Claim, prediction: Mapping[str, Any], runs: RunSet) -> Outcome:
-    """Evaluate one claim; an evaluation that raises or returns something other than an ``Evaluation`` with a
-    verdict of ``verify.rules`` is INCONCLUSIVE with the reason (never a pass)."""
+    """Evaluate one claim; an evaluation that raises or returns something other than an ``Evaluation`` holding
+    a ``verify.rules.Decision`` is INCONCLUSIVE with the reason (never a pass)."""
     try:
         ev = claim.evaluate(prediction, runs)
     except Exception as exc:  # noqa: BLE001 - a broken evaluation must not stop the other claims
         return _inconclusive(claim, prediction, f"evaluation failed: {_failure_text(exc)}", runs)
-    if not isinstance(ev, Evaluation) or not isinstance(ev.decision, Decision) or \
-            ev.decision.verdict not in rules.VERDICTS:
-        return _inconclusive(claim, prediction, f"evaluation returned {type(ev).__name__}, not a "
-                             "verify.Evaluation with a verdict of verify.rules", runs)
+    if not isinstance(ev, Evaluation) or not isinstance(ev.decision, Decision):
+        what = type(ev).__name__ if not isinstance(ev, Evaluation) else \
+            f"an Evaluation whose decision is {type(ev.decision).__name__}"
+        return _inconclusive(claim, prediction, f"evaluation returned {what}, not a verify.Evaluation holding a "
+                             "verify.rules.Decision", runs)
     counts = {v: {int(d): len(rs) for d, rs in by_d.items()} for v, by_d in runs.runs.items()}
     return Outcome(claim.id, claim.source, claim.kind, claim.statement, claim.statistic, claim.rule,
                    prediction, ev, tuple(runs.keys()), counts)
@@ -291,5 +300,5 @@ def exit_status(outcomes: Sequence[Outcome], strict: bool = False) -> int:
     return 0
 
 
-__all__ = ["EXIT_REFUTED", "Job", "Outcome", "Plan", "check_ladders", "evaluate_claim", "exit_status", "make_plan",
+__all__ = ["EXIT_REFUTED", "Job", "Outcome", "Plan", "check_ladders", "check_store", "evaluate_claim", "exit_status", "make_plan",
            "predict_claim", "predictions", "run_plan", "runset", "sim_configs", "verify"]
