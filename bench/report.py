@@ -6,6 +6,10 @@ the newest file saved by ``--benchmark-autosave`` under ``.benchmarks/`` is the 
 the throughput (samples·d·p/s of the giant step), the fraction of the device's matrix-product peak
 measured in the same process, the peak memory, the ratio to the dense numpy baseline measured in the
 same run, the load average while it ran, and the change of the median against the previous saved run.
+The reduced-engine benchmarks (``bench/test_reduced_bench.py``, ``extra_info["section"] == "reduced"``)
+get their own section: step times, the ratio to the dense step, the series over ``d``, and each step's
+fraction of the limit (Gaussian samples at the measured ``torch.randn`` rate plus the matrix products at
+the measured peaks).
 """
 
 from __future__ import annotations
@@ -85,7 +89,49 @@ def render(run: dict[str, Any], previous: dict[str, Any] | None, run_name: str, 
     if peaks:
         lines += ["", "Matrix-product peaks measured in the same processes (flop/s): "
                   + "; ".join(f"{k}: {v:.3g}" for k, v in peaks.items()) + "."]
+    reduced = [b for b in benches if b.get("extra_info", {}).get("section") == "reduced"]
+    if reduced:
+        lines += render_reduced(reduced, _gpu_measured(benches))
     return "\n".join(lines) + "\n"
+
+
+def _limit_row(name: str, x: dict[str, Any]) -> str:
+    return (f"| {name} | {x.get('k', '–')} | {x['step_seconds']:.3g} | {x['generation_seconds']:.3g} | "
+            f"{x['matmul_seconds']:.3g} | {x['limit_fraction']:.2f} | {x['randn_rate']:.3g} | "
+            f"{x['matmul_peak_flops']:.3g} / {x['matmul_peak64_flops']:.3g} |")
+
+
+def render_reduced(benches: list[dict[str, Any]], gpu: bool) -> list[str]:
+    """The section of the reduced-engine benchmarks (THEORY §3.3)."""
+    out = ["", "## Reduced-coordinate engine (THEORY.md §3.3)", "",
+           "Limit of a step = its Gaussian samples `n·(k + 1)` at the `torch.randn` rate measured in the same "
+           "process (one stream, as the seeded blocks draw them) + its matrix products (`4·n·p·k` float32 flops, "
+           "and `2·n·p²` float64 flops for `C Cᵀ` in the reduced engine) at the measured float32 / float64 "
+           "peaks; fraction = limit / step time (1 = at the limit).", "",
+           "| step | k | step s | samples s | products s | fraction of limit | randn samples/s | peak flop/s f32 / f64 |",
+           "|---|---|---|---|---|---|---|---|"]
+    notes = []
+    for b in benches:
+        x = b["extra_info"]
+        load = " → ".join(f"{v:.1f}" for v in x.get("load", []))
+        if "reduced" in x and "dense" in x:
+            out.append(_limit_row(f"reduced, {x['size']}", x["reduced"]))
+            out.append(_limit_row(f"dense, {x['size']}", x["dense"]))
+            notes.append(f"* {x['size']}: reduced / dense step time = **{x['ratio']:.4f}** (target ≤ 0.05); "
+                         f"load {load}.")
+        elif "series" in x:
+            for s in x["series"]:
+                out.append(_limit_row(f"reduced, d={s['d']}, n=2^20", s))
+            times = ", ".join(f"{s['step_seconds']:.2f}" for s in x["series"])
+            notes.append(f"* {x['size']}: step seconds {times} (max/min = {x['spread']:.2f}: flat in d); load {load}.")
+        elif "detail" in x:
+            out.append(_limit_row(f"reduced, {x['size']}", x["detail"]))
+            notes.append(f"* {x['size']} ({x['device']}): step {x['step_seconds']:.2f} s (target < 60 s); load {load}.")
+    out += ["", *notes]
+    if not gpu:
+        out.append("* CUDA: **not measured** (no GPU in this run); `test_reduced_gpu` runs `n = d³` at `d = 1024` "
+                   "on a CUDA machine.")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,142 @@
+"""The reduced-coordinate engine (THEORY.md §3.3; issue 13 item 5); run with ``make bench``.
+
+* ``test_reduced_vs_dense_step``: one giant step at ``d = 2048, p = 64, n = d²`` with each engine, side by
+  side; target: the reduced step takes at most 1/20 of the dense step's time.
+* ``test_reduced_step_is_flat_in_d``: the reduced step at fixed ``n = 2^20`` for ``d ∈ {1024, 4096, 16384,
+  65536}`` (the series is in ``extra_info``); its cost ``O(n·p·(k + p) + p³)`` does not involve ``d``.
+* ``test_reduced_n_d_cubed``: one step at ``n = d³`` for ``d = 256`` (16.8M samples) in under 60 s.
+* ``test_reduced_gpu``: the same on CUDA, skipped without a GPU ("not measured").
+
+Each is reported against the limit that applies, measured in the same process: the Gaussian samples the
+step draws (``n·(k + 1)``: ``z_S`` and the label noise) at the measured ``torch.randn`` rate (one stream,
+as the seeded blocks draw them) plus the step's matrix products (``4·n·p·k`` float32 flops forward and
+backward, ``2·n·p²`` float64 flops for ``C Cᵀ``) at the measured float32 and float64 matrix-product peaks;
+``limit_fraction`` = that bound / the step's time (1 = at the limit).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from sim import SimConfig, simulate
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from measure import matmul_peak  # noqa: E402
+
+P = 64
+
+
+def randn_rate(device: str = "cpu", size: int = 4096, repeats: int = 3) -> float:
+    """Best observed ``torch.randn`` rate (samples/s) into a preallocated tensor with a seeded generator."""
+    gen = torch.Generator(device=device).manual_seed(0)
+    out = torch.empty(size, size, device=device)
+    best = float("inf")
+    for _ in range(repeats + 1):
+        t0 = time.perf_counter()
+        torch.randn(size, size, generator=gen, out=out, device=device)
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - t0)
+    return size * size / best
+
+
+def step_config(d: int, n: int, engine: str, device: str = "cpu") -> SimConfig:
+    """One giant step (no readout) of ``x1 + x1*x2`` with relu, ``p = 64``, ``n`` samples."""
+    return SimConfig(target="x1 + x1*x2", d=d, p=P, n_exp=1.0, n_scale=n / d, steps=1, readout="none",
+                     engine=engine, device=device)
+
+
+def limits(rec: dict, device: str = "cpu") -> dict:
+    """The step's time against the generation and matrix-product limits (module docstring)."""
+    n, k0, p = rec["n"], rec["per_step"][0]["coordinates"], rec["config"]["p"]
+    rate = randn_rate(device)
+    peak32, peak64 = matmul_peak(device), matmul_peak(device, "float64", size=2048)
+    gen_s = n * (k0 + 1) / rate
+    mm_s = 4 * n * p * k0 / peak32 + (2 * n * p * p / peak64 if rec["engine"] == "reduced" else 0.0)
+    step = rec["timings"]["steps"]
+    return {"randn_rate": rate, "matmul_peak_flops": peak32, "matmul_peak64_flops": peak64, "bound_seconds": gen_s + mm_s,
+            "generation_seconds": gen_s, "matmul_seconds": mm_s, "step_seconds": step,
+            "limit_fraction": (gen_s + mm_s) / step, "k": k0, "samples": n * (k0 + 1)}
+
+
+def _run(cfg: SimConfig) -> dict:
+    simulate(cfg.replace(n_scale=64 / cfg.d), 0)  # warm up (allocator, kernels)
+    return simulate(cfg, 0)
+
+
+def test_reduced_vs_dense_step(benchmark) -> None:
+    d = 2048
+    n = d * d
+    out: dict[str, dict] = {}
+
+    def both() -> None:
+        for engine in ("reduced", "dense"):
+            load = os.getloadavg()[0]
+            rec = _run(step_config(d, n, engine))
+            out[engine] = {**limits(rec), "engine": rec["engine"], "load": load}
+
+    benchmark.pedantic(both, rounds=1, iterations=1)
+    red, den = out["reduced"], out["dense"]
+    ratio = red["step_seconds"] / den["step_seconds"]
+    benchmark.extra_info.update(
+        section="reduced", kind="one step, reduced vs dense", size=f"d={d} p={P} n=d²={n}", device="cpu",
+        reduced=red, dense=den, ratio=ratio, limit_fraction=red["limit_fraction"],
+        load=[red["load"], den["load"], os.getloadavg()[0]])
+    assert red["engine"] == "reduced" and den["engine"] == "dense"
+    assert ratio <= 1 / 20, f"the reduced step took {ratio:.3f} of the dense step's time"
+
+
+def test_reduced_step_is_flat_in_d(benchmark) -> None:
+    n = 2**20
+    series: list[dict] = []
+
+    def ladder() -> None:
+        for d in (1024, 4096, 16384, 65536):
+            load = os.getloadavg()[0]
+            rec = _run(step_config(d, n, "reduced"))
+            series.append({"d": d, **limits(rec), "load": load})
+
+    benchmark.pedantic(ladder, rounds=1, iterations=1)
+    times = [s["step_seconds"] for s in series]
+    benchmark.extra_info.update(
+        section="reduced", kind="reduced step, flat in d", size=f"p={P} n=2^20 d=1024…65536", device="cpu",
+        series=series, spread=max(times) / min(times), limit_fraction=min(s["limit_fraction"] for s in series),
+        load=[s["load"] for s in series])
+    assert max(times) / min(times) < 2.0, f"step times {times} are not flat in d"
+
+
+def test_reduced_n_d_cubed(benchmark) -> None:
+    d = 256
+    n = d**3
+    out: dict = {}
+
+    def one() -> None:
+        load = os.getloadavg()[0]
+        rec = _run(step_config(d, n, "reduced"))
+        out.update(limits(rec), load=load)
+
+    benchmark.pedantic(one, rounds=1, iterations=1)
+    benchmark.extra_info.update(section="reduced", kind="reduced step, n = d³", size=f"d={d} p={P} n={n}",
+                                device="cpu", limit_fraction=out["limit_fraction"], step_seconds=out["step_seconds"],
+                                detail=out, load=[out["load"], os.getloadavg()[0]])
+    assert out["step_seconds"] < 60.0
+
+
+@pytest.mark.gpu
+def test_reduced_gpu(benchmark) -> None:
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA (none on this machine): GPU numbers not measured")
+    d = 1024
+    rec = benchmark.pedantic(lambda: _run(step_config(d, d**3, "reduced", "cuda")), rounds=1, iterations=1)
+    info = limits(rec, "cuda")
+    benchmark.extra_info.update(section="reduced", kind="reduced step, n = d³, CUDA", size=f"d={d} p={P} n=d³",
+                                device=rec["device_name"], limit_fraction=info["limit_fraction"], detail=info,
+                                load=[os.getloadavg()[0]])
+    assert info["step_seconds"] < 60.0
