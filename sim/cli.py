@@ -246,3 +246,6 @@ def _main_jobs(ns: argparse.Namespace, jobs: list[tuple[SimConfig, int]], ctx: A
         if root and rows:
             print(summary_table(rows), file=sys.stderr if ns.json else sys.stdout)
     return 0
+
+
+__all__ = ["PROG", "build_parser", "jobs", "main", "open_store", "summary_table", "sweep_jobs"]

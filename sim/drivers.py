@@ -29,11 +29,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-import torch
-
 from sim.distributed import DistContext, all_gather_objects, broadcast_object
-from sim.divergence import Diverged
+from sim.divergence import LINALG_ERRORS, Diverged
 from sim.kinds import Kind, kind_of
 from sim.store import MAX_SEED, NonFiniteRecord, Store, StoreError, check_record
 from theory.validate import Interval, check_scalar
@@ -43,9 +40,10 @@ Job = tuple[Any, int]
 OnRecord = Callable[[Record, bool], None]
 OnDiverged = Callable[[int, str], None]
 PARALLEL = ("runs", "data")
-MAX_RUNS = 100_000  # jobs of one command (``--seeds``, a sweep's grid × cases × seeds), checked before any list is built
+# jobs of one command (``--seeds``, a sweep's cases × grid × seeds), checked before any list is built
+MAX_RUNS = 100_000
 SEED = Interval(int, 0, MAX_SEED)
-DIVERGENCES = (Diverged, NonFiniteRecord, torch.linalg.LinAlgError, np.linalg.LinAlgError)
+DIVERGENCES = (Diverged, NonFiniteRecord, *LINALG_ERRORS)  # a run that diverged: not stored, EXIT_DIVERGED
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2

@@ -126,6 +126,20 @@ def _depth(value: object, limit: int) -> int:
     return 1 + max((_depth(v, limit - 1) for v in children), default=0)
 
 
+def _odd_key(value: object) -> object | None:
+    """The first mapping key in ``value`` (nested lists and mappings) that is not a string, else ``None``."""
+    if isinstance(value, dict):
+        odd = next((k for k in value if not isinstance(k, str)), None)
+        if odd is not None:
+            return odd
+        children: Iterable[object] = value.values()
+    elif isinstance(value, list):
+        children = value
+    else:
+        return None
+    return next((k for k in map(_odd_key, children) if k is not None), None)
+
+
 def _yaml_loader() -> type:
     """PyYAML's safe loader without anchors, aliases (an alias bomb expands a small file beyond any
     memory) or duplicate keys (YAML would keep the last silently)."""
@@ -169,8 +183,9 @@ def read_mapping(path: str | Path) -> dict[str, Any]:
     """A YAML or JSON file (``.json``) as a dict (issue 9 items 4 and 6).
 
     Refused in one line naming the file (``ValueError``): a file that cannot be read, is larger than
-    ``MAX_CONFIG_BYTES``, is not text, is not valid YAML/JSON, holds anchors or aliases, a duplicate key, or
-    lists and mappings nested deeper than ``MAX_CONFIG_DEPTH``, or is not a mapping. An empty file is ``{}``.
+    ``MAX_CONFIG_BYTES``, is not text, is not valid YAML/JSON, holds anchors or aliases, a duplicate key, a
+    key that is not a name, or lists and mappings nested deeper than ``MAX_CONFIG_DEPTH``, or is not a
+    mapping. An empty file is ``{}``.
     """
     import yaml
 
@@ -212,6 +227,9 @@ def read_mapping(path: str | Path) -> dict[str, Any]:
         raise ValueError(f"{where} must hold a mapping of field names to values; got {type(data).__name__}")
     if _depth(data, MAX_CONFIG_DEPTH) > MAX_CONFIG_DEPTH:
         raise ValueError(f"{where} nests lists and mappings deeper than MAX_CONFIG_DEPTH = {MAX_CONFIG_DEPTH}")
+    odd = _odd_key(data)
+    if odd is not None:
+        raise ValueError(f"{where} has the key {odd!r}; the keys of a config file are field names")
     return data
 
 

@@ -49,6 +49,15 @@ def test_diverging_run_exits_4_with_one_line_and_stores_nothing(tmp_path: Path, 
     assert res.out == "" and len(Store(store)) == 0
 
 
+def test_diverging_zhou_ge_run_exits_4(tmp_path: Path, capsys) -> None:
+    store = tmp_path / "s.sqlite"
+    res = call(sim_main, ["zg", "--d", "8", "--m", "8", "--m-star", "2", "--phases", "1", "--max-steps-per-phase",
+                          "50", "--lr", "1e6", "--no-baseline", "--device", "cpu", "--no-progress", "--json",
+                          "--store", str(store)], capsys)
+    failure_line(res, EXIT_DIVERGED, "run zhou_ge d=8 seed 0", "diverged", "lower lr")
+    assert res.out == "" and len(Store(store)) == 0
+
+
 def test_sweep_keeps_the_runs_that_did_not_diverge(tmp_path: Path, capsys) -> None:
     sweep = tmp_path / "sweep.yaml"
     sweep.write_text("base: {target: x1, d: 16, p: 8, n_test: 64, block_size: 16, steps: 3}\n"
@@ -100,12 +109,14 @@ def test_one_table_gives_every_failure_its_status_and_line(exc: BaseException, s
 def test_an_unexpected_error_inside_a_run_is_internal_not_bad_input(tmp_path: Path, capsys,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """A ``ValueError`` raised while a run computes is a bug: exit 3 naming the run, never 2."""
-    import sim.giant_step.run as giant_step_run
+    from dataclasses import replace
+
+    from sim.kinds import KINDS
 
     def broken(*args: object, **kwargs: object) -> None:
         raise ValueError("operands could not be broadcast together")
 
-    monkeypatch.setattr(giant_step_run, "init_weights", broken)
+    monkeypatch.setitem(KINDS, "giant_step", replace(KINDS["giant_step"], run=broken))
     res = call(sim_main, ["run", *FLAGS, "--store", str(tmp_path / "s.sqlite")], capsys)
     failure_line(res, EXIT_INTERNAL, "internal error", "run giant_step d=16 seed 0 failed",
                  "operands could not be broadcast")
