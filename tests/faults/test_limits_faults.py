@@ -135,3 +135,12 @@ def test_zhou_ge_alone_reports_flags_in_one_line(capsys) -> None:
 
     res = call(zhou_ge_main, ["--bogus"], capsys)
     failure_line(res, EXIT_BAD_INPUT, "python -m sim.zhou_ge: error: unrecognized arguments: --bogus")
+
+
+def test_readme_states_the_limits_the_code_checks() -> None:
+    from tests.faults.clis import ROOT
+
+    text = " ".join((ROOT / "README.md").read_text().split())
+    for stated in (f"`MAX_RUNS` = {MAX_RUNS:,}", f"`MAX_CONFIG_BYTES` = {MAX_CONFIG_BYTES // 2**20} MiB",
+                   f"`MAX_CONFIG_DEPTH` = {MAX_CONFIG_DEPTH}"):
+        assert stated in text, stated
