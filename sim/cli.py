@@ -34,7 +34,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from sim.drivers import SEED, check_run_count, run_command, run_jobs, seed_jobs
+from sim.drivers import EXIT_HELP, SEED, check_run_count, run_command, run_jobs, seed_jobs
 from sim.fields import FlagParser, add_config_flags, config_overrides, read_mapping
 from sim.giant_step.config import CONSTRAINTS, SimConfig
 from sim.store import DEFAULT_PATH, Store, StoreError, record_json
@@ -71,16 +71,16 @@ def _add_common(parser: argparse.ArgumentParser, parallel: str) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = FlagParser(prog=PROG, description="Simulations of the giant-step protocol (THEORY.md §3: run, sweep) "
-                        "and of [ZG] local convergence (§4: zg).")
+                        "and of [ZG] local convergence (§4: zg).", epilog=EXIT_HELP)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=FlagParser)
-    run = sub.add_parser("run", help="run one config for several seeds")
+    run = sub.add_parser("run", help="run one config for several seeds", epilog=EXIT_HELP)
     run.add_argument("--config", help="YAML/JSON file with config fields (flags override it)")
     run.add_argument("--seeds", type=int, default=1, help="number of seeds (default 1)")
     run.add_argument("--seed0", type=int, default=0, help="first seed (default 0)")
     add_config_flags(run, SimConfig, CONSTRAINTS, _LISTS, _HELP)
     _add_common(run, "data")
     run.set_defaults(handler=_main_giant_step)
-    sweep = sub.add_parser("sweep", help="run a sweep file (base, grid, cases, seeds)")
+    sweep = sub.add_parser("sweep", help="run a sweep file (base, grid, cases, seeds)", epilog=EXIT_HELP)
     sweep.add_argument("file", help="sweep YAML/JSON")
     add_config_flags(sweep, SimConfig, CONSTRAINTS, _LISTS, _HELP)
     _add_common(sweep, "runs")

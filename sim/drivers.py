@@ -50,6 +50,9 @@ EXIT_BAD_INPUT = 2
 EXIT_INTERNAL = 3
 EXIT_DIVERGED = 4
 EXIT_INTERRUPTED = 130
+EXIT_HELP = (f"exit status: {EXIT_OK} ok, {EXIT_BAD_INPUT} bad input (one line, before any compute), {EXIT_INTERNAL} "
+             f"an internal error, {EXIT_DIVERGED} a run diverged (the others are stored), {EXIT_INTERRUPTED} "
+             "interrupted")
 
 
 class RunFailed(RuntimeError):
@@ -368,6 +371,6 @@ def _run_many_distributed(jobs: Sequence[Job], checked: list[tuple[Kind, Any]], 
     return [results[i] for i in sorted(results)]
 
 
-__all__ = ["DIVERGENCES", "EXIT_BAD_INPUT", "EXIT_DIVERGED", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK",
-           "MAX_RUNS", "PARALLEL", "RunFailed", "RunsDiverged", "check_run_count", "failure", "job_name", "one_line",
-           "plan_jobs", "run_command", "run_jobs", "run_many", "run_or_load", "seed_jobs", "stored"]
+__all__ = ["DIVERGENCES", "EXIT_BAD_INPUT", "EXIT_DIVERGED", "EXIT_HELP", "EXIT_INTERNAL", "EXIT_INTERRUPTED",
+           "EXIT_OK", "MAX_RUNS", "PARALLEL", "RunFailed", "RunsDiverged", "check_run_count", "failure", "job_name",
+           "one_line", "plan_jobs", "run_command", "run_jobs", "run_many", "run_or_load", "seed_jobs", "stored"]

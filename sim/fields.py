@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sys
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -108,12 +107,16 @@ def from_mapping(cls: type, data: Mapping[str, Any]) -> Any:
     return cls(**{k.replace("-", "_"): v for k, v in data.items()})
 
 
+class _DuplicateKey(ValueError):
+    """A JSON object names a key twice."""
+
+
 def _no_duplicates(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
     """A JSON object as a dict; a key given twice is refused (JSON would keep the last silently)."""
     out: dict[Any, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise ValueError(f"duplicate key {key!r}")
+            raise _DuplicateKey(f"duplicate key {key!r}")
         out[key] = value
     return out
 
@@ -216,11 +219,13 @@ def read_mapping(path: str | Path) -> dict[str, Any]:
         raise ValueError(f"{where} is not valid YAML: {_yaml_problem(exc)}") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"{where} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    except _DuplicateKey as exc:
+        raise ValueError(f"{where} is not valid JSON for a config: {exc}") from None
+    except ValueError as exc:  # a value the loader cannot convert: an integer of too many digits, a bad date
+        raise ValueError(f"{where} holds a value that cannot be converted ({str(exc).split(';')[0]})") from None
     except RecursionError:
-        raise ValueError(f"{where} nests lists and mappings deeper than MAX_CONFIG_DEPTH = {MAX_CONFIG_DEPTH}") from None
-    except ValueError as exc:  # a duplicate JSON key; an integer longer than Python converts
-        problem = str(exc) if "duplicate" in str(exc) else f"a number longer than {sys.get_int_max_str_digits()} digits"
-        raise ValueError(f"{where} is not valid {language} for a config: {problem}") from None
+        raise ValueError(f"{where} nests lists and mappings deeper than MAX_CONFIG_DEPTH = "
+                         f"{MAX_CONFIG_DEPTH}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -271,5 +276,5 @@ def config_overrides(ns: argparse.Namespace, cls: type) -> dict[str, Any]:
     return {k: getattr(ns, k) for k in field_names(cls) if hasattr(ns, k)}
 
 
-__all__ = ["Config", "FlagParser", "MAX_CONFIG_BYTES", "MAX_CONFIG_DEPTH", "Range", "Rule", "add_config_flags", "config_overrides",
-           "field_names", "from_mapping", "read_mapping", "validate"]
+__all__ = ["Config", "FlagParser", "MAX_CONFIG_BYTES", "MAX_CONFIG_DEPTH", "Range", "Rule", "add_config_flags",
+           "config_overrides", "field_names", "from_mapping", "read_mapping", "validate"]

@@ -49,11 +49,15 @@ def load_claims_file(path: str) -> tuple[Claim, ...]:
 
 
 def parser() -> argparse.ArgumentParser:
+    from sim.drivers import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_INTERRUPTED
     from sim.fields import FlagParser
     from sim.store import DEFAULT_PATH
+    from verify.runner import EXIT_REFUTED
 
-    ap = FlagParser(prog=PROG, description="Decide the claims of THEORY.md §5. Exit status: 0 ok, 1 a theorem "
-                    "REFUTED (--strict: a claim not CONFIRMED), 2 bad input, 3 an internal error.")
+    ap = FlagParser(prog=PROG, description="Decide the claims of THEORY.md §5.", epilog=(
+        f"exit status: {EXIT_OK} ok, {EXIT_REFUTED} a theorem REFUTED (--strict: a claim not CONFIRMED), "
+        f"{EXIT_BAD_INPUT} bad input (one line, before any compute), {EXIT_INTERNAL} an internal error, "
+        f"{EXIT_INTERRUPTED} interrupted"))
     ap.add_argument("--profile", default="quick", help=f"one of {', '.join(PROFILES)} (default quick)")
     ap.add_argument("--claims", nargs="+", metavar="ID", help="only these claim ids")
     ap.add_argument("--claims-file", action="append", default=[], metavar="PATH",

@@ -300,5 +300,5 @@ def exit_status(outcomes: Sequence[Outcome], strict: bool = False) -> int:
     return 0
 
 
-__all__ = ["EXIT_REFUTED", "Job", "Outcome", "Plan", "check_ladders", "check_store", "evaluate_claim", "exit_status", "make_plan",
-           "predict_claim", "predictions", "run_plan", "runset", "sim_configs", "verify"]
+__all__ = ["EXIT_REFUTED", "Job", "Outcome", "Plan", "check_ladders", "check_store", "evaluate_claim", "exit_status",
+           "make_plan", "predict_claim", "predictions", "run_plan", "runset", "sim_configs", "verify"]

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sim.drivers import run_command, run_jobs, seed_jobs
+from sim.drivers import EXIT_HELP, run_command, run_jobs, seed_jobs
 from sim.fields import FlagParser, add_config_flags, config_overrides, read_mapping
 from sim.store import DEFAULT_PATH, Store, record_json
 from sim.zhou_ge.config import CONSTRAINTS, ZGConfig
@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_subparser(sub: Any) -> argparse.ArgumentParser:
     """Register ``zg`` on ``sim.cli``'s subparsers (its handler is ``main_ns``)."""
-    p = sub.add_parser("zg", help="[ZG] GD with decreasing weight decay (THEORY.md §4)")
+    p = sub.add_parser("zg", help="[ZG] GD with decreasing weight decay (THEORY.md §4)", epilog=EXIT_HELP)
     add_arguments(p)
     return p
 
@@ -94,7 +94,8 @@ def main_ns(ns: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m sim.zhou_ge …``: the ``zg`` command on its own (exit statuses: module docstring)."""
     def command() -> int:
-        parser = FlagParser(prog=PROG_ALONE, description="[ZG] GD with decreasing weight decay (THEORY.md §4)")
+        parser = FlagParser(prog=PROG_ALONE, description="[ZG] GD with decreasing weight decay (THEORY.md §4)",
+                            epilog=EXIT_HELP)
         add_arguments(parser)
         return main_ns(parser.parse_args(argv))
 
