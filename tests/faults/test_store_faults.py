@@ -18,7 +18,7 @@ import pytest
 from sim import SimConfig, run_or_load
 from sim.cli import main as sim_main
 from sim.drivers import EXIT_BAD_INPUT
-from sim.store import SCHEMA_VERSION, NonFiniteRecord, Store, StoreError, record_json
+from sim.store import SCHEMA_VERSION, NonFiniteRecord, Store, StoreError, pack_record, record_json
 from tests.faults.clis import REFUSE_SECONDS, call, failure_line
 from verify.claims import registry
 from verify.cli import main as verify_main
@@ -48,9 +48,17 @@ def _sql(path: Path, *statements: str) -> Path:
 
 
 def _good(path: Path, rows: int = 200) -> Path:
-    store = Store(path)
-    for i in range(rows):
-        store.put(_fake(i))
+    """A store of ``rows`` records, written in one transaction (as many ``put`` would, without their syncs)."""
+    Store(path).put(_fake(0))
+    con = sqlite3.connect(path, isolation_level=None)
+    try:
+        con.execute("BEGIN")
+        con.executemany("INSERT INTO runs (key, kind, seed, code_version, device_type, config, created, record) "
+                        "VALUES (?, 'giant_step', ?, 'v0', 'cpu', '{}', ?, ?)",
+                        [(f"k{i:05d}", i, float(i), pack_record(_fake(i))) for i in range(1, rows)])
+        con.execute("COMMIT")
+    finally:
+        con.close()
     return _sql(path)
 
 
