@@ -7,7 +7,10 @@ Every renderer takes a matplotlib ``Figure`` and the plot's ``data`` mapping; :f
 Kinds: ``loglog`` (per-``x`` means with intervals and the fitted power law), ``curve`` (the §3.1
 one-step overlap against ``α = n/d``), ``plane`` (neurons in the ``(v*, v⊥)`` plane after each step),
 ``extrapolation`` (test error against ``d`` with ``ε∞ + c·d^{-γ}``), ``stairway`` (test error against
-``log_d n``), ``zg_time``, ``zg_neurons``, ``zg_mass`` ([ZG] loss/λ trajectory, neurons, mass per teacher).
+``log_d n``), ``zg_time``, ``zg_neurons``, ``zg_mass`` ([ZG] loss/λ trajectory, neurons, mass per teacher),
+``published`` (the authors' published errors against the suite's seeds, NB-one-step), ``step_plane`` (the
+neurons' step cosines in the ``(e1, e2)`` plane per step with the ``±v*`` line, NB-orient), ``paper_stairway``
+(test error against ``log_d n`` per number of steps with the predicted plateaus as steps, ``verify.paper``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ if TYPE_CHECKING:
 Renderer = Callable[[Any, Mapping[str, Any]], None]
 
 WIDE = (9, 3.2)       # figure size of the one-panel-per-step kinds
+GRID_PANEL = 2.1      # step_plane: inches per panel (rows = examples, columns = steps)
+PAPER_SIZE = (7, 4.2)  # paper_stairway
 DEFAULT_SIZE = (6, 4)
 ANGLE_FLOOR = 1e-6    # zg_neurons: angles below are drawn at the floor (log axis)
 CURVE_ALPHAS = (0.1, 20.0)  # curve: range of α = n/d drawn for the d → ∞ prediction
@@ -132,6 +137,79 @@ def stairway(fig: Any, data: Mapping[str, Any]) -> None:
     ax.legend(fontsize=6)
 
 
+def published(fig: Any, data: Mapping[str, Any]) -> None:
+    """Per ``κ``: the suite's per-seed errors (notebook protocol and honest variant), the prediction interval of
+    one full seed, and the published mean with its data-only standard deviation."""
+    ax = fig.add_subplot(1, 1, 1)
+    for j, row in enumerate(data["rows"]):
+        full, honest = row["full_seeds"]["values"], row["honest"]["values"]
+        ax.scatter(np.full(len(full), j - 0.1), full, s=14, color="C0", label="suite, full seeds" if j == 0 else None)
+        ax.scatter(np.full(len(honest), j + 0.1), honest, s=14, marker="x", color="C2",
+                   label="suite, honest test estimate" if j == 0 else None)
+        if "interval" in row:
+            ax.vlines(j - 0.1, *row["interval"], color="C0", lw=3, alpha=0.25,
+                      label=f"{row['level']:.1%} prediction interval" if j == 0 else None)
+        pub = row["published"]
+        ax.errorbar(j + 0.25, pub["mean"], yerr=pub["std"], fmt="D", color="C3", ms=5, capsize=3,
+                    label="published mean ± data-only sd" if j == 0 else None)
+    ax.set_xticks(range(len(data["rows"])), [f"κ = {row['kappa']:g}" for row in data["rows"]])
+    ax.set_ylabel("test error")
+    ax.set_title(f"d = {data['size']['d']}, p = {data['size']['p']}", fontsize=8)
+    ax.legend(fontsize=6)
+
+
+def step_plane(fig: Any, data: Mapping[str, Any]) -> None:
+    """Rows = examples, columns = steps: each neuron's step cosines ``(cos e1, cos e2)``, the ``±v*`` line
+    (dashed) and the staircase's new directions at that step (dotted)."""
+    rows = data["rows"]
+    cols = max(len(r["steps"]) for r in rows)
+    fig.set_size_inches(GRID_PANEL * cols, GRID_PANEL * len(rows) + 0.6)
+    axes = fig.subplots(len(rows), cols, squeeze=False)
+    for ax_row, row in zip(axes, rows):
+        v = np.asarray(row["v_star"])
+        for ax, st in zip(ax_row, row["steps"]):
+            x, y = np.asarray(st["x"]), np.asarray(st["y"])
+            lim = max(1e-3, 1.1 * float(np.max(np.abs(np.r_[x, y]))))
+            ax.scatter(x, y, s=3, alpha=0.6)
+            ax.plot([-lim * v[0], lim * v[0]], [-lim * v[1], lim * v[1]], "k--", lw=0.8)
+            for u in st["new"]:
+                ax.plot([-lim * u[0], lim * u[0]], [-lim * u[1], lim * u[1]], "C3:", lw=1)
+            ax.set_xlim(-lim, lim)
+            ax.set_ylim(-lim, lim)
+            ax.set_aspect("equal")
+            ax.tick_params(labelsize=5)
+            ax.set_title(f"step {st['t']}", fontsize=7)
+        ax_row[0].set_ylabel(f"{row['label']}\nd={row['d']}, seed {row['seed']}\ncos(G_i, e2)", fontsize=6)
+    for ax in axes[-1]:
+        ax.set_xlabel("cos(G_i, e1)", fontsize=6)
+
+
+def paper_stairway(fig: Any, data: Mapping[str, Any]) -> None:
+    """Test error against ``log_d n``, one curve per number of steps ``T`` (``T = 0``: random features), seed
+    spread shaded, and the predicted plateaus ``ε_pred(U^T_σ, κ)`` as dashed steps (``verify.paper``)."""
+    ax = fig.add_subplot(1, 1, 1)
+    x = np.asarray(data["grid"], dtype=float)
+    for T, m in data["measured"].items():
+        color = f"C{int(T)}"
+        mean, lo, hi = (np.asarray(m[k], dtype=float) for k in ("mean", "lo", "hi"))
+        ok = np.isfinite(mean)
+        ax.plot(x[ok], mean[ok], "o-", ms=3, lw=1.2, color=color,
+                label="T = 0 (random features)" if T == "0" else f"T = {T}")
+        ax.fill_between(x[ok], lo[ok], hi[ok], color=color, alpha=0.15, lw=0)
+    for seg in data["plateaus"]:
+        for T, value in seg["errors"].items():
+            ax.hlines(value, seg["from"], seg["to"], colors=f"C{int(T)}", linestyles="--", lw=1.4, alpha=0.8)
+    for b in data["boundaries"]:
+        ax.axvline(b, color="gray", lw=0.5, alpha=0.5)
+    ax.plot([], [], "k--", lw=1.4, label=f"predicted ε_pred(U^T_σ, κ={data['kappa']})")
+    ax.set_xlabel("log_d n (first-layer batch per step)")
+    ax.set_ylabel("test error")
+    ax.set_ylim(bottom=0)
+    ax.set_title(f"g = {data['target']}, σ = {data['activation']}, d = {data['d']}, p = {data['p']}, "
+                 f"n₂ = {data['n_ridge']}, {data['seeds']} seed(s)", fontsize=7)
+    ax.legend(fontsize=6)
+
+
 def zg_time(fig: Any, data: Mapping[str, Any]) -> None:
     """[ZG] stage-3 population loss and ``λ`` against GD steps, with the fixed-feature plateau."""
     ax = fig.add_subplot(1, 1, 1)
@@ -177,8 +255,9 @@ def zg_mass(fig: Any, data: Mapping[str, Any]) -> None:
 
 FIGURES: Mapping[str, Renderer] = {
     "loglog": loglog, "curve": curve, "plane": plane, "extrapolation": extrapolation, "stairway": stairway,
-    "zg_time": zg_time, "zg_neurons": zg_neurons, "zg_mass": zg_mass}
-SIZES: Mapping[str, tuple[float, float]] = {"plane": WIDE}
+    "zg_time": zg_time, "zg_neurons": zg_neurons, "zg_mass": zg_mass, "published": published,
+    "step_plane": step_plane, "paper_stairway": paper_stairway}
+SIZES: Mapping[str, tuple[float, float]] = {"plane": WIDE, "paper_stairway": PAPER_SIZE}
 
 
 def figure_size(kind: str) -> tuple[float, float]:
@@ -206,5 +285,5 @@ def draw(fig: Any, plot: Plot) -> None:
     FIGURES[plot.kind](fig, plot.data)
 
 
-__all__ = ["FIGURES", "curve", "draw", "extrapolation", "figure_size", "loglog", "plane", "stairway", "zg_mass",
-           "zg_neurons", "zg_time"]
+__all__ = ["FIGURES", "curve", "draw", "extrapolation", "figure_size", "loglog", "paper_stairway", "plane",
+           "published", "stairway", "step_plane", "zg_mass", "zg_neurons", "zg_time"]

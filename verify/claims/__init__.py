@@ -12,7 +12,8 @@ import importlib
 
 from verify.claims.base import Claim, Evaluation, Ladder, Plot, RunSet, Variant
 
-FAMILIES = ("verify.claims.one_step", "verify.claims.staircase", "verify.claims.errors", "verify.claims.zhou_ge")
+FAMILIES = ("verify.claims.one_step", "verify.claims.staircase", "verify.claims.errors", "verify.claims.zhou_ge",
+            "verify.claims.notebooks")
 
 
 def registry() -> tuple[Claim, ...]:

@@ -1,0 +1,336 @@
+"""The paper-style stairway figures of [DKLPS] and ``python -m verify figures`` (THEORY.md §2.5, §2.6, §2.8).
+
+Each figure is test error against ``x = log_d n`` on a dense grid (``GRID``: ``GRID_POINTS`` exponents in
+``[0.5, 2.25]``), one curve per number of giant steps ``T = 1..STEPS`` and the random-features baseline
+``T = 0``, with the predicted plateaus drawn as steps; one figure per target of ``FIGURES`` (a single-index
+and a two-index target). One run per ``(x, seed)`` gives every curve: the readout is fitted after every step.
+
+**From sizes to theory (the mapping the plateaus use).**
+
+* First layer: ``n = ⌈d^x⌉`` fresh samples per step and leap ``ℓ = ⌊x⌋``. ``ℓ = 0`` (``n ≪ d``) learns
+  nothing (§2.3, ``U = {0}``); ``ℓ ≥ 1`` learns ``U^T_σ``, the σ-aware leap-``ℓ`` staircase after ``T``
+  steps (§2.5, §2.8: ``Target.staircase(ℓ, activation=σ)``).
+* Readout: ``p = P_SCALE·d^{κ1}`` neurons and ``n₂ = RIDGE_SCALE·d^{κ2}`` fresh samples (``READOUT``:
+  ``κ1 = 1``, ``κ2 = 3/2``), so ``κ = ⌊min(κ1, κ2)⌋ = 1`` (§2.6) — from the exponents of the sizes, not from
+  ``log_d`` of the sizes at one ``d``.
+* Plateau of ``T`` steps on ``[ℓ, ℓ + 1)``: ``ε_pred(U^T_σ, κ)`` (``Target.stairway(T, (κ,), ℓ, activation=σ)``);
+  ``T = 0`` is ``ε_pred({0}, κ)``. The plateaus are ``d → ∞`` limits; at finite ``d`` the curves cross
+  over smoothly around each integer ``x`` and sit above the plateaus by the finite ratios ``p/d``, ``n₂/d``.
+
+**Protocol, and why** (§3 with options). ``init="gaussian"`` (``a_i ~ N(0, 1)``): a neuron's overlap after a
+step grows with ``|a_i|``, so the features spread over functions of ``x_U``; with the symmetric ``±1``
+initialisation every neuron carries the same overlap and a ``κ = 1`` readout keeps the floor ``R`` of
+``theory.overlap.protocol_floor`` above ``ε_pred`` (THEORY §2.6). ``output_scale="1/p"`` (the authors'
+scale, the default): the network stays ``O(1)`` after a step, so later steps follow the residual of ``g``
+and not ``−f`` (§3). For ``x ≥ 2`` the training labels lose their Hermite orders ``< 2``
+(``preprocess="exact"``, ``ell = ⌊x⌋``; the step is ``η̃ = η0·d^{(ℓ−1)/2}``): otherwise the order-1 term
+dominates every step and only ``v*`` is learned at any ``n`` (§2.3), which is not the leap-2 staircase the
+plateaus describe. Neurons are normalised after each step (§3's default).
+
+**Targets.** Single-index ``He2(x1)/2 + He3(x1)/6`` (information exponent 2): nothing is learned below
+``x = 2`` by any number of steps, everything from ``x = 2``. Two-index ``x1 + x1·x2 + He2(x2)/2``: for
+``1 ≤ x < 2`` one step learns ``e1`` (plateau ``1/2``: ``He2(x2)/2`` is quadratic in the unlearned
+coordinate) and the second step ``e2`` (plateau 0); from ``x = 2`` one step learns both.
+
+**Ladders** (``SIZES``): one ``d`` per profile, ``p = 2d``, ``n₂ = 4·d^{3/2}``, ``10^4`` test samples. The
+cost of a run is dominated by the ``STEPS`` dense steps at the top of the grid (``n = d^{9/4}``; the grid's
+other points add about as much again): quick ``d = 256`` (``n ≤ 262,144``), full ``d = 512``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from theory import Target
+from verify.claims.base import Ladder, Plot, Record, RunSet, Variant
+from verify.fits import mean_ci
+from verify.profiles import PROFILES, Profile, get_profile
+
+PROG = "python -m verify figures"
+GRID_POINTS = 15
+GRID = tuple(float(x) for x in np.round(np.linspace(0.5, 2.25, GRID_POINTS), 6))
+STEPS = 4
+P_SCALE = 2.0
+RIDGE_SCALE = 4.0
+READOUT = {"p": (P_SCALE, 1.0), "n_ridge": (RIDGE_SCALE, 1.5)}  # Variant.scaled: p ≍ d^κ1, n₂ ≍ d^κ2
+LR0 = 2.0
+
+
+@dataclass(frozen=True)
+class FigureSize:
+    """The run size of the figures in one profile: dimension ``d``, seeds, test samples."""
+
+    d: int
+    seeds: int
+    n_test: int = 10_000
+
+
+SIZES = {"smoke": FigureSize(16, 1, 1000), "quick": FigureSize(256, 2), "full": FigureSize(512, 2)}
+
+
+def readout_kappa(scaled: Mapping[str, tuple[float, float]] = READOUT) -> int:
+    """``κ = ⌊min(κ1, κ2)⌋`` from the exponents of ``p ≍ d^{κ1}`` and ``n₂ ≍ d^{κ2}`` (THEORY §2.6)."""
+    return math.floor(min(scaled["p"][1], scaled["n_ridge"][1]))
+
+
+def leap(x: float) -> int:
+    """The first layer's leap ``ℓ = ⌊x⌋`` for a batch ``n = d^x`` (0: fewer samples than dimensions)."""
+    return math.floor(x + 1e-9)
+
+
+def plateaus(target: str, activation: str, grid: Sequence[float], steps: int, kappa: int) -> list[dict[str, Any]]:
+    """The predicted errors as steps: one segment per leap ``ℓ`` met on ``grid`` (module docstring).
+
+    Parameters
+    ----------
+    target : str
+        ``g`` (``theory.Target.parse``).
+    activation : str
+        σ of the σ-aware staircase.
+    grid : sequence of float
+        Batch exponents ``x = log_d n``.
+    steps : int
+        Largest number of steps ``T``.
+    kappa : int
+        The readout's ``κ``.
+
+    Returns
+    -------
+    list of dict
+        ``{"from", "to", "leap", "errors": {str(T): ε_pred(U^T_σ(ℓ), κ) for T = 0..steps}}`` per segment
+        ``[max(ℓ, min grid), min(ℓ + 1, max grid)]``.
+    """
+    g = Target.parse(target)
+    lo, hi = min(grid), max(grid)
+    out = []
+    for ell in range(leap(lo), leap(hi) + 1):
+        if ell == 0:
+            rf = float(g.predicted_error([], kappa))
+            errors = {str(T): rf for T in range(steps + 1)}
+        else:
+            sw = g.stairway(steps, (kappa,), ell, activation=activation)
+            errors = {str(T): float(sw.error(T, kappa)) for T in range(steps + 1)}
+        out.append({"from": max(float(ell), lo), "to": min(float(ell + 1), hi), "leap": ell, "errors": errors})
+    return out
+
+
+@dataclass(frozen=True)
+class StairwayFigure:
+    """One paper-style stairway figure: its file ``name``, target, σ and the run grid (module docstring).
+
+    Parameters
+    ----------
+    name : str
+        File stem (``<out>/<profile>/<name>.png`` and ``.json``).
+    label : str
+        What the target stands for ("single-index").
+    target : str
+        ``g`` as ``theory`` and ``sim`` read it.
+    activation : str
+        σ of the network and of the σ-aware staircase.
+    """
+
+    name: str
+    label: str
+    target: str
+    activation: str = "relu"
+
+    def arm(self, x: float) -> str:
+        """The arm of batch exponent ``x``."""
+        return f"x={x:g}"
+
+    def config(self, x: float, n_test: int = 10_000) -> dict[str, Any]:
+        """Config fields at ``x = log_d n`` (without ``d`` and the readout sizes)."""
+        ell = leap(x)
+        return {"target": self.target, "activation": self.activation, "n_exp": x, "ell": max(1, ell),
+                "preprocess": "exact" if ell >= 2 else "none", "steps": STEPS, "lr0": LR0, "init": "gaussian",
+                "output_scale": "1/p", "readout": "every_step", "n_test": n_test}
+
+    def ladder(self, profile: str) -> Ladder:
+        """One arm per grid point at the profile's size (``SIZES``)."""
+        size = SIZES[profile]
+        return Ladder(tuple(Variant(self.arm(x), self.config(x, size.n_test), (size.d,), READOUT) for x in GRID),
+                      size.seeds)
+
+    def plot(self, runs: RunSet, profile: str) -> Plot:
+        """The figure's data: per ``T`` the mean over seeds of the test error at each ``x`` with its interval,
+        and the predicted plateaus."""
+        d = SIZES[profile].d
+        measured: dict[str, dict[str, list[float | None]]] = {str(T): {"mean": [], "lo": [], "hi": []}
+                                                              for T in range(STEPS + 1)}
+        seeds = 0
+        for x in GRID:
+            recs = [r for rs in runs.variant(self.arm(x)).values() for r in rs]
+            seeds = max(seeds, len(recs))
+            for T, m in measured.items():
+                vals = [float(r["per_step"][int(T)]["test_error"]) for r in recs]
+                if vals:
+                    ci = mean_ci(vals) if len(vals) > 1 else None
+                    m["mean"].append(float(np.mean(vals)))
+                    m["lo"].append(ci.lo if ci else vals[0])
+                    m["hi"].append(ci.hi if ci else vals[0])
+                else:  # no run at this x (diverged): a gap in the curve
+                    for k in m:
+                        m[k].append(None)
+        cfg = Variant("", {}, (d,), READOUT).config_at(d)
+        kappa = readout_kappa()
+        return Plot("paper_stairway", f"stairway to accuracy ({self.label})",
+                    {"target": self.target, "activation": self.activation, "d": d, "p": cfg["p"],
+                     "n_ridge": cfg["n_ridge"], "seeds": seeds, "kappa": kappa, "grid": list(GRID),
+                     "measured": measured, "boundaries": [float(b) for b in range(math.ceil(GRID[0]), leap(GRID[-1]) + 1)],
+                     "plateaus": plateaus(self.target, self.activation, GRID, STEPS, kappa)})
+
+
+FIGURES = (StairwayFigure("stairway_single_index", "single-index", "He2(x1)/2 + He3(x1)/6"),
+           StairwayFigure("stairway_two_index", "two-index", "x1 + x1*x2 + He2(x2)/2"))
+
+
+# ---------------------------------------------------------------------------
+# python -m verify figures
+# ---------------------------------------------------------------------------
+Slot = tuple[str, str, int, int, int]  # (figure name, arm, d, seed, job index)
+
+
+def plan(figures: Sequence[StairwayFigure], profile: Profile) -> tuple[list[tuple[Any, int]], list[Slot]]:
+    """The distinct ``(config, seed)`` jobs of the figures' ladders (configs built and checked now, before any
+    compute) and where each run lands."""
+    from sim.kinds import make_config
+
+    index: dict[str, int] = {}
+    jobs: list[tuple[Any, int]] = []
+    slots: list[Slot] = []
+    for fig in figures:
+        for arm, d, seed, cfg in fig.ladder(profile.name).runs():
+            fields = {"device": profile.device, **cfg}
+            ident = json.dumps([fields, seed], sort_keys=True, default=str)
+            if ident not in index:
+                index[ident] = len(jobs)
+                jobs.append((make_config("giant_step", fields), seed))
+            slots.append((fig.name, arm, d, seed, index[ident]))
+    return jobs, slots
+
+
+def runsets(slots: Sequence[Slot], records: Sequence[Record | None]) -> dict[str, RunSet]:
+    """Figure name → its records as ``{arm: {d: [records by seed]}}`` (diverged runs left out)."""
+    out: dict[str, dict[str, dict[int, list[tuple[int, Record]]]]] = {}
+    for name, arm, d, seed, k in slots:
+        if records[k] is not None:
+            out.setdefault(name, {}).setdefault(arm, {}).setdefault(d, []).append((seed, records[k]))
+    return {name: RunSet({a: {d: [r for _, r in sorted(rs, key=lambda x: x[0])] for d, rs in by_d.items()}
+                          for a, by_d in arms.items()}) for name, arms in out.items()}
+
+
+def draw_figure(plot: Plot, path: Path) -> None:
+    """Write ``plot`` (``verify.figures``) as a PNG at ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from verify.figures import draw, figure_size
+
+    fig = plt.figure(figsize=figure_size(plot.kind), dpi=110)
+    try:
+        draw(fig, plot)
+        fig.suptitle(plot.title, fontsize=9)
+        fig.tight_layout()
+        fig.savefig(path)
+    finally:
+        plt.close(fig)
+
+
+def parser() -> argparse.ArgumentParser:
+    from sim.fields import FlagParser
+    from sim.store import DEFAULT_PATH
+
+    ap = FlagParser(prog=PROG, description="Draw the paper-style stairway figures from the results store, running "
+                    "only the runs it lacks. Exit status: 0 ok, 2 bad input, 3 an internal error, 130 interrupted.")
+    ap.add_argument("--profile", default="quick", help=f"one of {', '.join(PROFILES)} (default quick)")
+    ap.add_argument("--only", nargs="+", metavar="NAME", help="only these figures")
+    ap.add_argument("--store", default=None, help=f"results store (default: sim's, {DEFAULT_PATH})")
+    ap.add_argument("--out", default="reports", help="figures go to <out>/<profile>/")
+    ap.add_argument("--force", action="store_true", help="re-run simulations already in the store")
+    ap.add_argument("--list", action="store_true", help="list the figures and their runs (how many stored) and exit")
+    ap.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return ap
+
+
+def select(only: Sequence[str] | None) -> list[StairwayFigure]:
+    """The figures named in ``only`` (all when ``None``); ``ValueError`` naming the figures otherwise."""
+    names = [f.name for f in FIGURES]
+    if only:
+        unknown = [n for n in only if n not in names]
+        if unknown:
+            raise ValueError(f"unknown figure {unknown[0]!r}; the figures are {', '.join(names)}")
+        return [f for f in FIGURES if f.name in only]
+    return list(FIGURES)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m verify figures``: plan the figures' runs, load what the store has, run the rest, draw.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments after ``figures`` (default ``sys.argv[1:]``); see :func:`parser`.
+
+    Returns
+    -------
+    int
+        Exit status as ``verify.cli`` documents it: 0 (figures written; a run that diverged is left out of its
+        figure and named on stderr), 2 on bad input (one line, before any compute), 3 on an internal error,
+        130 when interrupted (finished runs are in the store).
+    """
+    from sim.drivers import EXIT_INTERNAL, run_command
+
+    return run_command(PROG, lambda: _main(argv), diverged_status=EXIT_INTERNAL)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    t0 = time.perf_counter()
+    args = parser().parse_args(argv)
+    profile = get_profile(args.profile)
+    figures = select(args.only)
+    from sim.drivers import job_name, run_many, stored
+    from sim.store import DEFAULT_PATH, Store
+    from verify.report import report_folder
+
+    jobs, slots = plan(figures, profile)
+    store = Store(args.store or DEFAULT_PATH)
+    have = stored(jobs, store)  # every stored record read now: a damaged one is named before any compute
+    if args.list:
+        for fig in figures:
+            ks = sorted({k for name, *_, k in slots if name == fig.name})
+            print(f"{fig.name:24s} g = {fig.target:28s} {len(ks)} runs, {sum(have[k] for k in ks)} stored")
+        return 0
+    out = report_folder(args.out, profile.name)
+    print(f"{PROG}: profile {profile.name}, {len(jobs)} runs, {sum(have)} in the store {store.path}", flush=True)
+    diverged: dict[int, str] = {}
+    records = run_many(jobs, store, force=args.force, progress=not args.no_progress,
+                       on_diverged=diverged.__setitem__)
+    for k, message in sorted(diverged.items()):
+        sys.stderr.write(f"{PROG}: left out of its figure: {job_name(*jobs[k])}: {message}\n")
+    sets = runsets(slots, records)
+    for fig in figures:
+        plot = fig.plot(sets.get(fig.name, RunSet({})), profile.name)
+        draw_figure(plot, out / f"{fig.name}.png")
+        (out / f"{fig.name}.json").write_text(json.dumps({"title": plot.title, **plot.data}, indent=1,
+                                                         ensure_ascii=False) + "\n")
+        print(f"{out / fig.name}.png ({fig.name}.json: the plotted numbers)")
+    print(f"{len(jobs)} runs ({len(jobs) - sum(have) if not args.force else len(jobs)} simulated), "
+          f"{time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+__all__ = ["FIGURES", "FigureSize", "GRID", "LR0", "PROG", "READOUT", "SIZES", "STEPS", "StairwayFigure", "leap",
+           "main", "plan", "plateaus", "readout_kappa", "runsets", "select"]
