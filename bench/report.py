@@ -96,7 +96,7 @@ def render(run: dict[str, Any], previous: dict[str, Any] | None, run_name: str, 
 
 
 def _limit_row(name: str, x: dict[str, Any]) -> str:
-    return (f"| {name} | {x.get('k', '–')} | {x['step_seconds']:.3g} | {x['generation_seconds']:.3g} | "
+    return (f"| {name} | {x.get('threads', '–')} | {x.get('load', 0):.1f} | {x.get('k', '–')} | {x['step_seconds']:.3g} | {x['generation_seconds']:.3g} | "
             f"{x['matmul_seconds']:.3g} | {x['limit_fraction']:.2f} | {x['randn_rate']:.3g} | "
             f"{x['matmul_peak_flops']:.3g} / {x['matmul_peak64_flops']:.3g} |")
 
@@ -108,24 +108,27 @@ def render_reduced(benches: list[dict[str, Any]], gpu: bool) -> list[str]:
            "process (one stream, as the seeded blocks draw them) + its matrix products (`4·n·p·k` float32 flops, "
            "and `2·n·p²` float64 flops for `C Cᵀ` in the reduced engine) at the measured float32 / float64 "
            "peaks; fraction = limit / step time (1 = at the limit).", "",
-           "| step | k | step s | samples s | products s | fraction of limit | randn samples/s | peak flop/s f32 / f64 |",
-           "|---|---|---|---|---|---|---|---|"]
+           "| step | threads | load | k | step s | samples s | products s | fraction of limit | randn samples/s | "
+           "peak flop/s f32 / f64 |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
     notes = []
     for b in benches:
         x = b["extra_info"]
         load = " → ".join(f"{v:.1f}" for v in x.get("load", []))
         if "reduced" in x and "dense" in x:
-            out.append(_limit_row(f"reduced, {x['size']}", x["reduced"]))
+            for r in x.get("reduced_runs", [x["reduced"]]):
+                out.append(_limit_row(f"reduced, {x['size']}", r))
             out.append(_limit_row(f"dense, {x['size']}", x["dense"]))
-            notes.append(f"* {x['size']}: reduced / dense step time = **{x['ratio']:.4f}** (target ≤ 0.05); "
-                         f"load {load}.")
+            notes.append(f"* {x['size']}: reduced (faster thread count) / dense step time = **{x['ratio']:.4f}** "
+                         f"(target ≤ 0.05); load {load}.")
         elif "series" in x:
             for s in x["series"]:
                 out.append(_limit_row(f"reduced, d={s['d']}, n=2^20", s))
             times = ", ".join(f"{s['step_seconds']:.2f}" for s in x["series"])
             notes.append(f"* {x['size']}: step seconds {times} (max/min = {x['spread']:.2f}: flat in d); load {load}.")
         elif "detail" in x:
-            out.append(_limit_row(f"reduced, {x['size']}", x["detail"]))
+            for r in x["detail"].get("runs", [x["detail"]]):
+                out.append(_limit_row(f"reduced, {x['size']}", r))
             notes.append(f"* {x['size']} ({x['device']}): step {x['step_seconds']:.2f} s (target < 60 s); load {load}.")
     out += ["", *notes]
     if not gpu:

@@ -12,6 +12,11 @@ step draws (``n·(k + 1)``: ``z_S`` and the label noise) at the measured ``torch
 as the seeded blocks draw them) plus the step's matrix products (``4·n·p·k`` float32 flops forward and
 backward, ``2·n·p²`` float64 flops for ``C Cᵀ``) at the measured float32 and float64 matrix-product peaks;
 ``limit_fraction`` = that bound / the step's time (1 = at the limit).
+
+The reduced step is many small products per block (``k`` and ``p`` of order 10–100): with two OpenMP
+threads on a shared machine each of them can wait a scheduler slice for a descheduled partner thread
+(``bench/NOTES.md``, finding 1), so the reduced engine is measured with 1 and with 2 torch threads (both
+reported; targets on the faster) and the dense step, large products, with the machine's thread count.
 """
 
 from __future__ import annotations
@@ -71,24 +76,38 @@ def _run(cfg: SimConfig) -> dict:
     return simulate(cfg, 0)
 
 
+def measured(cfg: SimConfig, threads: int | None = None) -> dict:
+    """One step of ``cfg`` with ``threads`` torch threads (``None``: as configured) and its limits."""
+    load, old = os.getloadavg()[0], torch.get_num_threads()
+    torch.set_num_threads(threads or old)
+    try:
+        rec = _run(cfg)
+        out = {**limits(rec), "engine": rec["engine"], "threads": torch.get_num_threads()}
+    finally:
+        torch.set_num_threads(old)
+    return {**out, "load": load}
+
+
+def fastest(runs: list[dict]) -> dict:
+    return min(runs, key=lambda r: r["step_seconds"])
+
+
 def test_reduced_vs_dense_step(benchmark) -> None:
     d = 2048
     n = d * d
     out: dict[str, dict] = {}
 
     def both() -> None:
-        for engine in ("reduced", "dense"):
-            load = os.getloadavg()[0]
-            rec = _run(step_config(d, n, engine))
-            out[engine] = {**limits(rec), "engine": rec["engine"], "load": load}
+        out["reduced_runs"] = [measured(step_config(d, n, "reduced"), t) for t in (1, 2)]
+        out["dense"] = measured(step_config(d, n, "dense"))
 
     benchmark.pedantic(both, rounds=1, iterations=1)
-    red, den = out["reduced"], out["dense"]
+    red, den = fastest(out["reduced_runs"]), out["dense"]
     ratio = red["step_seconds"] / den["step_seconds"]
     benchmark.extra_info.update(
         section="reduced", kind="one step, reduced vs dense", size=f"d={d} p={P} n=d²={n}", device="cpu",
-        reduced=red, dense=den, ratio=ratio, limit_fraction=red["limit_fraction"],
-        load=[red["load"], den["load"], os.getloadavg()[0]])
+        reduced=red, reduced_runs=out["reduced_runs"], dense=den, ratio=ratio, limit_fraction=red["limit_fraction"],
+        load=[r["load"] for r in out["reduced_runs"]] + [den["load"], os.getloadavg()[0]])
     assert red["engine"] == "reduced" and den["engine"] == "dense"
     assert ratio <= 1 / 20, f"the reduced step took {ratio:.3f} of the dense step's time"
 
@@ -99,9 +118,7 @@ def test_reduced_step_is_flat_in_d(benchmark) -> None:
 
     def ladder() -> None:
         for d in (1024, 4096, 16384, 65536):
-            load = os.getloadavg()[0]
-            rec = _run(step_config(d, n, "reduced"))
-            series.append({"d": d, **limits(rec), "load": load})
+            series.append({"d": d, **fastest([measured(step_config(d, n, "reduced"), t) for t in (1, 2)])})
 
     benchmark.pedantic(ladder, rounds=1, iterations=1)
     times = [s["step_seconds"] for s in series]
@@ -118,14 +135,13 @@ def test_reduced_n_d_cubed(benchmark) -> None:
     out: dict = {}
 
     def one() -> None:
-        load = os.getloadavg()[0]
-        rec = _run(step_config(d, n, "reduced"))
-        out.update(limits(rec), load=load)
+        runs = [measured(step_config(d, n, "reduced"), t) for t in (1, 2)]
+        out.update(fastest(runs), runs=runs)
 
     benchmark.pedantic(one, rounds=1, iterations=1)
     benchmark.extra_info.update(section="reduced", kind="reduced step, n = d³", size=f"d={d} p={P} n={n}",
                                 device="cpu", limit_fraction=out["limit_fraction"], step_seconds=out["step_seconds"],
-                                detail=out, load=[out["load"], os.getloadavg()[0]])
+                                detail=out, load=[r["load"] for r in out["runs"]] + [os.getloadavg()[0]])
     assert out["step_seconds"] < 60.0
 
 
