@@ -37,6 +37,10 @@ class Diverged(RuntimeError):
     def __str__(self) -> str:
         return f"the run diverged: {self.quantity} is not finite at step {self.step}; {self.hint}"
 
+    def __reduce__(self) -> tuple[type, tuple[str, int, str]]:
+        """Pickled as its three fields (the ranks of a data-parallel run send it to each other)."""
+        return (Diverged, (self.quantity, self.step, self.hint))
+
 
 def check_finite(value: torch.Tensor | float, quantity: str, step: int, hint: str) -> None:
     """Raise :class:`Diverged` unless every entry of ``value`` (a tensor or a number) is finite."""

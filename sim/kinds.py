@@ -14,7 +14,6 @@ the machine has (``sim.device.check_budget``).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -60,28 +59,9 @@ class Kind:
         return plan
 
 
-_UNDEFINED_ZG = ("mean_angle", "near_mean_angle")  # sim.zhou_ge.measure: NaN when there is no mass to average
-
-
-def _zhou_ge_run(cfg: ZGConfig, seed: int, progress: bool = False, plan: Any = None) -> Record:
-    """``run_zhou_ge``, with the mass-weighted mean angles that are undefined (no mass: ``NaN`` from
-    ``sim.zhou_ge.measure.mass_summary``) written as ``None``, so that a record holds finite numbers only
-    and a NaN anywhere else still means the run diverged (``sim.store.check_record``)."""
-    rec = run_zhou_ge(cfg, seed, progress=progress, plan=plan)
-    rows = [rec["trajectory"], *rec["phases"]]
-    for row in rows:
-        for name in _UNDEFINED_ZG:
-            value = row.get(name)
-            if isinstance(value, list):
-                row[name] = [None if isinstance(v, float) and math.isnan(v) else v for v in value]
-            elif isinstance(value, float) and math.isnan(value):
-                row[name] = None
-    return rec
-
-
 KINDS: Mapping[str, Kind] = {k.name: k for k in (
     Kind(SimConfig.kind, SimConfig, simulate, giant_step_plan, data_parallel=True),
-    Kind(ZGConfig.kind, ZGConfig, _zhou_ge_run, zhou_ge_plan),
+    Kind(ZGConfig.kind, ZGConfig, run_zhou_ge, zhou_ge_plan),
 )}
 DEFAULT = SimConfig.kind
 

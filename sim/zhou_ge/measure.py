@@ -52,15 +52,19 @@ def snapshot(a: torch.Tensor, W: torch.Tensor, teacher: Teacher, even: bool) -> 
 
 
 def mass_summary(snap: Snapshot, m_star: int, near_angle: float) -> dict[str, Any]:
-    """Far mass, mass and signed mass near each teacher, weighted mean angles (THEORY §4 measurements)."""
+    """Far mass, mass and signed mass near each teacher, weighted mean angles (THEORY §4 measurements).
+
+    A mean angle over no mass (every ``|a_i|‖w_i‖ = 0``, or no neuron near any teacher) is undefined and
+    given as ``None``, so that a record holds finite numbers only (``sim.store`` refuses NaN).
+    """
     mass = np.abs(snap.a) * snap.norm
     near = snap.angle <= near_angle
     near_mass = np.bincount(snap.nearest[near], weights=mass[near], minlength=m_star)
     signed = np.bincount(snap.nearest[near], weights=(snap.a * snap.norm)[near], minlength=m_star)
     total = float(mass.sum())
-    mean_angle = float((mass * snap.angle).sum() / total) if total > 0 else float("nan")
+    mean_angle = float((mass * snap.angle).sum() / total) if total > 0 else None  # undefined without mass
     nm = float(mass[near].sum())
-    near_mean = float((mass[near] * snap.angle[near]).sum() / nm) if nm > 0 else float("nan")
+    near_mean = float((mass[near] * snap.angle[near]).sum() / nm) if nm > 0 else None
     return {"far_mass": float(mass[~near].sum()), "near_mass": near_mass.tolist(), "signed_near_mass": signed.tolist(),
             "total_mass": total, "mean_angle": mean_angle, "near_mean_angle": near_mean,
             "n_far": int((~near & (mass > 0)).sum())}

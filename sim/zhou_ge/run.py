@@ -8,20 +8,20 @@ from typing import Any
 
 import torch
 
-from sim.device import Device, resolve
 from sim.divergence import guarded
 from sim.keys import check_seed, run_key
 from sim.version import code_version
 from sim.zhou_ge.config import KIND, ZGConfig
 from sim.zhou_ge.loss import EmpiricalLoss, PopulationLoss, unit_rows
 from sim.zhou_ge.measure import snapshot, trajectory
+from sim.zhou_ge.plan import Plan, make_plan
 from sim.zhou_ge.stages import Student, fixed_feature_baseline, stage1, stage2, stage3
 from sim.zhou_ge.teacher import Teacher, make_teacher
 
 
 def run_zhou_ge(cfg: ZGConfig, seed: int = 0, progress: bool = False,
                 on_phase: Callable[[dict[str, Any]], None] | None = None,
-                plan: Device | None = None) -> dict[str, Any]:
+                plan: Plan | None = None) -> dict[str, Any]:
     """Stages 1–3 and the fixed-feature baseline for ``(cfg, seed)`` (THEORY.md §4).
 
     Parameters
@@ -35,8 +35,8 @@ def run_zhou_ge(cfg: ZGConfig, seed: int = 0, progress: bool = False,
         A progress bar (stage-3 steps) on stderr.
     on_phase : callable, optional
         Called with each phase summary as soon as its phase ends.
-    plan : Device, optional
-        Where to run (``make_plan(cfg)`` when ``None``).
+    plan : Plan, optional
+        Where to run, with its memory checked (``sim.zhou_ge.plan.make_plan(cfg)`` when ``None``).
 
     Returns
     -------
@@ -103,12 +103,6 @@ def run_zhou_ge(cfg: ZGConfig, seed: int = 0, progress: bool = False,
     }
 
 
-def make_plan(cfg: ZGConfig) -> Device:
-    """Where ``cfg`` runs (``sim.device.resolve``); ``ValueError`` in one line, before any compute, if the
-    device is not there."""
-    return resolve(cfg.device)
-
-
 def _teacher_summary(teacher: Teacher) -> dict[str, Any]:
     """``a_star`` and the cosines between the teacher directions, as plain lists."""
     _, Us = unit_rows(teacher.W_star)
@@ -128,4 +122,4 @@ def _bar(progress: bool, cfg: ZGConfig, seed: int):  # noqa: ANN202 - tqdm or No
                 dynamic_ncols=True, desc=f"[ZG] d={cfg.d} m={cfg.m} m*={cfg.m_star} seed={seed}")
 
 
-__all__ = ["make_plan", "run_zhou_ge"]
+__all__ = ["run_zhou_ge"]

@@ -92,7 +92,9 @@ def mass_deficit(rec: Record, ph: Mapping[str, Any]) -> float:
 
 
 def mean_angle(rec: Record, ph: Mapping[str, Any]) -> float:
-    return float(ph["mean_angle"])
+    """The mass-weighted mean angle; NaN (left out of the fits) where it is undefined (no mass: ``None``)."""
+    value = ph["mean_angle"]
+    return math.nan if value is None else float(value)
 
 
 def baseline_loss(rec: Record, ph: Mapping[str, Any]) -> float:
@@ -234,7 +236,7 @@ def evaluate_z2(prediction: Mapping[str, Any], runs: RunSet) -> Evaluation:
             d_gap = rules.at_least((ci.lo, ci.hi), 0.0, 0.0, "log10(baseline plateau / final loss)")
             numbers["baseline gap"] = {"values": gaps, **ci.to_dict()}
     # how often the angle went down from one phase to the next (reported, not decided on)
-    drops = [b["mean_angle"] < a["mean_angle"] for r in records for a, b in zip(r["phases"], r["phases"][1:])]
+    drops = [mean_angle(r, b) < mean_angle(r, a) for r in records for a, b in zip(r["phases"], r["phases"][1:])]
     numbers["angle_decreased_fraction"] = float(np.mean(drops)) if drops else None
     measured = [_fmt(numbers["mean angle"], "mean angle")]
     if "baseline loss" in numbers:
