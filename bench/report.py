@@ -65,6 +65,8 @@ def render(run: dict[str, Any], previous: dict[str, Any] | None, run_name: str, 
     ]
     if not _gpu_measured(benches):
         lines.append("* **GPU sizes were not measured** (no CUDA device in this run; the GPU benchmarks were skipped).")
+    lines.append("* Only the benchmarks of this run are listed (`make bench BENCH_ARGS=-k …` selects some); earlier "
+                 "numbers of the others are in `bench/RESULTS.md`.")
     lines += [
         "",
         f"Compared with: {prev_name or 'no earlier saved run'}.",

@@ -1,16 +1,21 @@
-"""The giant-step protocol of THEORY.md §3 ([DKLPS] Algorithm), streamed in torch.
+"""The giant-step protocol of THEORY.md §3 ([DKLPS] Algorithm), streamed in torch, on two engines.
 
-Modules, one concept each: ``config`` (``SimConfig``), ``plan`` (memory budget and chunking), ``init``
-(symmetric initialisation), ``protocol`` (the network and its streamed giant step), ``readout`` (streamed
-ridge, λ path, held-out tuning, test error), ``overlaps`` (``M = Ŵ W*ᵀ`` and subspace overlaps),
-``engine`` (the interface a step engine implements), ``dense`` (the streamed dense engine), ``run``
-(``simulate``: one run, end to end, and its record).
+Modules, one concept each: ``config`` (``SimConfig``), ``protocols`` (the authors' published experiments
+as named tables of fields, §3.2, and a config's deviations from §3), ``choice`` (which engine runs a
+config), ``plan`` (memory budget, chunking, label-scale pre-flight), ``init`` (the symmetric, gaussian and
+hypercube initialisations), ``protocol`` (the network and its streamed giant step), ``readout`` (streamed
+ridge, λ path), ``evaluation`` (the readout of a run: which data and labels, held-out tuning, test error),
+``overlaps`` (``M = Ŵ W*ᵀ``, subspace overlaps, step cosines), ``engine`` (the interface an engine
+implements), ``dense`` (samples in all ``d`` coordinates), ``bartlett`` (Bartlett factors of Gaussian
+matrices), ``reduced`` (the exact reduced coordinates of §3.3), ``run`` (``simulate``: one run, end to
+end, and its record).
 """
 
 from sim.giant_step.config import KIND, SimConfig, load_config
 from sim.giant_step.overlaps import as_basis, overlaps_by_level, singular_values, subspace_overlap
 from sim.giant_step.plan import Plan, make_plan
-from sim.giant_step.run import simulate, strip_volatile
+from sim.giant_step.protocols import PROTOCOLS, deviations, expand
+from sim.giant_step.run import read_record, simulate, strip_volatile
 
-__all__ = ["KIND", "Plan", "as_basis", "SimConfig", "load_config", "make_plan", "overlaps_by_level", "simulate",
-           "singular_values", "strip_volatile", "subspace_overlap"]
+__all__ = ["KIND", "PROTOCOLS", "Plan", "SimConfig", "as_basis", "deviations", "expand", "load_config", "make_plan",
+           "overlaps_by_level", "read_record", "simulate", "singular_values", "strip_volatile", "subspace_overlap"]

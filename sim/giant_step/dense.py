@@ -16,7 +16,7 @@ import torch
 
 from sim.data import LOW_ESTIMATES, Labels, Sampler, make_labels
 from sim.distributed import Shard, broadcast_
-from sim.divergence import check_finite
+from sim.divergence import check_finite, guarded
 from sim.giant_step.config import SimConfig
 from sim.giant_step.evaluation import Streams, evaluate, labelled, train_step_index
 from sim.giant_step.init import init_network
@@ -80,7 +80,8 @@ class DenseEngine:
         sampler = self.sampler("train", train_step_index(c, t), c.n)
         est = None
         if c.preprocess in LOW_ESTIMATES:
-            est = self.streams.estimate(c.preprocess, sampler, self.labels, self.labels.noisy)
+            with guarded(f"label estimate ({c.preprocess})", t, self.hint):
+                est = self.streams.estimate(c.preprocess, sampler, self.labels, self.labels.noisy)
             check_finite(est[1], f"label estimate ({c.preprocess})", t, self.hint)
         blocks = labelled(sampler, self.plan.chunk_blocks, lambda z, xi: self.labels.train(z, xi, est), self.tick,
                           self.shard.blocks(sampler.num_blocks))

@@ -98,8 +98,10 @@ def evaluate(cfg: Any, W: torch.Tensor, t: int, labels: Labels, sigma: Callable[
         fit_data = streams.sampler("train", train_step_index(cfg, t), cfg.n)
     else:
         fit_data = streams.sampler("ridge", 0, cfg.n_fit)
-    est = streams.estimate(cfg.preprocess, fit_data, labels, labels.noisy) if estimated else None
-    if est is not None:
+    est = None
+    if estimated:
+        with guarded(f"readout label estimate ({cfg.preprocess})", t, hint):
+            est = streams.estimate(cfg.preprocess, fit_data, labels, labels.noisy)
         check_finite(est[1], f"readout label estimate ({cfg.preprocess})", t, hint)
 
     def noisy(z: torch.Tensor, xi: torch.Tensor) -> torch.Tensor:
@@ -117,7 +119,8 @@ def evaluate(cfg: Any, W: torch.Tensor, t: int, labels: Labels, sigma: Callable[
     tst = streams.sampler("test", 0, cfg.n_test)
     test_est = est
     if estimated and cfg.test_estimate == "test":  # the notebook: A, B from the test labels themselves
-        test_est = streams.estimate(cfg.preprocess, tst, labels, lambda z, xi: labels.clean(z))
+        with guarded(f"test-time label estimate ({cfg.preprocess})", t, hint):
+            test_est = streams.estimate(cfg.preprocess, tst, labels, lambda z, xi: labels.clean(z))
         check_finite(test_est[1], f"test-time label estimate ({cfg.preprocess})", t, hint)
 
     def clean(z: torch.Tensor, xi: torch.Tensor) -> torch.Tensor:

@@ -23,8 +23,9 @@
   ``test_error_by_lambda``, ``holdout_error_by_lambda``, ``lambda_best``, ``train_error``;
 * ``ridge_lambdas``, ``ridge_mode``; ``timings`` (seconds: ``init``, ``steps``, ``readout``, ``total``),
   ``peak_memory_bytes`` and ``peak_memory_kind`` (see ``sim.memory``), ``throughput`` (samples·d·p per
-  second of the steps), ``chunk_blocks``, ``max_memory``, ``world_size`` (processes of a data-parallel
-  run, ``sim.distributed``; 1 otherwise), ``num_threads``, ``created`` (unix time).
+  second of the steps — the dense-equivalent work, also for the reduced engine), ``chunk_blocks``,
+  ``max_memory``, ``world_size`` (processes of a data-parallel run, ``sim.distributed``; 1 otherwise),
+  ``num_threads``, ``created`` (unix time).
 
 Everything except ``timings``, ``peak_memory_*``, ``throughput``, ``chunk_blocks``, ``max_memory``,
 ``world_size``, ``num_threads`` and ``created`` depends on (config, seed, code version, device type) only.
