@@ -4,11 +4,23 @@
 exponent with a confidence interval over seeds — never by one threshold at one
 ``d``. This module provides the fits; ``verify.rules`` turns them into verdicts.
 
-Data layout everywhere: ``{d: [value for each seed]}``. Every bootstrap is
-*stratified*: seeds are resampled with replacement independently within each
-``d`` (the seeds at different ``d`` are independent runs), and the statistic is
-recomputed from the resampled per-``d`` means. Bootstrap generators are seeded
-(``rng_seed``) so that reports are reproducible and can be diffed.
+Data layout everywhere: ``{d: [value for each seed]}``, the ``i``-th value at
+every ``d`` from the same seed ``i`` (a ladder runs seeds ``0..n−1`` at each ``d``).
+Runs with the same seed at different ``d`` are **not** independent: ``sim`` draws
+some random numbers per seed whatever ``d`` is — the reduced engine's teacher
+coordinates of ``W⁰`` and the batches in its ``k`` reduced coordinates, ``k``
+independent of ``d`` (THEORY §3.3) — so a seed that gives a high overlap at one
+``d`` gives a high one at every ``d`` (measured: T1-hard's ``n ≍ d³`` overlaps,
+correlation ≈ 0.8 between ``d = 96`` and ``192``). The bootstrap therefore
+resamples *seeds* (one draw of seed indices used at every ``d``, a cluster
+bootstrap, ``paired``): valid whether or not the values are correlated across
+``d`` (clusters are independent seeds), and, for a slope, it credits the common
+random numbers that a within-``d`` resampling would count twice. When the seed
+counts differ between ``d`` it falls back to resampling within each ``d``
+(*stratified*), which is valid for independent ``d`` and conservative for
+positively correlated ones. The statistic is recomputed from the resampled
+per-``d`` means. Bootstrap generators are seeded (``rng_seed``) so that reports
+are reproducible and can be diffed.
 """
 
 from __future__ import annotations
@@ -41,11 +53,18 @@ def _clean(values: Samples) -> tuple[np.ndarray, list[np.ndarray]]:
     return np.asarray(ds, dtype=float), groups
 
 
-def _resample(groups: list[np.ndarray], rng: np.random.Generator, n_boot: int) -> np.ndarray:
-    """``(n_boot, len(groups))`` array of per-group means of stratified resamples."""
+def pairable(groups: list[np.ndarray]) -> bool:
+    """Whether the groups can be resampled as paired seeds: the same number of seeds at every ``d``."""
+    return len({g.size for g in groups}) == 1
+
+
+def _resample(groups: list[np.ndarray], rng: np.random.Generator, n_boot: int, paired: bool = True) -> np.ndarray:
+    """``(n_boot, len(groups))`` array of per-group means of resamples: of seed indices shared by every group
+    (``paired`` and :func:`pairable`), else drawn within each group (stratified); module docstring."""
     out = np.empty((n_boot, len(groups)))
+    shared = rng.integers(0, groups[0].size, size=(n_boot, groups[0].size)) if paired and pairable(groups) else None
     for j, g in enumerate(groups):
-        idx = rng.integers(0, g.size, size=(n_boot, g.size))
+        idx = shared if shared is not None else rng.integers(0, g.size, size=(n_boot, g.size))
         out[:, j] = g[idx].mean(axis=1)
     return out
 
@@ -113,7 +132,8 @@ class SlopeFit:
 
     ``ci`` is the bootstrap percentile interval of the slope; ``means`` the
     per-``d`` means (in ``dims`` order) and ``mean_lo``/``mean_hi`` their own
-    bootstrap intervals; ``seeds`` the number of seeds at each ``d``.
+    bootstrap intervals; ``seeds`` the number of seeds at each ``d``; ``paired``
+    whether seeds were resampled jointly over ``d`` (module docstring).
     """
 
     slope: float
@@ -125,6 +145,7 @@ class SlopeFit:
     means: tuple[float, ...]
     mean_lo: tuple[float, ...]
     mean_hi: tuple[float, ...]
+    paired: bool = False
 
     @property
     def span(self) -> float:
@@ -134,7 +155,7 @@ class SlopeFit:
     def to_dict(self) -> dict:
         return {"slope": self.slope, "intercept": self.intercept, "ci": list(self.ci), "level": self.level,
                 "dims": list(self.dims), "seeds": list(self.seeds), "means": list(self.means),
-                "mean_lo": list(self.mean_lo), "mean_hi": list(self.mean_hi)}
+                "mean_lo": list(self.mean_lo), "mean_hi": list(self.mean_hi), "paired": self.paired}
 
 
 def _ols_slopes(x: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -145,8 +166,8 @@ def _ols_slopes(x: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit_loglog(values: Samples, level: float = DEFAULT_LEVEL, n_boot: int = DEFAULT_BOOT,
-               rng_seed: int = 0) -> SlopeFit:
-    """Exponent ``a`` of ``mean statistic ≍ d^a`` with a stratified bootstrap CI over seeds.
+               rng_seed: int = 0, paired: bool = True) -> SlopeFit:
+    """Exponent ``a`` of ``mean statistic ≍ d^a`` with a bootstrap CI over seeds (paired when it can be).
 
     Needs at least two distinct ``d`` and positive values (overlaps, singular
     values, errors). With a single ``d`` or a single seed per ``d`` the interval
@@ -161,6 +182,9 @@ def fit_loglog(values: Samples, level: float = DEFAULT_LEVEL, n_boot: int = DEFA
         Confidence level of the slope interval.
     n_boot, rng_seed : int
         Bootstrap resamples and the seed of their generator.
+    paired : bool
+        Resample seeds jointly over ``d`` when every ``d`` has the same number (module docstring);
+        ``False``: within each ``d``.
 
     Returns
     -------
@@ -175,13 +199,13 @@ def fit_loglog(values: Samples, level: float = DEFAULT_LEVEL, n_boot: int = DEFA
     x = np.log(ds)
     means = np.array([g.mean() for g in groups])
     slope, intercept = _ols_slopes(x, np.log(means)[None, :])
-    boot = _resample(groups, np.random.default_rng(rng_seed), n_boot)
+    boot = _resample(groups, np.random.default_rng(rng_seed), n_boot, paired)
     bslopes, _ = _ols_slopes(x, np.log(boot))
     lo, hi = _interval(bslopes, level, float(slope[0]), min(g.size for g in groups))
     per = [mean_ci(g, level, n_boot, rng_seed + 1 + j) for j, g in enumerate(groups)]
     return SlopeFit(float(slope[0]), float(intercept[0]), (lo, hi), level, tuple(int(d) for d in ds),
                     tuple(int(g.size) for g in groups), tuple(float(m) for m in means),
-                    tuple(p.lo for p in per), tuple(p.hi for p in per))
+                    tuple(p.lo for p in per), tuple(p.hi for p in per), paired and pairable(groups))
 
 
 # ---------------------------------------------------------------------------
@@ -204,7 +228,8 @@ class Extrapolation:
     residuals (χ² with ``#d − #parameters`` degrees of freedom, seed standard
     errors as weights); ``None`` when it cannot be computed (one seed, no
     degree of freedom left). A small ``p_fit`` says the law does not describe
-    the per-``d`` means (``verify.rules.extrapolated`` → INCONCLUSIVE).
+    the per-``d`` means (``verify.rules.extrapolated`` → INCONCLUSIVE). ``paired``: seeds were
+    resampled jointly over ``d`` (module docstring).
     """
 
     eps_inf: float
@@ -223,6 +248,7 @@ class Extrapolation:
     failed: int
     fixed_gamma: bool = False
     p_fit: float | None = None
+    paired: bool = False
 
     @property
     def gamma_at_bound(self) -> bool:
@@ -236,7 +262,7 @@ class Extrapolation:
                 "ci_gamma": list(self.ci_gamma), "level": self.level, "dims": list(self.dims),
                 "seeds": list(self.seeds), "means": list(self.means), "mean_lo": list(self.mean_lo),
                 "mean_hi": list(self.mean_hi), "gamma_bounds": list(self.gamma_bounds), "ok": self.ok,
-                "failed": self.failed, "fixed_gamma": self.fixed_gamma, "p_fit": self.p_fit}
+                "failed": self.failed, "fixed_gamma": self.fixed_gamma, "p_fit": self.p_fit, "paired": self.paired}
 
 
 def _fit_power(ds: np.ndarray, means: np.ndarray, sigma: np.ndarray | None,
@@ -282,7 +308,8 @@ def _p_fit(ds: np.ndarray, means: np.ndarray, sig: np.ndarray | None, point: tup
 
 
 def fit_extrapolation(values: Samples, level: float = DEFAULT_LEVEL, n_boot: int = 400, rng_seed: int = 0,
-                      gamma_bounds: tuple[float, float] = (0.2, 2.0), gamma: float | None = None) -> Extrapolation:
+                      gamma_bounds: tuple[float, float] = (0.2, 2.0), gamma: float | None = None,
+                      paired: bool = True) -> Extrapolation:
     """Extrapolate a per-``d`` statistic to ``d → ∞`` with ``ε(d) = ε∞ + c·d^{-γ}`` (THEORY §5, T2-error).
 
     Fits the per-``d`` means by ``scipy.optimize.curve_fit`` (weighted by the
@@ -308,6 +335,8 @@ def fit_extrapolation(values: Samples, level: float = DEFAULT_LEVEL, n_boot: int
         Bounds of a fitted ``γ``.
     gamma : float, optional
         A fixed rate ``γ > 0`` (then only ``ε∞, c`` are fitted).
+    paired : bool
+        Resample seeds jointly over ``d`` when every ``d`` has the same number (module docstring).
 
     Returns
     -------
@@ -334,7 +363,7 @@ def fit_extrapolation(values: Samples, level: float = DEFAULT_LEVEL, n_boot: int
         def fit_one(row: np.ndarray) -> tuple[float, float, float] | None:
             return _fit_power(ds, row, sig, gamma_bounds)
     point = fit_one(means)
-    boot = _resample(groups, np.random.default_rng(rng_seed), n_boot)
+    boot = _resample(groups, np.random.default_rng(rng_seed), n_boot, paired)
     fits = [fit_one(row) for row in boot]
     good = np.array([f for f in fits if f is not None])
     failed = len(fits) - len(good)
@@ -342,7 +371,7 @@ def fit_extrapolation(values: Samples, level: float = DEFAULT_LEVEL, n_boot: int
     common = dict(level=level, dims=tuple(int(d) for d in ds), seeds=tuple(int(g.size) for g in groups),
                   means=tuple(float(m) for m in means), mean_lo=tuple(p.lo for p in per),
                   mean_hi=tuple(p.hi for p in per), gamma_bounds=tuple(float(b) for b in gamma_bounds),
-                  fixed_gamma=gamma is not None)
+                  fixed_gamma=gamma is not None, paired=paired and pairable(groups))
     if point is None or len(good) < 0.9 * n_boot:
         nan = (math.nan, math.nan)
         e, c, g = point if point is not None else (math.nan, math.nan, math.nan)
@@ -355,4 +384,4 @@ def fit_extrapolation(values: Samples, level: float = DEFAULT_LEVEL, n_boot: int
 
 
 __all__ = ["DEFAULT_BOOT", "DEFAULT_LEVEL", "Extrapolation", "MeanCI", "SlopeFit", "fit_extrapolation",
-           "fit_loglog", "mean_ci"]
+           "fit_loglog", "mean_ci", "pairable"]

@@ -1,11 +1,40 @@
-"""Profiles: which ladder of each claim runs, where, and within what budget (issue item 3).
+"""Profiles: which ladder of each claim runs, where, and within what budget (issue 13 item 4, issue 12 item 5).
 
-* ``smoke`` — a tiny CPU run for CI (< 3 minutes); ladders are too short to
-  decide anything and end INCONCLUSIVE by design (``rules.check_ladder``).
-* ``quick`` — the default of ``make verify``: CPU only, < 10 minutes on 2
-  cores, decides the ℓ = 1 claims (T1-single, T1-curve, T1-short, C1-stair
-  with two steps, RF-sep); others may end INCONCLUSIVE.
-* ``full`` — GPU (device auto), ``d`` up to 4096, < 30 minutes on one H100.
+Every profile runs on the CPU unless a GPU is there (``device``: ``auto`` picks CUDA when available); the
+ladders are sized for an idle 2-core CPU, with the exact reduced engine of THEORY §3.3 wherever the
+claims' configs allow it (one-step and multi-step overlaps: a step costs ``O(n·p·(k + p))`` whatever
+``d``). Cost per run, measured on this 2-core AMD EPYC with one thread under load ≈ 3–5 (an idle
+machine with two threads is faster): 0.7–1.2 µs per sample at ``p = 16``; a ridge readout of
+``p = d^1.5`` features at ``d = 181`` about 29 s, at ``d = 256`` about 80 s; C3-error's ``p = d``,
+``n₂ = d²/4`` readout 9 s at ``d = 724``, 31 s at ``d = 1024``.
+
+* ``smoke`` — a tiny CPU run for CI (< 3 minutes); ladders are too short to decide anything and end
+  INCONCLUSIVE by design (``rules.check_ladder``).
+* ``quick`` — the default of ``make verify``, ≤ 10 minutes on an idle 2-core machine. Ladders (claim:
+  ``d``, seeds; runs):
+
+  ==========  ==========================================================  =====
+  T1-single   ``n = d``, ``p = 64``: ``d = 256 … 4096``, 6 seeds              30
+  T1-curve    4 ``α``, ``p = 32``: ``d = 512, 2048``, 16 seeds               128
+  T1-short    ``n = d``, ``p = 64``: ``d = 256 … 4096``, 6 seeds              30
+  T1-spec     ``n = d²``, ``p = 16``: ``d = 128 … 2048``, 8 seeds              40
+  T1-hard     He3, ``p = 16``: ``n = d²``, ``d = 64 … 1024``; ``n = d³``,
+              ``d = 64 … 256``; 6 seeds                                      60
+  C1-stair    3 steps, ``n = 16d``, ``p = 16``: ``d = 256 … 4096``, 12 seeds   60
+  C1-σ        relu arm + C1-stair's runs                                     60
+  C1-stair-p  ``p = 256``: ``d = 256 … 2048``, 12 seeds                       48
+  T2-error    ``n = 256d``, readout ``p = d^1.5``: ``d = 45 … 181``, 4 seeds   20
+  RF-sep      T2-error's runs                                                 0
+  C3-error    ``p = d``, ``n₂ = d²/4``: ``d = 128 … 512``, 6 seeds             30
+  ==========  ==========================================================  =====
+
+  plus [ZG] (Z1-local, Z2-late) and the notebook claims of ``verify.claims.notebooks``. Expected time and
+  the measured one: README "Verification".
+* ``full`` — ``python -m verify --profile full``, ≤ 60 minutes on an idle 2-core CPU (a GPU only makes it
+  faster), every claim decided: the one-step and multi-step ladders to ``d = 8192 … 16384``, T1-spec's
+  ``n = d²`` to ``d = 4096``, T1-hard's ``n = d³`` to ``d = 256`` and ``n = d²`` to ``d = 4096``,
+  T2-error/RF-sep's ``d = 64 … 256`` (6 seeds), C3-error's ``d = 128 … 1024`` (8 seeds); each claim's
+  module states its ladders (``*_DIMS``) and why.
 """
 
 from __future__ import annotations
@@ -15,6 +44,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Profile:
+    """A profile: its ``name``, the default ``device`` of its runs, the ``budget_minutes`` its ladders are
+    sized for (on an idle 2-core CPU) and a one-line ``description``."""
+
     name: str
     device: str
     budget_minutes: float
@@ -23,8 +55,8 @@ class Profile:
 
 PROFILES = {
     "smoke": Profile("smoke", "cpu", 3, "tiny CPU run for CI; verdicts INCONCLUSIVE by design"),
-    "quick": Profile("quick", "cpu", 10, "CPU, 2 cores, decides the ℓ=1 claims"),
-    "full": Profile("full", "auto", 30, "GPU, d up to 4096, decides all claims"),
+    "quick": Profile("quick", "cpu", 10, "CPU, 2 cores, ≤ 10 min: decides every claim but NB-one-step"),
+    "full": Profile("full", "auto", 60, "CPU (2 cores) or GPU, ≤ 60 min on the CPU: decides every claim"),
 }
 
 

@@ -9,6 +9,7 @@ import pytest
 from verify import rules
 from verify.claims import registry
 from verify.claims.base import RunSet
+from verify.claims.errors import C3_ERROR, ERR, ERR_TOL
 from verify.claims.one_step import T1_CURVE, T1_SHORT, T1_SINGLE, curve_prediction, one_step_prediction
 from verify.runner import evaluate_claim, exit_status
 
@@ -224,13 +225,26 @@ def test_error_ladder_is_in_the_kappa_1_5_regime():
     from sim import SimConfig
 
     _, rf = _err_claims()
-    for d in (64, 256):
+    for d in sorted({d for _, d, _, _ in rf.ladder("quick").runs()})[::4]:
         cfg = next(c for v, dd, s, c in rf.ladder("quick").runs() if dd == d)
         sc = SimConfig(**cfg)
         assert sc.p == pytest.approx(d**1.5, rel=0.01) and sc.n_ridge == pytest.approx(4 * d**1.5, rel=0.01)
-        assert sc.n == 64 * d
+        assert sc.n == ERR["n_scale"] * d and sc.init == "symmetric"
     dims = sorted({d for _, d, _, _ in rf.ladder("quick").runs()})
     assert len(dims) >= 3 and dims[-1] / dims[0] >= 4
+
+
+@pytest.mark.parametrize("limit,verdict", [(1.35, rules.CONFIRMED), (0.6, rules.REFUTED)])
+def test_c3_lower_bound_from_the_fixed_rate_extrapolation(limit, verdict):
+    """C3-error: ε∞ of ε(d) = ε∞ + c·d^-1/2 against the bound ε_pred(U^1, 1) = 1 from below only."""
+    rng = np.random.default_rng(6)
+    runs = RunSet({"": {d: [{"key": f"c{d}-{s}", "test_error": limit + 0.5 * d**-0.5 + 0.01 * rng.standard_normal()}
+                            for s in range(4)] for d in (128, 181, 256, 362, 512)}})
+    pred = C3_ERROR.predict()
+    assert pred["eps"][1] == 1.0  # ε_pred(span e1, 1) of x1 + x1x2x3: x1x2x3 is degree 2 in the unlearned x2, x3
+    out = evaluate_claim(C3_ERROR, pred, runs)
+    assert out.verdict == verdict, out.evaluation.decision.reason
+    assert out.evaluation.numbers["series"][0]["fit"]["fixed_gamma"]
 
 
 def relu_protocol_floor(lr0, alpha):
@@ -244,8 +258,8 @@ def test_protocol_floor_matches_monte_carlo():
     """R = 1 − m²/arcsin(m²+q²): residual of x1 projected on span{1, Φ((m x1 + q y)/c')} (errors docstring)."""
     from scipy.stats import norm
 
-    assert _pred("RF-sep")["protocol_floor"] == relu_protocol_floor(1.4, 64.0)  # what the report prints
-    for lr0, alpha in ((2.0, 1.0), (1.4, 64.0)):
+    assert _pred("RF-sep")["protocol_floor"] == relu_protocol_floor(ERR["lr0"], ERR["n_scale"])  # the report's
+    for lr0, alpha in ((2.0, 1.0), (ERR["lr0"], ERR["n_scale"])):
         f = relu_protocol_floor(lr0, alpha)
         m2, q2 = f["m"] ** 2, f["q2"]
         rng = np.random.default_rng(0)
@@ -254,4 +268,77 @@ def test_protocol_floor_matches_monte_carlo():
         A = np.column_stack([np.ones_like(F), F])
         resid = np.mean((x - A @ np.linalg.lstsq(A, x, rcond=None)[0]) ** 2)
         assert abs(resid - f["R"]) < 5e-3
-    assert relu_protocol_floor(1.4, 64.0)["R"] < 0.5 * 0.05 * 2  # well inside the tolerance 0.05·‖g‖²
+    assert relu_protocol_floor(ERR["lr0"], ERR["n_scale"])["R"] < 0.2 * ERR_TOL * 2  # well inside the tolerance
+
+
+# ---------------------------------------------------------------------------
+# multi-step claims (C1-stair, C1-σ, C1-stair-p): σ-aware staircase on synthetic records
+# ---------------------------------------------------------------------------
+STAIR_DIMS = (256, 512, 1024, 2048, 4096)
+
+
+def stair_record(dims_t: tuple[int, ...], d: int, rng: np.random.Generator, p: int = 64, key: str = "") -> dict:
+    """A 3-step record of ``x1 + x1x2 + x1x2x3``: after ``t`` steps the first ``dims_t[t]`` axes carry Θ(1)
+    overlap (0.5), the others ``d^-1/2`` noise."""
+    steps = []
+    for t, m in enumerate(dims_t):
+        M = rng.standard_normal((p, 3)) / np.sqrt(d)
+        M[:, :m] = 0.5 + 0.01 * rng.standard_normal((p, m))
+        steps.append({"overlaps": M.tolist()})
+    return {"key": key, "overlaps": steps[-1]["overlaps"], "per_step": steps}
+
+
+def stair_runs(arms: dict[str, tuple[int, ...]], seeds: int = 8) -> RunSet:
+    rng = np.random.default_rng(9)
+    return RunSet({arm: {d: [stair_record(dims, d, rng, key=f"{arm}{d}-{s}") for s in range(seeds)]
+                         for d in STAIR_DIMS} for arm, dims in arms.items()})
+
+
+@functools.cache
+def _stair_claims():
+    claims = {c.id: c for c in registry()}
+    return claims["C1-stair"], claims["C1-σ"], claims["C1-stair-p"]
+
+
+def test_staircase_predictions_are_sigma_aware():
+    """Each arm's levels come from theory's σ-aware staircase (§2.8): relu stops at dim 2 (μ3 = 0 blocks e3
+    at step 3), the stair activation climbs 0, 1, 2, 3; C1-stair and C1-stair-p run that activation."""
+    from verify.claims.staircase import BLIND_SIGMA, STAIR_SIGMA
+
+    stair, sigma, wide = _stair_claims()
+    pred = sigma.predict()["arms"]
+    assert pred[BLIND_SIGMA]["dims"] == [0, 1, 2, 2] and pred[STAIR_SIGMA]["dims"] == [0, 1, 2, 3]
+    (blocked,) = pred[BLIND_SIGMA]["blocked"]
+    assert blocked["step"] == 3 and blocked["order"] == 3 and np.allclose(np.abs(blocked["basis"]), [[0], [0], [1]])
+    assert pred[STAIR_SIGMA]["blocked"] == [] and pred[STAIR_SIGMA]["generic_dims"] == [0, 1, 2, 3]
+    assert stair.predict()["dims"] == wide.predict()["dims"] == [0, 1, 2, 3]
+    for claim in (stair, wide):
+        for prof in ("quick", "full"):
+            (arm,) = claim.ladder(prof).variants
+            assert arm.config["activation"] == STAIR_SIGMA and arm.config["steps"] == 3
+    assert all(v.config["p"] >= 256 for prof in ("quick", "full") for v in wide.ladder(prof).variants)
+
+
+def test_c1_sigma_confirmed_when_only_the_sigma_arm_climbs_and_refuted_otherwise():
+    from verify.claims.staircase import BLIND_SIGMA, STAIR_SIGMA
+
+    _, sigma, _ = _stair_claims()
+    pred = sigma.predict()
+    good = stair_runs({BLIND_SIGMA: (0, 1, 2, 2), STAIR_SIGMA: (0, 1, 2, 3)})
+    out = evaluate_claim(sigma, pred, good)
+    assert out.verdict == rules.CONFIRMED, out.evaluation.decision.reason
+    assert any("relu t=1: e3" in k for k in out.evaluation.numbers)  # the blocked direction, followed at step 1
+    stuck = stair_runs({BLIND_SIGMA: (0, 1, 2, 2), STAIR_SIGMA: (0, 1, 2, 2)})  # e3 never learned by either
+    assert evaluate_claim(sigma, pred, stuck).verdict == rules.REFUTED
+    climbs = stair_runs({BLIND_SIGMA: (0, 1, 2, 3), STAIR_SIGMA: (0, 1, 2, 3)})  # relu learning e3 refutes
+    assert evaluate_claim(sigma, pred, climbs).verdict == rules.REFUTED
+
+
+def test_c1_stair_uses_its_activations_staircase():
+    stair, _, _ = _stair_claims()
+    runs = stair_runs({"": (0, 1, 2, 3)})
+    out = evaluate_claim(stair, stair.predict(), runs)
+    assert out.verdict == rules.CONFIRMED, out.evaluation.decision.reason
+    assert any(p.kind == "plane" for p in out.evaluation.plots)
+    relu = evaluate_claim(stair, stair.predict(), stair_runs({"": (0, 1, 2, 2)}))  # what relu would do
+    assert relu.verdict == rules.REFUTED

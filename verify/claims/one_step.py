@@ -6,14 +6,36 @@ Common choices, and why:
   the ReLU overlap with ``v*`` for ``g = x1 + x1x2`` is ``1/√(2 + 4/α)``
   (0.41 at ``α = 1``), large against the ``d^{-1/2}`` noise floor at ``d ≥ 64``,
   and it still varies strongly with ``α`` (0.32 → 0.58 for ``α = 0.5 → 4``).
+  One step from the symmetric initialisation (``f(W⁰) ≡ 0``) does not depend on
+  the output scale ``s_p`` (§3: the per-neuron step is ``η̃`` under both).
 * ``g = x1 + x1x2``: ``C_1 = e1`` is a single direction, ``e2`` is relevant
   but not learnable in one step — the cleanest "only ``v*``" test.
 * The statistic for "how many directions" is the singular values of
   ``M/√p`` (§3): the ``k ≤ dim U_1step`` ones are Θ(1), the next one is the
   noise floor ``≍ d^{-1/2}`` (init overlap ``d^{-1/2}`` plus batch noise
   ``η̃ n^{-1/2}``).
-* T1-hard uses ``erf`` (``μ_3 ≠ 0``; ReLU has ``μ_3 = 0`` and could not learn
-  an order-3 direction in one step whatever ``n``).
+* Every arm runs the exact reduced engine of §3.3 (``engine="reduced"``, exact
+  at every ``d``): a step costs ``O(n·p·(k + p))`` whatever ``d`` (about 0.7 µs a
+  sample at ``p = 16``, 2 cores), which is what puts ``n = d²`` at ``d = 4096``
+  and ``n = d³`` at ``d = 256`` on a CPU. One engine at every ``d`` also means the
+  same seed draws the same teacher coordinates of ``W⁰`` and the same reduced
+  batches at every ``d``, so the fits resample seeds jointly over ``d``
+  (``verify.fits``, paired bootstrap).
+* T1-spec and T1-hard use ``p = SPEC_P = 16``: the cost of ``n ≍ d^ℓ`` samples
+  grows like ``p·(k + p)`` with ``k = r + p/2``, and the statistics are means
+  over neurons whose spread the seeds average.
+* T1-hard uses ``σ = He3`` (``μ3 = 6``, every other ``μ_k = 0``): ReLU has
+  ``μ3 = 0`` and could not learn an order-3 direction in one step whatever
+  ``n`` (§2.3). Among activations with ``μ3 ≠ 0`` the pure third Hermite
+  polynomial has the largest signal-to-noise ratio of the step,
+  ``μ3²/E[σ'(u)²] = 2`` (erf: 0.33), so its ``n = d³`` overlap is 0.71
+  instead of erf's 0.47. That matters at the reachable ``d``: the overlap's
+  finite-size drifts are ``O(r/d)`` (the isotropic part of a unit neuron seen
+  by the 3-dimensional ``U*``) and ``O(k/d)`` (the batch noise in the ``d − k``
+  coordinates grows to its limit), relative ``∝ (1 − m²)/m²``; over
+  ``d = 64 … 256`` they tilt erf's fitted exponent by about −0.07 (measured
+  −0.084 [−0.139, −0.034], INCONCLUSIVE against the Θ(1) band ±0.1) and
+  He3's by about −0.035.
 """
 
 from __future__ import annotations
@@ -263,13 +285,18 @@ def evaluate_curve(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
 # ---------------------------------------------------------------------------
 # the claims
 # ---------------------------------------------------------------------------
-SINGLE = dict(target="x1 + x1*x2", activation="relu", n_exp=1.0, n_scale=1.0, steps=1, lr0=LR0, readout="none")
+HARD_SIGMA = "He3"  # μ3 = 6, μ_k = 0 for k ≠ 3: the step sees C_3 alone (module docstring)
+ENGINE = "reduced"  # THEORY §3.3, exact at every d; one engine at every d of a ladder (verify.fits: paired seeds)
+SINGLE = dict(target="x1 + x1*x2", activation="relu", n_exp=1.0, n_scale=1.0, steps=1, lr0=LR0, readout="none",
+              engine=ENGINE)
 CURVE_ALPHAS = (0.5, 1.0, 2.0, 4.0)
-SHORT = dict(target="x1*x2", activation="relu", n_exp=1.0, n_scale=1.0, steps=1, lr0=LR0, readout="none")
+SHORT = dict(target="x1*x2", activation="relu", n_exp=1.0, n_scale=1.0, steps=1, lr0=LR0, readout="none",
+             engine=ENGINE)
 SHORT_EXTRA_EXP = 1.5  # T1-short's second arm (full profile): n ≍ d^1.5, still below the leap 2
 SPEC = dict(target="x1*x2 + x3", activation="relu", n_exp=2.0, n_scale=1.0, steps=1, lr0=LR0, ell=2,
-            preprocess="exact", readout="none")
-HARD = dict(target="x1*x2*x3", activation="erf", n_scale=1.0, steps=1, lr0=LR0, preprocess="exact", readout="none")
+            preprocess="exact", readout="none", engine=ENGINE)
+HARD = dict(target="x1*x2*x3", activation=HARD_SIGMA, n_scale=1.0, steps=1, lr0=LR0, preprocess="exact", readout="none",
+            engine=ENGINE)
 
 
 def _single(profile_p: int, dims: tuple[int, ...]) -> Variant:
@@ -297,13 +324,23 @@ def _short_arms(dims: tuple[int, ...], p: int, extra: bool) -> tuple[Variant, ..
     return arms
 
 
+# ladders: every arm runs on the exact reduced engine where ``sim.giant_step.choice`` picks it
+# (``engine="auto"``: ``k_T + p ≤ d/2``), so a step costs O(n·p·(k + p)) whatever d (THEORY §3.3)
+SINGLE_DIMS = {"smoke": (32, 64), "quick": (256, 512, 1024, 2048, 4096),
+               "full": (512, 1024, 2048, 4096, 8192, 16384)}
+CURVE_DIMS = {"smoke": (64,), "quick": (512, 2048), "full": (2048, 8192)}
+SPEC_P = 16  # T1-spec, T1-hard: the cost of n ≍ d^ℓ samples is n·p·(k + p) with k ≈ r + p/2
+SPEC_DIMS = {"smoke": (16,), "quick": (128, 256, 512, 1024, 2048), "full": (256, 512, 1024, 2048, 4096)}
+HARD_D2 = {"smoke": (8,), "quick": (64, 128, 256, 512, 1024), "full": (128, 256, 512, 1024, 2048, 4096)}
+HARD_D3 = {"smoke": (8,), "quick": (64, 96, 128, 192, 256), "full": (64, 96, 128, 192, 256)}
+
 T1_SINGLE = Claim(
     id="T1-single", source="[DKLPS] Thm 1, ℓ=1", kind="theorem",
     statement="n ≍ d, one step: only v* is learned (s_2 of M decays like d^-1/2, s_1 Θ(1))",
     predict=lambda: one_step_prediction(SINGLE["target"], 1, False, SINGLE["activation"]),
-    ladders={"smoke": Ladder((_single(32, (32, 64)),), 2),
-             "quick": Ladder((_single(64, (64, 128, 256, 512, 1024)),), 6),
-             "full": Ladder((_single(256, (256, 512, 1024, 2048, 4096)),), 8)},
+    ladders={"smoke": Ladder((_single(32, SINGLE_DIMS["smoke"]),), 2),
+             "quick": Ladder((_single(64, SINGLE_DIMS["quick"]),), 6),
+             "full": Ladder((_single(256, SINGLE_DIMS["full"]),), 8)},
     evaluate=evaluate_rank,
     statistic="singular values s_k of M/√p (M = Ŵ W*ᵀ after one step) and mean ‖P_{U_1step} M_i‖",
     rule=f"s_k, k ≤ dim U_1step, and the overlap: {rules.theta1_text()}; s_{{m+1}}: "
@@ -313,9 +350,9 @@ T1_CURVE = Claim(
     id="T1-curve", source="THEORY §3.1", kind="theorem",
     statement="one-step overlap with v* against α = n/d matches the §3.1 formula",
     predict=lambda: curve_prediction(SINGLE["target"], SINGLE["activation"], LR0, CURVE_ALPHAS),
-    ladders={"smoke": Ladder(_curve((64,), 32), 2),
-             "quick": Ladder(_curve((256, 1024), 32), 16),
-             "full": Ladder(_curve((1024, 4096), 64), 16)},
+    ladders={"smoke": Ladder(_curve(CURVE_DIMS["smoke"], 32), 2),
+             "quick": Ladder(_curve(CURVE_DIMS["quick"], 32), 16),
+             "full": Ladder(_curve(CURVE_DIMS["full"], 64), 16)},
     evaluate=evaluate_curve,
     statistic="mean over the a=+1 neurons of ⟨ŵ_i, v*⟩, per α and d, bootstrap CI over seeds",
     rule=f"at the largest d every α's CI inside predicted ± {CURVE_TOL:g}/√d (Bonferroni level)")
@@ -325,9 +362,9 @@ T1_SHORT = Claim(
     statement="n ≍ d^(ℓ−δ) below the leap: overlap with U* → 0",
     predict=lambda: {"arms": {batch_arm(e): one_step_prediction(SHORT["target"], 1, False, SHORT["activation"])
                               for e in (1.0, SHORT_EXTRA_EXP)}},
-    ladders={"smoke": Ladder(_short_arms((32, 64), 32, False), 2),
-             "quick": Ladder(_short_arms((64, 128, 256, 512, 1024), 64, False), 6),
-             "full": Ladder(_short_arms((256, 512, 1024, 2048, 4096), 256, True), 6)},
+    ladders={"smoke": Ladder(_short_arms(SINGLE_DIMS["smoke"], 32, False), 2),
+             "quick": Ladder(_short_arms(SINGLE_DIMS["quick"], 64, False), 6),
+             "full": Ladder(_short_arms(SINGLE_DIMS["full"], 64, True), 6)},
     evaluate=evaluate_learnability,
     statistic=f"mean ‖P_{{U*_rel}} M_i‖ after one step, g = {SHORT['target'].replace('*', '·')} (ℓ1 = 2), n ≍ d "
               f"(and d^{SHORT_EXTRA_EXP:g} in full)",
@@ -337,11 +374,12 @@ T1_SPEC = Claim(
     id="T1-spec", source="[DKLPS] Thm 1, ℓ=2", kind="theorem",
     statement="n ≍ d² with orders < 2 removed: rank M = dim range(C_2)",
     predict=lambda: one_step_prediction(SPEC["target"], 2, True, SPEC["activation"]),
-    ladders={"smoke": Ladder((Variant("", {**SPEC, "p": 32}, (16,)),), 2),
-             "quick": Ladder((Variant("", {**SPEC, "p": 64}, (32, 64, 128, 256)),), 4),
-             "full": Ladder((Variant("", {**SPEC, "p": 256}, (128, 256, 512, 1024)),), 6)},
+    ladders={prof: Ladder((Variant("", {**SPEC, "p": SPEC_P}, dims),), seeds)
+             for prof, dims, seeds in (("smoke", SPEC_DIMS["smoke"], 2), ("quick", SPEC_DIMS["quick"], 8),
+                                       ("full", SPEC_DIMS["full"], 6))},
     evaluate=evaluate_rank,
-    statistic="singular values of M/√p after one step with n = d², labels with orders < 2 removed exactly",
+    statistic=f"singular values of M/√p after one step with n = d², labels with orders < 2 removed exactly, "
+              f"p = {SPEC_P}",
     rule=f"s_1..s_m {rules.theta1_text()} (m = dim range C_2), s_{{m+1}} {rules.exponent_text(NOISE_EXPONENT)}")
 
 T1_HARD = Claim(
@@ -349,11 +387,10 @@ T1_HARD = Claim(
     statement="a leap-3 target is not learned with n ≍ d², is with n ≍ d³",
     predict=lambda: {"arms": {batch_arm(ell): one_step_prediction(HARD["target"], ell, True, HARD["activation"])
                               for ell in (2, 3)}},
-    ladders={"smoke": Ladder(_hard_arms((8,), (8,), 32), 2),
-             "quick": Ladder(_hard_arms((16, 32, 64, 128), (12, 24, 48), 64), 4),
-             "full": Ladder(_hard_arms((64, 128, 256, 512, 1024), (32, 64, 96, 128), 256), 6)},
+    ladders={prof: Ladder(_hard_arms(HARD_D2[prof], HARD_D3[prof], SPEC_P), seeds)
+             for prof, seeds in (("smoke", 2), ("quick", 6), ("full", 6))},
     evaluate=evaluate_learnability,
-    statistic="mean ‖P_{U*_rel} M_i‖ after one step, g = x1x2x3 (leap 3), erf, orders < ℓ removed",
+    statistic=f"mean ‖P_{{U*_rel}} M_i‖ after one step, g = x1x2x3 (leap 3), erf, orders < ℓ removed, p = {SPEC_P}",
     rule=f"{batch_arm(2)}: {rules.decay_text()}; {batch_arm(3)}: {rules.theta1_text()}")
 
 CLAIMS = (T1_SINGLE, T1_CURVE, T1_SHORT, T1_SPEC, T1_HARD)

@@ -1,16 +1,28 @@
-"""Several giant steps with ``n ≍ d`` ([DKLPS] Conjecture 1, THEORY.md §2.4): C1-stair.
+"""Several giant steps with ``n ≍ d`` ([DKLPS] Conjecture 1, THEORY.md §2.4, §2.8): C1-stair, C1-σ, C1-stair-p.
 
-Target ``x1 + x1x2 + x1x2x3`` (staircase dims 0, 1, 2, 3). After ``t`` steps
-the overlap on each new level ``U^s ⊖ U^{s−1}`` (``s ≤ t``) must stay Θ(1) as
-``d`` grows and the overlap on ``U*_rel ⊖ U^t`` must decay like ``d^{-1/2}``.
+Target ``g = x1 + x1x2 + x1x2x3``. After ``t`` steps the overlap on each new level
+``U^s_σ ⊖ U^{s−1}_σ`` (``s ≤ t``) must stay Θ(1) as ``d`` grows and the overlap on ``U*_rel ⊖ U^t_σ``
+must decay like ``d^{-1/2}``. The levels are **σ-aware** (§2.8, ``Target.staircase(activation=σ)``): a
+step adds the direction of order ``k`` only when ``μ_k(σ) ≠ 0``. For this ``g`` step 1 needs ``μ1``,
+step 2 ``μ2``, step 3 ``μ3``, so relu (``μ3 = 0``) climbs ``0, 1, 2, 2`` and never learns ``e3``.
 
-Width: ``p = 16`` at every ``d``. With THEORY §3's output ``(1/√p) Σ a_i σ``
-and ``a_i = ±1`` fixed, the network after one giant step is ``f = O(√p)``
-(all neurons moved coherently towards ``±v*``), so at step 2 the residual
-``y − f`` is dominated by ``−f``, a function of ``x1`` alone, and the step's
-component along ``e2`` is suppressed by ``1/√p`` after normalisation. A
-width that stays ``O(1)`` keeps ``f = O(1)`` and tests the staircase itself;
-the effect of growing ``p`` is reported as a finding, not hidden (see README).
+* **C1-stair** runs ``σ = STAIR_SIGMA = "relu + He3/6"`` (``μ1 = 1/2``, ``μ2 = 1/√(2π)``, ``μ3 = 1``),
+  which climbs all three stairs (dims ``0, 1, 2, 3``), for ``T = 3`` steps at width ``p = 16``.
+* **C1-σ** runs the same experiment with relu and with ``STAIR_SIGMA`` side by side: the direction relu
+  cannot reach (theory's ``blocked`` list, ``e3``) decays like ``d^{-1/2}`` at every step with relu and
+  is Θ(1) from step 3 on with ``STAIR_SIGMA``. Its ``STAIR_SIGMA`` arm is C1-stair's ladder (shared runs).
+* **C1-stair-p** is C1-stair at the width of the authors' code, ``p = WIDE_P = 256``.
+
+Protocol (THEORY §3, defaults): symmetric initialisation, output scale ``s_p = 1/p``. With the former
+``1/√p`` the network after one giant step is ``O(√p)``: the second step's residual is dominated by
+``−f`` (a function of ``x1``) and the staircase is suppressed for ``p ≳ 100`` — why C1-stair used to run
+at ``p = 16`` only. With ``1/p`` the network stays ``O(1)`` at every width (C1-stair-p checks it).
+
+Batch ``n = 16d`` (``α = 16``), ``η̃ = 2``: the staircase is a statement about ``d`` at fixed ``α``, and
+``α`` only sets the constants. The ``e3`` overlap after step 3 is of order ``μ3·m1·m2`` (§2.8:
+``F_3(m) = μ3 c_{(1,1,1)} m1 m2``) with ``m1 m2`` the product of the first two levels' overlaps, about
+0.1 at ``α = 16`` (measured 0.11 at ``d = 2048``; 0.05 at the former ``α = 4``, where the batch noise
+``≍ (αd)^{-1/2}`` at ``d = 256`` is as large, so a fit over the ladder could not call it Θ(1)).
 """
 
 from __future__ import annotations
@@ -27,21 +39,117 @@ from verify import rules
 from verify.claims.base import Claim, Evaluation, Ladder, Plot, RunSet, Variant
 from verify.claims.common import NOISE_EXPONENT, overlaps, scaling_evaluation
 
-STAIR = dict(target="x1 + x1*x2 + x1*x2*x3", activation="relu", n_exp=1.0, n_scale=4.0, lr0=2.0, p=16,
-             readout="none")
+STAIR_TARGET = "x1 + x1*x2 + x1*x2*x3"
+STAIR_SIGMA = "relu + He3/6"  # μ1 μ2 μ3 ≠ 0: climbs every stair of STAIR_TARGET (§2.8)
+BLIND_SIGMA = "relu"  # μ3 = 0: blocked at step 3
+STEPS = 3
+WIDE_P = 256
+STAIR = dict(target=STAIR_TARGET, activation=STAIR_SIGMA, n_exp=1.0, n_scale=16.0, lr0=2.0, p=16, steps=STEPS,
+             readout="none", engine="reduced")  # THEORY §3.3, exact at every d (verify.fits: paired seeds)
 
 
-def staircase_prediction(target: str, steps: int) -> dict[str, Any]:
-    """Leap-1 staircase levels ``U^0..U^steps`` and ``U*_rel`` from ``theory`` (§2.4)."""
+def staircase_prediction(target: str, steps: int, activation: str) -> dict[str, Any]:
+    """The σ-aware staircase ``U^0_σ..U^steps_σ``, what σ blocks, and ``U*_rel``, from ``theory`` (§2.8).
+
+    Parameters
+    ----------
+    target : str
+        ``g*``.
+    steps : int
+        Number of giant steps ``T``.
+    activation : str
+        ``σ`` (``Target.staircase(activation=σ)``).
+
+    Returns
+    -------
+    dict
+        ``dims`` (``dim U^t_σ``, ``t = 0..T``), ``levels`` (``r × dim`` bases as nested lists),
+        ``blocked`` (``[{"step", "order", "basis"}]``: directions the generic staircase adds at ``step`` but
+        ``μ_order(σ) = 0`` blocks), ``generic_dims`` (§2.4's), ``relevant_basis`` and the inputs.
+    """
     g = Target.parse(target)
-    sc = g.staircase(1)
-    return {"target": target, "r": g.r, "steps": steps, "dims": [sc.space(t).dim for t in range(steps + 1)],
+    sc = g.staircase(1, activation=activation)
+    blocked = [{"step": b.step, "order": b.order, "basis": as_basis(b.space.matrix(), g.r).tolist()}
+               for b in sc.blocked]
+    return {"target": target, "activation": activation, "r": g.r, "steps": steps,
+            "dims": list(sc.dims_until(steps)), "generic_dims": list(g.staircase(1).dims_until(steps)),
             "levels": [as_basis(sc.level(t), g.r).tolist() for t in range(steps + 1)],
-            "relevant_basis": as_basis(g.relevant_subspace(), g.r).tolist()}
+            "blocked": blocked, "relevant_basis": as_basis(g.relevant_subspace(), g.r).tolist()}
+
+
+def _same_space(A: np.ndarray, B: np.ndarray) -> bool:
+    return A.shape == B.shape and bool(np.allclose(A @ A.T, B @ B.T, atol=1e-9))
+
+
+def _steps_measured(pred: Mapping[str, Any], runs: RunSet, arm: str) -> int:
+    recs = [rec for recs in runs.variant(arm).values() for rec in recs]
+    return min([pred["steps"]] + [len(rec["per_step"]) - 1 for rec in recs])
+
+
+def staircase_parts(pred: Mapping[str, Any], runs: RunSet, arm: str = "",
+                    extra: tuple[np.ndarray, ...] = ()) -> list[tuple[str, str, dict]]:
+    """The scaling statements of one arm: per step ``t``, Θ(1) on each new level ``U^s_σ ⊖ U^{s−1}_σ``
+    (``s ≤ t``), ``d^{-1/2}`` on ``U*_rel ⊖ U^t_σ``; and for each direction of ``extra`` (e.g. what another
+    σ blocks) not already one of those spaces, Θ(1) when it lies in ``U^t_σ`` and ``d^{-1/2}`` otherwise.
+
+    Parameters
+    ----------
+    pred : mapping
+        :func:`staircase_prediction` of the arm's σ.
+    runs : RunSet
+        Records of ``arm`` with ``per_step[t]["overlaps"]`` (``p × r``) after ``t`` steps.
+    arm : str
+        The arm's name (``""`` for a claim with one arm); prefixes the labels.
+    extra : tuple of arrays
+        ``r × m`` orthonormal bases of further directions to follow at every step.
+
+    Returns
+    -------
+    list of (label, rule, {d: values})
+        For :func:`verify.claims.common.scaling_evaluation`.
+    """
+    r = pred["r"]
+    T = _steps_measured(pred, runs, arm)
+    levels = [as_basis(L, r) for L in pred["levels"]]
+    U = as_basis(pred["relevant_basis"], r)
+    head = f"{arm} " if arm else ""
+    parts = []
+
+    def values(t: int, B: np.ndarray) -> dict:
+        return runs.values(arm, lambda rec: subspace_overlap(overlaps(rec, t), B))
+
+    for t in range(1, T + 1):
+        stated = []
+        for s in range(1, t + 1):
+            new = complement_in(levels[s], levels[s - 1])
+            if new.shape[1]:
+                parts.append((f"{head}t={t}: U^{s}⊖U^{s - 1}", "theta1", values(t, new)))
+                stated.append(new)
+        rest = complement_in(U, levels[t])
+        if rest.shape[1]:
+            parts.append((f"{head}t={t}: U*⊖U^{t}", "exponent", values(t, rest)))
+            stated.append(rest)
+        for B in extra:
+            if any(_same_space(B, S) for S in stated):
+                continue
+            inside = complement_in(B, levels[t]).shape[1] == 0
+            parts.append((f"{head}t={t}: {_name(B)}", "theta1" if inside else "exponent", values(t, B)))
+    return parts
+
+
+def _name(B: np.ndarray) -> str:
+    """``e3`` for a coordinate axis, else ``span of m directions``."""
+    if B.shape[1] == 1 and np.isclose(np.abs(B[:, 0]).max(), 1.0):
+        return f"e{int(np.abs(B[:, 0]).argmax()) + 1}"
+    return f"{B.shape[1]}-dim blocked space"
+
+
+def _dims_text(pred: Mapping[str, Any], T: int) -> str:
+    return ", ".join(str(x) for x in pred["dims"][:T + 1])
 
 
 def evaluate_staircase(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
-    """Per step ``t``: Θ(1) on ``U^s ⊖ U^{s−1}`` for ``s ≤ t`` with a new direction; ``d^{-1/2}`` on ``U*_rel ⊖ U^t``.
+    """C1-stair, C1-stair-p: :func:`staircase_parts` of arm ``""``, decided together (``rules.combine``).
 
     Parameters
     ----------
@@ -54,34 +162,51 @@ def evaluate_staircase(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
     -------
     Evaluation
     """
-    r = pred["r"]
-    recs = [rec for recs in runs.variant("").values() for rec in recs]
-    T = min([pred["steps"]] + [len(rec["per_step"]) - 1 for rec in recs])
-    levels = [as_basis(L, r) for L in pred["levels"]]
-    U = as_basis(pred["relevant_basis"], r)
-    parts = []
-    for t in range(1, T + 1):
-        for s in range(1, t + 1):
-            new = complement_in(levels[s], levels[s - 1])
-            if new.shape[1]:
-                parts.append((f"t={t}: U^{s}⊖U^{s - 1}", "theta1",
-                              runs.values("", lambda rec, t=t, B=new: subspace_overlap(overlaps(rec, t), B))))
-        rest = complement_in(U, levels[t])
-        if rest.shape[1]:
-            parts.append((f"t={t}: U*⊖U^{t}", "exponent",
-                          runs.values("", lambda rec, t=t, B=rest: subspace_overlap(overlaps(rec, t), B))))
-    predicted = f"dims U^t = {pred['dims'][:T + 1]}: Θ(1) on each new level, d^-1/2 on U*_rel ⊖ U^t"
-    ev = scaling_evaluation(parts, predicted, "overlaps per staircase level vs d")
-    return Evaluation(ev.decision, ev.predicted, ev.measured, ev.numbers, ev.plots + _plane(pred, runs, levels, U))
+    T = _steps_measured(pred, runs, "")
+    predicted = (f"σ = {pred['activation']}: dims U^t_σ = {_dims_text(pred, T)}; Θ(1) on each new level, "
+                 "d^-1/2 on U*_rel ⊖ U^t_σ")
+    ev = scaling_evaluation(staircase_parts(pred, runs), predicted, "overlaps per staircase level vs d")
+    levels = [as_basis(L, pred["r"]) for L in pred["levels"]]
+    return Evaluation(ev.decision, ev.predicted, ev.measured, ev.numbers,
+                      ev.plots + _plane(runs, "", levels, as_basis(pred["relevant_basis"], pred["r"])))
 
 
-def _plane(pred: Mapping[str, Any], runs: RunSet, levels: list[np.ndarray], U: np.ndarray) -> tuple[Plot, ...]:
+def evaluate_sigma(preds: Mapping[str, Any], runs: RunSet) -> Evaluation:
+    """C1-σ: per arm (one σ each), the σ-aware staircase of :func:`staircase_parts`, following at every
+    step the directions any arm's σ blocks (``e3`` for relu): ``d^{-1/2}`` in an arm whose staircase does
+    not contain them, Θ(1) from the step one does.
+
+    Parameters
+    ----------
+    preds : mapping
+        ``{"arms": {arm: staircase_prediction(...)}}``.
+    runs : RunSet
+        Records per arm with ``per_step[t]["overlaps"]``.
+
+    Returns
+    -------
+    Evaluation
+    """
+    arms = preds["arms"]
+    blocked = tuple(as_basis(b["basis"], p["r"]) for p in arms.values() for b in p["blocked"])
+    parts, texts = [], []
+    for arm, pred in arms.items():
+        parts += staircase_parts(pred, runs, arm, blocked)
+        T = _steps_measured(pred, runs, arm)
+        why = "; ".join(f"μ_{b['order']} = 0 blocks {_name(as_basis(b['basis'], pred['r']))} at step {b['step']}"
+                        for b in pred["blocked"]) or "nothing blocked"
+        texts.append(f"{arm}: dims U^t_σ = {_dims_text(pred, T)} ({why})")
+    ev = scaling_evaluation(parts, "; ".join(texts), "overlaps per σ-aware staircase level vs d, per σ")
+    return Evaluation(ev.decision, ev.predicted, ev.measured, ev.numbers, ev.plots)
+
+
+def _plane(runs: RunSet, arm: str, levels: list[np.ndarray], U: np.ndarray) -> tuple[Plot, ...]:
     """Neurons' overlaps in the (v*, v⊥) plane after each step, largest ``d``, seed 0 ([DKLPS] multi-step figures)."""
-    arm = runs.variant("")
-    if not arm:
+    recs = runs.variant(arm)
+    if not recs:
         return ()
-    d = max(arm)
-    rec = arm[d][0]
+    d = max(recs)
+    rec = recs[d][0]
     v1 = levels[1][:, 0] if levels[1].shape[1] else U[:, 0]
     second = complement_in(levels[2] if len(levels) > 2 else U, v1[:, None])
     v2 = second[:, 0] if second.shape[1] else np.zeros_like(v1)
@@ -93,26 +218,75 @@ def _plane(pred: Mapping[str, Any], runs: RunSet, levels: list[np.ndarray], U: n
                  {"d": d, "key": rec.get("key", ""), "v_star": v1.tolist(), "v_perp": v2.tolist(), "steps": steps}),)
 
 
-def _arm(dims: tuple[int, ...], steps: int) -> Variant:
-    return Variant("", {**STAIR, "steps": steps}, dims)
+# ---------------------------------------------------------------------------
+# ladders (times: README "Verification", verify/profiles.py)
+# ---------------------------------------------------------------------------
+SMOKE_DIMS = (32, 64)
+QUICK_DIMS = (256, 512, 1024, 2048, 4096)
+FULL_DIMS = (512, 1024, 2048, 4096, 8192, 16384)
+SEEDS = {"smoke": 2, "quick": 12, "full": 16}
+WIDE_DIMS = {"smoke": (32, 64), "quick": (256, 512, 1024, 2048), "full": (512, 1024, 2048, 4096, 8192)}
+DIMS = {"smoke": SMOKE_DIMS, "quick": QUICK_DIMS, "full": FULL_DIMS}
 
 
-def _predict(steps: int):  # noqa: ANN202 - a closure
-    return lambda: staircase_prediction(STAIR["target"], steps)
+def _arm(name: str, dims: tuple[int, ...], **fields: Any) -> Variant:
+    return Variant(name, {**STAIR, **fields}, dims)
 
+
+def _ladders(p: int, dims: Mapping[str, tuple[int, ...]]) -> dict[str, Ladder]:
+    return {prof: Ladder((_arm("", dims[prof], p=p),), SEEDS[prof]) for prof in dims}
+
+
+def _sigma_ladders() -> dict[str, Ladder]:
+    return {prof: Ladder((_arm(BLIND_SIGMA, DIMS[prof], activation=BLIND_SIGMA),
+                          _arm(STAIR_SIGMA, DIMS[prof], activation=STAIR_SIGMA)), SEEDS[prof]) for prof in DIMS}
+
+
+def _predict() -> dict[str, Any]:
+    return staircase_prediction(STAIR_TARGET, STEPS, STAIR_SIGMA)
+
+
+def _predict_sigma() -> dict[str, Any]:
+    return {"arms": {s: staircase_prediction(STAIR_TARGET, STEPS, s) for s in (BLIND_SIGMA, STAIR_SIGMA)}}
+
+
+def _statistic(p: int) -> str:
+    return (f"mean ‖P_V M_i‖ after t steps for V = U^s_σ ⊖ U^{{s−1}}_σ (s ≤ t) and V = U*_rel ⊖ U^t_σ; "
+            f"σ = {STAIR_SIGMA}, p = {p}, α = n/d = {STAIR['n_scale']:g}, η̃ = {STAIR['lr0']:g}, s_p = 1/p")
+
+
+STAIR_RULE = f"new levels: {rules.theta1_text()}; U*_rel ⊖ U^t_σ: {rules.exponent_text(NOISE_EXPONENT)}"
 
 C1_STAIR = Claim(
-    id="C1-stair", source="[DKLPS] Conj 1", kind="conjecture",
+    id="C1-stair", source="[DKLPS] Conj 1, THEORY §2.8", kind="conjecture",
     statement="T steps, n ≍ d: overlap on U^t stays Θ(1) as d grows, on U*_rel ⊖ U^t decays with exponent ≈ −1/2",
-    predict=_predict(3),
-    ladders={"smoke": Ladder((_arm((32, 64), 2),), 2),
-             "quick": Ladder((_arm((128, 256, 512, 1024, 2048), 2),), 16),
-             "full": Ladder((_arm((256, 512, 1024, 2048, 4096, 8192), 3),), 24)},
+    predict=_predict,
+    ladders=_ladders(STAIR["p"], DIMS),
     evaluate=evaluate_staircase,
-    statistic=f"mean ‖P_V M_i‖ after t steps for V = U^s ⊖ U^{{s−1}} (s ≤ t) and V = U*_rel ⊖ U^t; "
-              f"p = {STAIR['p']}, α = n/d = {STAIR['n_scale']:g}",
-    rule=f"new levels: {rules.theta1_text()}; U*_rel ⊖ U^t: {rules.exponent_text(NOISE_EXPONENT)}")
+    statistic=_statistic(STAIR["p"]),
+    rule=STAIR_RULE)
 
-CLAIMS = (C1_STAIR,)
+C1_STAIR_P = Claim(
+    id="C1-stair-p", source="THEORY §3, §2.4", kind="conjecture",
+    statement=f"C1-stair at width p = {WIDE_P} with s_p = 1/p (the network scale of the authors' code)",
+    predict=_predict,
+    ladders=_ladders(WIDE_P, WIDE_DIMS),
+    evaluate=evaluate_staircase,
+    statistic=_statistic(WIDE_P),
+    rule=STAIR_RULE)
 
-__all__ = ["C1_STAIR", "CLAIMS", "evaluate_staircase", "staircase_prediction"]
+C1_SIGMA = Claim(
+    id="C1-σ", source="THEORY §2.8", kind="conjecture",
+    statement=f"g = {STAIR_TARGET.replace('*', '')}, {STEPS} steps, n ≍ d: with {BLIND_SIGMA} (μ3 = 0) the e3 overlap "
+              f"decays like d^-1/2 at every step; with {STAIR_SIGMA} (μ1μ2μ3 ≠ 0) it is Θ(1) from step 3 on",
+    predict=_predict_sigma,
+    ladders=_sigma_ladders(),
+    evaluate=evaluate_sigma,
+    statistic=f"per σ: the staircase overlaps of C1-stair (p = {STAIR['p']}) and the overlap on the directions "
+              f"{BLIND_SIGMA} blocks (e3) at every step",
+    rule=f"Θ(1) parts: {rules.theta1_text()}; d^-1/2 parts: {rules.exponent_text(NOISE_EXPONENT)}")
+
+CLAIMS = (C1_STAIR, C1_SIGMA, C1_STAIR_P)
+
+__all__ = ["BLIND_SIGMA", "C1_SIGMA", "C1_STAIR", "C1_STAIR_P", "CLAIMS", "STAIR_SIGMA", "evaluate_sigma",
+           "evaluate_staircase", "staircase_parts", "staircase_prediction"]
