@@ -4,7 +4,9 @@ Each subcommand carries its handler (``handler``), so ``main`` dispatches withou
 
 Every ``SimConfig`` field is a flag of the same name (``--lr0``, ``--n-ridge``, ``--no-normalize``,
 ``--reuse-batch``, ``--ridge-lambdas 1e-3 1e-2``, …); ``--config FILE`` (YAML/JSON) gives defaults that
-the flags override. Runs are served from the store (``--store``, default ``runs/results.sqlite``) unless
+the flags override. ``--protocol NAME`` (or ``protocol:`` in a file) applies a named protocol's field table
+first (``sim.giant_step.protocols``) and runs every case of it that the fields given leave open
+(``--protocol dklps-one-step`` runs κ = 2, 1.65, 1.3; adding ``--n-exp 1.65`` runs that one). Runs are served from the store (``--store``, default ``runs/results.sqlite``) unless
 ``--force``. ``--json`` prints one record per run, one JSON object per line, on stdout (the summary
 table then goes to stderr).
 
@@ -37,9 +39,10 @@ from typing import Any
 from sim.drivers import EXIT_HELP, SEED, check_run_count, run_command, run_jobs, seed_jobs
 from sim.fields import FlagParser, add_config_flags, config_overrides, read_mapping
 from sim.giant_step.config import CONSTRAINTS, SimConfig
+from sim.giant_step.protocols import expand
 from sim.store import DEFAULT_PATH, Store, StoreError, record_json
-from theory.validate import check_scalar
 from sim.zhou_ge.cli import add_subparser as add_zhou_ge
+from theory.validate import check_scalar
 
 PROG = "python -m sim"
 _LISTS = {"ridge_lambdas": ("λ", "--ridge-lambda")}
@@ -132,9 +135,8 @@ def sweep_jobs(spec: dict[str, Any], overrides: dict[str, Any] | None = None,
     names = list(grid)
     for case in cases:
         for values in itertools.product(*(grid[k] for k in names)):
-            data = {**base, **case, **dict(zip(names, values))}
-            cfg = SimConfig.from_dict(data)
-            jobs += [(cfg, s) for s in seeds]
+            for data in expand({**base, **case, **dict(zip(names, values))}):  # a named protocol's cases
+                jobs += [(SimConfig.from_dict(data), s) for s in seeds]
     return jobs
 
 
@@ -171,7 +173,9 @@ def _jobs(ns: argparse.Namespace) -> list[tuple[SimConfig, int]]:
     if ns.command == "run":
         data = read_mapping(ns.config) if ns.config else {}
         data.update(config_overrides(ns, SimConfig))
-        return seed_jobs(SimConfig.from_dict(data), ns.seed0, ns.seeds)
+        cases = expand(data)  # a named protocol runs every case the fields given leave open (e.g. its κ)
+        check_run_count(len(cases) * ns.seeds, "--seeds")
+        return [job for case in cases for job in seed_jobs(SimConfig.from_dict(case), ns.seed0, ns.seeds)]
     spec = read_mapping(ns.file)
     return sweep_jobs(spec, config_overrides(ns, SimConfig), where=ns.file)
 
