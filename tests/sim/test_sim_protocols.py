@@ -37,10 +37,12 @@ def test_protocol_table_first_then_the_fields_given() -> None:
     assert cfg.ridge_lambdas == (1.0,) and cfg.protocol == "dklps-one-step"
     honest = SimConfig.from_dict({"protocol": "dklps-one-step", "test_estimate": "train"})
     assert honest.test_estimate == "train" and honest.d == 512
-    # a sweep file names it the same way
+    # a sweep file names it the same way, and runs every case of the protocol (both examples) per grid point
     jobs = sweep_jobs({"base": {"protocol": "dklps-multi-step", "d": 64, "p": 16}, "grid": {"steps": [1, 2]}})
-    assert [(c.init, c.output_scale, c.steps, c.d, c.step_cosines) for c, _ in jobs] == [
-        ("hypercube", "1/p", 1, 64, True), ("hypercube", "1/p", 2, 64, True)]
+    assert [(c.init, c.output_scale, c.steps, c.d, c.step_cosines, c.target) for c, _ in jobs] == [
+        ("hypercube", "1/p", steps, 64, True, target) for steps in (1, 2) for target in MULTI_STEP_EXAMPLES]
+    one = sweep_jobs({"base": {"protocol": "dklps-multi-step", "d": 64, "p": 16, "target": "x1"}})
+    assert [c.target for c, _ in one] == ["x1"]  # a field given closes the cases it varies
 
 
 def test_protocol_cases_and_deviations_in_words() -> None:
