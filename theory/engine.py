@@ -5,6 +5,9 @@ exact sympy results) and :class:`theory.numeric.NumericEngine` (any target, quad
 tolerance). Subspaces are :class:`theory.subspace.ExactSubspace` or :class:`theory.subspace.FloatSubspace`
 accordingly. ``direction_groups`` is what the σ-aware staircase (§2.8) needs: the directions of §2.4–2.5
 grouped by the total Hermite order ``|α| + k`` whose activation coefficient ``μ_{|α|+k}(σ)`` weights them.
+
+Every request is metered (:mod:`theory.budget`): the conditioning methods take the :class:`Meter` of the
+request (``None``: a fresh one, :meth:`Engine.meter`), so that one staircase shares one budget over its levels.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Protocol
 
 import sympy
 
+from theory.budget import Meter
 from theory.subspace import ExactSubspace, FloatSubspace
 
 Subspace = ExactSubspace | FloatSubspace
@@ -32,6 +36,10 @@ class Engine(Protocol):
         ...
 
     def zero(self) -> Subspace: ...
+
+    def meter(self) -> Meter:
+        """A fresh budget for one request (``MAX_TERM_OPERATIONS`` or ``MAX_POINT_OPERATIONS``)."""
+        ...
 
     def norm2(self) -> object:
         """``‖g‖² = E[g²]`` (§1)."""
@@ -53,15 +61,16 @@ class Engine(Protocol):
         """``U*_rel`` (§2.1)."""
         ...
 
-    def directions(self, V: Subspace, orders: tuple[int, ...]) -> Subspace:
+    def directions(self, V: Subspace, orders: tuple[int, ...], meter: Meter | None = None) -> Subspace:
         """Span of the ranges of the conditional order-``k`` tensors given ``x_V``, ``k ∈ orders`` (§2.4–2.5)."""
         ...
 
-    def direction_groups(self, V: Subspace, orders: tuple[int, ...]) -> dict[int, Subspace]:
+    def direction_groups(self, V: Subspace, orders: tuple[int, ...], meter: Meter | None = None
+                         ) -> dict[int, Subspace]:
         """The same directions grouped by total order ``|α| + k`` (§2.8)."""
         ...
 
-    def predicted_error(self, V: Subspace, kappa: int) -> object:
+    def predicted_error(self, V: Subspace, kappa: int, meter: Meter | None = None) -> object:
         """``ε_pred(V, κ)`` without noise (§2.6)."""
         ...
 

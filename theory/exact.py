@@ -25,13 +25,13 @@ square roots.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 
 import sympy
 from sympy.polys.domains import QQ
 from sympy.polys.rings import PolyElement
 
+from theory.budget import Meter, elimination, exact_meter, hermite_terms
 from theory.hermite import hermite_e_coefficients, index_tuple_to_alpha, multi_factorial
 from theory.polyalgebra import (
     LinearSubstitution,
@@ -48,7 +48,8 @@ from theory.subspace import ExactSubspace, Vector, as_subspace
 
 @dataclass(frozen=True)
 class _Frame:
-    """What conditioning on ``V`` needs: orthogonal bases of ``V`` and ``V^⊥``, ``h = E[g | x_V]``."""
+    """What conditioning on ``V`` needs: orthogonal bases of ``V`` and (when asked for) ``V^⊥``, ``h = E[g | x_V]``
+    and the substitution ``x = B y``."""
 
     V: list[Vector]
     V_norms: list
@@ -58,20 +59,42 @@ class _Frame:
     subst: LinearSubstitution
 
 
+def _span(vectors: list, r: int, meter: Meter) -> ExactSubspace:
+    """``ExactSubspace.span`` with its row reduction charged to ``meter`` first."""
+    nnz = max((sum(1 for x in v if x) for v in vectors), default=0)
+    meter.charge(elimination(len(vectors), nnz, r), f"reducing {len(vectors):,} vectors of Q^{r}")
+    return ExactSubspace.span(vectors, r)
+
+
 @dataclass(frozen=True)
 class ExactEngine:
-    """Exact §2 computations for ``g ∈ QQ[x1..xr]`` (the :class:`theory.engine.Engine` protocol)."""
+    """Exact §2 computations for ``g ∈ QQ[x1..xr]`` (the :class:`theory.engine.Engine` protocol).
+
+    Every request is metered (:mod:`theory.budget`): the methods taking ``meter`` charge it (a fresh one when
+    ``None``) before each step, and refuse the request before a step that would pass ``MAX_TERM_OPERATIONS``.
+    """
 
     g: PolyElement
     r: int
     variables: tuple[sympy.Symbol, ...]
+    _cache: dict = field(default_factory=dict, compare=False, repr=False, hash=False)
 
     exact = True
 
-    @cached_property
+    def meter(self) -> Meter:
+        """A fresh meter for one request."""
+        return exact_meter()
+
+    def expansion(self, meter: Meter | None = None) -> dict[tuple[int, ...], object]:
+        """All non-zero ``c_α`` (QQ elements), computed once (the first request pays for it)."""
+        if "hermite" not in self._cache:
+            self._cache["hermite"] = hermite_expansion(self.g, self.r, meter or exact_meter())
+        return self._cache["hermite"]
+
+    @property
     def hermite(self) -> dict[tuple[int, ...], object]:
         """All non-zero ``c_α`` (QQ elements)."""
-        return hermite_expansion(self.g, self.r)
+        return self.expansion()
 
     @property
     def max_order(self) -> int:
@@ -91,18 +114,26 @@ class ExactEngine:
     # -- §1 ---------------------------------------------------------------------
     def norm2(self) -> sympy.Rational:
         """``‖g‖² = Σ_α c_α²/α!``."""
-        return QQ.to_sympy(self._norm2)
+        return QQ.to_sympy(self._norm2())
 
-    @cached_property
-    def _norm2(self) -> object:
-        return sum((c * c / multi_factorial(a) for a, c in self.hermite.items()), QQ(0))
+    def _norm2(self, meter: Meter | None = None) -> object:
+        return sum(self._energies(meter).values(), QQ(0))
+
+    def _energies(self, meter: Meter | None = None) -> dict[int, object]:
+        """``{k: Σ_{|α|=k} c_α²/α!}``, the squared norms of the Hermite components by order (computed once)."""
+        if "energies" not in self._cache:
+            out: dict[int, object] = {}
+            for a, c in self.expansion(meter).items():
+                out[sum(a)] = out.get(sum(a), QQ(0)) + c * c / multi_factorial(a)
+            self._cache["energies"] = out
+        return self._cache["energies"]
 
     def coefficient(self, alpha: tuple[int, ...]) -> sympy.Rational:
         return QQ.to_sympy(self.hermite.get(tuple(alpha), QQ(0)))
 
     def order_energy(self, k: int) -> object:
         """``Σ_{|α|=k} c_α²/α!``, the squared norm of the order-``k`` Hermite component."""
-        return sum((c * c / multi_factorial(a) for a, c in self.hermite.items() if sum(a) == k), QQ(0))
+        return self._energies().get(k, QQ(0))
 
     def order_nonzero(self, k: int) -> bool:
         return bool(self.order_energy(k))
@@ -118,10 +149,10 @@ class ExactEngine:
     def low_orders(self, ell: int) -> sympy.Expr:
         """``Σ_{|α| < ℓ} c_α He_α / α!`` (the part preprocessing removes) as a sympy expression."""
         R = self.g.ring
+        low = [(alpha, c) for alpha, c in self.hermite.items() if sum(alpha) < ell]
+        exact_meter().charge(hermite_terms([a for a, _ in low]), "building the low Hermite orders")
         out = R.zero
-        for alpha, c in self.hermite.items():
-            if sum(alpha) >= ell:
-                continue
+        for alpha, c in low:
             term = R.ground_new(c / multi_factorial(alpha))
             for i, a in enumerate(alpha):
                 term *= R.from_dict({tuple(n if j == i else 0 for j in range(self.r)): QQ(h)
@@ -130,55 +161,84 @@ class ExactEngine:
         return out.as_expr(*self.variables)
 
     # -- conditioning ---------------------------------------------------------
-    def frame(self, V: ExactSubspace) -> _Frame:
+    def _transform(self, meter: Meter) -> PolyElement:
+        """``P = exp(½Δ) g = Σ_α (c_α/α!) x^α`` (``He_α = exp(−½Δ) x^α``): ``E[g | x_V]`` for ``V = {0}``."""
+        if "transform" not in self._cache:
+            coeffs = {a: c / multi_factorial(a) for a, c in self.expansion(meter).items()}
+            self._cache["transform"] = self.g.ring.from_dict(coeffs) if coeffs else self.g.ring.zero
+        return self._cache["transform"]
+
+    def frame(self, V: ExactSubspace, meter: Meter, complement: bool = True) -> _Frame:
+        """The frame of ``V``. ``h = exp(½ Σ_a ∂²_{c_a}/‖c_a‖²) g = exp(−½ Σ_j ∂²_{b_j}/‖b_j‖²) P`` (the ``b_j/‖b_j‖``
+        and ``c_a/‖c_a‖`` together are an orthonormal basis, so ``Σ_a ∂²_{c_a}/‖c_a‖² = Δ − Σ_j ∂²_{b_j}/‖b_j‖²``):
+        a backward heat operator along the ``dim V`` directions of ``V`` only."""
+        meter.charge(elimination(V.dim, self.r, self.r), "the orthogonal basis of V")
         vb, vn = V.orthogonal_basis()
-        cb, cn = V.complement().orthogonal_basis()
-        h = heat(self.g, cb, cn)
+        cb, cn = self._complement(V, meter) if complement else ([], [])
+        h = heat(self._transform(meter), vb, [-n for n in vn], meter)
         return _Frame(vb, vn, cb, cn, h, LinearSubstitution.from_basis(self.g.ring, vb))
+
+    def _complement(self, V: ExactSubspace, meter: Meter) -> tuple[list[Vector], list]:
+        """An orthogonal basis of ``V^⊥`` and the squared norms."""
+        s = self.r - V.dim
+        meter.charge(elimination(s, V.dim + 1, self.r), "the complement of V")
+        C = V.complement()
+        meter.charge(elimination(s, max((sum(1 for x in c if x) for c in C.rows), default=0), self.r),
+                     "the orthogonal basis of the complement of V")
+        return C.orthogonal_basis()
 
     def relevant(self) -> ExactSubspace:
         """``U*_rel = range E[∇g ∇gᵀ]`` = span of the coefficient vectors of ``∇g`` (§2.1)."""
-        R = self.g.ring
-        return ExactSubspace.span(coefficient_vectors([self.g.diff(x) for x in R.gens]), self.r)
+        meter = exact_meter()
+        meter.charge(len(self.g) * self.r, "the gradient of g")
+        return _span(coefficient_vectors([self.g.diff(x) for x in self.g.ring.gens]), self.r, meter)
 
-    def _gradients(self, V: ExactSubspace, orders: tuple[int, ...]):  # noqa: ANN202 - iterator
+    def _gradients(self, V: ExactSubspace, orders: tuple[int, ...], meter: Meter):  # noqa: ANN202 - iterator
         """``(k, fr, ∇q(By))`` for every order ``k ∈ orders`` and every ``q = ∂_{c_a} h``, ``|a| = k − 1``."""
-        fr = self.frame(V)
+        top = max(orders, default=0)
+        fr = self.frame(V, meter, complement=top > 1)
         R = self.g.ring
         level: dict[tuple[int, ...], PolyElement] = {(): fr.h}
-        for k in range(1, max(orders, default=0) + 1):
+        for k in range(1, top + 1):
             if k in orders:
                 for q in level.values():
-                    yield k, fr, [fr.subst(q.diff(x)) for x in R.gens]
-            level = next_derivatives(level, fr.C)
+                    meter.charge(len(q) * self.r, "a gradient (conditioning, THEORY.md §2.4)")
+                    yield k, fr, [fr.subst(q.diff(x), meter) for x in R.gens]
+            if k == top:
+                return
+            level = next_derivatives(level, fr.C, meter)
             if not level:
                 return
 
-    def directions(self, V: ExactSubspace, orders: tuple[int, ...]) -> ExactSubspace:
+    def directions(self, V: ExactSubspace, orders: tuple[int, ...], meter: Meter | None = None) -> ExactSubspace:
         """Span of the ranges of the conditional order-``k`` tensors given ``x_V``, ``k ∈ orders`` (§2.4–2.5)."""
+        meter = meter or exact_meter()
         vectors: list[Vector] = []
-        for _, _, grads in self._gradients(V, orders):
+        for _, _, grads in self._gradients(V, orders, meter):
             vectors.extend(coefficient_vectors(grads))
-        return ExactSubspace.span(vectors, self.r)
+        return _span(vectors, self.r, meter)
 
-    def direction_groups(self, V: ExactSubspace, orders: tuple[int, ...]) -> dict[int, ExactSubspace]:
+    def direction_groups(self, V: ExactSubspace, orders: tuple[int, ...], meter: Meter | None = None
+                         ) -> dict[int, ExactSubspace]:
         """The directions of :meth:`directions` grouped by total order ``|α| + k`` (module docstring, §2.8)."""
+        meter = meter or exact_meter()
         groups: dict[int, list[Vector]] = {}
         m = V.dim
-        for k, fr, grads in self._gradients(V, orders):
-            smoothed = [heat_in(p, m, fr.V_norms) for p in grads] if m else grads
+        for k, fr, grads in self._gradients(V, orders, meter):
+            smoothed = [heat_in(p, m, fr.V_norms, meter) for p in grads] if m else grads
             for degree, vecs in vectors_by_degree(smoothed, m).items():
                 groups.setdefault(degree + k, []).extend(vecs)
-        return {o: ExactSubspace.span(v, self.r) for o, v in sorted(groups.items())}
+        return {o: _span(v, self.r, meter) for o, v in sorted(groups.items())}
 
-    def conditional_energy(self, V: ExactSubspace, kappa: int) -> object:
+    def conditional_energy(self, V: ExactSubspace, kappa: int, meter: Meter | None = None) -> object:
         """``Σ_{|β| ≤ κ} Σ_α c_{α,β}(V)² / (α! β!)`` (§2.6), a QQ element."""
-        fr = self.frame(V)
+        meter = meter or exact_meter()
+        fr = self.frame(V, meter, complement=kappa > 0)
         total = QQ(0)
         level: dict[tuple[int, ...], PolyElement] = {(): fr.h}
         for k in range(kappa + 1):
             for beta, q in level.items():
-                restricted = fr.subst(q)
+                restricted = fr.subst(q, meter)
                 if not restricted:
                     continue
                 weight = QQ(1)
@@ -187,14 +247,15 @@ class ExactEngine:
                     counts[a] = counts.get(a, 0) + 1
                     weight *= fr.C_norms[a]
                 weight *= multi_factorial(tuple(counts.values()))
-                total += gaussian_norm2(restricted, V.dim, fr.V_norms) / weight
+                total += gaussian_norm2(restricted, V.dim, fr.V_norms, meter) / weight
             if k < kappa:
-                level = next_derivatives(level, fr.C)
+                level = next_derivatives(level, fr.C, meter)
         return total
 
-    def predicted_error(self, V: ExactSubspace, kappa: int) -> sympy.Rational:
+    def predicted_error(self, V: ExactSubspace, kappa: int, meter: Meter | None = None) -> sympy.Rational:
         """``ε_pred(V, κ) = ‖g‖² − Σ_{|β| ≤ κ} Σ_α c_{α,β}(V)²/(α!β!)`` (§2.6), exact."""
-        return QQ.to_sympy(self._norm2 - self.conditional_energy(V, kappa))
+        meter = meter or exact_meter()
+        return QQ.to_sympy(self._norm2(meter) - self.conditional_energy(V, kappa, meter))
 
 
 __all__ = ["ExactEngine"]

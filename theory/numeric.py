@@ -33,9 +33,10 @@ import numpy as np
 import sympy
 from numpy.polynomial.hermite_e import hermevander
 
+from theory.budget import LOOP_STEP, MAX_TENSOR_ENTRIES, Meter, expression_operations, numeric_meter
 from theory.hermite import hermite_e, index_tuple_to_alpha, multi_factorial, multi_indices
 from theory.kinks import Hyperplane, kink_hyperplanes
-from theory.quadrature import Grid, build_grid
+from theory.quadrature import GRID_FACTOR, Grid, build_grid
 from theory.registry import KINKED
 from theory.subspace import FloatSubspace, as_subspace
 
@@ -49,7 +50,10 @@ class NumericEngine:
 
     ``q`` Gauss–Hermite points per smooth axis, ``n_gl`` Gauss–Legendre points per piece of a split axis,
     Hermite orders up to ``kmax``, relative rank tolerance ``tol``; ``planes`` the kink hyperplanes
-    (``()`` smooth, ``None`` unknown); ``degree`` the degree of a polynomial target (``None`` otherwise).
+    (``()`` smooth, ``None`` unknown); ``degree`` the degree of a polynomial target (``None`` otherwise);
+    ``operations`` the array operations of one evaluation of ``fn`` (:func:`theory.budget.expression_operations`)
+    and ``budget`` the quadrature points a grid is sized for (:func:`theory.quadrature.build_grid`). Requests are
+    metered in point operations (:mod:`theory.budget`).
     """
 
     fn: Callable[[np.ndarray], np.ndarray]
@@ -61,8 +65,14 @@ class NumericEngine:
     planes: tuple[Hyperplane, ...] | None = ()
     degree: int | None = None
     n_gl: int = 40
+    operations: int = 1
+    budget: int = 2_000_000
 
     exact = False
+
+    def meter(self) -> Meter:
+        """A fresh meter for one request."""
+        return numeric_meter()
 
     @property
     def max_order(self) -> int:
@@ -78,9 +88,18 @@ class NumericEngine:
     def _grid(self, V: FloatSubspace, coarse: bool = False) -> Grid:
         q = max(math.ceil(0.75 * self.q), 2) if coarse else self.q
         n_gl = max(math.ceil(0.8 * self.n_gl), 2) if coarse else self.n_gl
-        return build_grid(V.basis, V.complement().basis, self.planes, q, n_gl)
+        return build_grid(V.basis, V.complement().basis, self.planes, q, n_gl, self.budget)
 
-    def _values(self, grid: Grid) -> np.ndarray:
+    def _values(self, grid: Grid, meter: Meter, kmax: int = 0) -> np.ndarray:
+        """``g`` on the grid, shape ``(Ny, n_1, …, n_s)``; the evaluation and the contraction of every ``w``-axis
+        with ``kmax + 1`` Hermite polynomials (:meth:`_table`) charged to ``meter`` first."""
+        ns = [W.shape[1] for W in grid.W]
+        work, lead = 0, grid.Y.shape[0]
+        for k in range(len(ns)):  # contracting axis k: an array of lead × n_k × … × n_s entries, kmax + 1 times
+            work += lead * math.prod(ns[k:]) * (kmax + 1)
+            lead *= kmax + 1
+        meter.charge(grid.size * (self.operations + self.r) + work,
+                     f"evaluating the target on {grid.size:,} quadrature points")
         X = grid.points()
         G = np.asarray(self.fn(X.reshape(-1, self.r)), dtype=float).reshape(X.shape[:-1])
         if not np.all(np.isfinite(G)) or np.max(np.abs(G)) > MAX_VALUE:
@@ -89,11 +108,11 @@ class NumericEngine:
                              "coefficients or exponents")
         return G
 
-    def _table(self, V: FloatSubspace, kmax: int, coarse: bool = False
+    def _table(self, V: FloatSubspace, kmax: int, meter: Meter, coarse: bool = False
                ) -> tuple[Grid, np.ndarray, list[tuple[int, ...]]]:
         """``(grid, T, betas)``: ``T[j, b] = E[g He_{betas[b]}(w) | y_j]`` for ``|β| ≤ kmax``."""
         grid = self._grid(V, coarse)
-        T = self._values(grid)
+        T = self._values(grid, meter, kmax)
         ny, s = T.shape[0], len(grid.W)
         for k in range(s):
             H = hermevander(grid.W[k], kmax) * grid.Om[k][..., None]  # (ny or 1, n_k, kmax+1)
@@ -107,18 +126,23 @@ class NumericEngine:
 
     def _norm2_of(self, coarse: bool) -> float:
         grid = self._grid(self.zero(), coarse)  # V = {0}: one y-node, every axis a w-axis
-        G2 = self._values(grid)[0] ** 2
+        G2 = self._values(grid, numeric_meter())[0] ** 2
         for k in range(len(grid.W)):
             G2 = np.tensordot(G2, grid.Om[k][0], axes=([0], [0]))
         return float(G2)
 
     def _coefficients_of(self, coarse: bool) -> dict[tuple[int, ...], float]:
         """``c_α`` for ``|α| ≤ kmax`` in the original coordinates (the frame's tensors rotated back, §1)."""
-        grid, T, betas = self._table(self.zero(), self.kmax, coarse)
+        grid, T, betas = self._table(self.zero(), self.kmax, numeric_meter(), coarse)
         coeffs = {b: float(T[0, i]) for i, b in enumerate(betas)}
         Q = grid.QW
         if np.allclose(Q, np.eye(self.r), atol=0):
             return coeffs
+        entries = sum(self.r**k for k in range(self.kmax + 1))
+        if entries > MAX_TENSOR_ENTRIES:
+            raise ValueError(f"rotating the Hermite tensors of orders ≤ kmax = {self.kmax} in r = {self.r} variables "
+                             f"takes {entries:,} entries, more than MAX_TENSOR_ENTRIES = {MAX_TENSOR_ENTRIES:,}; "
+                             "pass a smaller kmax")
         out: dict[tuple[int, ...], float] = {}
         for k in range(self.kmax + 1):
             C = np.zeros((self.r,) * k)
@@ -206,7 +230,7 @@ class NumericEngine:
         """``Σ_{k ≤ kmax} range(C_k)``: the relevant subspace up to the truncation order (§2.1)."""
         return self.directions(self.zero(), tuple(range(1, self.kmax + 1)))
 
-    def directions(self, V: FloatSubspace, orders: tuple[int, ...]) -> FloatSubspace:
+    def directions(self, V: FloatSubspace, orders: tuple[int, ...], meter: Meter | None = None) -> FloatSubspace:
         """Ranges of the conditional order-k tensors given ``x_V``, ``k ∈ orders`` (§2.4–2.5).
 
         Builds ``M = Σ_k Σ_{|γ|=k−1} E_y[t_γ t_γᵀ]/γ!`` with ``t_γ = (T[γ + e_i])_i``, whose range is the
@@ -215,24 +239,31 @@ class NumericEngine:
         s = self.r - V.dim
         if s == 0 or not orders:
             return self.zero()
-        grid, T, betas = self._table(V, max(orders))
+        meter = meter or numeric_meter()
+        grid, T, betas = self._table(V, max(orders), meter)
         index = {b: i for i, b in enumerate(betas)}
         M = np.zeros((s, s))
+        count = sum(len(multi_indices(s, k - 1)) for k in orders)
+        meter.charge(count * (T.shape[0] * s * s + LOOP_STEP), f"{count:,} conditional tensors")
         for k in orders:
             for gamma in multi_indices(s, k - 1):
                 t = T[:, [index[_plus(gamma, i)] for i in range(s)]]  # (Ny, s)
                 M += (t.T * grid.wy) @ t / multi_factorial(gamma)
         return self._rank_cut(M, grid)
 
-    def direction_groups(self, V: FloatSubspace, orders: tuple[int, ...]) -> dict[int, FloatSubspace]:
+    def direction_groups(self, V: FloatSubspace, orders: tuple[int, ...], meter: Meter | None = None
+                         ) -> dict[int, FloatSubspace]:
         """The directions grouped by total order ``o = |α| + k ≤ kmax`` (§2.8): the range of
         ``M_o = Σ_{k} Σ_{|γ|=k−1} Σ_{|α|=o−k} t_{α,γ} t_{α,γ}ᵀ/(α!γ!)``, ``t_{α,γ,i} = c_{α,γ+e_i}(V)``."""
         s, m = self.r - V.dim, V.dim
         if s == 0 or not orders:
             return {}
-        grid, T, betas = self._table(V, max(orders))
+        meter = meter or numeric_meter()
+        grid, T, betas = self._table(V, max(orders), meter)
         index = {b: i for i, b in enumerate(betas)}
         alphas = [a for j in range(self.kmax - min(orders) + 1) for a in multi_indices(m, j)]
+        count = len(alphas) * sum(len(multi_indices(s, k - 1)) for k in orders)
+        meter.charge(len(alphas) * T.size + count * (s * s + LOOP_STEP), f"{count:,} conditional tensors")
         Hy = np.ones((grid.Y.shape[0], len(alphas)))
         for col, a in enumerate(alphas):
             for i, ai in enumerate(a):
@@ -251,15 +282,15 @@ class NumericEngine:
                             multi_factorial(a) * multi_factorial(gamma))
         return {o: self._rank_cut(M, grid) for o, M in sorted(groups.items())}
 
-    def conditional_energy(self, V: FloatSubspace, kappa: int) -> float:
+    def conditional_energy(self, V: FloatSubspace, kappa: int, meter: Meter | None = None) -> float:
         """``Σ_{|β| ≤ κ} Σ_α c_{α,β}(V)²/(α! β!)`` (§2.6)."""
-        grid, T, betas = self._table(V, kappa)
+        grid, T, betas = self._table(V, kappa, meter or numeric_meter())
         fact = np.array([multi_factorial(b) for b in betas], dtype=float)
         return float(np.sum(grid.wy[:, None] * T**2 / fact[None, :]))
 
-    def predicted_error(self, V: FloatSubspace, kappa: int) -> float:
+    def predicted_error(self, V: FloatSubspace, kappa: int, meter: Meter | None = None) -> float:
         """``ε_pred(V, κ)`` (§2.6), clipped at 0 against rounding."""
-        return max(self.norm2() - self.conditional_energy(V, kappa), 0.0)
+        return max(self.norm2() - self.conditional_energy(V, kappa, meter), 0.0)
 
     def low_orders(self, ell: int) -> sympy.Expr:
         """``Σ_{|α|<ℓ} c_α He_α/α!`` with the quadrature coefficients (floats)."""
@@ -283,8 +314,9 @@ def numeric_engine(expr: sympy.Expr, r: int, fn: Callable[[np.ndarray], np.ndarr
     as many points as ``budget`` allows (refused when fewer than 8 per axis or far over budget), split at the
     kinks of relu/abs/sign. Rank tolerance ``tol``, or 1e-6 (``OBLIQUE_TOL`` when the kinks are not hyperplanes)."""
     q = default_points(r, degree, kmax, budget)
-    if degree is None and q**r > 4 * budget:
-        raise ValueError(f"numeric analysis in r={r} variables needs {q}^{r} points; raise budget")
+    if q**r > GRID_FACTOR * budget:
+        raise ValueError(f"numeric analysis in r={r} variables needs {q}^{r} points, more than GRID_FACTOR = "
+                         f"{GRID_FACTOR} times budget = {budget:,}; raise budget or reduce r")
     if degree is None and q < 8:
         raise ValueError(f"numeric analysis of a non-polynomial target in r={r} variables gets only {q} "
                          f"quadrature points per axis with budget={budget}; raise budget or reduce r")
@@ -292,7 +324,8 @@ def numeric_engine(expr: sympy.Expr, r: int, fn: Callable[[np.ndarray], np.ndarr
     kinked = any(f.func.__name__ in KINKED for f in expr.atoms(sympy.Function))
     planes = kink_hyperplanes(expr, list(variables)) if kinked else ()
     tol = tol if tol is not None else (OBLIQUE_TOL if planes is None else 1e-6)
-    return NumericEngine(fn, r, q, kmax, tol, variables, planes, degree, legendre_points(q))
+    return NumericEngine(fn, r, q, kmax, tol, variables, planes, degree, legendre_points(q),
+                         expression_operations(expr), budget)
 
 
 def default_points(r: int, degree: int | None, kmax: int, budget: int) -> int:

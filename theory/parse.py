@@ -45,7 +45,8 @@ from dataclasses import dataclass
 
 import sympy
 
-from theory.hermite import hermite_e, hermite_e_coefficients
+from theory.hermite import hermite_e_coefficients
+from theory.polyalgebra import hermite_of
 
 MAX_LENGTH = 10_000
 MAX_DEPTH = 200
@@ -277,11 +278,8 @@ class _Parser:
                     if k > MAX_EXPONENT:
                         raise ValueError(f"He{k} at position {tok.pos}: the Hermite order must be at most "
                                          f"MAX_EXPONENT = {MAX_EXPONENT}")
-                    power = _power_size(size, k)
-                    coef = max(abs(c) for c in hermite_e_coefficients(k))
-                    out = self.checked(Size(power.degree, power.terms, power.digits + math.log10(coef * (k + 1)),
-                                            power.atoms), tok.pos)
-                    return sympy.expand(hermite_e(k, arg)), out
+                    out = self.checked(_hermite_size(size, k), tok.pos)
+                    return hermite_of(k, arg), out
                 app = self.functions[tok.text](arg)
                 return app, Size(1, 1, 0, frozenset({app}))
             var = self.resolve_variable(tok.text)
@@ -302,6 +300,16 @@ def _power_size(size: Size, e: int) -> Size:
         return Size(0, 1, 0, frozenset())
     terms = math.comb(size.terms + e - 1, e) if size.terms > 1 else 1
     return Size(size.degree * e, terms, e * (size.digits + math.log10(max(size.terms, 1))), size.atoms)
+
+
+def _hermite_size(size: Size, k: int) -> Size:
+    """Size of ``He_k(arg)`` expanded: the powers ``arg**i`` (``i ≤ k``, ``i ≡ k`` mod 2) of its monomial form
+    ``Σ_i h_i u^i`` together (each power's monomials counted, so an upper bound), numbers up to
+    ``max |h_i|·(k + 1)`` times those of ``arg**k``."""
+    powers = [_power_size(size, i) for i in range(k % 2, k + 1, 2)]
+    coef = max(abs(c) for c in hermite_e_coefficients(k))
+    top = powers[-1]
+    return Size(top.degree, sum(p.terms for p in powers), top.digits + math.log10(coef * (k + 1)), top.atoms)
 
 
 def target_variable(name: str) -> sympy.Symbol | None:

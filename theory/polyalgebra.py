@@ -6,13 +6,16 @@ operator ``exp(½ Σ_a ∂²_{c_a}/‖c_a‖²)`` (``= E_ξ[p(x + ξ)]``), never
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
 from dataclasses import dataclass, field
+from functools import lru_cache
+from math import factorial, lcm
 
 import sympy
-from sympy.polys.domains import QQ
+from sympy.polys.domains import QQ, ZZ
 from sympy.polys.rings import PolyElement, PolyRing, ring
 
+from theory.budget import Meter, hermite_terms
 from theory.hermite import double_factorial, monomial_to_hermite, multi_factorial
 from theory.subspace import Vector
 
@@ -23,56 +26,73 @@ def polynomial_ring(r: int) -> PolyRing:
     return R
 
 
-def hermite_expansion(g: PolyElement, r: int) -> dict[tuple[int, ...], object]:
+def hermite_expansion(g: PolyElement, r: int, meter: Meter) -> dict[tuple[int, ...], object]:
     """All non-zero ``c_α = E[g He_α]`` of a polynomial (THEORY §1), as QQ elements.
 
-    Each monomial ``x^m`` expands as ``Π_j Σ_i a_{m_j,i} He_i(x_j)`` and
-    ``E[He_α He_α] = α!``, so the monomial contributes ``coef · α! · Π_j a_{m_j,α_j}``.
+    Each monomial ``x^m`` expands as ``Π_j Σ_i a_{m_j,i} He_i(x_j)`` and ``E[He_α He_α] = α!``, so the monomial
+    contributes ``coef · Π_j a_{m_j,α_j} α_j!``; summed in integers over the common denominator of ``g``. The
+    work, :func:`theory.budget.hermite_terms`, is charged to ``meter`` before the expansion starts.
     """
-    out: dict[tuple[int, ...], object] = {}
+    terms = hermite_terms(g.monoms())
+    meter.charge(terms, f"the Hermite expansion ({terms:,} terms)")
+    den = 1
+    for c in g.coeffs():
+        den = lcm(den, int(c.denominator))
+    out: dict[tuple[int, ...], int] = {}
     for monom, coeff in g.terms():
-        parts: list[list[tuple[int, int]]] = [
-            [(i, a) for i, a in enumerate(monomial_to_hermite(m)) if a] for m in monom
-        ]
-        for alpha, weight in _product(parts):
-            val = coeff * weight * multi_factorial(alpha)
-            out[alpha] = out.get(alpha, QQ(0)) + val
-    return {a: c for a, c in out.items() if c}
+        num = int(coeff.numerator) * (den // int(coeff.denominator))
+        free = [j for j, m in enumerate(monom) if m > 1]  # x^0 = He_0 and x^1 = He_1: nothing to choose
+        alpha = list(monom)
+        for choice in itertools.product(*(_hermite_weights(monom[j]) for j in free)):
+            w = num
+            for j, (i, a) in zip(free, choice):
+                alpha[j] = i
+                w *= a
+            key = tuple(alpha)
+            out[key] = out.get(key, 0) + w
+    return {a: QQ(c, den) for a, c in out.items() if c}
 
 
-def _product(parts: list[list[tuple[int, int]]]) -> Iterator[tuple[tuple[int, ...], int]]:
-    """Cartesian product of per-coordinate (index, weight) lists: (multi-index, product weight)."""
-    if not parts:
-        yield (), 1
-        return
-    for rest, w in _product(parts[1:]):
-        for i, a in parts[0]:
-            yield (i,) + rest, a * w
+@lru_cache(maxsize=None)
+def _hermite_weights(m: int) -> tuple[tuple[int, int], ...]:
+    """``(i, a_{m,i}·i!)`` for the non-zero ``a_{m,i}`` of ``u^m = Σ_i a_{m,i} He_i(u)``."""
+    return tuple((i, a * factorial(i)) for i, a in enumerate(monomial_to_hermite(m)) if a)
 
 
-def directional_derivative(p: PolyElement, c: Vector) -> PolyElement:
-    """``∂_c p = Σ_i c_i ∂p/∂x_i``."""
+def _sparse(c: Vector) -> list[tuple[int, object]]:
+    return [(i, ci) for i, ci in enumerate(c) if ci]
+
+
+def _along(p: PolyElement, c: list[tuple[int, object]], meter: Meter) -> PolyElement:
+    """``∂_c p`` for a direction given by its non-zero entries ``(i, c_i)``."""
+    meter.charge(len(p) * len(c), "a derivative (conditioning, THEORY.md §2.4)")
     R = p.ring
     out = R.zero
-    for i, ci in enumerate(c):
-        if ci:
-            out += p.diff(R.gens[i]) * ci
+    for i, ci in c:
+        out += p.diff(R.gens[i]) * ci
     return out
 
 
-def heat(p: PolyElement, directions: list[Vector], norms: list) -> PolyElement:
+def directional_derivative(p: PolyElement, c: Vector, meter: Meter) -> PolyElement:
+    """``∂_c p = Σ_i c_i ∂p/∂x_i``."""
+    return _along(p, _sparse(c), meter)
+
+
+def heat(p: PolyElement, directions: list[Vector], norms: list, meter: Meter) -> PolyElement:
     """``exp(½ Σ_a ∂²_{c_a}/‖c_a‖²) p`` = ``E_ξ[p(x + ξ)]``, ``ξ ~ N(0, Σ_a c_a c_aᵀ/‖c_a‖²)``.
 
-    The ``c_a`` must be mutually orthogonal. The series ends after ``deg/2`` terms.
+    The ``c_a`` must be mutually orthogonal. The series ends after ``deg/2`` terms. A negative ``norms[a]``
+    gives the backward operator along ``c_a`` (``exp(−½ ∂²_c/|n|)``, the inverse; a finite series too).
     """
+    sparse = [_sparse(c) for c in directions]
     total = p
     term = p
     j = 0
     while term:
         j += 1
         nxt = term.ring.zero
-        for c, nc in zip(directions, norms):
-            nxt += directional_derivative(directional_derivative(term, c), c) * (QQ(1, 2) / nc)
+        for c, nc in zip(sparse, norms):
+            nxt += _along(_along(term, c, meter), c, meter) * (QQ(1, 2) / nc)
         term = nxt * QQ(1, j)
         total += term
     return total
@@ -98,19 +118,25 @@ class LinearSubstitution:
             forms.append(form)
         return cls(R, tuple(forms))
 
-    def power(self, i: int, n: int) -> PolyElement:
-        key = (i, n)
-        if key not in self._powers:
-            self._powers[key] = self.forms[i] ** n
-        return self._powers[key]
+    def power(self, i: int, n: int, meter: Meter) -> PolyElement:
+        """``forms[i]**n`` (cached), each power from the one below it."""
+        if n == 1:
+            return self.forms[i]
+        if (i, n) not in self._powers:
+            below = self.power(i, n - 1, meter)
+            meter.charge(len(below) * len(self.forms[i]), "a substitution x = By (conditioning, THEORY.md §2.4)")
+            self._powers[i, n] = below * self.forms[i]
+        return self._powers[i, n]
 
-    def __call__(self, p: PolyElement) -> PolyElement:
+    def __call__(self, p: PolyElement, meter: Meter) -> PolyElement:
         out = self.R.zero
         for monom, coeff in p.terms():
             term = self.R.ground_new(coeff)
             for i, n in enumerate(monom):
                 if n:
-                    term = term * self.power(i, n)
+                    power = self.power(i, n, meter)
+                    meter.charge(len(term) * len(power), "a substitution x = By (conditioning, THEORY.md §2.4)")
+                    term = term * power
                     if not term:
                         break
             out += term
@@ -132,13 +158,15 @@ def gaussian_expectation(p: PolyElement, variances: list) -> object:
     return total
 
 
-def next_derivatives(level: dict[tuple[int, ...], PolyElement], C: list[Vector]) -> dict[tuple[int, ...], PolyElement]:
+def next_derivatives(level: dict[tuple[int, ...], PolyElement], C: list[Vector], meter: Meter
+                     ) -> dict[tuple[int, ...], PolyElement]:
     """From ``{a: ∂_{c_a} h}`` over multisets of size j to size j+1 (zero polynomials dropped)."""
+    sparse = [_sparse(c) for c in C]
     out: dict[tuple[int, ...], PolyElement] = {}
     for multiset, q in level.items():
         start = multiset[-1] if multiset else 0
         for a in range(start, len(C)):
-            d = directional_derivative(q, C[a])
+            d = _along(q, sparse[a], meter)
             if d:
                 out[multiset + (a,)] = d
     return out
@@ -154,13 +182,14 @@ def coefficient_vectors(components: list[PolyElement]) -> list[list]:
     return list(by_monom.values())
 
 
-def to_ring(expr: sympy.Expr, R: PolyRing, variables: list[sympy.Symbol]) -> PolyElement:
-    """A sympy polynomial expression with rational coefficients as an element of ``R`` (no sympy ``expand``:
-    sums, products and powers are done in the sparse ring, which is much faster for ``(x1 + …)**k``)."""
+def to_ring(expr: sympy.Expr, R: PolyRing, variables: list[sympy.Expr]) -> PolyElement:
+    """A sympy polynomial expression with rational coefficients as an element of ``R``, whose generators stand
+    for ``variables`` (symbols, or any sub-expressions such as function applications, matched exactly). No sympy
+    ``expand``: sums, products and powers are done in the sparse ring, which is much faster for ``(x1 + …)**k``."""
     index = {v: i for i, v in enumerate(variables)}
 
     def walk(e: sympy.Expr) -> PolyElement:
-        if e.is_Symbol:
+        if e in index:
             return R.gens[index[e]]
         if e.is_Rational:
             return R.ground_new(QQ(int(e.p), int(e.q)))
@@ -178,19 +207,71 @@ def to_ring(expr: sympy.Expr, R: PolyRing, variables: list[sympy.Symbol]) -> Pol
     return walk(expr)
 
 
-def heat_in(p: PolyElement, m: int, norms: list) -> PolyElement:
+def _atoms(expr: sympy.Expr, out: dict) -> None:
+    """Symbols and function applications of ``expr`` (not inside another application), in order of appearance."""
+    if expr.is_Symbol or isinstance(expr, sympy.Function):
+        out.setdefault(expr, None)
+    elif expr.is_Add or expr.is_Mul or expr.is_Pow:
+        for a in expr.args:
+            _atoms(a, out)
+
+
+def generic_ring(n: int) -> PolyRing:
+    """``QQ[t0..t_{n−1}]`` (``n ≥ 1``): the ring a parsed expression is expanded in, its atoms mapped onto the
+    generators (generic names keep sympy's ring cache bounded by the number of atoms, not by the inputs)."""
+    R, *_ = ring([f"t{i}" for i in range(n)], QQ)
+    return R
+
+
+def ring_form(expr: sympy.Expr) -> tuple[PolyElement, tuple[sympy.Expr, ...]]:
+    """``expr`` (a parsed expression: a polynomial with rational coefficients in symbols and function
+    applications) as an element of :func:`generic_ring`, with the atoms its generators stand for. Arguments of
+    function applications are expanded too, as ``sympy.expand`` does."""
+    found: dict = {}
+    _atoms(expr, found)
+    apps = {a: a.func(*(expand_in_ring(b) for b in a.args)) for a in found if isinstance(a, sympy.Function)}
+    atoms = tuple(dict.fromkeys(apps.get(a, a) for a in found))
+    padded = atoms or (sympy.Symbol("t0"),)
+    R = generic_ring(len(padded))
+    return to_ring(expr.xreplace(apps) if apps else expr, R, list(padded)), padded
+
+
+def expand_in_ring(expr: sympy.Expr) -> sympy.Expr:
+    """``sympy.expand(expr)`` (the same expression) for a parsed expression, computed in a sparse ring."""
+    p, atoms = ring_form(expr)
+    return p.as_expr(*atoms)
+
+
+def hermite_of(k: int, expr: sympy.Expr) -> sympy.Expr:
+    """``He_k(expr)`` expanded (equal to ``sympy.expand(hermite_e(k, expr))``) by the three-term recurrence
+    ``He_{j+1}(u) = u·He_j(u) − j·He_{j−1}(u)`` (THEORY.md §1) in a sparse polynomial ring.
+
+    With ``u = v/L`` (``v`` integral, ``L`` the common denominator) the recurrence runs on the integral
+    ``G_j = L^j He_j(v/L)``: ``G_{j+1} = v·G_j − j·L²·G_{j−1}``, and ``He_k(u) = G_k / L^k``.
+    """
+    u, atoms = ring_form(expr)
+    L, v = u.clear_denoms()
+    Z = u.ring.clone(domain=ZZ)
+    v, L = v.set_ring(Z), int(L)
+    prev, cur = Z.zero, Z.one
+    for j in range(k):
+        prev, cur = cur, v * cur - prev * (j * L * L)
+    return cur.set_ring(u.ring).mul_ground(QQ(1, L**k)).as_expr(*atoms)
+
+
+def heat_in(p: PolyElement, m: int, norms: list, meter: Meter) -> PolyElement:
     """``exp(½ Σ_{j<m} ∂²_{y_j}/norms[j]) p`` in the first ``m`` generators (the ``y`` of a substitution)."""
     r = p.ring.ngens
     units = [tuple(QQ(int(i == j)) for i in range(r)) for j in range(m)]
-    return heat(p, units, list(norms[:m]))
+    return heat(p, units, list(norms[:m]), meter)
 
 
-def gaussian_norm2(p: PolyElement, m: int, norms: list) -> object:
+def gaussian_norm2(p: PolyElement, m: int, norms: list, meter: Meter) -> object:
     """``E[p(y)²]`` for ``y_j ~ N(0, 1/norms[j])`` independent (``p`` in the first ``m`` generators), without
     squaring ``p``: with ``P = exp(½ Σ_j ∂²_{y_j}/norms[j]) p`` (:func:`heat_in`), ``p = Σ_α P_α He^D_α`` and
     ``E[He^D_α He^D_β] = δ_αβ α! D^α`` (``He^D_α = exp(−½Δ_D) y^α``, ``D_j = 1/norms[j]``)."""
     total = QQ(0)
-    for monom, coeff in heat_in(p, m, norms).terms():
+    for monom, coeff in heat_in(p, m, norms, meter).terms():
         weight = QQ(multi_factorial(monom[:m]))
         for j, n in enumerate(monom[:m]):
             if n:

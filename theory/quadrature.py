@@ -31,6 +31,7 @@ from theory.subspace import orthonormal
 
 SPLIT_RANGE = 12.0
 ALIGN_TOL = 1e-9
+GRID_FACTOR = 4  # a grid may have up to GRID_FACTOR × budget points (a split axis needs more than q points)
 
 
 @lru_cache(maxsize=64)
@@ -117,8 +118,12 @@ def _product_rule(rules: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarra
 
 
 def build_grid(QV: np.ndarray, QW: np.ndarray, planes: tuple[Hyperplane, ...] | None, q: int, n_gl: int,
-               ) -> Grid:
-    """The grid for conditioning on ``span QV`` (module docstring); ``planes = ()`` for a smooth target."""
+               budget: int) -> Grid:
+    """The grid for conditioning on ``span QV`` (module docstring); ``planes = ()`` for a smooth target.
+
+    Refused (``ValueError``) before any product rule is formed when it would have more than
+    ``GRID_FACTOR × budget`` points.
+    """
     unknown, planes = planes is None, planes or ()
     in_v = [p for p in planes if np.linalg.norm(QW.T @ np.array(p.normal)) < ALIGN_TOL]
     in_w = [p for p in planes if p not in in_v]
@@ -126,6 +131,7 @@ def build_grid(QV: np.ndarray, QW: np.ndarray, planes: tuple[Hyperplane, ...] | 
     dw = _directions([QW.T @ np.array(p.normal) / np.linalg.norm(QW.T @ np.array(p.normal)) for p in in_w])
     aligned = not unknown and dv is not None and dw is not None
     if not aligned or not planes:
+        _check_size([q] * (QV.shape[1] + QW.shape[1]), budget)
         gh = gauss_hermite(q)
         Y, wy = _product_rule([gh] * QV.shape[1])
         return Grid(QV, QW, Y, wy, tuple(gh[0][None, :] for _ in range(QW.shape[1])),
@@ -136,15 +142,12 @@ def build_grid(QV: np.ndarray, QW: np.ndarray, planes: tuple[Hyperplane, ...] | 
         breaks = [p.offset / float(QV[:, i] @ np.array(p.normal)) for p in in_v
                   if abs(float(QV[:, i] @ np.array(p.normal))) > ALIGN_TOL]
         y_rules.append(split_rule(np.array(breaks), n_gl) if breaks else gauss_hermite(q))
+    crossing = [[p for p in in_w if abs(float(QW[:, k] @ np.array(p.normal))) > ALIGN_TOL] for k in range(QW.shape[1])]
+    _check_size([len(rule[0]) for rule in y_rules] + [(len(c) + 1) * n_gl if c else q for c in crossing], budget)
     Y, wy = _product_rule(y_rules)
     W, Om = [], []
-    for k in range(QW.shape[1]):
-        rows = []
-        for p in in_w:
-            n = np.array(p.normal)
-            along = float(QW[:, k] @ n)
-            if abs(along) > ALIGN_TOL:
-                rows.append((p.offset - Y @ (QV.T @ n)) / along)
+    for k, planes_k in enumerate(crossing):
+        rows = [(p.offset - Y @ (QV.T @ np.array(p.normal))) / float(QW[:, k] @ np.array(p.normal)) for p in planes_k]
         if rows:
             nodes, weights = split_rule(np.stack(rows, axis=1), n_gl)
         else:
@@ -154,4 +157,13 @@ def build_grid(QV: np.ndarray, QW: np.ndarray, planes: tuple[Hyperplane, ...] | 
     return Grid(QV, QW, Y, wy, tuple(W), tuple(Om), True)
 
 
-__all__ = ["Grid", "SPLIT_RANGE", "build_grid", "gauss_hermite", "split_rule"]
+def _check_size(axis_points: list[int], budget: int) -> None:
+    """Refuse a grid with more than ``GRID_FACTOR × budget`` points (the product of its per-axis counts)."""
+    size = int(np.prod([float(n) for n in axis_points]))
+    if size > GRID_FACTOR * budget:
+        raise ValueError(f"the quadrature grid would have {size:,} points ({' × '.join(map(str, axis_points))} per "
+                         f"axis), more than GRID_FACTOR = {GRID_FACTOR} times budget = {budget:,} quadrature points; "
+                         "use a target with fewer variables or kinks")
+
+
+__all__ = ["GRID_FACTOR", "Grid", "SPLIT_RANGE", "build_grid", "gauss_hermite", "split_rule"]

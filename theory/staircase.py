@@ -37,19 +37,21 @@ class Blocked:
 
 
 def staircase_levels(engine: Engine, leap: int, sigma: object = None) -> tuple[tuple[Subspace, ...], tuple[Blocked, ...]]:
-    """``(U^0, …, U^∞)`` until the recursion stops growing (at most ``r`` steps), and what σ blocked.
+    """``(U^0, …, U^∞)`` until the recursion stops growing (at most ``r`` steps), and what σ blocked. All levels
+    share one budget (:mod:`theory.budget`): a staircase beyond it is refused with a ``ValueError``.
 
     ``sigma``: ``None`` (generic, §2.4–2.5) or an :class:`theory.activations.Activation` (§2.8).
     """
     levels: list[Subspace] = [engine.zero()]
     blocked: list[Blocked] = []
     orders = tuple(range(1, leap + 1))
+    meter = engine.meter()  # one budget for all levels (theory.budget)
     while levels[-1].dim < engine.r:
         V = levels[-1]
         if sigma is None:
-            nxt = V + engine.directions(V, orders)
+            nxt = V + engine.directions(V, orders, meter)
         else:
-            groups = engine.direction_groups(V, orders)
+            groups = engine.direction_groups(V, orders, meter)
             nxt = reduce(lambda a, b: a + b, [S for o, S in groups.items() if not sigma.vanishes(o)], V)
             for o, S in groups.items():
                 extra = S.minus(nxt) if sigma.vanishes(o) else None

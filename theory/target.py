@@ -6,6 +6,11 @@ coefficients is analysed exactly (:class:`theory.exact.ExactEngine`); anything e
 kinks of relu/abs/sign. ``Target`` delegates every computation to its engine (one protocol,
 :mod:`theory.engine`) and caches results in one memo.
 
+Every request (``norm2``, one staircase, one predicted error, …) is computed within the budget of
+:mod:`theory.budget` — ``MAX_TERM_OPERATIONS`` exact term operations or ``MAX_POINT_OPERATIONS`` quadrature point
+operations, about ``BUDGET_SECONDS`` s — or refused with a one-line ``ValueError`` naming the limit before the
+step that would exceed it.
+
 Results are basis-free: for ``g' = g∘R`` (``g'(x) = g(Rx)``, ``R`` orthogonal) every subspace of ``g'`` is
 ``Rᵀ`` times that of ``g`` and every number is the same. Methods taking ``activation`` (a spec string or an
 :class:`theory.activations.Activation`) give the σ-aware answers of §2.3 and §2.8; ``None`` gives the
@@ -22,6 +27,7 @@ import numpy as np
 import sympy
 
 from theory.activations import Activation, activation, as_activation
+from theory.budget import MAX_TENSOR_ENTRIES
 from theory.engine import Engine, Subspace
 from theory.exact import ExactEngine
 from theory.numeric import NumericEngine, numeric_engine
@@ -235,7 +241,10 @@ class Target:
         -------
         sympy.Array (exact) or numpy.ndarray of shape ``(r,)*k`` (a number for ``k = 0``)
         """
-        return self.engine.tensor(_int(k, "k", 0))
+        k = _int(k, "k", 0)
+        if self.r**k > MAX_TENSOR_ENTRIES:
+            raise ValueError(f"C_{k} has r^k = {self.r**k:,} entries, more than MAX_TENSOR_ENTRIES = {MAX_TENSOR_ENTRIES:,}")
+        return self.engine.tensor(k)
 
     def first_nonzero_order(self) -> int | float:
         """``ℓ1 = min{k ≥ 1 : C_k ≠ 0}`` (§2.2); ``math.inf`` if none (numeric: none up to ``kmax``)."""

@@ -1,0 +1,93 @@
+"""The analysis budget: every request on an accepted target finishes within a stated amount of work, or is
+refused in one line naming the limit before the step that would exceed it (issue 9 item 4).
+
+The parser's limits (:mod:`theory.parse`) bound the size of a target, not the work of analysing it:
+``(x1+x2+x3)**60`` has 1,891 monomials but 1,159,401 Hermite terms. Each request — ``norm2``, one staircase
+(all its levels), one predicted error, the relevant subspace, … — gets a fresh :class:`Meter`. Every step of
+an engine states, before it runs, the work it is about to do (from the sizes of its inputs, known then), and
+the meter refuses the request when the total would pass the limit:
+
+* exact engine (rational polynomial algebra, :mod:`theory.exact`): at most ``MAX_TERM_OPERATIONS`` term
+  operations, one per coefficient touched: the product of polynomials with ``a`` and ``b`` terms costs
+  ``a·b``, a derivative of ``a`` terms along a direction with ``s`` non-zero entries ``a·s``, rational row
+  reduction of ``n`` vectors of ``Q^r`` ``n·r·min(n, r)`` (less for sparse vectors, :func:`elimination`); the
+  Hermite expansion of ``g`` costs :func:`hermite_terms`, ``Σ_m Π_j (⌊m_j/2⌋ + 1)`` over its monomials
+  ``x^m``, counted before it starts;
+* numeric engine (quadrature, :mod:`theory.numeric`): at most ``MAX_POINT_OPERATIONS`` point operations,
+  a grid of ``N`` points costing ``N`` times (the operations of the target, :func:`expression_operations`,
+  plus the Hermite contractions), a step of a Python loop ``LOOP_STEP``; grids themselves are limited by the
+  target's ``budget`` of quadrature points (:func:`theory.quadrature.build_grid`);
+* Hermite tensors ``C_k`` (``r^k`` entries) of at most ``MAX_TENSOR_ENTRIES`` entries.
+
+Either limit is about ``BUDGET_SECONDS`` seconds of one idle core of the reference machine (a 2-core AMD EPYC,
+measured in ``bench/test_theory_bench.py``); a refusal costs none of the work refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy
+
+MAX_TERM_OPERATIONS = 2_000_000
+MAX_POINT_OPERATIONS = 1_000_000_000
+BUDGET_SECONDS = 3
+LOOP_STEP = 1_000  # point operations a step of a Python loop of the numeric engine counts as (≈ 1 µs)
+MAX_TENSOR_ENTRIES = 1_000_000  # entries of Hermite tensors C_k (r^k) built or rotated in one request
+
+
+@dataclass
+class Meter:
+    """The work one request has done so far against its limit (module docstring). Mutable: one per request."""
+
+    limit: int
+    name: str  # the limit's constant, named in the refusal
+    unit: str
+    spent: int = 0
+
+    def charge(self, work: int, step: str) -> None:
+        """Count ``work`` units about to be spent on ``step``; refuse the request first if the total would pass
+        the limit."""
+        if self.spent + work > self.limit:
+            raise ValueError(f"analysis refused before {step}: the request would need more than {self.name} = "
+                             f"{self.limit:,} {self.unit} (the budget of one request, about {BUDGET_SECONDS} s); "
+                             "use a target with fewer variables, terms or a lower degree")
+        self.spent += work
+
+
+def exact_meter() -> Meter:
+    """A fresh meter for one request to the exact engine."""
+    return Meter(MAX_TERM_OPERATIONS, "MAX_TERM_OPERATIONS", "term operations")
+
+
+def numeric_meter() -> Meter:
+    """A fresh meter for one request to the numeric engine."""
+    return Meter(MAX_POINT_OPERATIONS, "MAX_POINT_OPERATIONS", "point operations")
+
+
+def hermite_terms(monomials: list[tuple[int, ...]]) -> int:
+    """Terms of the Hermite expansion of a polynomial with these monomials: ``Σ_m Π_j (⌊m_j/2⌋ + 1)`` (each
+    ``x_j^{m_j}`` is a combination of ``He_{m_j}, He_{m_j − 2}, …``; THEORY.md §1)."""
+    total = 0
+    for m in monomials:
+        count = 1
+        for e in m:
+            count *= e // 2 + 1
+        total += count
+    return total
+
+
+def elimination(n: int, nnz: int, r: int) -> int:
+    """Term operations of reducing ``n`` vectors of ``Q^r`` with at most ``nnz`` non-zero entries each (row
+    reduction, Gram–Schmidt): ``n·nnz·min(n, r)`` (``n·r·min(n, r)`` for dense vectors)."""
+    return n * max(nnz, 1) * min(n, r)
+
+
+def expression_operations(expr: sympy.Expr) -> int:
+    """Array operations of evaluating ``expr`` once on a batch (one per node of its tree, shared nodes
+    counted each time they occur, as :func:`theory.evaluate.compile_expression` walks it)."""
+    return sum(1 for _ in sympy.preorder_traversal(expr))
+
+
+__all__ = ["BUDGET_SECONDS", "LOOP_STEP", "MAX_POINT_OPERATIONS", "MAX_TENSOR_ENTRIES", "MAX_TERM_OPERATIONS", "Meter", "exact_meter",
+           "expression_operations", "hermite_terms", "numeric_meter", "elimination"]
