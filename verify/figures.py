@@ -138,24 +138,25 @@ def stairway(fig: Any, data: Mapping[str, Any]) -> None:
 
 
 def published(fig: Any, data: Mapping[str, Any]) -> None:
-    """Per ``κ``: the suite's per-seed errors (notebook protocol and honest variant), the prediction interval of
-    one full seed, and the published mean with its data-only standard deviation."""
-    ax = fig.add_subplot(1, 1, 1)
-    for j, row in enumerate(data["rows"]):
-        full, honest = row["full_seeds"]["values"], row["honest"]["values"]
-        ax.scatter(np.full(len(full), j - 0.1), full, s=14, color="C0", label="suite, full seeds" if j == 0 else None)
-        ax.scatter(np.full(len(honest), j + 0.1), honest, s=14, marker="x", color="C2",
-                   label="suite, honest test estimate" if j == 0 else None)
+    """One panel per ``κ`` (own scale): the suite's per-seed errors (notebook protocol and honest variant), the
+    prediction interval of one full seed, and the published mean with its data-only standard deviation."""
+    rows = data["rows"]
+    axes = fig.subplots(1, len(rows), squeeze=False)[0]
+    for ax, row in zip(axes, rows):
+        full, honest, pub = row["full_seeds"]["values"], row["honest"]["values"], row["published"]
+        ax.scatter(np.zeros(len(full)), full, s=14, color="C0", label="suite, full seeds")
+        ax.scatter(np.ones(len(honest)), honest, s=18, marker="x", color="C2", label="suite, honest test estimate")
         if "interval" in row:
-            ax.vlines(j - 0.1, *row["interval"], color="C0", lw=3, alpha=0.25,
-                      label=f"{row['level']:.1%} prediction interval" if j == 0 else None)
-        pub = row["published"]
-        ax.errorbar(j + 0.25, pub["mean"], yerr=pub["std"], fmt="D", color="C3", ms=5, capsize=3,
-                    label="published mean ± data-only sd" if j == 0 else None)
-    ax.set_xticks(range(len(data["rows"])), [f"κ = {row['kappa']:g}" for row in data["rows"]])
-    ax.set_ylabel("test error")
-    ax.set_title(f"d = {data['size']['d']}, p = {data['size']['p']}", fontsize=8)
-    ax.legend(fontsize=6)
+            ax.vlines(0, *row["interval"], color="C0", lw=4, alpha=0.25,
+                      label=f"{row['level']:.1%} prediction interval")
+        ax.errorbar(2, pub["mean"], yerr=pub["std"], fmt="D", color="C3", ms=5, capsize=3,
+                    label="published mean ± data-only sd")
+        ax.set_xlim(-0.7, 2.7)
+        ax.set_xticks([0, 1, 2], ["suite", "honest", "published"], fontsize=7)
+        ax.set_title(f"κ = {row['kappa']:g} ({row['verdict']})", fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes[0].set_ylabel(f"test error (d = {data['size']['d']}, p = {data['size']['p']})")
+    axes[-1].legend(fontsize=6)
 
 
 def step_plane(fig: Any, data: Mapping[str, Any]) -> None:
@@ -196,9 +197,15 @@ def paper_stairway(fig: Any, data: Mapping[str, Any]) -> None:
         ax.plot(x[ok], mean[ok], "o-", ms=3, lw=1.2, color=color,
                 label="T = 0 (random features)" if T == "0" else f"T = {T}")
         ax.fill_between(x[ok], lo[ok], hi[ok], color=color, alpha=0.15, lw=0)
-    for seg in data["plateaus"]:
+    for seg in data["plateaus"]:  # one dashed step per distinct value, labelled with the T that share it
+        shared: dict[float, list[int]] = {}
         for T, value in seg["errors"].items():
-            ax.hlines(value, seg["from"], seg["to"], colors=f"C{int(T)}", linestyles="--", lw=1.4, alpha=0.8)
+            shared.setdefault(round(float(value), 9), []).append(int(T))
+        for value, Ts in shared.items():
+            ax.hlines(value, seg["from"], seg["to"], colors=f"C{min(Ts)}", linestyles="--", lw=1.4, alpha=0.8)
+            text = f"T={Ts[0]}" if len(Ts) == 1 else f"T={min(Ts)}–{max(Ts)}"
+            ax.annotate(text, (seg["from"], value), xytext=(2, 2), textcoords="offset points", fontsize=6,
+                        color=f"C{min(Ts)}")
     for b in data["boundaries"]:
         ax.axvline(b, color="gray", lw=0.5, alpha=0.5)
     ax.plot([], [], "k--", lw=1.4, label=f"predicted ε_pred(U^T_σ, κ={data['kappa']})")
@@ -257,7 +264,7 @@ FIGURES: Mapping[str, Renderer] = {
     "loglog": loglog, "curve": curve, "plane": plane, "extrapolation": extrapolation, "stairway": stairway,
     "zg_time": zg_time, "zg_neurons": zg_neurons, "zg_mass": zg_mass, "published": published,
     "step_plane": step_plane, "paper_stairway": paper_stairway}
-SIZES: Mapping[str, tuple[float, float]] = {"plane": WIDE, "paper_stairway": PAPER_SIZE}
+SIZES: Mapping[str, tuple[float, float]] = {"plane": WIDE, "published": WIDE, "paper_stairway": PAPER_SIZE}
 
 
 def figure_size(kind: str) -> tuple[float, float]:

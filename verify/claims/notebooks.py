@@ -391,7 +391,7 @@ NB_ORIENT = Claim(
               "example 2 leaves it (Θ(1)) from step 2",
     predict=_orient_predict,
     ladders={"smoke": Ladder(_orient_arms((32, 64), 64, STEPS), 2),
-             "quick": Ladder(_orient_arms((256, 512, 1024, 2048), MULTI_P, STEPS), 4),
+             "quick": Ladder(_orient_arms((512, 1024, 2048), MULTI_P, STEPS), 6),
              "full": Ladder(_orient_arms((512, 1024, 2048, 4096), MULTI_P, STEPS), 6)},
     evaluate=evaluate_orient,
     statistic=f"mean over neurons of |component| of the step's (cos e1, cos e2) along v* (step 1) and ⊥ v* "
