@@ -29,9 +29,13 @@ from dataclasses import dataclass
 
 import sympy
 
-MAX_TERM_OPERATIONS = 2_000_000
+MAX_TERM_OPERATIONS = 3_000_000
 MAX_POINT_OPERATIONS = 1_000_000_000
 BUDGET_SECONDS = 3
+# term operations per coefficient touched, by kind of step (a rational multiply-add on a sparse polynomial is
+# about 1 µs on the reference machine; measured in bench/test_theory_bench.py)
+DERIVATIVE, PRODUCT, HERMITE, ELIMINATION = 5, 3, 2, 1
+FUNCTION = 10  # point operations of one activation (tanh, erf, …) per point, against 1 for an addition
 LOOP_STEP = 1_000  # point operations a step of a Python loop of the numeric engine counts as (≈ 1 µs)
 MAX_TENSOR_ENTRIES = 1_000_000  # entries of Hermite tensors C_k (r^k) built or rotated in one request
 
@@ -43,6 +47,7 @@ class Meter:
     limit: int
     name: str  # the limit's constant, named in the refusal
     unit: str
+    advice: str  # what to change
     spent: int = 0
 
     def charge(self, work: int, step: str) -> None:
@@ -50,19 +55,31 @@ class Meter:
         the limit."""
         if self.spent + work > self.limit:
             raise ValueError(f"analysis refused before {step}: the request would need more than {self.name} = "
-                             f"{self.limit:,} {self.unit} (the budget of one request, about {BUDGET_SECONDS} s); "
-                             "use a target with fewer variables, terms or a lower degree")
+                             f"{self.limit:,} {self.unit} (the budget of one request, about {BUDGET_SECONDS} s); {self.advice}")
         self.spent += work
 
 
 def exact_meter() -> Meter:
     """A fresh meter for one request to the exact engine."""
-    return Meter(MAX_TERM_OPERATIONS, "MAX_TERM_OPERATIONS", "term operations")
+    return Meter(MAX_TERM_OPERATIONS, "MAX_TERM_OPERATIONS", "term operations",
+                 "use a target with fewer variables, fewer terms or a lower degree")
 
 
 def numeric_meter() -> Meter:
     """A fresh meter for one request to the numeric engine."""
-    return Meter(MAX_POINT_OPERATIONS, "MAX_POINT_OPERATIONS", "point operations")
+    return Meter(MAX_POINT_OPERATIONS, "MAX_POINT_OPERATIONS", "point operations",
+                 "pass a smaller budget= (quadrature points, less accurate) or use a shorter target")
+
+
+def derivative(terms: int, nnz: int) -> int:
+    """Term operations of a derivative of a polynomial with ``terms`` terms along a direction with ``nnz``
+    non-zero entries (one pass per entry: differentiate, scale, add; ``+ 1``: a call costs even when empty)."""
+    return DERIVATIVE * (terms + 1) * max(nnz, 1)
+
+
+def product(a: int, b: int) -> int:
+    """Term operations of the product of polynomials with ``a`` and ``b`` terms."""
+    return PRODUCT * (a + 1) * (b + 1)
 
 
 def hermite_terms(monomials: list[tuple[int, ...]]) -> int:
@@ -79,15 +96,16 @@ def hermite_terms(monomials: list[tuple[int, ...]]) -> int:
 
 def elimination(n: int, nnz: int, r: int) -> int:
     """Term operations of reducing ``n`` vectors of ``Q^r`` with at most ``nnz`` non-zero entries each (row
-    reduction, Gram–Schmidt): ``n·nnz·min(n, r)`` (``n·r·min(n, r)`` for dense vectors)."""
-    return n * max(nnz, 1) * min(n, r)
+    reduction, Gram–Schmidt): ``n·nnz·min(n, r)`` (``n·r·min(n, r)`` for dense vectors), plus ``r`` per vector."""
+    return ELIMINATION * (n * max(nnz, 1) * min(n, r) + n * r)
 
 
 def expression_operations(expr: sympy.Expr) -> int:
-    """Array operations of evaluating ``expr`` once on a batch (one per node of its tree, shared nodes
-    counted each time they occur, as :func:`theory.evaluate.compile_expression` walks it)."""
-    return sum(1 for _ in sympy.preorder_traversal(expr))
+    """Array operations of evaluating ``expr`` once on a batch: one per node of its tree (shared nodes counted
+    each time they occur, as :func:`theory.evaluate.compile_expression` walks it), ``FUNCTION`` per application
+    of an activation (a transcendental function costs about that many additions)."""
+    return sum(FUNCTION if isinstance(e, sympy.Function) else 1 for e in sympy.preorder_traversal(expr))
 
 
-__all__ = ["BUDGET_SECONDS", "LOOP_STEP", "MAX_POINT_OPERATIONS", "MAX_TENSOR_ENTRIES", "MAX_TERM_OPERATIONS", "Meter", "exact_meter",
-           "expression_operations", "hermite_terms", "numeric_meter", "elimination"]
+__all__ = ["BUDGET_SECONDS", "DERIVATIVE", "ELIMINATION", "FUNCTION", "HERMITE", "LOOP_STEP", "MAX_POINT_OPERATIONS", "MAX_TENSOR_ENTRIES", "MAX_TERM_OPERATIONS", "Meter", "PRODUCT", "derivative", "exact_meter",
+           "expression_operations", "hermite_terms", "numeric_meter", "elimination", "product"]

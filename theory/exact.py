@@ -31,7 +31,7 @@ import sympy
 from sympy.polys.domains import QQ
 from sympy.polys.rings import PolyElement
 
-from theory.budget import Meter, elimination, exact_meter, hermite_terms
+from theory.budget import HERMITE, Meter, derivative, elimination, exact_meter, hermite_terms
 from theory.hermite import hermite_e_coefficients, index_tuple_to_alpha, multi_factorial
 from theory.polyalgebra import (
     LinearSubstitution,
@@ -40,6 +40,7 @@ from theory.polyalgebra import (
     heat,
     heat_in,
     hermite_expansion,
+    integral,
     next_derivatives,
     vectors_by_degree,
 )
@@ -150,7 +151,7 @@ class ExactEngine:
         """``Σ_{|α| < ℓ} c_α He_α / α!`` (the part preprocessing removes) as a sympy expression."""
         R = self.g.ring
         low = [(alpha, c) for alpha, c in self.hermite.items() if sum(alpha) < ell]
-        exact_meter().charge(hermite_terms([a for a, _ in low]), "building the low Hermite orders")
+        exact_meter().charge(HERMITE * hermite_terms([a for a, _ in low]), "building the low Hermite orders")
         out = R.zero
         for alpha, c in low:
             term = R.ground_new(c / multi_factorial(alpha))
@@ -173,8 +174,8 @@ class ExactEngine:
         and ``c_a/‖c_a‖`` together are an orthonormal basis, so ``Σ_a ∂²_{c_a}/‖c_a‖² = Δ − Σ_j ∂²_{b_j}/‖b_j‖²``):
         a backward heat operator along the ``dim V`` directions of ``V`` only."""
         meter.charge(elimination(V.dim, self.r, self.r), "the orthogonal basis of V")
-        vb, vn = V.orthogonal_basis()
-        cb, cn = self._complement(V, meter) if complement else ([], [])
+        vb, vn = integral(V.orthogonal_basis()[0])
+        cb, cn = integral(self._complement(V, meter)[0]) if complement else ([], [])
         h = heat(self._transform(meter), vb, [-n for n in vn], meter)
         return _Frame(vb, vn, cb, cn, h, LinearSubstitution.from_basis(self.g.ring, vb))
 
@@ -190,7 +191,7 @@ class ExactEngine:
     def relevant(self) -> ExactSubspace:
         """``U*_rel = range E[∇g ∇gᵀ]`` = span of the coefficient vectors of ``∇g`` (§2.1)."""
         meter = exact_meter()
-        meter.charge(len(self.g) * self.r, "the gradient of g")
+        meter.charge(derivative(len(self.g), 1) * self.r, "the gradient of g")
         return _span(coefficient_vectors([self.g.diff(x) for x in self.g.ring.gens]), self.r, meter)
 
     def _gradients(self, V: ExactSubspace, orders: tuple[int, ...], meter: Meter):  # noqa: ANN202 - iterator
@@ -202,7 +203,7 @@ class ExactEngine:
         for k in range(1, top + 1):
             if k in orders:
                 for q in level.values():
-                    meter.charge(len(q) * self.r, "a gradient (conditioning, THEORY.md §2.4)")
+                    meter.charge(derivative(len(q), 1) * self.r, "a gradient (conditioning, THEORY.md §2.4)")
                     yield k, fr, [fr.subst(q.diff(x), meter) for x in R.gens]
             if k == top:
                 return

@@ -8,7 +8,9 @@ finite union of hyperplanes ``⟨n, x⟩ = c`` (``n`` a unit normal). Kinked fun
 sign: ``±1``), which gives a superset of the true kink set — extra split points cost nodes, not accuracy.
 
 :func:`kink_hyperplanes` returns ``None`` when the set is not of that form (e.g. ``relu(x1*x2 − 1)``); the
-quadrature engine then cannot split at the kinks and says so.
+quadrature engine then cannot split at the kinks and says so. So it does for polynomial arguments in several
+variables beyond ``MAX_FACTOR_DEGREE`` or, all arguments of the target together, ``MAX_FACTOR_TERMS`` terms:
+factoring them would cost more than the analysis budget (:mod:`theory.budget`).
 """
 
 from __future__ import annotations
@@ -19,9 +21,14 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
+from theory.polyalgebra import expand_in_ring, ring_form
 from theory.registry import KINKED
 
 MAX_BRANCHES = 64
+# factoring is how multi-variable polynomial arguments are split into hyperplanes; its cost grows fast with the size,
+# so all the arguments of one target are factored only up to these sizes together (larger: not hyperplanes)
+MAX_FACTOR_DEGREE = 12
+MAX_FACTOR_TERMS = 200
 ROOT_RANGE = 12.0  # roots of one-variable arguments are searched in [−ROOT_RANGE, ROOT_RANGE] (the quadrature range)
 _BRANCHES = {"relu": lambda h: (h, sympy.Integer(0)), "abs": lambda h: (h, -h), "sign": lambda h: (sympy.Integer(1),
                                                                                                     sympy.Integer(-1))}
@@ -71,7 +78,10 @@ def _zero_set(h: sympy.Expr, xs: list[sympy.Symbol]) -> list[Hyperplane] | None:
     if not used:
         return []
     if h.is_polynomial(*xs):
-        poly = sympy.Poly(h, *xs)
+        size = _size(h, xs)
+        if size is not None and size[0] > MAX_FACTOR_DEGREE:
+            return _roots_of_one_variable(h, used[0], xs) if len(used) == 1 else None
+        poly = sympy.Poly(expand_in_ring(h) if size is not None else sympy.expand(h), *xs)
         if poly.total_degree() <= 1:
             return [_plane([float(poly.coeff_monomial(x)) for x in xs], float(poly.coeff_monomial(1)))]
         if not all(c.is_Rational for c in poly.coeffs()):
@@ -114,20 +124,42 @@ def _roots_of_one_variable(h: sympy.Expr, x: sympy.Symbol, xs: list[sympy.Symbol
     return planes
 
 
+def _size(h: sympy.Expr, xs: list[sympy.Symbol]) -> tuple[int, int] | None:
+    """``(total degree, terms)`` of ``h`` expanded, when it is a polynomial in ``xs`` with rational coefficients
+    (computed in a sparse ring, :func:`theory.polyalgebra.ring_form`); ``None`` otherwise."""
+    if not h.is_polynomial(*xs) or not all(n.is_Rational for n in h.atoms(sympy.Number)):
+        return None
+    p, atoms = ring_form(h)
+    if any(a not in xs for a in atoms if p.degree(p.ring.gens[atoms.index(a)]) > 0):
+        return None
+    return max((sum(m) for m in p.monoms()), default=0), len(p)
+
+
+def _factored_terms(h: sympy.Expr, xs: list[sympy.Symbol]) -> int:
+    """Terms of ``h`` when :func:`_zero_set` would factor it (a polynomial of degree 2 to ``MAX_FACTOR_DEGREE`` in
+    several variables), else 0."""
+    size = _size(h, xs) if len([x for x in xs if x in h.free_symbols]) > 1 else None
+    return size[1] if size is not None and 2 <= size[0] <= MAX_FACTOR_DEGREE else 0
+
+
 def kink_hyperplanes(expr: sympy.Expr, xs: list[sympy.Symbol]) -> tuple[Hyperplane, ...] | None:
     """The kink hyperplanes of a target expression (``()`` when smooth, ``None`` when not hyperplanes)."""
-    planes: list[Hyperplane] = []
+    arguments: list[sympy.Expr] = []
     for app in expr.atoms(sympy.Function):
         if app.func.__name__ not in KINKED:
             continue
         branches = _branches(app.args[0])
         if branches is None:
             return None
-        for h in branches:
-            zs = _zero_set(sympy.expand(h), xs)
-            if zs is None:
-                return None
-            planes.extend(zs)
+        arguments.extend(branches)
+    if sum(_factored_terms(h, xs) for h in arguments) > MAX_FACTOR_TERMS:
+        return None
+    planes: list[Hyperplane] = []
+    for h in arguments:
+        zs = _zero_set(h, xs)
+        if zs is None:
+            return None
+        planes.extend(zs)
     unique: dict[tuple, Hyperplane] = {}
     for p in planes:
         n = np.array(p.normal)

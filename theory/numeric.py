@@ -91,14 +91,15 @@ class NumericEngine:
         return build_grid(V.basis, V.complement().basis, self.planes, q, n_gl, self.budget)
 
     def _values(self, grid: Grid, meter: Meter, kmax: int = 0) -> np.ndarray:
-        """``g`` on the grid, shape ``(Ny, n_1, …, n_s)``; the evaluation and the contraction of every ``w``-axis
-        with ``kmax + 1`` Hermite polynomials (:meth:`_table`) charged to ``meter`` first."""
+        """``g`` on the grid, shape ``(Ny, n_1, …, n_s)``; the points (``r`` coordinates built in ``s + 1`` passes),
+        the evaluation and the contraction of every ``w``-axis with ``kmax + 1`` Hermite polynomials
+        (:meth:`_table`) charged to ``meter`` first."""
         ns = [W.shape[1] for W in grid.W]
         work, lead = 0, grid.Y.shape[0]
         for k in range(len(ns)):  # contracting axis k: an array of lead × n_k × … × n_s entries, kmax + 1 times
             work += lead * math.prod(ns[k:]) * (kmax + 1)
             lead *= kmax + 1
-        meter.charge(grid.size * (self.operations + self.r) + work,
+        meter.charge(grid.size * (self.operations + self.r * (len(ns) + 1)) + work,
                      f"evaluating the target on {grid.size:,} quadrature points")
         X = grid.points()
         G = np.asarray(self.fn(X.reshape(-1, self.r)), dtype=float).reshape(X.shape[:-1])

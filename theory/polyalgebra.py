@@ -9,13 +9,13 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from functools import lru_cache
-from math import factorial, lcm
+from math import factorial, gcd, lcm
 
 import sympy
 from sympy.polys.domains import QQ, ZZ
 from sympy.polys.rings import PolyElement, PolyRing, ring
 
-from theory.budget import Meter, hermite_terms
+from theory.budget import HERMITE, PRODUCT, Meter, derivative, hermite_terms, product
 from theory.hermite import double_factorial, monomial_to_hermite, multi_factorial
 from theory.subspace import Vector
 
@@ -34,7 +34,7 @@ def hermite_expansion(g: PolyElement, r: int, meter: Meter) -> dict[tuple[int, .
     work, :func:`theory.budget.hermite_terms`, is charged to ``meter`` before the expansion starts.
     """
     terms = hermite_terms(g.monoms())
-    meter.charge(terms, f"the Hermite expansion ({terms:,} terms)")
+    meter.charge(HERMITE * terms, f"the Hermite expansion ({terms:,} terms)")
     den = 1
     for c in g.coeffs():
         den = lcm(den, int(c.denominator))
@@ -65,7 +65,7 @@ def _sparse(c: Vector) -> list[tuple[int, object]]:
 
 def _along(p: PolyElement, c: list[tuple[int, object]], meter: Meter) -> PolyElement:
     """``∂_c p`` for a direction given by its non-zero entries ``(i, c_i)``."""
-    meter.charge(len(p) * len(c), "a derivative (conditioning, THEORY.md §2.4)")
+    meter.charge(derivative(len(p), len(c)), "a derivative (conditioning, THEORY.md §2.4)")
     R = p.ring
     out = R.zero
     for i, ci in c:
@@ -98,49 +98,67 @@ def heat(p: PolyElement, directions: list[Vector], norms: list, meter: Meter) ->
     return total
 
 
+def integral(basis: list[Vector]) -> tuple[list[Vector], list]:
+    """Mutually orthogonal rational vectors scaled to coprime integers (same directions, so the same spans and,
+    with the new squared norms, the same Gaussian frame), and their squared norms."""
+    out, norms = [], []
+    for b in basis:
+        den = 1
+        for x in b:
+            den = lcm(den, int(x.denominator))
+        ints = [int(x.numerator) * (den // int(x.denominator)) for x in b]
+        g = gcd(*ints) or 1
+        out.append(tuple(QQ(v // g) for v in ints))
+        norms.append(QQ(sum((v // g) ** 2 for v in ints)))
+    return out, norms
+
+
 @dataclass(frozen=True)
 class LinearSubstitution:
-    """``x_i ↦ Σ_j B[i][j] y_j`` with the ``y_j`` stored as the first ``m`` generators."""
+    """``x_i ↦ Σ_j B[i][j] y_j`` (integral ``B``) with the ``y_j`` stored as the first ``m`` generators.
+
+    Computed in integers (``ZZ`` copy of the ring): ``p(By) = (1/L) Σ_μ (L p_μ) Π_i form_i^{μ_i}``, each product
+    of powers built once from its prefix (the monomial without its last variable) and shared by every monomial
+    of every polynomial substituted.
+    """
 
     R: PolyRing
-    forms: tuple[PolyElement, ...]
-    _powers: dict = field(default_factory=dict, compare=False, repr=False)
+    forms: tuple[PolyElement, ...]  # in the ZZ copy of R
+    _products: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_basis(cls, R: PolyRing, basis: list[Vector]) -> LinearSubstitution:
-        r = R.ngens
-        forms = []
-        for i in range(r):
-            form = R.zero
-            for j, b in enumerate(basis):
-                if b[i]:
-                    form += R.gens[j] * b[i]
-            forms.append(form)
-        return cls(R, tuple(forms))
+        Z = R.clone(domain=ZZ)
+        unit = [tuple(int(i == j) for i in range(R.ngens)) for j in range(R.ngens)]
+        return cls(R, tuple(Z.from_dict({unit[j]: int(b[i]) for j, b in enumerate(basis) if b[i]})
+                            for i in range(R.ngens)))
 
-    def power(self, i: int, n: int, meter: Meter) -> PolyElement:
-        """``forms[i]**n`` (cached), each power from the one below it."""
-        if n == 1:
-            return self.forms[i]
-        if (i, n) not in self._powers:
-            below = self.power(i, n - 1, meter)
-            meter.charge(len(below) * len(self.forms[i]), "a substitution x = By (conditioning, THEORY.md §2.4)")
-            self._powers[i, n] = below * self.forms[i]
-        return self._powers[i, n]
+    def _product(self, m: tuple[int, ...], meter: Meter) -> PolyElement:
+        """``Π_i form_i^{m_i}`` (in ``ZZ``), from its prefix times a power of the last form, cached."""
+        if m not in self._products:
+            last = max(i for i, e in enumerate(m) if e)
+            rest = m[:last] + (0,) * (len(m) - last)
+            if any(rest):
+                base, step = self._product(rest, meter), self._product((0,) * last + (m[last],) + rest[last + 1:], meter)
+            elif m[last] > 1:
+                base, step = self._product(m[:last] + (m[last] - 1,) + m[last + 1:], meter), self.forms[last]
+            else:
+                self._products[m] = self.forms[last]
+                return self.forms[last]
+            meter.charge(product(len(base), len(step)), "a substitution x = By (conditioning, THEORY.md §2.4)")
+            self._products[m] = base * step
+        return self._products[m]
 
     def __call__(self, p: PolyElement, meter: Meter) -> PolyElement:
-        out = self.R.zero
+        L, p = p.clear_denoms()
+        acc: dict[tuple[int, ...], int] = {}
         for monom, coeff in p.terms():
-            term = self.R.ground_new(coeff)
-            for i, n in enumerate(monom):
-                if n:
-                    power = self.power(i, n, meter)
-                    meter.charge(len(term) * len(power), "a substitution x = By (conditioning, THEORY.md §2.4)")
-                    term = term * power
-                    if not term:
-                        break
-            out += term
-        return out
+            value = self._product(monom, meter) if any(monom) else self.forms[0].ring.one
+            meter.charge(PRODUCT * (len(value) + 1), "a substitution x = By (conditioning, THEORY.md §2.4)")
+            c = int(coeff)
+            for mono, v in value.items():
+                acc[mono] = acc.get(mono, 0) + c * v
+        return self.R.from_dict({mono: QQ(v, int(L)) for mono, v in acc.items() if v})
 
 
 def gaussian_expectation(p: PolyElement, variances: list) -> object:
