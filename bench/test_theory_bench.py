@@ -1,6 +1,7 @@
 """Speed of the symbolic side (issue: staircase, leap index and stairway of a degree-6 polynomial in
 6 variables with ~20 terms in < 2 s on one core, generic and σ-aware (THEORY.md §2.8); 12 Hermite
-coefficients of every activation in < 1 s each).
+coefficients of every activation in < 1 s each; issue 9 item 4: the analysis budget of ``theory.budget`` —
+what a full budget costs in seconds, and the cases that once took tens of seconds).
 
 Run with ``make bench``. Each benchmark builds a fresh ``Target`` per round so no cached analysis is reused.
 """
@@ -13,7 +14,9 @@ import pytest
 
 from theory import Target
 from theory.activations import NAMED, _cached_raw, activation
+from theory.budget import BUDGET_SECONDS, MAX_POINT_OPERATIONS, MAX_TERM_OPERATIONS
 from theory.registry import _quadrature
+from theory.staircase import staircase_levels
 
 
 def random_polynomial(seed: int, r: int = 6, degree: int = 6, terms: int = 20) -> str:
@@ -102,3 +105,54 @@ def test_bench_hermite_coefficients_vs_symbolic_integration(benchmark, method: s
         coeffs = benchmark.pedantic(lambda: _integrate_coefficients(text, kmax), rounds=1, iterations=1)
     expected = [Target.parse(text).hermite_coefficient((a, b)) for a in range(kmax + 1) for b in range(kmax + 1 - a)]
     assert [c - e for c, e in zip(coeffs, expected)] == [0] * len(expected)
+
+
+# -- the analysis budget (issue 9 item 4) ----------------------------------------------------------------
+BUDGET_REQUESTS = [  # requests that spend a large part of a full budget, exact and numeric
+    ("(x1+x2+x3)**60", "norm2"),
+    ("He36(x1+x2+x3)", "norm2"),
+    ("He19(x1+x2+x3+x4)", "staircase"),
+    ("x1 + He12(x1+x2+x3+x4+x5)*x6", "staircase"),
+    ("(x1+x2+x3)**41", "staircase"),
+    ("tanh(x1+x2+x3+x4+x5+x6)", "staircase"),
+    ("relu(x1)*relu(x2)*relu(x3)", "staircase"),
+]
+
+
+@pytest.mark.parametrize("text, request_", BUDGET_REQUESTS)
+def test_bench_budget_calibration(benchmark, text: str, request_: str) -> None:
+    """Seconds a full budget (``MAX_TERM_OPERATIONS`` or ``MAX_POINT_OPERATIONS``) costs, from requests near it:
+    ``seconds · limit / spent``; the budget's docstring states about ``BUDGET_SECONDS``."""
+    spent = []
+
+    def setup() -> tuple:
+        g = Target.parse(text)  # parsing is not part of the request
+        _ = g.engine
+        return (g,), {}
+
+    def run(g: Target) -> None:
+        meter = g.engine.meter()
+        if request_ == "norm2":
+            g.engine.expansion(meter) if g.engine.exact else g.norm2()
+        else:
+            staircase_levels(g.engine, 1, None, meter)
+        spent.append(meter)
+
+    benchmark.pedantic(run, setup=setup, rounds=2, iterations=1)
+    meter = spent[-1]
+    full = MAX_TERM_OPERATIONS if meter.unit == "term operations" else MAX_POINT_OPERATIONS
+    seconds = benchmark.stats.stats.median * full / max(meter.spent, 1)
+    benchmark.extra_info.update({"spent": meter.spent, "unit": meter.unit, "seconds_per_full_budget": seconds})
+    assert seconds < 2 * BUDGET_SECONDS
+
+
+@pytest.mark.parametrize("text, request_", [("He30(x1+x2+x3)", "parse"), ("He40((x1+x2))", "parse"),
+                                            ("(x1+x2+x3)**60", "norm2"), ("He30(x1+x2+x3)", "norm2")])
+def test_bench_cases_that_once_took_tens_of_seconds(benchmark, text: str, request_: str) -> None:
+    """Under load ≈ 6 before: parse of He30(x1+x2+x3) 3.9 s, He40((x1+x2)) 3.8 s; ``norm2`` of (x1+x2+x3)**60
+    19 s, of He30(x1+x2+x3) 3.1 s. Now parse by the recurrence in a ring, ``norm2`` by the integer expansion."""
+    if request_ == "parse":
+        benchmark.pedantic(lambda: Target.parse(text), rounds=3, iterations=1)
+    else:
+        benchmark.pedantic(lambda: Target.parse(text).norm2(), rounds=3, iterations=1)
+    assert benchmark.stats.stats.median < BUDGET_SECONDS

@@ -82,6 +82,12 @@ def product(a: int, b: int) -> int:
     return PRODUCT * (a + 1) * (b + 1)
 
 
+def check_tensor(entries: int, what: str) -> None:
+    """Refuse Hermite tensors (or a rotation of them) of more than ``MAX_TENSOR_ENTRIES`` entries in all."""
+    if entries > MAX_TENSOR_ENTRIES:
+        raise ValueError(f"{what} has {entries:,} entries, more than MAX_TENSOR_ENTRIES = {MAX_TENSOR_ENTRIES:,}")
+
+
 def hermite_terms(monomials: list[tuple[int, ...]]) -> int:
     """Terms of the Hermite expansion of a polynomial with these monomials: ``Σ_m Π_j (⌊m_j/2⌋ + 1)`` (each
     ``x_j^{m_j}`` is a combination of ``He_{m_j}, He_{m_j − 2}, …``; THEORY.md §1)."""
@@ -107,5 +113,5 @@ def expression_operations(expr: sympy.Expr) -> int:
     return sum(FUNCTION if isinstance(e, sympy.Function) else 1 for e in sympy.preorder_traversal(expr))
 
 
-__all__ = ["BUDGET_SECONDS", "DERIVATIVE", "ELIMINATION", "FUNCTION", "HERMITE", "LOOP_STEP", "MAX_POINT_OPERATIONS", "MAX_TENSOR_ENTRIES", "MAX_TERM_OPERATIONS", "Meter", "PRODUCT", "derivative", "exact_meter",
+__all__ = ["BUDGET_SECONDS", "DERIVATIVE", "ELIMINATION", "FUNCTION", "HERMITE", "LOOP_STEP", "MAX_POINT_OPERATIONS", "MAX_TENSOR_ENTRIES", "MAX_TERM_OPERATIONS", "Meter", "PRODUCT", "check_tensor", "derivative", "exact_meter",
            "expression_operations", "hermite_terms", "numeric_meter", "elimination", "product"]

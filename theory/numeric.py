@@ -33,7 +33,7 @@ import numpy as np
 import sympy
 from numpy.polynomial.hermite_e import hermevander
 
-from theory.budget import LOOP_STEP, MAX_TENSOR_ENTRIES, Meter, expression_operations, numeric_meter
+from theory.budget import LOOP_STEP, Meter, check_tensor, expression_operations, numeric_meter
 from theory.hermite import hermite_e, index_tuple_to_alpha, multi_factorial, multi_indices
 from theory.kinks import Hyperplane, kink_hyperplanes
 from theory.quadrature import GRID_FACTOR, Grid, build_grid
@@ -42,6 +42,7 @@ from theory.subspace import FloatSubspace, as_subspace
 
 OBLIQUE_TOL = 1e-3  # rank tolerance on grids that straddle kinks
 MAX_VALUE = 1e150  # |g| on the grid above this: g² (norms, Gram matrices) would overflow float64
+CHUNK_POINTS = 2**18  # grid points built and evaluated at a time (memory: CHUNK_POINTS × r floats, and temporaries)
 
 
 @dataclass(frozen=True)
@@ -101,26 +102,40 @@ class NumericEngine:
             lead *= kmax + 1
         meter.charge(grid.size * (self.operations + self.r * (len(ns) + 1)) + work,
                      f"evaluating the target on {grid.size:,} quadrature points")
-        X = grid.points()
-        G = np.asarray(self.fn(X.reshape(-1, self.r)), dtype=float).reshape(X.shape[:-1])
-        if not np.all(np.isfinite(G)) or np.max(np.abs(G)) > MAX_VALUE:
-            raise ValueError(f"the target is not finite on the quadrature grid (|x| up to {np.abs(X).max():.3g}) or "
-                             f"exceeds MAX_VALUE = {MAX_VALUE:g}, so its square overflows float64; use smaller "
-                             "coefficients or exponents")
+        G = np.empty(grid.shape)
+        n = G.shape[grid.lead]
+        step = max(1, CHUNK_POINTS * n // grid.size)  # points built and evaluated CHUNK_POINTS at a time
+        for start in range(0, n, step):
+            part = slice(start, start + step)
+            X = grid.points(part)
+            values = np.asarray(self.fn(X.reshape(-1, self.r)), dtype=float).reshape(X.shape[:-1])
+            if not np.all(np.isfinite(values)) or np.max(np.abs(values)) > MAX_VALUE:
+                raise ValueError(f"the target is not finite on the quadrature grid (|x| up to {np.abs(X).max():.3g}) "
+                                 f"or exceeds MAX_VALUE = {MAX_VALUE:g}, so its square overflows float64; use smaller "
+                                 "coefficients or exponents")
+            G[(slice(None),) * grid.lead + (part,)] = values
         return G
 
     def _table(self, V: FloatSubspace, kmax: int, meter: Meter, coarse: bool = False
                ) -> tuple[Grid, np.ndarray, list[tuple[int, ...]]]:
         """``(grid, T, betas)``: ``T[j, b] = E[g He_{betas[b]}(w) | y_j]`` for ``|β| ≤ kmax``."""
         grid = self._grid(V, coarse)
-        T = self._values(grid, meter, kmax)
-        ny, s = T.shape[0], len(grid.W)
-        for k in range(s):
-            H = hermevander(grid.W[k], kmax) * grid.Om[k][..., None]  # (ny or 1, n_k, kmax+1)
-            T = np.moveaxis(T, 1 + k, -1)
-            shape = T.shape
-            T = (T.reshape(ny, -1, shape[-1]) @ H).reshape(shape[:-1] + (kmax + 1,))
-            T = np.moveaxis(T, -1, 1 + k)
+        G = self._values(grid, meter, kmax)
+        ny, s = G.shape[0], len(grid.W)
+        step = max(1, CHUNK_POINTS * ny // grid.size)  # y-nodes at a time: per-node rules make H as large as G
+        parts = []
+        for start in range(0, ny, step):
+            part = slice(start, start + step)
+            T = G[part]
+            for k in range(s):
+                W, Om = (grid.W[k][part], grid.Om[k][part]) if grid.W[k].shape[0] > 1 else (grid.W[k], grid.Om[k])
+                H = hermevander(W, kmax) * Om[..., None]  # (nodes or 1, n_k, kmax+1)
+                T = np.moveaxis(T, 1 + k, -1)
+                shape = T.shape
+                T = (T.reshape(shape[0], -1, shape[-1]) @ H).reshape(shape[:-1] + (kmax + 1,))
+                T = np.moveaxis(T, -1, 1 + k)
+            parts.append(T)
+        T = np.concatenate(parts)
         betas = [b for k in range(kmax + 1) for b in multi_indices(s, k)]
         flat = np.stack([T[(slice(None),) + b] for b in betas], axis=1)
         return grid, flat, betas
@@ -139,11 +154,7 @@ class NumericEngine:
         Q = grid.QW
         if np.allclose(Q, np.eye(self.r), atol=0):
             return coeffs
-        entries = sum(self.r**k for k in range(self.kmax + 1))
-        if entries > MAX_TENSOR_ENTRIES:
-            raise ValueError(f"rotating the Hermite tensors of orders ≤ kmax = {self.kmax} in r = {self.r} variables "
-                             f"takes {entries:,} entries, more than MAX_TENSOR_ENTRIES = {MAX_TENSOR_ENTRIES:,}; "
-                             "pass a smaller kmax")
+        check_tensor(sum(self.r**k for k in range(self.kmax + 1)), f"rotating C_0 … C_{self.kmax} (pass a smaller kmax)")
         out: dict[tuple[int, ...], float] = {}
         for k in range(self.kmax + 1):
             C = np.zeros((self.r,) * k)

@@ -34,6 +34,12 @@ each is named in its error message:
   (``min(C(n + D, D), products of term counts)`` for ``n`` atoms and degree ``D``);
 * ``MAX_NUMBER_DIGITS``: the decimal digits of any number, a literal (``1e999999999``) or one
   built from literals (``(10**64)**64``); numbers stay inside the float64 range (``< 1e308``).
+
+``He_k(arg)`` is expanded by the three-term recurrence in a sparse polynomial ring
+(:func:`theory.polyalgebra.hermite_of`), never by ``sympy.expand`` of an expression tree; any accepted text
+parses in about a second. These limits bound the size of a target, not the work of analysing it: that is the
+budget of :mod:`theory.budget` (``MAX_TERM_OPERATIONS``, ``MAX_POINT_OPERATIONS``, about ``BUDGET_SECONDS``
+seconds per request).
 """
 
 from __future__ import annotations

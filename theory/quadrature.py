@@ -31,7 +31,7 @@ from theory.subspace import orthonormal
 
 SPLIT_RANGE = 12.0
 ALIGN_TOL = 1e-9
-GRID_FACTOR = 4  # a grid may have up to GRID_FACTOR × budget points (a split axis needs more than q points)
+GRID_FACTOR = 2  # a grid may have up to GRID_FACTOR × budget points (a split axis needs more than q points)
 
 
 @lru_cache(maxsize=64)
@@ -70,14 +70,28 @@ class Grid:
     Om: tuple[np.ndarray, ...]
     aligned: bool
 
-    def points(self) -> np.ndarray:
-        """All quadrature points, shape ``(Ny, n_1, …, n_s, r)``."""
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """``(Ny, n_1, …, n_s)``."""
+        return (self.Y.shape[0],) + tuple(w.shape[1] for w in self.W)
+
+    @property
+    def lead(self) -> int:
+        """The axis :meth:`points` slices: the ``y``-nodes (0), or the first ``w``-axis (1) when there is one ``y``-node."""
+        return 0 if self.Y.shape[0] > 1 or not self.W else 1
+
+    def points(self, part: slice = slice(None)) -> np.ndarray:
+        """The quadrature points with index ``part`` on axis :attr:`lead`, shape ``(Ny, n_1, …, n_s, r)`` sliced."""
         s = self.QW.shape[1]
-        X = (self.Y @ self.QV.T).reshape((self.Y.shape[0],) + (1,) * s + (self.QV.shape[0],))
+        Y = self.Y[part] if self.lead == 0 else self.Y
+        W = [w[part] if self.lead == 0 and w.shape[0] > 1 else w for w in self.W]
+        if self.lead == 1:
+            W[0] = W[0][:, part]
+        X = (Y @ self.QV.T).reshape((Y.shape[0],) + (1,) * s + (self.QV.shape[0],))
         for k in range(s):
-            shape = [self.W[k].shape[0]] + [1] * s + [1]
-            shape[1 + k] = self.W[k].shape[1]
-            X = X + self.W[k].reshape(shape) * self.QW[:, k]
+            shape = [W[k].shape[0]] + [1] * s + [1]
+            shape[1 + k] = W[k].shape[1]
+            X = X + W[k].reshape(shape) * self.QW[:, k]
         return X
 
     @property
@@ -162,8 +176,8 @@ def _check_size(axis_points: list[int], budget: int) -> None:
     size = int(np.prod([float(n) for n in axis_points]))
     if size > GRID_FACTOR * budget:
         raise ValueError(f"the quadrature grid would have {size:,} points ({' × '.join(map(str, axis_points))} per "
-                         f"axis), more than GRID_FACTOR = {GRID_FACTOR} times budget = {budget:,} quadrature points; "
-                         "use a target with fewer variables or kinks")
+                         f"axis), more than GRID_FACTOR = {GRID_FACTOR} times budget = {budget:,} quadrature points; raise "
+                         "budget= or use a target with fewer variables or kinks")
 
 
 __all__ = ["GRID_FACTOR", "Grid", "SPLIT_RANGE", "build_grid", "gauss_hermite", "split_rule"]

@@ -17,6 +17,7 @@ from functools import reduce
 
 import sympy
 
+from theory.budget import Meter
 from theory.engine import Engine, Subspace
 from theory.validate import Interval, check_scalar
 
@@ -36,16 +37,18 @@ class Blocked:
         return [{"step": self.step, "direction": v, "order": self.order} for v in self.space.vectors()]
 
 
-def staircase_levels(engine: Engine, leap: int, sigma: object = None) -> tuple[tuple[Subspace, ...], tuple[Blocked, ...]]:
+def staircase_levels(engine: Engine, leap: int, sigma: object = None, meter: Meter | None = None
+                     ) -> tuple[tuple[Subspace, ...], tuple[Blocked, ...]]:
     """``(U^0, …, U^∞)`` until the recursion stops growing (at most ``r`` steps), and what σ blocked. All levels
-    share one budget (:mod:`theory.budget`): a staircase beyond it is refused with a ``ValueError``.
+    share one budget, ``meter`` (a fresh :meth:`Engine.meter` when ``None``; :mod:`theory.budget`): a staircase
+    beyond it is refused with a ``ValueError``.
 
     ``sigma``: ``None`` (generic, §2.4–2.5) or an :class:`theory.activations.Activation` (§2.8).
     """
     levels: list[Subspace] = [engine.zero()]
     blocked: list[Blocked] = []
     orders = tuple(range(1, leap + 1))
-    meter = engine.meter()  # one budget for all levels (theory.budget)
+    meter = meter or engine.meter()
     while levels[-1].dim < engine.r:
         V = levels[-1]
         if sigma is None:

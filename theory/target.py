@@ -6,10 +6,10 @@ coefficients is analysed exactly (:class:`theory.exact.ExactEngine`); anything e
 kinks of relu/abs/sign. ``Target`` delegates every computation to its engine (one protocol,
 :mod:`theory.engine`) and caches results in one memo.
 
-Every request (``norm2``, one staircase, one predicted error, …) is computed within the budget of
-:mod:`theory.budget` — ``MAX_TERM_OPERATIONS`` exact term operations or ``MAX_POINT_OPERATIONS`` quadrature point
-operations, about ``BUDGET_SECONDS`` s — or refused with a one-line ``ValueError`` naming the limit before the
-step that would exceed it.
+Every request (``norm2``, one staircase, one predicted error, …) is computed within the analysis budget of
+:mod:`theory.budget`, ``MAX_TERM_OPERATIONS = 3,000,000`` term operations (exact) or ``MAX_POINT_OPERATIONS =
+1,000,000,000`` point operations (quadrature), about ``BUDGET_SECONDS = 3`` s on one core, or refused before the
+step that would exceed it with a one-line ``ValueError`` naming the limit.
 
 Results are basis-free: for ``g' = g∘R`` (``g'(x) = g(Rx)``, ``R`` orthogonal) every subspace of ``g'`` is
 ``Rᵀ`` times that of ``g`` and every number is the same. Methods taking ``activation`` (a spec string or an
@@ -27,7 +27,7 @@ import numpy as np
 import sympy
 
 from theory.activations import Activation, activation, as_activation
-from theory.budget import MAX_TENSOR_ENTRIES
+from theory.budget import check_tensor
 from theory.engine import Engine, Subspace
 from theory.exact import ExactEngine
 from theory.numeric import NumericEngine, numeric_engine
@@ -242,8 +242,7 @@ class Target:
         sympy.Array (exact) or numpy.ndarray of shape ``(r,)*k`` (a number for ``k = 0``)
         """
         k = _int(k, "k", 0)
-        if self.r**k > MAX_TENSOR_ENTRIES:
-            raise ValueError(f"C_{k} has r^k = {self.r**k:,} entries, more than MAX_TENSOR_ENTRIES = {MAX_TENSOR_ENTRIES:,}")
+        check_tensor(self.r**k, f"C_{k} in r = {self.r} variables")
         return self.engine.tensor(k)
 
     def first_nonzero_order(self) -> int | float:
