@@ -186,8 +186,8 @@ def step_plane(fig: Any, data: Mapping[str, Any]) -> None:
 
 
 def paper_stairway(fig: Any, data: Mapping[str, Any]) -> None:
-    """Test error against ``log_d n``, one curve per number of steps ``T`` (``T = 0``: random features), seed
-    spread shaded, and the predicted plateaus ``ε_pred(U^T_σ, κ)`` as dashed steps (``verify.paper``)."""
+    """Test error against ``log_d n``, one curve per number of steps ``T`` (``T = 0``: random features), the
+    seeds' range shaded, and the predicted plateaus ``ε_pred(U^T_σ, κ)`` as dashed steps (``verify.paper``)."""
     ax = fig.add_subplot(1, 1, 1)
     x = np.asarray(data["grid"], dtype=float)
     for T, m in data["measured"].items():

@@ -97,7 +97,8 @@ def test_v_star_is_the_first_hermite_direction_of_each_example():
     assert np.allclose(ex2["v_star"], np.array([1, 1]) / math.sqrt(2))
     for ex in (ex1, ex2):
         assert abs(np.dot(ex["v_star"], ex["normal"])) < 1e-12 and np.isclose(np.linalg.norm(ex["normal"]), 1)
-        # σ-aware (relu) staircase: U^1 = v*, U^2 = R² (given y = ⟨v*, x⟩: x1²/2 ∋ −4yw/17 in example 1, −yw in 2)
+        # σ-aware (relu) staircase: U^1 = v*, U^2 = R² (given y = ⟨v*, x⟩: x1²/2 holds −4yw/17 in example 1,
+        # (x1² − x2²)/2 = −yw in example 2: linear in w ⊥ v*)
         assert ex["dims"] == [0, 1, 2] and ex["staircase_departure"] == 2
         assert ex["new"][0] == [[], []]
         assert abs(abs(np.dot(np.ravel(ex["new"][1]), ex["normal"])) - 1) < 1e-12

@@ -94,6 +94,8 @@ def test_plot_data_and_renderer(tmp_path):
     assert data["kappa"] == 1 and data["seeds"] == 2 and data["boundaries"] == [1.0, 2.0]
     assert data["measured"]["0"]["mean"][3] is None
     assert data["measured"]["2"]["mean"][-1] == pytest.approx(0.9, abs=0.05)
+    m = data["measured"]["2"]
+    assert all(lo <= mu <= hi for lo, mu, hi in zip(m["lo"], m["mean"], m["hi"]) if mu is not None)
     json.dumps(data, allow_nan=False)  # stored as plain, finite JSON
     f = plt.figure(figsize=figure_size(plot.kind))
     draw(f, plot)

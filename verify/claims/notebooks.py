@@ -13,9 +13,9 @@ CONFIRMED when every published mean is inside, REFUTED when one is outside, INCO
 ``rules.MIN_SEEDS`` seeds at the published size. Reported beside it: the full-seed spread against the
 published data-only one, and the honest variant (``test_estimate="train"``: the test-time first-Hermite
 estimate from the training batch instead of the test labels). The dense engine runs it (``B = mean(y z)``
-couples every coordinate, ``sim.giant_step.choice``): one seed at ``κ = 2`` (``n = 262,144``) took 74 s at
-load ≈ 3 on this 2-core machine (31 s step, 43 s readout), ``κ = 1.65`` ≈ 10 s, ``κ = 1.3`` ≈ 5 s — the
-``full`` ladder does not fit the quick profile, whose ladder is empty: ``python -m verify --profile full
+couples every coordinate, ``sim.giant_step.choice``): a seed at ``κ = 2`` (``n = 262,144``) takes 54–93 s on
+this 2-core machine at load 4–7 (κ = 1.65, 1.3: 5–40 s); the ``full`` ladder's 39 runs took 1667 s at load
+≈ 5.7. That does not fit the quick profile, whose ladder is empty: ``python -m verify --profile full
 --claims NB-one-step`` decides it.
 
 **NB-orient.** ``dklps-multi-step`` (hypercube initialisation, ``s_p = 1/p``, ``η̃ = 2``, six steps on fresh
@@ -28,8 +28,8 @@ Later steps (:func:`step_groups`): the statement under test is the authors' read
 Theory's σ-aware staircase (§2.4, §2.8) is decided beside it from the same statistics: it adds the
 direction ``⊥ v*`` at step 2 for *both* examples (example 1: given ``y = ⟨v*, x⟩``, ``x1²/2`` holds
 ``−4yw/17``, linear in ``w ⊥ v*``), so it says example 1 leaves the line too, by a small amount. The
-protocol runs dense at every size (``k_T = r + 7p > d/2``): 3.4 s at ``d = 1024``, 8 s at ``d = 2048``
-(load ≈ 4.5), about ``d²`` beyond.
+protocol runs dense at every size (``k_T = r + 7p > d/2``): a run takes 1.7, 2.2, 4.2, 11.9 s at
+``d = 512, 1024, 2048, 4096`` (load ≈ 5); quick's 36 runs took 101 s, full's 12 more 150 s.
 """
 
 from __future__ import annotations
@@ -71,9 +71,7 @@ STEPS = 6
 PLANE_NEURONS = 256  # neurons drawn per panel of the plane figure (evenly spaced indices)
 
 
-# ---------------------------------------------------------------------------
-# NB-one-step
-# ---------------------------------------------------------------------------
+# -- NB-one-step ------------------------------------------------------------------------------------------
 def prediction_interval(values: Sequence[float], level: float) -> tuple[float, float]:
     """Student prediction interval for one more draw: ``mean ± t_{n−1,(1+level)/2}·sd·√(1 + 1/n)``.
 
@@ -202,9 +200,7 @@ NB_ONE_STEP = Claim(
          f"Bonferroni over κ); ≥ {rules.MIN_SEEDS} seeds per κ")
 
 
-# ---------------------------------------------------------------------------
-# NB-orient
-# ---------------------------------------------------------------------------
+# -- NB-orient --------------------------------------------------------------------------------------------
 def orient_prediction(targets: Sequence[str], departures: Sequence[int | None], steps: int,
                       activation: str = "relu") -> dict[str, Any]:
     """``v*``, its normal and the staircase's directions per step for each target, from ``theory``.
@@ -253,7 +249,8 @@ def step_cosines(rec: Record, step: int) -> np.ndarray:
 
 
 def line_component(rec: Record, step: int, direction: Sequence[float]) -> float:
-    """Mean over neurons of ``|⟨(cos(G_i, e_j))_j, direction⟩|`` at ``step`` (``direction``: ``v*`` or its normal)."""
+    """Mean over neurons of ``|⟨(cos(G_i, e_j))_j, direction⟩|`` at ``step`` (``direction``: ``v*`` or its
+    normal)."""
     return float(np.mean(np.abs(step_cosines(rec, step) @ np.asarray(direction, dtype=float))))
 
 
@@ -340,7 +337,8 @@ def evaluate_orient(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
     measured = "; ".join(f"{k}: d^{v['fit']['slope']:+.2f} [{v['fit']['ci'][0]:+.2f}, {v['fit']['ci'][1]:+.2f}]"
                          if v["fit"] else f"{k}: not measured" for k, v in parts.items())
     predicted = "; ".join(f"ex{i}: v* = ({ex['v_star'][0]:.3f}, {ex['v_star'][1]:.3f}), published: "
-                          f"{_reading(ex['published_departure'])}, σ-aware staircase: {_reading(ex['staircase_departure'])}"
+                          f"{_reading(ex['published_departure'])}, "
+                          f"σ-aware staircase: {_reading(ex['staircase_departure'])}"
                           for i, ex in enumerate(pred["examples"], 1))
     numbers = {"parts": parts, "staircase": {"verdict": theory.verdict, "reason": theory.reason}}
     plotted = [series(fit, label) for label, fit in fits.items() if fit is not None]
@@ -364,9 +362,8 @@ def _plane(pred: Mapping[str, Any], runs: RunSet) -> tuple[Plot, ...]:
         for t in range(1, len(rec["per_step"])):
             C = step_cosines(rec, t)
             pick = np.unique(np.linspace(0, C.shape[0] - 1, min(PLANE_NEURONS, C.shape[0])).astype(int))
-            new = ex["new"][t - 1] if t - 1 < len(ex["new"]) else []
-            panels.append({"t": t, "x": C[pick, 0].tolist(), "y": C[pick, 1].tolist(),
-                           "new": np.asarray(new, dtype=float).reshape(2, -1).T.tolist()})
+            new = np.asarray(ex["new"][min(t, len(ex["new"])) - 1], dtype=float).reshape(2, -1)
+            panels.append({"t": t, "x": C[pick, 0].tolist(), "y": C[pick, 1].tolist(), "new": new.T.tolist()})
         rows.append({"label": f"example {i}: g = {ex['target']}", "d": d, "seed": rec.get("seed", 0),
                      "v_star": ex["v_star"], "steps": panels})
     if not rows:
@@ -381,15 +378,11 @@ def _orient_arms(dims: tuple[int, ...], p: int, steps: int) -> tuple[Variant, ..
                  for i, t in enumerate(MULTI_STEP_EXAMPLES, 1))
 
 
-def _orient_predict() -> dict[str, Any]:
-    return orient_prediction(MULTI_STEP_EXAMPLES, PUBLISHED_DEPARTURE, STEPS)
-
-
 NB_ORIENT = Claim(
     id="NB-orient", source="THEORY §3.2, [DKLPS] multiple_steps notebook", kind="conjecture",
     statement="dklps-multi-step: step 1 on the v* line; example 1 stays on it (off-line component ≍ d^-1/2), "
               "example 2 leaves it (Θ(1)) from step 2",
-    predict=_orient_predict,
+    predict=lambda: orient_prediction(MULTI_STEP_EXAMPLES, PUBLISHED_DEPARTURE, STEPS),
     ladders={"smoke": Ladder(_orient_arms((32, 64), 64, STEPS), 2),
              "quick": Ladder(_orient_arms((512, 1024, 2048), MULTI_P, STEPS), 6),
              "full": Ladder(_orient_arms((512, 1024, 2048, 4096), MULTI_P, STEPS), 6)},
