@@ -151,8 +151,7 @@ def evaluate_one_step(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
         what = f"κ={key}"
         if len(vals) < rules.MIN_SEEDS:
             dec = Decision(rules.INCONCLUSIVE, f"{what}: {len(vals)} seed(s) at d={pred['size']['d']}, "
-                                               f"p={pred['size']['p']}, need ≥ {rules.MIN_SEEDS}"
-                                               + ("" if vals or other else f" ({FULL_RUN_HINT})"))
+                                               f"p={pred['size']['p']}, need ≥ {rules.MIN_SEEDS}")
             measured.append(f"{what}: {len(vals)} seed(s)")
         else:
             lo, hi = prediction_interval(vals, level)
@@ -169,6 +168,8 @@ def evaluate_one_step(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
         numbers[key] = row
         plot_rows.append({"kappa": kappa, **row})
     predicted = "; ".join(f"κ={k}: {v['mean']:.5f}" for k, v in published.items())
+    if not runs.keys():
+        decisions = [Decision(rules.INCONCLUSIVE, f"no runs; {FULL_RUN_HINT}")]
     return Evaluation(rules.combine(decisions), f"published means {predicted}", "; ".join(measured), numbers,
                       (Plot("published", "published mean test errors vs the suite's full seeds",
                             {"rows": plot_rows, "size": pred["size"]}),))
