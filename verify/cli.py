@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -72,6 +73,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def select(args: argparse.Namespace) -> list[Claim]:
+    """The claims to decide: the registry and ``--claims-file`` claims, narrowed to ``--claims`` when given;
+    without ``--claims``, a claim the profile runs only on request (``Claim.on_request``) is left out."""
     claims = list(registry())
     for f in args.claims_file:
         claims.extend(load_claims_file(f))
@@ -83,8 +86,8 @@ def select(args: argparse.Namespace) -> list[Claim]:
         unknown = [i for i in args.claims if i not in ids]
         if unknown:
             raise ValueError(f"unknown claim id {unknown[0]!r}; known ids are {', '.join(ids)}")
-        claims = [c for c in claims if c.id in args.claims]
-    return claims
+        return [c for c in claims if c.id in args.claims]
+    return [c for c in claims if c.by_default(args.profile)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -103,6 +106,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     from sim.drivers import EXIT_INTERNAL, run_command
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["figures"]:  # python -m verify figures [--profile …]: the paper-style figures
+        from verify import paper
+
+        return paper.main(argv[1:])
     return run_command(PROG, lambda: _main(argv), diverged_status=EXIT_INTERNAL)
 
 

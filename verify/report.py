@@ -57,7 +57,8 @@ def _short(text: str, n: int = 70) -> str:
 # figures
 # ---------------------------------------------------------------------------
 def render_figures(outcomes: Sequence[Outcome], out: Path) -> dict[str, list[str]]:
-    """Write one PNG per plot (``fig_<claim>_<kind>.png``, drawn by ``verify.figures``).
+    """Write one PNG per plot (``fig_<claim>_<kind>.png``, then ``…_<kind>_2.png`` for a second plot of
+    that kind in the same claim; drawn by ``verify.figures``).
 
     Parameters
     ----------
@@ -78,8 +79,10 @@ def render_figures(outcomes: Sequence[Outcome], out: Path) -> dict[str, list[str
 
     files: dict[str, list[str]] = {}
     for o in outcomes:
-        for plot in o.evaluation.plots:
-            name = f"fig_{o.id}_{plot.kind}.png".replace("/", "_")
+        kinds = [plot.kind for plot in o.evaluation.plots]
+        for i, plot in enumerate(o.evaluation.plots):
+            nth = kinds[:i].count(plot.kind)  # a second plot of one kind in one claim gets its own file
+            name = f"fig_{o.id}_{plot.kind}{'' if nth == 0 else f'_{nth + 1}'}.png".replace("/", "_")
             fig = plt.figure(figsize=figure_size(plot.kind), dpi=110)
             try:
                 draw(fig, plot)

@@ -83,3 +83,27 @@ def test_claims_file_without_claims(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "verify", "--claims-file", str(f)], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "must define CLAIMS" in proc.stderr
+
+
+def test_on_request_claims_run_only_when_named(capsys):
+    """NB-one-step's published-size ladder does not fit the quick budget: ``make verify`` leaves it out, naming
+    it runs it; the full profile runs it by default."""
+    from verify.claims import registry
+
+    on_request = {c.id for c in registry() if not c.by_default("quick")}
+    assert "NB-one-step" in on_request
+    listed = {}
+    for args in (["--list"], ["--list", "--claims", "NB-one-step"], ["--list", "--profile", "full"]):
+        assert main(args) == 0
+        listed[" ".join(args)] = {line.split()[0] for line in capsys.readouterr().out.splitlines() if line}
+    assert not listed["--list"] & on_request
+    assert listed["--list --claims NB-one-step"] == {"NB-one-step"}
+    assert on_request <= listed["--list --profile full"]
+
+
+def test_figures_subcommand_is_dispatched(tmp_path, capsys):
+    store = str(tmp_path / "figs.sqlite")
+    assert main(["figures", "--list", "--profile", "smoke", "--store", store]) == 0
+    out = capsys.readouterr().out
+    assert "stairway_two_index" in out and "stored" in out
+    assert main(["figures", "--profile", "nope"]) == 2

@@ -172,6 +172,9 @@ class Claim:
         ``evaluate(prediction, runs: RunSet) -> Evaluation``: the statistic and the decision rule.
     statistic, rule : str, optional
         The statistic and the rule in words, for the report.
+    on_request : tuple of str, optional
+        Profiles whose default selection leaves the claim out (its ladder does not fit their time budget):
+        there it runs only when named, ``python -m verify --claims ID``.
     """
 
     id: str
@@ -183,6 +186,7 @@ class Claim:
     evaluate: Callable[[Mapping[str, Any], RunSet], Evaluation]
     statistic: str = ""
     rule: str = ""
+    on_request: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id.strip():
@@ -198,6 +202,10 @@ class Claim:
 
     def ladder(self, profile: str) -> Ladder | None:
         return self.ladders.get(profile)
+
+    def by_default(self, profile: str) -> bool:
+        """Whether the profile's default selection (no ``--claims``) runs this claim."""
+        return profile not in self.on_request
 
 
 __all__ = ["Claim", "Evaluation", "KINDS", "Ladder", "Plot", "Record", "RunSet", "Variant"]

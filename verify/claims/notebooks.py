@@ -61,7 +61,7 @@ PI_LEVEL = 0.95  # family level of the prediction intervals, split over the κ (
 ONE_STEP_SEEDS = 10
 HONEST_SEEDS = 3
 HONEST = "honest"
-FULL_RUN_HINT = "the quick profile leaves NB-one-step out: python -m verify --profile full --claims NB-one-step"
+FULL_RUN_HINT = "make verify (the quick profile) leaves NB-one-step out; it runs when named: python -m verify --claims NB-one-step"
 
 # the multi-step notebook's examples (sim.giant_step.protocols.MULTI_STEP_EXAMPLES, in order) and the step
 # from which the authors read their figures as leaving the v* line (None: stays on it; THEORY §3.2)
@@ -184,18 +184,20 @@ def _one_step_arms(kappas: Sequence[float], seeds: int, honest_seeds: int, size:
     return tuple(arms)
 
 
+PUBLISHED_LADDER = Ladder(_one_step_arms(tuple(PUBLISHED_ERRORS), ONE_STEP_SEEDS, HONEST_SEEDS, PUBLISHED_SIZE),
+                          ONE_STEP_SEEDS)  # the published size in quick (on request) and full alike
+
 NB_ONE_STEP = Claim(
     id="NB-one-step", source="THEORY §3.2, [DKLPS] single_step notebook", kind="conjecture",
     statement="the dklps-one-step protocol reproduces the authors' published test errors at κ = 1.3, 1.65, 2 "
               "within the spread over full seeds",
     predict=one_step_prediction,
     ladders={"smoke": Ladder(_one_step_arms((1.3,), 2, 1, {"d": 32, "p": 64}), 2),
-             "quick": Ladder((), ONE_STEP_SEEDS),
-             "full": Ladder(_one_step_arms(tuple(PUBLISHED_ERRORS), ONE_STEP_SEEDS, HONEST_SEEDS, PUBLISHED_SIZE),
-                            ONE_STEP_SEEDS)},
+             "quick": PUBLISHED_LADDER, "full": PUBLISHED_LADDER},
+    on_request=("quick",),
     evaluate=evaluate_one_step,
     statistic=f"test error of the {ONE_STEP} protocol at d = {PUBLISHED_SIZE['d']}, p = {PUBLISHED_SIZE['p']}, "
-              f"one per full seed (init, teacher, data redrawn); {ONE_STEP_SEEDS} seeds in full, "
+              f"one per full seed (init, teacher, data redrawn); {ONE_STEP_SEEDS} seeds, "
               f"{HONEST_SEEDS} of the honest variant; {FULL_RUN_HINT}",
     rule=f"each published mean inside mean ± t·sd·√(1 + 1/n) of the full seeds ({PI_LEVEL:.0%} family level, "
          f"Bonferroni over κ); ≥ {rules.MIN_SEEDS} seeds per κ")
