@@ -32,7 +32,7 @@ from theory.engine import Engine, Subspace
 from theory.exact import ExactEngine
 from theory.numeric import NumericEngine, numeric_engine
 from theory.parse import MAX_VARIABLES, parse_expression, target_variable
-from theory.polyalgebra import rational_polynomial
+from theory.polyalgebra import expand_in_ring, rational_polynomial
 from theory.registry import NAMED
 from theory.staircase import Staircase, Transitions, staircase_levels
 from theory.stairway import Stairway
@@ -131,7 +131,8 @@ class Target:
         new = M * sympy.Matrix(xs)
         expr = self.expr.xreplace({x: new[i] for i, x in enumerate(xs)})
         rational = all(x.is_Rational for x in M)
-        return Target(sympy.expand(expr) if self.is_polynomial else expr, self.r,
+        expand = expand_in_ring if rational and self.is_rational_polynomial else sympy.expand  # the same result
+        return Target(expand(expr) if self.is_polynomial else expr, self.r,
                       self.method if self.method != "exact" or rational else "auto",
                       self.tol, self.kmax, self.budget, f"({self.label})∘R")
 

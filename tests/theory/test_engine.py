@@ -51,3 +51,78 @@ def test_gaussian_norm2_equals_the_expectation_of_the_square(m: int, terms: list
         p += R.from_dict({tuple(e if j < m else 0 for j, e in enumerate(mon)): QQ(c.numerator, c.denominator)})
     qn = [QQ(n.numerator, n.denominator) for n in norms]
     assert gaussian_norm2(p, m, qn, exact_meter()) == gaussian_expectation(p * p, [1 / n for n in qn])
+
+
+# -- the exact engine's algebra, each step against a second method (issue 9 item 4 rewrote them for speed) ---
+_POLY = st.lists(st.tuples(st.lists(st.integers(0, 3), min_size=3, max_size=3), st.fractions(-5, 5, max_denominator=4)),
+                 min_size=1, max_size=6)
+_VECTORS = st.lists(st.lists(st.integers(-2, 2), min_size=3, max_size=3), min_size=1, max_size=2)
+
+
+def _ring_poly(terms: list) -> object:
+    R = polynomial_ring(3)
+    p = R.zero
+    for mon, c in terms:
+        p += R.from_dict({tuple(mon): QQ(c.numerator, c.denominator)})
+    return p
+
+
+@given(st.lists(st.tuples(st.lists(st.integers(0, 2), min_size=3, max_size=3), st.fractions(-5, 5, max_denominator=4)),
+                min_size=1, max_size=5))
+@settings(max_examples=25, deadline=None)
+def test_hermite_expansion_in_integers_equals_gaussian_moments(terms: list) -> None:
+    """``c_α`` of the integer expansion = ``E[g He_α]`` from moments of the expanded product (a second method)."""
+    from theory.hermite import hermite_e_coefficients, multi_indices
+    from theory.polyalgebra import hermite_expansion
+
+    g = _ring_poly(terms)
+    R = g.ring
+    coeffs = hermite_expansion(g, 3, exact_meter())
+    for k in range(sum(max(m) for m, _ in terms) + 2):
+        for alpha in multi_indices(3, k):
+            he = R.one
+            for j, a in enumerate(alpha):
+                he *= R.from_dict({tuple(n if i == j else 0 for i in range(3)): QQ(h)
+                                   for n, h in enumerate(hermite_e_coefficients(a)) if h})
+            assert coeffs.get(alpha, QQ(0)) == gaussian_expectation(g * he, [QQ(1)] * 3), alpha
+
+
+@given(_POLY, _VECTORS)
+@settings(max_examples=40, deadline=None)
+def test_conditioning_by_the_backward_heat_along_v_is_the_heat_along_its_complement(terms: list, rows: list) -> None:
+    """``h = exp(−½ Σ_j ∂²_{b_j}/‖b_j‖²) exp(½Δ) g`` (the engine) = ``exp(½ Σ_a ∂²_{c_a}/‖c_a‖²) g`` (THEORY §2.4)."""
+    from theory.polyalgebra import heat
+    from theory.subspace import ExactSubspace
+
+    g = _ring_poly(terms)
+    V = ExactSubspace.span(rows, 3)
+    engine = ExactEngine(g, 3, ())
+    C, norms = V.complement().orthogonal_basis()
+    assert engine.frame(V, exact_meter()).h == heat(g, C, norms, exact_meter())
+
+
+@given(_POLY, _VECTORS)
+@settings(max_examples=40, deadline=None)
+def test_substitution_in_integers_is_sympys_substitution(terms: list, rows: list) -> None:
+    """``p(By)`` by shared prefix products in integers = sympy's ``compose`` of the generators (a second method)."""
+    from theory.polyalgebra import LinearSubstitution, integral
+    from theory.subspace import ExactSubspace
+
+    p = _ring_poly(terms)
+    R = p.ring
+    basis, _ = integral(ExactSubspace.span(rows, 3).orthogonal_basis()[0])
+    forms = [sum((R.gens[j] * b[i] for j, b in enumerate(basis)), R.zero) for i in range(3)]
+    assert LinearSubstitution.from_basis(R, basis)(p, exact_meter()) == p.compose(list(zip(R.gens, forms)))
+
+
+def test_meter_refuses_before_the_step_that_would_pass_its_limit() -> None:
+    from theory.budget import Meter, hermite_terms
+
+    meter = Meter(10, "LIMIT", "units", "do less")
+    meter.charge(6, "a")
+    meter.charge(4, "b")
+    with pytest.raises(ValueError, match=r"^analysis refused before c: .* more than LIMIT = 10 units .*; do less$"):
+        meter.charge(1, "c")
+    assert meter.spent == 10
+    # Σ_m Π_j (⌊m_j/2⌋ + 1): x1^4 x2^3 → He_{4,2,0} × He_{3,1} = 6 terms, x3^1 → 1
+    assert hermite_terms([(4, 3, 0), (0, 0, 1)]) == 7

@@ -119,3 +119,52 @@ def test_tokenizer_positions() -> None:
     toks = tokenize("x1 + 2.5*tanh(x2)")
     assert [(t.kind, t.text, t.pos) for t in toks[:4]] == [("name", "x1", 0), ("op", "+", 3), ("number", "2.5", 5),
                                                               ("op", "*", 8)]
+
+
+# -- He_k and expansion in a sparse ring (issue 9 item 4): the very expressions sympy.expand builds -------------
+_ARGS = ["x1", "x1 + x2", "2", "1/3", "x1/2 - 3", "x1/3 + x2/6 - 2/5", "(x1 + x2)**3*x3", "relu(x1)",
+         "relu(x1*(x1 + 1)) + x2", "tanh(x1)*x2 - 1/7", "relu((x1 + 1)**2)**2 - x1", "He3(x1 + x2)*relu(x2)",
+         "sign(relu(x1*(x2 + 1)) - x3)", "x1 - x1", "1e30*x1 + 1e-30"]
+
+
+def _parsed(text: str) -> sympy.Expr:
+    from theory.parse import parse_expression, target_variable
+    from theory.registry import NAMED
+
+    return parse_expression(text, target_variable, {n: sympy.Function(n) for n in NAMED}, "")
+
+
+@pytest.mark.parametrize("text", _ARGS)
+def test_hermite_by_the_recurrence_in_a_ring_is_sympys_expansion(text: str) -> None:
+    """``He_k(arg)`` built by ``He_{j+1} = u He_j − j He_{j−1}`` in a ring is structurally the expression
+    ``sympy.expand(hermite_e(k, arg))`` (same tree, ``srepr`` equal), function arguments expanded as sympy does."""
+    from theory.hermite import hermite_e
+    from theory.polyalgebra import expand_in_ring, hermite_of
+
+    arg = _parsed(text)
+    for k in (0, 1, 2, 3, 5, 8):
+        assert sympy.srepr(hermite_of(k, arg)) == sympy.srepr(sympy.expand(hermite_e(k, arg))), k
+    assert sympy.srepr(expand_in_ring(arg)) == sympy.srepr(sympy.expand(arg))
+
+
+@given(st.lists(st.tuples(st.integers(-4, 4), st.integers(1, 4), st.integers(0, 3)), min_size=1, max_size=4),
+       st.integers(0, 12))
+@settings(max_examples=40, deadline=None)
+def test_parsed_hermite_of_a_polynomial_is_sympys_expansion(terms: list, k: int) -> None:
+    text = " + ".join(f"({c})*x{i}**{e}" for c, i, e in terms)
+    x = {i: sympy.Symbol(f"x{i}", real=True) for i in range(1, 5)}
+    arg = sum((c * x[i] ** e for c, i, e in terms), sympy.Integer(0))
+    from theory.hermite import hermite_e
+
+    assert Target.parse(f"He{k}({text})").expr == sympy.expand(hermite_e(k, arg))
+
+
+def test_the_term_bound_of_hermite_counts_every_power() -> None:
+    """``He_k(u) = Σ_{i ≡ k (2)} h_i u^i``: ``He64(x1+x2+x3)`` has 24,497 monomials (all degrees 0, 2, …, 64
+    in three variables), over ``MAX_TERMS``, although ``(x1+x2+x3)**64`` alone has 2,145."""
+    from theory.parse import MAX_TERMS
+
+    assert len(sympy.Add.make_args(Target.parse("(x1+x2+x3)**64", r=3).engine.g.as_expr())) == 2145
+    assert sum((i + 1) * (i + 2) // 2 for i in range(0, 65, 2)) == 24_497 > MAX_TERMS
+    with pytest.raises(ValueError, match="24,497 terms"):
+        Target.parse("He64(x1+x2+x3)")
