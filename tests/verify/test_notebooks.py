@@ -71,7 +71,7 @@ def test_one_step_inconclusive_with_too_few_seeds_or_the_wrong_size():
     assert small.decision.verdict == rules.INCONCLUSIVE
     assert small.numbers["2"]["other_size_records"] == 6
     empty = evaluate_one_step(one_step_prediction(), RunSet({}))
-    assert empty.decision.verdict == rules.INCONCLUSIVE and "--profile full" in empty.decision.reason
+    assert empty.decision.verdict == rules.INCONCLUSIVE and "--claims NB-one-step" in empty.decision.reason
 
 
 def test_one_step_ladders_run_the_named_protocol_at_the_published_size():
@@ -81,7 +81,9 @@ def test_one_step_ladders_run_the_named_protocol_at_the_published_size():
     assert {(d, cfg["p"]) for _, d, _, cfg in runs} == {(PUBLISHED_SIZE["d"], PUBLISHED_SIZE["p"])}
     assert {cfg["n_exp"] for _, _, _, cfg in runs} == set(PUBLISHED_ERRORS)
     assert {cfg.get("test_estimate", "test") for _, _, _, cfg in runs} == {"test", "train"}
-    assert not list(NB_ONE_STEP.ladder("quick").runs())  # left out of quick: it does not fit its budget
+    # the quick profile runs it only when named (it does not fit the quick budget), the same ladder as full
+    assert NB_ONE_STEP.ladder("quick") == NB_ONE_STEP.ladder("full")
+    assert not NB_ONE_STEP.by_default("quick") and NB_ONE_STEP.by_default("full")
 
 
 # ---------------------------------------------------------------------------

@@ -61,7 +61,7 @@ PI_LEVEL = 0.95  # family level of the prediction intervals, split over the κ (
 ONE_STEP_SEEDS = 10
 HONEST_SEEDS = 3
 HONEST = "honest"
-FULL_RUN_HINT = "make verify (the quick profile) leaves NB-one-step out; it runs when named: python -m verify --claims NB-one-step"
+RUN_HINT = "make verify (the quick profile) leaves NB-one-step out; it runs when named: python -m verify --claims NB-one-step"
 
 # the multi-step notebook's examples (sim.giant_step.protocols.MULTI_STEP_EXAMPLES, in order) and the step
 # from which the authors read their figures as leaving the v* line (None: stays on it; THEORY §3.2)
@@ -169,7 +169,7 @@ def evaluate_one_step(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
         plot_rows.append({"kappa": kappa, **row})
     predicted = "; ".join(f"κ={k}: {v['mean']:.5f}" for k, v in published.items())
     if not runs.keys():
-        decisions = [Decision(rules.INCONCLUSIVE, f"no runs; {FULL_RUN_HINT}")]
+        decisions = [Decision(rules.INCONCLUSIVE, f"no runs; {RUN_HINT}")]
     return Evaluation(rules.combine(decisions), f"published means {predicted}", "; ".join(measured), numbers,
                       (Plot("published", "published mean test errors vs the suite's full seeds",
                             {"rows": plot_rows, "size": pred["size"]}),))
@@ -198,7 +198,7 @@ NB_ONE_STEP = Claim(
     evaluate=evaluate_one_step,
     statistic=f"test error of the {ONE_STEP} protocol at d = {PUBLISHED_SIZE['d']}, p = {PUBLISHED_SIZE['p']}, "
               f"one per full seed (init, teacher, data redrawn); {ONE_STEP_SEEDS} seeds, "
-              f"{HONEST_SEEDS} of the honest variant; {FULL_RUN_HINT}",
+              f"{HONEST_SEEDS} of the honest variant; {RUN_HINT}",
     rule=f"each published mean inside mean ± t·sd·√(1 + 1/n) of the full seeds ({PI_LEVEL:.0%} family level, "
          f"Bonferroni over κ); ≥ {rules.MIN_SEEDS} seeds per κ")
 
