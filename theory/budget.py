@@ -8,19 +8,22 @@ an engine states, before it runs, the work it is about to do (from the sizes of 
 the meter refuses the request when the total would pass the limit:
 
 * exact engine (rational polynomial algebra, :mod:`theory.exact`): at most ``MAX_TERM_OPERATIONS`` term
-  operations, one per coefficient touched: the product of polynomials with ``a`` and ``b`` terms costs
-  ``a·b``, a derivative of ``a`` terms along a direction with ``s`` non-zero entries ``a·s``, rational row
-  reduction of ``n`` vectors of ``Q^r`` ``n·r·min(n, r)`` (less for sparse vectors, :func:`elimination`); the
-  Hermite expansion of ``g`` costs :func:`hermite_terms`, ``Σ_m Π_j (⌊m_j/2⌋ + 1)`` over its monomials
+  operations, one per coefficient touched, weighted by the measured cost of the kind of step (so that one is
+  about a microsecond): a product of polynomials with ``a`` and ``b`` terms costs ``PRODUCT·a·b``, a derivative
+  of ``a`` terms along a direction with ``s`` non-zero entries ``DERIVATIVE·a·s``, rational reduction of ``n``
+  vectors of ``Q^r`` ``ELIMINATION·n·r·min(n, r)`` (less for sparse ones, :func:`elimination`), and the Hermite
+  expansion of ``g`` ``HERMITE`` times :func:`hermite_terms`, ``Σ_m Π_j (⌊m_j/2⌋ + 1)`` over its monomials
   ``x^m``, counted before it starts;
-* numeric engine (quadrature, :mod:`theory.numeric`): at most ``MAX_POINT_OPERATIONS`` point operations,
-  a grid of ``N`` points costing ``N`` times (the operations of the target, :func:`expression_operations`,
-  plus the Hermite contractions), a step of a Python loop ``LOOP_STEP``; grids themselves are limited by the
-  target's ``budget`` of quadrature points (:func:`theory.quadrature.build_grid`);
-* Hermite tensors ``C_k`` (``r^k`` entries) of at most ``MAX_TENSOR_ENTRIES`` entries.
+* numeric engine (quadrature, :mod:`theory.numeric`): at most ``MAX_POINT_OPERATIONS`` point operations, a
+  grid of ``N`` points costing ``N`` times the operations of the target (:func:`expression_operations`), of
+  building the points and of the Hermite contractions, a step of a Python loop ``LOOP_STEP``; grids themselves
+  are limited by the target's ``budget`` of quadrature points (:func:`theory.quadrature.build_grid`);
+* Hermite tensors ``C_k`` (``r^k`` entries): at most ``MAX_TENSOR_ENTRIES`` entries.
 
-Either limit is about ``BUDGET_SECONDS`` seconds of one idle core of the reference machine (a 2-core AMD EPYC,
-measured in ``bench/test_theory_bench.py``); a refusal costs none of the work refused.
+Either limit is about ``BUDGET_SECONDS`` seconds on one core (a full budget measured at 1.7–3.9 s on the
+reference 2-core AMD EPYC under load ≈ 3: ``bench/test_theory_bench.py::test_bench_budget_calibration``); a
+refusal costs none of the work refused. A composite question (``leap_index``, ``transition_exponents``,
+``stairway``) asks several requests, each with its own budget.
 """
 
 from __future__ import annotations
@@ -32,8 +35,7 @@ import sympy
 MAX_TERM_OPERATIONS = 3_000_000
 MAX_POINT_OPERATIONS = 1_000_000_000
 BUDGET_SECONDS = 3
-# term operations per coefficient touched, by kind of step (a rational multiply-add on a sparse polynomial is
-# about 1 µs on the reference machine; measured in bench/test_theory_bench.py)
+# term operations per coefficient touched, by kind of step (measured: a term operation is about 1 µs)
 DERIVATIVE, PRODUCT, HERMITE, ELIMINATION = 5, 3, 2, 1
 FUNCTION = 10  # point operations of one activation (tanh, erf, …) per point, against 1 for an addition
 LOOP_STEP = 1_000  # point operations a step of a Python loop of the numeric engine counts as (≈ 1 µs)
@@ -55,7 +57,8 @@ class Meter:
         the limit."""
         if self.spent + work > self.limit:
             raise ValueError(f"analysis refused before {step}: the request would need more than {self.name} = "
-                             f"{self.limit:,} {self.unit} (the budget of one request, about {BUDGET_SECONDS} s); {self.advice}")
+                             f"{self.limit:,} {self.unit} (the budget of one request, about {BUDGET_SECONDS} s); "
+                             f"{self.advice}")
         self.spent += work
 
 
@@ -113,5 +116,6 @@ def expression_operations(expr: sympy.Expr) -> int:
     return sum(FUNCTION if isinstance(e, sympy.Function) else 1 for e in sympy.preorder_traversal(expr))
 
 
-__all__ = ["BUDGET_SECONDS", "DERIVATIVE", "ELIMINATION", "FUNCTION", "HERMITE", "LOOP_STEP", "MAX_POINT_OPERATIONS", "MAX_TENSOR_ENTRIES", "MAX_TERM_OPERATIONS", "Meter", "PRODUCT", "check_tensor", "derivative", "exact_meter",
-           "expression_operations", "hermite_terms", "numeric_meter", "elimination", "product"]
+__all__ = ["BUDGET_SECONDS", "DERIVATIVE", "ELIMINATION", "FUNCTION", "HERMITE", "LOOP_STEP", "MAX_POINT_OPERATIONS",
+           "MAX_TENSOR_ENTRIES", "MAX_TERM_OPERATIONS", "Meter", "PRODUCT", "check_tensor", "derivative", "elimination",
+           "exact_meter", "expression_operations", "hermite_terms", "numeric_meter", "product"]

@@ -154,7 +154,7 @@ class NumericEngine:
         Q = grid.QW
         if np.allclose(Q, np.eye(self.r), atol=0):
             return coeffs
-        check_tensor(sum(self.r**k for k in range(self.kmax + 1)), f"rotating C_0 … C_{self.kmax} (pass a smaller kmax)")
+        check_tensor(sum(self.r**k for k in range(self.kmax + 1)), f"rotating C_0 … C_{self.kmax} (pass smaller kmax)")
         out: dict[tuple[int, ...], float] = {}
         for k in range(self.kmax + 1):
             C = np.zeros((self.r,) * k)

@@ -77,7 +77,8 @@ class Grid:
 
     @property
     def lead(self) -> int:
-        """The axis :meth:`points` slices: the ``y``-nodes (0), or the first ``w``-axis (1) when there is one ``y``-node."""
+        """The axis :meth:`points` slices: the ``y``-nodes (0), or the first ``w``-axis (1) when there is one
+        ``y``-node."""
         return 0 if self.Y.shape[0] > 1 or not self.W else 1
 
     def points(self, part: slice = slice(None)) -> np.ndarray:
@@ -176,8 +177,8 @@ def _check_size(axis_points: list[int], budget: int) -> None:
     size = int(np.prod([float(n) for n in axis_points]))
     if size > GRID_FACTOR * budget:
         raise ValueError(f"the quadrature grid would have {size:,} points ({' × '.join(map(str, axis_points))} per "
-                         f"axis), more than GRID_FACTOR = {GRID_FACTOR} times budget = {budget:,} quadrature points; raise "
-                         "budget= or use a target with fewer variables or kinks")
+                         f"axis), more than GRID_FACTOR = {GRID_FACTOR} times budget = {budget:,} quadrature points; "
+                         "raise budget= or use a target with fewer variables or kinks")
 
 
 __all__ = ["GRID_FACTOR", "Grid", "SPLIT_RANGE", "build_grid", "gauss_hermite", "split_rule"]
