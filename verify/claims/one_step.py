@@ -283,28 +283,29 @@ def evaluate_curve(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
 
 
 # ---------------------------------------------------------------------------
-# the claims
+# the claims and their ladders (profile → dims, seeds, p; times in verify/profiles.py)
 # ---------------------------------------------------------------------------
 HARD_SIGMA = "He3"  # μ3 = 6, μ_k = 0 for k ≠ 3: the step sees C_3 alone (module docstring)
 ENGINE = "reduced"  # THEORY §3.3, exact at every d; one engine at every d of a ladder (verify.fits: paired seeds)
-SINGLE = dict(target="x1 + x1*x2", activation="relu", n_exp=1.0, n_scale=1.0, steps=1, lr0=LR0, readout="none",
-              engine=ENGINE)
+ONE = dict(n_exp=1.0, n_scale=1.0, steps=1, lr0=LR0, readout="none", engine=ENGINE)
+SINGLE = dict(target="x1 + x1*x2", activation="relu", **ONE)
+SHORT = dict(target="x1*x2", activation="relu", **ONE)
+SPEC = dict(ONE, target="x1*x2 + x3", activation="relu", n_exp=2.0, ell=2, preprocess="exact")
+HARD = dict(ONE, target="x1*x2*x3", activation=HARD_SIGMA, preprocess="exact")
 CURVE_ALPHAS = (0.5, 1.0, 2.0, 4.0)
-SHORT = dict(target="x1*x2", activation="relu", n_exp=1.0, n_scale=1.0, steps=1, lr0=LR0, readout="none",
-             engine=ENGINE)
 SHORT_EXTRA_EXP = 1.5  # T1-short's second arm (full profile): n ≍ d^1.5, still below the leap 2
-SPEC = dict(target="x1*x2 + x3", activation="relu", n_exp=2.0, n_scale=1.0, steps=1, lr0=LR0, ell=2,
-            preprocess="exact", readout="none", engine=ENGINE)
-HARD = dict(target="x1*x2*x3", activation=HARD_SIGMA, n_scale=1.0, steps=1, lr0=LR0, preprocess="exact", readout="none",
-            engine=ENGINE)
+SPEC_P = 16  # T1-spec, T1-hard: the cost of n ≍ d^ℓ samples is n·p·(k + p) with k ≈ r + p/2
 
-
-def _single(profile_p: int, dims: tuple[int, ...]) -> Variant:
-    return Variant("", {**SINGLE, "p": profile_p}, dims)
-
-
-def _curve(dims: tuple[int, ...], p: int) -> tuple[Variant, ...]:
-    return tuple(Variant(f"alpha={a}", {**SINGLE, "n_scale": a, "p": p}, dims) for a in CURVE_ALPHAS)
+SINGLE_DIMS = {"smoke": (32, 64), "quick": (256, 512, 1024, 2048, 4096),
+               "full": (512, 1024, 2048, 4096, 8192, 16384)}
+SINGLE_P = {"smoke": 32, "quick": 64, "full": 256}
+CURVE_DIMS = {"smoke": (64,), "quick": (512, 2048), "full": (2048, 8192)}
+CURVE_P = {"smoke": 32, "quick": 32, "full": 64}
+SPEC_DIMS = {"smoke": (16,), "quick": (128, 256, 512, 1024, 2048), "full": (256, 512, 1024, 2048, 4096)}
+HARD_D2 = {"smoke": (8,), "quick": (64, 128, 256, 512, 1024), "full": (128, 256, 512, 1024, 2048, 4096)}
+HARD_D3 = {"smoke": (8,), "quick": (64, 96, 128, 192, 256), "full": (64, 96, 128, 192, 256)}
+SEEDS = {"smoke": 2, "quick": 6, "full": 8}
+SPEC_SEEDS = {"smoke": 2, "quick": 8, "full": 8}
 
 
 def batch_arm(exponent: float) -> str:
@@ -312,35 +313,24 @@ def batch_arm(exponent: float) -> str:
     return "n≍d" if exponent == 1 else f"n≍d^{exponent:g}"
 
 
-def _hard_arms(d2: tuple[int, ...], d3: tuple[int, ...], p: int) -> tuple[Variant, ...]:
-    return (Variant(batch_arm(2), {**HARD, "n_exp": 2.0, "ell": 2, "p": p}, d2),
-            Variant(batch_arm(3), {**HARD, "n_exp": 3.0, "ell": 3, "p": p}, d3))
+def _ladders(arms: Any, seeds: Mapping[str, int] = SEEDS) -> dict[str, Ladder]:
+    """``{profile: Ladder(arms(profile), seeds[profile])}``."""
+    return {prof: Ladder(tuple(arms(prof)), seeds[prof]) for prof in seeds}
 
 
-def _short_arms(dims: tuple[int, ...], p: int, extra: bool) -> tuple[Variant, ...]:
-    arms = (Variant(batch_arm(1), {**SHORT, "p": p}, dims),)
-    if extra:
-        arms += (Variant(batch_arm(SHORT_EXTRA_EXP), {**SHORT, "n_exp": SHORT_EXTRA_EXP, "ell": 2, "p": p}, dims),)
+def _short_arms(prof: str) -> list[Variant]:
+    arms = [Variant(batch_arm(1), {**SHORT, "p": SINGLE_P[prof]}, SINGLE_DIMS[prof])]
+    if prof == "full":
+        arms.append(Variant(batch_arm(SHORT_EXTRA_EXP), {**SHORT, "n_exp": SHORT_EXTRA_EXP, "ell": 2, "p": 64},
+                            SINGLE_DIMS[prof]))
     return arms
 
-
-# ladders: every arm runs on the exact reduced engine where ``sim.giant_step.choice`` picks it
-# (``engine="auto"``: ``k_T + p ≤ d/2``), so a step costs O(n·p·(k + p)) whatever d (THEORY §3.3)
-SINGLE_DIMS = {"smoke": (32, 64), "quick": (256, 512, 1024, 2048, 4096),
-               "full": (512, 1024, 2048, 4096, 8192, 16384)}
-CURVE_DIMS = {"smoke": (64,), "quick": (512, 2048), "full": (2048, 8192)}
-SPEC_P = 16  # T1-spec, T1-hard: the cost of n ≍ d^ℓ samples is n·p·(k + p) with k ≈ r + p/2
-SPEC_DIMS = {"smoke": (16,), "quick": (128, 256, 512, 1024, 2048), "full": (256, 512, 1024, 2048, 4096)}
-HARD_D2 = {"smoke": (8,), "quick": (64, 128, 256, 512, 1024), "full": (128, 256, 512, 1024, 2048, 4096)}
-HARD_D3 = {"smoke": (8,), "quick": (64, 96, 128, 192, 256), "full": (64, 96, 128, 192, 256)}
 
 T1_SINGLE = Claim(
     id="T1-single", source="[DKLPS] Thm 1, ℓ=1", kind="theorem",
     statement="n ≍ d, one step: only v* is learned (s_2 of M decays like d^-1/2, s_1 Θ(1))",
     predict=lambda: one_step_prediction(SINGLE["target"], 1, False, SINGLE["activation"]),
-    ladders={"smoke": Ladder((_single(32, SINGLE_DIMS["smoke"]),), 2),
-             "quick": Ladder((_single(64, SINGLE_DIMS["quick"]),), 6),
-             "full": Ladder((_single(256, SINGLE_DIMS["full"]),), 8)},
+    ladders=_ladders(lambda prof: [Variant("", {**SINGLE, "p": SINGLE_P[prof]}, SINGLE_DIMS[prof])]),
     evaluate=evaluate_rank,
     statistic="singular values s_k of M/√p (M = Ŵ W*ᵀ after one step) and mean ‖P_{U_1step} M_i‖",
     rule=f"s_k, k ≤ dim U_1step, and the overlap: {rules.theta1_text()}; s_{{m+1}}: "
@@ -350,9 +340,9 @@ T1_CURVE = Claim(
     id="T1-curve", source="THEORY §3.1", kind="theorem",
     statement="one-step overlap with v* against α = n/d matches the §3.1 formula",
     predict=lambda: curve_prediction(SINGLE["target"], SINGLE["activation"], LR0, CURVE_ALPHAS),
-    ladders={"smoke": Ladder(_curve(CURVE_DIMS["smoke"], 32), 2),
-             "quick": Ladder(_curve(CURVE_DIMS["quick"], 32), 16),
-             "full": Ladder(_curve(CURVE_DIMS["full"], 64), 16)},
+    ladders=_ladders(lambda prof: [Variant(f"alpha={a}", {**SINGLE, "n_scale": a, "p": CURVE_P[prof]},
+                                           CURVE_DIMS[prof]) for a in CURVE_ALPHAS],
+                     {"smoke": 2, "quick": 16, "full": 16}),
     evaluate=evaluate_curve,
     statistic="mean over the a=+1 neurons of ⟨ŵ_i, v*⟩, per α and d, bootstrap CI over seeds",
     rule=f"at the largest d every α's CI inside predicted ± {CURVE_TOL:g}/√d (Bonferroni level)")
@@ -362,9 +352,7 @@ T1_SHORT = Claim(
     statement="n ≍ d^(ℓ−δ) below the leap: overlap with U* → 0",
     predict=lambda: {"arms": {batch_arm(e): one_step_prediction(SHORT["target"], 1, False, SHORT["activation"])
                               for e in (1.0, SHORT_EXTRA_EXP)}},
-    ladders={"smoke": Ladder(_short_arms(SINGLE_DIMS["smoke"], 32, False), 2),
-             "quick": Ladder(_short_arms(SINGLE_DIMS["quick"], 64, False), 6),
-             "full": Ladder(_short_arms(SINGLE_DIMS["full"], 64, True), 6)},
+    ladders=_ladders(_short_arms),
     evaluate=evaluate_learnability,
     statistic=f"mean ‖P_{{U*_rel}} M_i‖ after one step, g = {SHORT['target'].replace('*', '·')} (ℓ1 = 2), n ≍ d "
               f"(and d^{SHORT_EXTRA_EXP:g} in full)",
@@ -374,9 +362,7 @@ T1_SPEC = Claim(
     id="T1-spec", source="[DKLPS] Thm 1, ℓ=2", kind="theorem",
     statement="n ≍ d² with orders < 2 removed: rank M = dim range(C_2)",
     predict=lambda: one_step_prediction(SPEC["target"], 2, True, SPEC["activation"]),
-    ladders={prof: Ladder((Variant("", {**SPEC, "p": SPEC_P}, dims),), seeds)
-             for prof, dims, seeds in (("smoke", SPEC_DIMS["smoke"], 2), ("quick", SPEC_DIMS["quick"], 8),
-                                       ("full", SPEC_DIMS["full"], 6))},
+    ladders=_ladders(lambda prof: [Variant("", {**SPEC, "p": SPEC_P}, SPEC_DIMS[prof])], SPEC_SEEDS),
     evaluate=evaluate_rank,
     statistic=f"singular values of M/√p after one step with n = d², labels with orders < 2 removed exactly, "
               f"p = {SPEC_P}",
@@ -387,13 +373,14 @@ T1_HARD = Claim(
     statement="a leap-3 target is not learned with n ≍ d², is with n ≍ d³",
     predict=lambda: {"arms": {batch_arm(ell): one_step_prediction(HARD["target"], ell, True, HARD["activation"])
                               for ell in (2, 3)}},
-    ladders={prof: Ladder(_hard_arms(HARD_D2[prof], HARD_D3[prof], SPEC_P), seeds)
-             for prof, seeds in (("smoke", 2), ("quick", 6), ("full", 6))},
+    ladders=_ladders(lambda prof: [Variant(batch_arm(ell), {**HARD, "n_exp": float(ell), "ell": ell, "p": SPEC_P}, dims)
+                                   for ell, dims in ((2, HARD_D2[prof]), (3, HARD_D3[prof]))]),
     evaluate=evaluate_learnability,
-    statistic=f"mean ‖P_{{U*_rel}} M_i‖ after one step, g = x1x2x3 (leap 3), erf, orders < ℓ removed, p = {SPEC_P}",
+    statistic=f"mean ‖P_{{U*_rel}} M_i‖ after one step, g = x1x2x3 (leap 3), σ = {HARD_SIGMA}, orders < ℓ removed, "
+              f"p = {SPEC_P}",
     rule=f"{batch_arm(2)}: {rules.decay_text()}; {batch_arm(3)}: {rules.theta1_text()}")
 
 CLAIMS = (T1_SINGLE, T1_CURVE, T1_SHORT, T1_SPEC, T1_HARD)
 
-__all__ = ["CLAIMS", "T1_CURVE", "T1_HARD", "T1_SHORT", "T1_SINGLE", "T1_SPEC", "curve_prediction",
+__all__ = ["CLAIMS", "T1_CURVE", "T1_HARD", "T1_SHORT", "T1_SINGLE", "T1_SPEC", "batch_arm", "curve_prediction",
            "evaluate_curve", "evaluate_learnability", "evaluate_rank", "one_step_prediction"]
