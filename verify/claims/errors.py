@@ -30,15 +30,15 @@ error and §2.6's ``ε_pred(span e1, 1) = 0`` at a fixed ``α = n/d``:
 * the *protocol floor* ``R`` of ``theory.overlap.protocol_floor`` (THEORY §2.6):
   with ``a_i = ±1`` all neurons have the same ``|⟨ŵ_i, v*⟩| = m`` (§3.1) and the
   same component ``±q`` on one common batch-noise direction ``ξ̂ ⊥ v*``, so a
-  κ = 1 readout of ReLU features represents ``x1x2`` only up to
-  ``R = 1 − m²/arcsin(m² + q²)``;
+  κ = 1 readout of ReLU features represents ``x1x2`` only up to ``R``
+  (formula in ``theory.overlap``);
 * the *estimation floor*: every neuron's step has the common part
   ``μ1(σ)·ĉ``, ``ĉ = (1/n)Σ y_ν z_ν`` the batch estimate of ``C_1``, so what is
   learned is the direction of ``ĉ``, at angle ``θ`` from ``v*`` with
   ``cos²θ = ‖C_1‖²/(‖C_1‖² + (E[g²] + Δ)/α)``, and a κ = 1 readout reaches
   ``ε_pred(span ĉ, 1)`` at best — ``sin²θ = 2/(α + 2)`` for ``x1 + x1x2``
   (derived for this report; not yet in ``theory``). ``R`` tends to it as
-  ``η̃ → 0`` (``m²/arcsin(m² + q²) → m²/(m² + q²) = cos²θ``).
+  ``η̃ → 0`` (``m, q → 0`` with ``q²/m² = (E[g²] + Δ)/(α‖C_1‖²)``).
 
 With the Gaussian second layer (``init="gaussian"``) the neurons' overlaps
 spread with ``a_i``, which removes the protocol part ``R − sin²θ`` but not the
