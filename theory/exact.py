@@ -173,7 +173,8 @@ class ExactEngine:
         """The frame of ``V``. ``h = exp(½ Σ_a ∂²_{c_a}/‖c_a‖²) g = exp(−½ Σ_j ∂²_{b_j}/‖b_j‖²) P`` (the ``b_j/‖b_j‖``
         and ``c_a/‖c_a‖`` together are an orthonormal basis, so ``Σ_a ∂²_{c_a}/‖c_a‖² = Δ − Σ_j ∂²_{b_j}/‖b_j‖²``):
         a backward heat operator along the ``dim V`` directions of ``V`` only."""
-        meter.charge(elimination(V.dim, self.r, self.r), "the orthogonal basis of V")
+        meter.charge(elimination(V.dim, max((sum(1 for x in v if x) for v in V.rows), default=0), self.r),
+                     "the orthogonal basis of V")
         vb, vn = integral(V.orthogonal_basis()[0])
         cb, cn = integral(self._complement(V, meter)[0]) if complement else ([], [])
         h = heat(self._transform(meter), vb, [-n for n in vn], meter)
@@ -192,19 +193,18 @@ class ExactEngine:
         """``U*_rel = range E[∇g ∇gᵀ]`` = span of the coefficient vectors of ``∇g`` (§2.1)."""
         meter = exact_meter()
         meter.charge(derivative(len(self.g), 1) * self.r, "the gradient of g")
-        return _span(coefficient_vectors([self.g.diff(x) for x in self.g.ring.gens]), self.r, meter)
+        return _span(coefficient_vectors([self.g.diff(i) for i in range(self.r)]), self.r, meter)
 
     def _gradients(self, V: ExactSubspace, orders: tuple[int, ...], meter: Meter):  # noqa: ANN202 - iterator
         """``(k, fr, ∇q(By))`` for every order ``k ∈ orders`` and every ``q = ∂_{c_a} h``, ``|a| = k − 1``."""
         top = max(orders, default=0)
         fr = self.frame(V, meter, complement=top > 1)
-        R = self.g.ring
         level: dict[tuple[int, ...], PolyElement] = {(): fr.h}
         for k in range(1, top + 1):
             if k in orders:
                 for q in level.values():
-                    meter.charge(derivative(len(q), 1) * self.r, "a gradient (conditioning, THEORY.md §2.4)")
-                    yield k, fr, [fr.subst(q.diff(x), meter) for x in R.gens]
+                    meter.charge((len(q) + 1) * self.r, "a gradient (conditioning, THEORY.md §2.4)")  # a pass per x_i
+                    yield k, fr, [fr.subst(q.diff(i), meter) for i in range(self.r)]  # x_i by index (no search)
             if k == top:
                 return
             level = next_derivatives(level, fr.C, meter)

@@ -66,10 +66,9 @@ def _sparse(c: Vector) -> list[tuple[int, object]]:
 def _along(p: PolyElement, c: list[tuple[int, object]], meter: Meter) -> PolyElement:
     """``∂_c p`` for a direction given by its non-zero entries ``(i, c_i)``."""
     meter.charge(derivative(len(p), len(c)), "a derivative (conditioning, THEORY.md §2.4)")
-    R = p.ring
-    out = R.zero
+    out = p.ring.zero
     for i, ci in c:
-        out += p.diff(R.gens[i]) * ci
+        out += p.diff(i) * ci  # x_i by its index (sympy finds a generator element by a linear search)
     return out
 
 
@@ -85,6 +84,8 @@ def heat(p: PolyElement, directions: list[Vector], norms: list, meter: Meter) ->
     gives the backward operator along ``c_a`` (``exp(−½ ∂²_c/|n|)``, the inverse; a finite series too).
     """
     sparse = [_sparse(c) for c in directions]
+    if all(len(c) == 1 for c in sparse):  # coordinate directions c = λ e_k: ½ ∂²_c/‖c‖² = ½ ∂²_k
+        return _heat_along_coordinates(p, {c[0][0]: c[0][1] ** 2 / n for c, n in zip(sparse, norms)}, meter)
     total = p
     term = p
     j = 0
@@ -101,16 +102,43 @@ def heat(p: PolyElement, directions: list[Vector], norms: list, meter: Meter) ->
 def integral(basis: list[Vector]) -> tuple[list[Vector], list]:
     """Mutually orthogonal rational vectors scaled to coprime integers (same directions, so the same spans and,
     with the new squared norms, the same Gaussian frame), and their squared norms."""
-    out, norms = [], []
+    out, norms, zero = [], [], QQ(0)
     for b in basis:
-        den = 1
-        for x in b:
-            den = lcm(den, int(x.denominator))
-        ints = [int(x.numerator) * (den // int(x.denominator)) for x in b]
-        g = gcd(*ints) or 1
-        out.append(tuple(QQ(v // g) for v in ints))
-        norms.append(QQ(sum((v // g) ** 2 for v in ints)))
+        entries = {i: x for i, x in enumerate(b) if x}
+        den = lcm(*(int(x.denominator) for x in entries.values()))
+        ints = {i: int(x.numerator) * (den // int(x.denominator)) for i, x in entries.items()}
+        g = gcd(*ints.values()) or 1
+        scaled = {i: QQ(v // g) for i, v in ints.items()}
+        out.append(tuple(scaled.get(i, zero) for i in range(len(b))))
+        norms.append(QQ(sum((v // g) ** 2 for v in ints.values())))
     return out, norms
+
+
+def _heat_along_coordinates(p: PolyElement, variances: dict[int, object], meter: Meter) -> PolyElement:
+    """``exp(½ Σ_k v_k ∂²_k) p`` term by term: ``x_k^m ↦ Σ_i (v_k/2)^i m!/(i!(m−2i)!) x_k^{m−2i}`` (the Hermite
+    transform when every ``v_k = 1``); costs ``HERMITE`` per term of the result, counted first."""
+    axes = list(variances)
+    terms = hermite_terms([tuple(m[k] for k in axes) for m in p.monoms()])
+    meter.charge(HERMITE * terms, f"the heat operator ({terms:,} terms; conditioning, THEORY.md §2.4)")
+    out: dict[tuple[int, ...], object] = {}
+    for monom, coeff in p.terms():
+        free = [k for k in axes if monom[k] > 1]
+        exps = list(monom)
+        for choice in itertools.product(*(_heat_weights(monom[k], variances[k]) for k in free)):
+            c = coeff
+            for k, (e, w) in zip(free, choice):
+                exps[k] = e
+                c = c * w
+            key = tuple(exps)
+            out[key] = out.get(key, QQ(0)) + c
+    return p.ring.from_dict({k: c for k, c in out.items() if c})
+
+
+@lru_cache(maxsize=4096)
+def _heat_weights(m: int, v: object) -> tuple[tuple[int, object], ...]:
+    """``(m − 2i, (v/2)^i m!/(i!(m−2i)!))`` for ``i ≤ m/2``."""
+    return tuple((m - 2 * i, QQ(factorial(m), factorial(i) * factorial(m - 2 * i)) * (v / 2) ** i)
+                 for i in range(m // 2 + 1))
 
 
 @dataclass(frozen=True)
@@ -280,9 +308,7 @@ def hermite_of(k: int, expr: sympy.Expr) -> sympy.Expr:
 
 def heat_in(p: PolyElement, m: int, norms: list, meter: Meter) -> PolyElement:
     """``exp(½ Σ_{j<m} ∂²_{y_j}/norms[j]) p`` in the first ``m`` generators (the ``y`` of a substitution)."""
-    r = p.ring.ngens
-    units = [tuple(QQ(int(i == j)) for i in range(r)) for j in range(m)]
-    return heat(p, units, list(norms[:m]), meter)
+    return _heat_along_coordinates(p, {j: 1 / norms[j] for j in range(m)}, meter)
 
 
 def gaussian_norm2(p: PolyElement, m: int, norms: list, meter: Meter) -> object:

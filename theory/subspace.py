@@ -78,6 +78,8 @@ def complement_in(outer: np.ndarray, inner: np.ndarray, tol: float = RANK_TOL) -
 
 def _to_qq(x: object) -> object:
     """A rational number (int, Fraction, sympy Rational, QQ element) as a QQ element."""
+    if type(x) is QQ.dtype:  # already one: the common case inside the exact engine
+        return x
     if isinstance(x, Fraction):
         return QQ(x.numerator, x.denominator)
     if isinstance(x, (int, np.integer)):
@@ -186,7 +188,8 @@ class ExactSubspace:
                     w = _axpy(w, -coef, b)
             sparse.append(w)
             norms.append(_dot(w, w))
-        return [tuple(w.get(i, QQ(0)) for i in range(self.r)) for w in sparse], norms
+        zero = QQ(0)
+        return [tuple(w.get(i, zero) for i in range(self.r)) for w in sparse], norms
 
     def complement(self) -> ExactSubspace:
         """The orthogonal complement in ``Q^r``."""
