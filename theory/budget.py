@@ -20,9 +20,9 @@ the meter refuses the request when the total would pass the limit:
   are limited by the target's ``budget`` of quadrature points (:func:`theory.quadrature.build_grid`);
 * Hermite tensors ``C_k`` (``r^k`` entries): at most ``MAX_TENSOR_ENTRIES`` entries.
 
-Either limit is about ``BUDGET_SECONDS`` seconds on one core (a full budget measured at 1.7–3.9 s on the
-reference 2-core AMD EPYC under load ≈ 3: ``bench/test_theory_bench.py::test_bench_budget_calibration``); a
-refusal costs none of the work refused. A composite question (``leap_index``, ``transition_exponents``,
+Either limit is about ``BUDGET_SECONDS`` seconds on one core (a full budget measured at 1.5–4.2 s on the
+reference 2-core AMD EPYC under load ≈ 4, the most for large coefficients:
+``bench/test_theory_bench.py::test_bench_budget_calibration``); a refusal costs none of the work refused. A composite question (``leap_index``, ``transition_exponents``,
 ``stairway``) asks several requests, each with its own budget.
 """
 
