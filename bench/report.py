@@ -1,6 +1,7 @@
 """Write ``bench/report.md`` from the pytest-benchmark JSON of the last ``make bench`` run.
 
-``python bench/report.py [RUN.json] [--previous PREV.json] [--out bench/report.md]``: without arguments
+``python bench/report.py [RUN.json] [--previous PREV.json] [--gpu-run GPU.json] [--out bench/report.md]``
+(``--gpu-run``: a run of ``pytest bench -m gpu`` on a CUDA machine, appended as its own section): without arguments
 the newest file saved by ``--benchmark-autosave`` under ``.benchmarks/`` is the run and the one before it
 (same machine folder) the comparison. For every benchmark the report gives the size, the median time,
 the throughput (samples·d·p/s of the giant step), the fraction of the device's matrix-product peak
@@ -38,7 +39,7 @@ def _mib(x: Any) -> str:
 
 
 def _gpu_measured(benches: list[dict[str, Any]]) -> bool:
-    return any("gpu" in b["name"] for b in benches)
+    return any("gpu" in b["name"] or "cuda" in b["name"] for b in benches)
 
 
 def render(run: dict[str, Any], previous: dict[str, Any] | None, run_name: str, prev_name: str | None) -> str:
@@ -119,18 +120,18 @@ def render_reduced(benches: list[dict[str, Any]], gpu: bool) -> list[str]:
         load = " → ".join(f"{v:.1f}" for v in x.get("load", []))
         if "reduced" in x and "dense" in x:
             for r in x.get("reduced_runs", [x["reduced"]]):
-                out.append(_limit_row(f"reduced, {x['size']}", r))
-            out.append(_limit_row(f"dense, {x['size']}", x["dense"]))
-            notes.append(f"* {x['size']}: reduced (faster thread count) / dense step time = **{x['ratio']:.4f}** "
+                out.append(_limit_row(f"reduced, {x['size']} ({x['device']})", r))
+            out.append(_limit_row(f"dense, {x['size']} ({x['device']})", x["dense"]))
+            notes.append(f"* {x['size']} ({x['device']}): reduced (faster thread count) / dense step time = **{x['ratio']:.4f}** "
                          f"(target ≤ 0.05); load {load}.")
         elif "series" in x:
             for s in x["series"]:
-                out.append(_limit_row(f"reduced, d={s['d']}, n=2^20", s))
+                out.append(_limit_row(f"reduced, d={s['d']}, n=2^20 ({x['device']})", s))
             times = ", ".join(f"{s['step_seconds']:.2f}" for s in x["series"])
-            notes.append(f"* {x['size']}: step seconds {times} (max/min = {x['spread']:.2f}: flat in d); load {load}.")
+            notes.append(f"* {x['size']} ({x['device']}): step seconds {times} (max/min = {x['spread']:.2f}: flat in d); load {load}.")
         elif "detail" in x:
             for r in x["detail"].get("runs", [x["detail"]]):
-                out.append(_limit_row(f"reduced, {x['size']}", r))
+                out.append(_limit_row(f"reduced, {x['size']} ({x['device']})", r))
             notes.append(f"* {x['size']} ({x['device']}): step {x['step_seconds']:.2f} s (target < 60 s); load {load}.")
     out += ["", *notes]
     if not gpu:
@@ -144,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("run", nargs="?", help="pytest-benchmark JSON (default: the newest autosaved run)")
     ap.add_argument("--previous", help="JSON to compare with (default: the autosaved run before it)")
     ap.add_argument("--out", default=str(ROOT / "bench" / "report.md"))
+    ap.add_argument("--gpu-run", help="JSON of a run on a CUDA machine (pytest bench -m gpu), appended as a section")
     ns = ap.parse_args(argv)
     runs = saved_runs()
     run_path = Path(ns.run) if ns.run else (runs[-1] if runs else None)
@@ -158,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     text = render(run, previous, str(run_path.relative_to(ROOT) if run_path.is_relative_to(ROOT) else run_path),
                   str(prev_path.relative_to(ROOT)) if prev_path and prev_path.is_relative_to(ROOT) else
                   (str(prev_path) if prev_path else None))
+    if ns.gpu_run:
+        gpu_path = Path(ns.gpu_run)
+        gpu_text = render(json.loads(gpu_path.read_text()), None, gpu_path.name, None)
+        text += "\n" + gpu_text.replace("# Benchmark report", "# CUDA run", 1).replace("\n## ", "\n### ")
     Path(ns.out).write_text(text)
     print(f"wrote {ns.out}")
     return 0

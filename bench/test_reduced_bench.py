@@ -4,8 +4,10 @@
   side; target: the reduced step takes at most 1/20 of the dense step's time.
 * ``test_reduced_step_is_flat_in_d``: the reduced step at fixed ``n = 2^20`` for ``d ∈ {1024, 4096, 16384,
   65536}`` (the series is in ``extra_info``); its cost ``O(n·p·(k + p) + p³)`` does not involve ``d``.
-* ``test_reduced_n_d_cubed``: one step at ``n = d³`` for ``d = 256`` (16.8M samples) in under 60 s.
-* ``test_reduced_gpu``: the same on CUDA, skipped without a GPU ("not measured").
+* ``test_reduced_n_d_cubed``: one step at ``n = d³`` for ``d = 256`` (16.8M samples) in under 60 s, and on
+  CUDA also ``d = 1024`` (1.07·10⁹ samples).
+
+Each runs on the CPU and, marked ``gpu``, on CUDA (skipped without a GPU: "not measured").
 
 Each is reported against the limit that applies, measured in the same process: the Gaussian samples the
 step draws (``n·(k + 1)``: ``z_S`` and the label noise) at the measured ``torch.randn`` rate (one stream,
@@ -82,77 +84,86 @@ def measured(cfg: SimConfig, threads: int | None = None) -> dict:
     torch.set_num_threads(threads or old)
     try:
         rec = _run(cfg)
-        out = {**limits(rec), "engine": rec["engine"], "threads": torch.get_num_threads()}
+        out = {**limits(rec, cfg.device), "engine": rec["engine"], "threads": torch.get_num_threads()}
     finally:
         torch.set_num_threads(old)
     return {**out, "load": load}
+
+
+def reduced_runs(cfg: SimConfig) -> list[dict]:
+    """The reduced step of ``cfg`` with 1 and 2 CPU threads (module docstring), or once on CUDA."""
+    if cfg.device == "cuda":
+        return [measured(cfg)]
+    return [measured(cfg, t) for t in (1, 2)]
+
+
+def needs(device: str) -> None:
+    if device == "cuda" and not torch.cuda.is_available():
+        pytest.skip("needs CUDA (none on this machine): CUDA numbers not measured")
+
+
+DEVICES = [pytest.param("cpu"), pytest.param("cuda", marks=pytest.mark.gpu)]
 
 
 def fastest(runs: list[dict]) -> dict:
     return min(runs, key=lambda r: r["step_seconds"])
 
 
-def test_reduced_vs_dense_step(benchmark) -> None:
+@pytest.mark.parametrize("device", DEVICES)
+def test_reduced_vs_dense_step(benchmark, device: str) -> None:
+    needs(device)
     d = 2048
     n = d * d
     out: dict[str, dict] = {}
 
     def both() -> None:
-        out["reduced_runs"] = [measured(step_config(d, n, "reduced"), t) for t in (1, 2)]
-        out["dense"] = measured(step_config(d, n, "dense"))
+        out["reduced_runs"] = reduced_runs(step_config(d, n, "reduced", device))
+        out["dense"] = measured(step_config(d, n, "dense", device))
 
     benchmark.pedantic(both, rounds=1, iterations=1)
     red, den = fastest(out["reduced_runs"]), out["dense"]
     ratio = red["step_seconds"] / den["step_seconds"]
     benchmark.extra_info.update(
-        section="reduced", kind="one step, reduced vs dense", size=f"d={d} p={P} n=d²={n}", device="cpu",
+        section="reduced", kind="one step, reduced vs dense", size=f"d={d} p={P} n=d²={n}", device=device,
         reduced=red, reduced_runs=out["reduced_runs"], dense=den, ratio=ratio, limit_fraction=red["limit_fraction"],
         load=[r["load"] for r in out["reduced_runs"]] + [den["load"], os.getloadavg()[0]])
     assert red["engine"] == "reduced" and den["engine"] == "dense"
     assert ratio <= 1 / 20, f"the reduced step took {ratio:.3f} of the dense step's time"
 
 
-def test_reduced_step_is_flat_in_d(benchmark) -> None:
+@pytest.mark.parametrize("device", DEVICES)
+def test_reduced_step_is_flat_in_d(benchmark, device: str) -> None:
+    needs(device)
     n = 2**20
     series: list[dict] = []
 
     def ladder() -> None:
         for d in (1024, 4096, 16384, 65536):
-            series.append({"d": d, **fastest([measured(step_config(d, n, "reduced"), t) for t in (1, 2)])})
+            series.append({"d": d, **fastest(reduced_runs(step_config(d, n, "reduced", device)))})
 
     benchmark.pedantic(ladder, rounds=1, iterations=1)
     times = [s["step_seconds"] for s in series]
     benchmark.extra_info.update(
-        section="reduced", kind="reduced step, flat in d", size=f"p={P} n=2^20 d=1024…65536", device="cpu",
+        section="reduced", kind="reduced step, flat in d", size=f"p={P} n=2^20 d=1024…65536", device=device,
         series=series, spread=max(times) / min(times), limit_fraction=min(s["limit_fraction"] for s in series),
         load=[s["load"] for s in series])
     assert max(times) / min(times) < 2.0, f"step times {times} are not flat in d"
 
 
-def test_reduced_n_d_cubed(benchmark) -> None:
-    d = 256
+@pytest.mark.parametrize("device,d", [pytest.param("cpu", 256), pytest.param("cuda", 256, marks=pytest.mark.gpu),
+                                      pytest.param("cuda", 1024, marks=pytest.mark.gpu)])
+def test_reduced_n_d_cubed(benchmark, device: str, d: int) -> None:
+    """``n = d³``: 16.8M samples at ``d = 256`` (CPU and CUDA), 1.07·10⁹ at ``d = 1024`` (CUDA), each < 60 s."""
+    needs(device)
     n = d**3
     out: dict = {}
 
     def one() -> None:
-        runs = [measured(step_config(d, n, "reduced"), t) for t in (1, 2)]
+        runs = reduced_runs(step_config(d, n, "reduced", device))
         out.update(fastest(runs), runs=runs)
 
     benchmark.pedantic(one, rounds=1, iterations=1)
     benchmark.extra_info.update(section="reduced", kind="reduced step, n = d³", size=f"d={d} p={P} n={n}",
-                                device="cpu", limit_fraction=out["limit_fraction"], step_seconds=out["step_seconds"],
+                                device=device, limit_fraction=out["limit_fraction"], step_seconds=out["step_seconds"],
                                 detail=out, load=[r["load"] for r in out["runs"]] + [os.getloadavg()[0]])
     assert out["step_seconds"] < 60.0
-
-
-@pytest.mark.gpu
-def test_reduced_gpu(benchmark) -> None:
-    if not torch.cuda.is_available():
-        pytest.skip("needs CUDA (none on this machine): GPU numbers not measured")
-    d = 1024
-    rec = benchmark.pedantic(lambda: _run(step_config(d, d**3, "reduced", "cuda")), rounds=1, iterations=1)
-    info = limits(rec, "cuda")
-    benchmark.extra_info.update(section="reduced", kind="reduced step, n = d³, CUDA", size=f"d={d} p={P} n=d³",
-                                device=rec["device_name"], limit_fraction=info["limit_fraction"], detail=info,
-                                load=[os.getloadavg()[0]])
-    assert info["step_seconds"] < 60.0

@@ -215,3 +215,31 @@ def test_reduced_engine_is_deterministic_and_chunk_invariant() -> None:
     assert one["chunk_blocks"] == 1 and three["chunk_blocks"] == 3 and one["engine"] == "reduced"
     assert strip_volatile(one) == strip_volatile(three) == strip_volatile(again)
     assert other["overlaps"] != one["overlaps"]
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+def test_reduced_engine_on_cuda_has_the_dense_engine_law(name: str) -> None:
+    """The reduced engine on CUDA (its own random streams) against the CPU dense engine, same test."""
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA (none on this machine): the CUDA path of the same code is covered on the CPU")
+    a = dense_sample(name)
+    b = sample(CONFIGS[name].replace(engine="reduced", device="cuda"), REDUCED_SEED0)
+    p = holm_min([stats.ks_2samp(a[:, j], b[:, j]).pvalue for j in range(a.shape[1])])
+    assert p >= LEVEL, f"{name} on CUDA: Holm-adjusted min p = {p:.2e}"
+
+
+@pytest.mark.gpu
+def test_reduced_engine_on_cuda_is_deterministic_and_chunk_invariant() -> None:
+    if not torch.cuda.is_available():
+        pytest.skip("needs CUDA (none on this machine)")
+    from sim.giant_step.plan import memory_estimate
+
+    cfg = SimConfig(target="x1 + x1*x2", activation="gelu", d=200, p=10, n_exp=1.0, n_scale=1.3, steps=2,
+                    noise=0.1, n_ridge=150, n_test=100, block_size=32, ridge_lambdas=(1e-3, 1e-1), init="gaussian",
+                    engine="reduced", device="cuda")
+    fixed, block, resident, _ = memory_estimate(cfg)
+    one = simulate(cfg.replace(max_memory=fixed + block + resident), 3)
+    three = simulate(cfg.replace(max_memory=fixed + block + 3 * resident), 3)
+    assert one["device"].startswith("cuda") and one["engine"] == "reduced"
+    assert strip_volatile(one) == strip_volatile(three) == strip_volatile(simulate(cfg, 3))
