@@ -262,10 +262,10 @@ def _readout_text() -> str:
 
 
 ERR_DIMS = {"smoke": (16, 32), "quick": (45, 64, 91, 128, 181), "full": (64, 91, 128, 181, 256)}
-ERR_SEEDS = {"smoke": 2, "quick": 4, "full": 6}
+ERR_SEEDS = {"smoke": 2, "quick": 4, "full": 4}
 ERR_LADDERS = {prof: Ladder((_err_arm(ERR_DIMS[prof]),), ERR_SEEDS[prof]) for prof in ERR_DIMS}
 C3_DIMS = {"smoke": (16, 32), "quick": (128, 181, 256, 362, 512), "full": (128, 181, 256, 362, 512, 724, 1024)}
-C3_SEEDS = {"smoke": 2, "quick": 6, "full": 8}
+C3_SEEDS = {"smoke": 2, "quick": 6, "full": 6}
 
 T2_ERROR = Claim(
     id="T2-error", source="[DKLPS] Thm 2", kind="theorem",
