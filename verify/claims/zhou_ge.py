@@ -41,7 +41,7 @@ from verify.rules import Decision
 # Ladders: the phases are the ladder (λ0/λ_min = 2^(phases−1)); d, m, m* are fixed per profile.
 SMOKE = {"d": 16, "m": 32, "m_star": 2, "phases": 3, "max_steps_per_phase": 300, "record_every": 50}
 QUICK = {"d": 32, "m": 128, "m_star": 4, "phases": 6, "max_steps_per_phase": 3000, "record_every": 100}
-FULL = {"d": 64, "m": 1024, "m_star": 8, "phases": 8, "max_steps_per_phase": 6000,
+FULL = {"d": 64, "m": 256, "m_star": 8, "phases": 8, "max_steps_per_phase": 6000,
         "record_every": 200}
 
 
