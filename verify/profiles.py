@@ -10,31 +10,56 @@ machine with two threads is faster): 0.7–1.2 µs per sample at ``p = 16``; a r
 
 * ``smoke`` — a tiny CPU run for CI (< 3 minutes); ladders are too short to decide anything and end
   INCONCLUSIVE by design (``rules.check_ladder``).
-* ``quick`` — the default of ``make verify``, ≤ 10 minutes on an idle 2-core machine. Ladders (claim:
+* ``quick`` — the default of ``make verify``, ≤ 10 minutes on an idle 2-core machine; every claim but
+  NB-one-step (which runs at its published size when named: ``--claims NB-one-step``). Ladders (claim:
   ``d``, seeds; runs):
 
-  ==========  ==========================================================  =====
-  T1-single   ``n = d``, ``p = 64``: ``d = 256 … 4096``, 6 seeds              30
-  T1-curve    4 ``α``, ``p = 32``: ``d = 512, 2048``, 16 seeds               128
-  T1-short    ``n = d``, ``p = 64``: ``d = 256 … 4096``, 6 seeds              30
-  T1-spec     ``n = d²``, ``p = 16``: ``d = 128 … 2048``, 8 seeds              40
-  T1-hard     He3, ``p = 16``: ``n = d²``, ``d = 64 … 1024``; ``n = d³``,
-              ``d = 64 … 256``; 6 seeds                                      60
-  C1-stair    3 steps, ``n = 16d``, ``p = 16``: ``d = 256 … 4096``, 12 seeds   60
-  C1-σ        relu arm + C1-stair's runs                                     60
-  C1-stair-p  ``p = 256``: ``d = 256 … 2048``, 12 seeds                       48
-  T2-error    ``n = 256d``, readout ``p = d^1.5``: ``d = 45 … 181``, 4 seeds   20
-  RF-sep      T2-error's runs                                                 0
-  C3-error    ``p = d``, ``n₂ = d²/4``: ``d = 128 … 512``, 6 seeds             30
-  ==========  ==========================================================  =====
+  ===========  ==========================================================  =====
+  T1-single    ``n = d``, ``p = 64``: ``d = 256 … 4096``, 6 seeds              30
+  T1-curve     4 ``α``, ``p = 32``: ``d = 512, 2048``, 16 seeds               128
+  T1-short     ``n = d``, ``p = 64``: ``d = 256 … 4096``, 6 seeds              30
+  T1-spec      ``n = d²``, ``p = 16``: ``d = 128 … 2048``, 12 seeds             60
+  T1-hard      He3, ``p = 16``: ``n = d²``, ``d = 64 … 1024``; ``n = d³``,
+               ``d = 64 … 256``; 6 seeds                                      60
+  C1-stair     3 steps, ``n = 16d``, ``p = 16``: ``d = 256 … 4096``, 12 seeds   60
+  C1-σ         relu arm + C1-stair's runs                                     60
+  C1-stair-p   ``p = 256``: ``d = 256 … 2048``, 12 seeds                       48
+  T2-error     ``n = 256d``, readout ``p = d^1.5``: ``d = 45 … 181``, 4 seeds   20
+  RF-sep       T2-error's runs                                                 0
+  C3-error     ``p = d``, ``n₂ = d²/4``: ``d = 128 … 512``, 6 seeds             30
+  Z1, Z2       ``d = 32``, ``m = 128``, ``m* = 4``, 6 phases, 3 seeds           3
+  NB-orient    both examples, ``d = 512 … 2048``, 6 seeds                      36
+  ===========  ==========================================================  =====
 
-  plus [ZG] (Z1-local, Z2-late) and the notebook claims of ``verify.claims.notebooks``. Expected time and
-  the measured one: README "Verification".
+  Measured (fresh store, idle 2-core AMD EPYC, two threads): 565 runs in 4 min 18 s, every claim decided:
+  NB-orient REFUTED, the others CONFIRMED.
 * ``full`` — ``python -m verify --profile full``, ≤ 60 minutes on an idle 2-core CPU (a GPU only makes it
-  faster), every claim decided: the one-step and multi-step ladders to ``d = 8192 … 16384``, T1-spec's
-  ``n = d²`` to ``d = 4096``, T1-hard's ``n = d³`` to ``d = 256`` and ``n = d²`` to ``d = 4096``,
-  T2-error/RF-sep's ``d = 64 … 256`` (6 seeds), C3-error's ``d = 128 … 1024`` (8 seeds); each claim's
-  module states its ladders (``*_DIMS``) and why.
+  faster), every claim decided:
+
+  ===========  ==========================================================  =====
+  T1-single    ``p = 256``: ``d = 512 … 16384``, 8 seeds                       48
+  T1-curve     4 ``α``, ``p = 64``: ``d = 2048, 8192``, 16 seeds              128
+  T1-short     ``n = d`` and ``n = d^1.5``: ``d = 512 … 16384``, 8 seeds       96
+  T1-spec      ``n = d²``, ``p = 16``: ``d = 256 … 4096``, 16 seeds             80
+  T1-hard      ``n = d²``: ``d = 128 … 4096``; ``n = d³``: ``d = 64 … 256``;
+               8 seeds                                                        88
+  C1-stair     ``d = 512 … 16384``, 16 seeds                                   96
+  C1-σ         relu arm + C1-stair's runs                                     96
+  C1-stair-p   ``p = 256``: ``d = 512 … 8192``, 16 seeds                       80
+  T2-error     ``d = 64 … 256``, 4 seeds                                       20
+  RF-sep       T2-error's runs                                                 0
+  C3-error     ``d = 128 … 1024``, 6 seeds                                     42
+  Z1, Z2       ``d = 64``, ``m = 256``, ``m* = 8``, 8 phases, 5 seeds           5
+  NB-one-step  published size (``d = 512``, ``p = 1024``), 3 ``κ``, 10 seeds
+               and 3 of the honest variant                                    39
+  NB-orient    both examples, ``d = 512 … 4096``, 6 seeds                      48
+  ===========  ==========================================================  =====
+
+  Measured (fresh store, idle 2-core AMD EPYC, two threads): 866 runs in 23 min 11 s (simulation by claim:
+  NB-one-step 279 s, [ZG] 209 s, T2-error/RF-sep 192 s, T1-hard 177 s, T1-spec 157 s, the three staircase
+  claims 149 s, NB-orient 85 s, C3-error 79 s), every claim decided: NB-orient REFUTED, the others
+  CONFIRMED. On one H200: 3 min 38 s (with T1-spec at 8 seeds). Each claim's module states its ladders
+  (``*_DIMS``, ``*_SEEDS``) and why; README "Verification" has the numbers.
 """
 
 from __future__ import annotations

@@ -15,8 +15,8 @@ published data-only one, and the honest variant (``test_estimate="train"``: the 
 estimate from the training batch instead of the test labels). The dense engine runs it (``B = mean(y z)``
 couples every coordinate, ``sim.giant_step.choice``): a seed at ``κ = 2`` (``n = 262,144``) takes 54–93 s on
 this 2-core machine at load 4–7 (κ = 1.65, 1.3: 5–40 s); the ``full`` ladder's 39 runs took 1667 s at load
-≈ 5.7. That does not fit the quick profile, whose ladder is empty: ``python -m verify --profile full
---claims NB-one-step`` decides it.
+≈ 5.7 and 279 s on the idle machine (inside a full run). That does not fit the quick profile's budget, so quick
+runs it only when named (``python -m verify --claims NB-one-step``; ``Claim.on_request``).
 
 **NB-orient.** ``dklps-multi-step`` (hypercube initialisation, ``s_p = 1/p``, ``η̃ = 2``, six steps on fresh
 batches, no normalisation), both examples, ``n = d`` over a ladder of ``d``, ``p = 1024``. Statistic: per
