@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 TORCH  ?= torch==2.13.0
+GPU_RUN ?= bench/cuda_h200.json
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
@@ -24,12 +25,13 @@ test: install
 verify: install
 	$(PY) -m verify --profile quick
 
-# Saves the run under .benchmarks/, compares it with the last saved run (if any) and writes bench/report.md.
-# BENCH_ARGS adds pytest options, e.g. make bench BENCH_ARGS="-k step".
+# Saves the run under .benchmarks/, compares it with the last saved run (if any) and writes bench/report.md,
+# with the CUDA run GPU_RUN appended (a pytest-benchmark JSON of `pytest bench -m gpu` on a GPU machine;
+# bench/gpu_check.sh makes one). BENCH_ARGS adds pytest options, e.g. make bench BENCH_ARGS="-k step".
 bench: install
 	$(PY) -m pytest bench --benchmark-only --benchmark-columns=min,median,max,rounds --benchmark-autosave \
 		$(if $(wildcard .benchmarks/*/*.json),--benchmark-compare,) $(BENCH_ARGS)
-	$(PY) bench/report.py
+	$(PY) bench/report.py $(if $(wildcard $(GPU_RUN)),--gpu-run $(GPU_RUN),)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .benchmarks

@@ -42,7 +42,9 @@ def _gpu_measured(benches: list[dict[str, Any]]) -> bool:
     return any("gpu" in b["name"] or "cuda" in b["name"] for b in benches)
 
 
-def render(run: dict[str, Any], previous: dict[str, Any] | None, run_name: str, prev_name: str | None) -> str:
+def render(run: dict[str, Any], previous: dict[str, Any] | None, run_name: str, prev_name: str | None,
+           gpu_below: bool = False) -> str:
+    """The report of one run; ``gpu_below``: a CUDA run is appended after it (``--gpu-run``)."""
     mi = run.get("machine_info", {})
     cpu = mi.get("cpu", {})
     brand = cpu.get("brand_raw") or platform.processor() or "unknown CPU"
@@ -65,7 +67,8 @@ def render(run: dict[str, Any], previous: dict[str, Any] | None, run_name: str, 
         f"{cpu.get('count', os.cpu_count())} logical CPUs, so a load above that means the measurement shared them.",
     ]
     if not _gpu_measured(benches):
-        lines.append("* **GPU sizes were not measured** (no CUDA device in this run; the GPU benchmarks were skipped).")
+        lines.append("* GPU sizes: measured in the CUDA run below." if gpu_below else
+                     "* **GPU sizes were not measured** (no CUDA device in this run; the GPU benchmarks were skipped).")
     lines.append("* Only the benchmarks of this run are listed (`make bench BENCH_ARGS=-k …` selects some); earlier "
                  "numbers of the others are in `bench/RESULTS.md`.")
     lines += [
@@ -94,7 +97,7 @@ def render(run: dict[str, Any], previous: dict[str, Any] | None, run_name: str, 
                   + "; ".join(f"{k}: {v:.3g}" for k, v in peaks.items()) + "."]
     reduced = [b for b in benches if b.get("extra_info", {}).get("section") == "reduced"]
     if reduced:
-        lines += render_reduced(reduced, _gpu_measured(benches))
+        lines += render_reduced(reduced, _gpu_measured(benches) or gpu_below)
     return "\n".join(lines) + "\n"
 
 
@@ -139,8 +142,8 @@ def render_reduced(benches: list[dict[str, Any]], gpu: bool) -> list[str]:
         out.append("* On CUDA the seeded blocks hold 2^16 samples (`CUDA_BLOCK` in `bench/test_reduced_bench.py`): with "
                    "the default 4096 a reduced step is bound by its per-block kernel launches (n = d³ at d = 1024: 90 s).")
     if not gpu:
-        out.append("* CUDA: **not measured** (no GPU in this run); `test_reduced_gpu` runs `n = d³` at `d = 1024` "
-                   "on a CUDA machine.")
+        out.append("* CUDA: **not measured** (no GPU in this run); the `[cuda]` cases run the same and `n = d³` at "
+                   "`d = 1024` on a CUDA machine.")
     return out
 
 
@@ -163,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     previous = json.loads(prev_path.read_text()) if prev_path else None
     text = render(run, previous, str(run_path.relative_to(ROOT) if run_path.is_relative_to(ROOT) else run_path),
                   str(prev_path.relative_to(ROOT)) if prev_path and prev_path.is_relative_to(ROOT) else
-                  (str(prev_path) if prev_path else None))
+                  (str(prev_path) if prev_path else None), gpu_below=bool(ns.gpu_run))
     if ns.gpu_run:
         gpu_path = Path(ns.gpu_run)
         gpu_text = render(json.loads(gpu_path.read_text()), None, gpu_path.name, None)
