@@ -125,7 +125,8 @@ def render_reduced(benches: list[dict[str, Any]], gpu: bool) -> list[str]:
             for r in x.get("reduced_runs", [x["reduced"]]):
                 out.append(_limit_row(f"reduced, {x['size']} ({x['device']})", r))
             out.append(_limit_row(f"dense, {x['size']} ({x['device']})", x["dense"]))
-            target = "target ≤ 0.05" if x["device"] == "cpu" else "target < 1 on CUDA, where the dense step is near its limit"
+            target = ("target ≤ 0.05" if x["device"] == "cpu" else
+                      "target < 1 on CUDA, where the dense step is near its limit")
             notes.append(f"* {x['size']} ({x['device']}): reduced (faster thread count) / dense step time = **{x['ratio']:.4f}** "
                          f"({target}); load {load}.")
         elif "series" in x:
@@ -139,8 +140,9 @@ def render_reduced(benches: list[dict[str, Any]], gpu: bool) -> list[str]:
             notes.append(f"* {x['size']} ({x['device']}): step {x['step_seconds']:.2f} s (target < 60 s); load {load}.")
     out += ["", *notes]
     if any(b["extra_info"].get("device") == "cuda" for b in benches):
-        out.append("* On CUDA the seeded blocks hold 2^16 samples (`CUDA_BLOCK` in `bench/test_reduced_bench.py`): with "
-                   "the default 4096 a reduced step is bound by its per-block kernel launches (n = d³ at d = 1024: 90 s).")
+        out.append("* On CUDA the seeded blocks hold 2^16 samples (`CUDA_BLOCK` in `bench/test_reduced_bench.py`): "
+                   "with the default 4096 a reduced step is bound by its per-block kernel launches "
+                   "(n = d³ at d = 1024: 90 s).")
     if not gpu:
         out.append("* CUDA: **not measured** (no GPU in this run); the `[cuda]` cases run the same and `n = d³` at "
                    "`d = 1024` on a CUDA machine.")

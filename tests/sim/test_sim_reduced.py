@@ -201,12 +201,16 @@ def test_engine_choice_rule_and_record() -> None:
     assert base.key_dict("cpu")["engine"] == "reduced" == base.replace(engine="reduced").key_dict("cpu")["engine"]
 
 
+# a run in several chunks: gelu, noise, gaussian initialisation, two steps, ridge readout
+CHUNKED = SimConfig(target="x1 + x1*x2", activation="gelu", d=200, p=10, n_exp=1.0, n_scale=1.3, steps=2, noise=0.1,
+                    n_ridge=150, n_test=100, block_size=32, ridge_lambdas=(1e-3, 1e-1), init="gaussian",
+                    engine="reduced")
+
+
 def test_reduced_engine_is_deterministic_and_chunk_invariant() -> None:
     from sim.giant_step.plan import memory_estimate
 
-    cfg = SimConfig(target="x1 + x1*x2", activation="gelu", d=200, p=10, n_exp=1.0, n_scale=1.3, steps=2,
-                    noise=0.1, n_ridge=150, n_test=100, block_size=32, ridge_lambdas=(1e-3, 1e-1), init="gaussian",
-                    engine="reduced")
+    cfg = CHUNKED
     fixed, block, resident, _ = memory_estimate(cfg)
     with torch_threads(1):
         one = simulate(cfg.replace(max_memory=fixed + block + resident), 3)
@@ -235,9 +239,7 @@ def test_reduced_engine_on_cuda_is_deterministic_and_chunk_invariant() -> None:
         pytest.skip("needs CUDA (none on this machine)")
     from sim.giant_step.plan import memory_estimate
 
-    cfg = SimConfig(target="x1 + x1*x2", activation="gelu", d=200, p=10, n_exp=1.0, n_scale=1.3, steps=2,
-                    noise=0.1, n_ridge=150, n_test=100, block_size=32, ridge_lambdas=(1e-3, 1e-1), init="gaussian",
-                    engine="reduced", device="cuda")
+    cfg = CHUNKED.replace(device="cuda")
     fixed, block, resident, _ = memory_estimate(cfg)
     one = simulate(cfg.replace(max_memory=fixed + block + resident), 3)
     three = simulate(cfg.replace(max_memory=fixed + block + 3 * resident), 3)
