@@ -26,6 +26,17 @@ through ``x_w F(t)``; projecting ``x_v`` on ``span{1, Φ(t/c')}`` (``E[x_v Φ(t/
 
 instead of §2.6's ``ε_pred(span v*, 1) = 0``. Found by this project (THEORY.md §2.6); other targets and
 activations are refused.
+
+**Estimation angle (any σ, any a_i).** The part of every neuron's step that all neurons share is ``μ1``
+times the batch estimate ``ĉ = (1/n) Σ_ν y_ν z_ν`` of ``C1``, not ``C1`` itself: ``ĉ = C1 + ζ`` with
+``E‖ζ‖² = (E[y²‖z‖²] − ‖C1‖²)/n → (E[g²] + Δ)/α`` and ``ζ`` asymptotically orthogonal to ``C1``, so the
+direction a step can learn is at angle ``θ`` from ``v*`` with
+
+    sin²θ = (E[g²] + Δ) / (α‖C1‖² + E[g²] + Δ)        (``2/(α + 2)`` for ``x1 + x1x2``),
+
+whatever the initialisation: with a Gaussian second layer the neurons' overlaps spread with ``a_i`` and the
+protocol part of ``R`` goes, but not this. As ``η̃ → 0`` (``m, q → 0`` with ``q²/m² = tan²θ``) the floor
+``R → c² sin²θ``. Both are diagnostics at a bounded ``α``; §2.6's ``ε_pred`` is the ``α → ∞`` limit.
 """
 
 from __future__ import annotations
@@ -327,4 +338,35 @@ def protocol_floor(target: str | Target, activation: str | Activation, eta: floa
     return ProtocolFloor(m, q2, c**2 * (1.0 - m**2 / math.asin(min(1.0, m**2 + q2))))
 
 
-__all__ = ["OneStepOverlap", "ProtocolFloor", "one_step_overlap", "protocol_floor"]
+def estimation_angle(target: str | Target, alpha: float, noise: float = 0) -> Any:
+    """``sin²θ`` between ``v*`` and the batch estimate ``ĉ = (1/n) Σ y_ν z_ν`` at ``α = n/d`` (module docstring).
+
+    Parameters
+    ----------
+    target : str or Target
+        ``g*`` with ``C1 ≠ 0`` (THEORY.md §1); otherwise ``ValueError``.
+    alpha : float
+        ``α = n/d > 0``; an int, Fraction or sympy rational keeps the answer exact.
+    noise : float
+        Label-noise variance ``Δ ≥ 0``.
+
+    Returns
+    -------
+    sympy.Expr or float
+        ``(E[g²] + Δ) / (α‖C1‖² + E[g²] + Δ)`` as ``d → ∞`` — exact (sympy) when the target is a rational
+        polynomial and ``alpha``, ``noise`` are exact, a float otherwise.
+    """
+    g = target if isinstance(target, Target) else Target.parse(target)
+    al, de = _number(alpha, "alpha", _ALPHA), _number(noise, "noise", _NOISE)
+    C1 = g.hermite_tensor(1)
+    if g.exact and _is_exact(al) and _is_exact(de):
+        c1sq, norm2 = sum(sympy.nsimplify(c) ** 2 for c in C1), g.norm2()
+    else:
+        c1sq, norm2 = float(np.sum(np.asarray(C1, dtype=float) ** 2)), float(g.norm2())
+        al, de = float(al), float(de)
+    if c1sq == 0:
+        raise ValueError(f"the estimation angle needs C1 ≠ 0; {g.label!r} has no first-order part")
+    return (norm2 + de) / (al * c1sq + norm2 + de)
+
+
+__all__ = ["OneStepOverlap", "ProtocolFloor", "estimation_angle", "one_step_overlap", "protocol_floor"]

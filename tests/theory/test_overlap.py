@@ -17,6 +17,7 @@ from scipy.special import ndtr
 from scipy.stats import norm
 
 from theory import OneStepOverlap, Target, activation, one_step_overlap, protocol_floor
+from theory.overlap import estimation_angle
 
 
 def test_exact_value_matches_the_hand_derived_closed_form() -> None:
@@ -149,3 +150,40 @@ def test_protocol_floor_scales_with_the_product_coefficient_and_is_basis_free() 
 def test_protocol_floor_refuses_what_it_was_not_derived_for(target: str, act: str) -> None:
     with pytest.raises(ValueError, match="derived for σ = relu"):
         protocol_floor(target, act, 2, 1)
+
+
+def test_estimation_angle_closed_form_and_exactness() -> None:
+    """x1 + x1x2: E g² = 2, ‖C1‖² = 1, so sin²θ = 2/(α + 2); with noise Δ: (2 + Δ)/(α + 2 + Δ)."""
+    assert estimation_angle("x1 + x1*x2", 256) == sympy.Rational(2, 258)
+    assert estimation_angle("x1 + x1*x2", 1) == sympy.Rational(2, 3)
+    assert estimation_angle("x1 + x1*x2", sympy.Rational(1, 2), noise=1) == sympy.Rational(6, 7)
+    assert estimation_angle("x1 + x1*x2", 4.0) == pytest.approx(1 / 3, rel=1e-15)
+    # basis free: the same target in a rotated frame
+    rotated = "(3*x1 + 4*x2)/5 + (3*x1 + 4*x2)*(4*x1 - 3*x2)/25"
+    assert estimation_angle(rotated, 3) == sympy.Rational(2, 5)
+    # the limit of the protocol floor as η̃ → 0 (module docstring): R → c² sin²θ, here c = 1
+    assert protocol_floor("x1 + x1*x2", "relu", 1e-4, 8).R == pytest.approx(float(estimation_angle("x1 + x1*x2", 8)),
+                                                                             rel=1e-6)
+    with pytest.raises(ValueError, match="C1 ≠ 0"):
+        estimation_angle("x1*x2", 2)
+    with pytest.raises(ValueError, match="alpha"):
+        estimation_angle("x1", 0)
+
+
+@pytest.mark.parametrize("target, noise", [("x1 + x1*x2", 0.0), ("tanh(x1) + x2*x3", 0.5)])
+def test_estimation_angle_against_the_batch_estimate(target: str, noise: float) -> None:
+    """The angle of ĉ = (1/n) Σ y z with C1, simulated directly (numpy, d = 400, α = 3, 40 batches)."""
+    g = Target.parse(target)
+    f = g.evaluator("numpy")
+    C1 = np.asarray(g.hermite_tensor(1), dtype=float).reshape(g.r)
+    d, alpha = 400, 3
+    rng = np.random.default_rng(0)
+    sin2 = []
+    for _ in range(40):
+        z = rng.standard_normal((alpha * d, d))
+        y = f(z[:, : g.r]) + math.sqrt(noise) * rng.standard_normal(alpha * d)
+        c = z.T @ y / (alpha * d)
+        sin2.append(1 - (c[: g.r] @ C1) ** 2 / (c @ c) / (C1 @ C1))
+    predicted = float(estimation_angle(target, alpha, noise))
+    # per batch sd ≈ 0.02; finite-d corrections O(r/d)
+    assert np.mean(sin2) == pytest.approx(predicted, abs=0.01)

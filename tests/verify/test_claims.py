@@ -258,7 +258,9 @@ def test_protocol_floor_matches_monte_carlo():
     """R = 1 − m²/arcsin(m²+q²): residual of x1 projected on span{1, Φ((m x1 + q y)/c')} (errors docstring)."""
     from scipy.stats import norm
 
-    assert _pred("RF-sep")["protocol_floor"] == relu_protocol_floor(ERR["lr0"], ERR["n_scale"])  # the report's
+    carried = _pred("RF-sep")["protocol_floor"]  # the report's
+    assert {k: carried[k] for k in ("m", "q2", "R")} == relu_protocol_floor(ERR["lr0"], ERR["n_scale"])
+    assert carried["sin2_theta"] == pytest.approx(2 / (ERR["n_scale"] + 2), rel=1e-14)  # x1 + x1x2: 2/(α + 2)
     for lr0, alpha in ((2.0, 1.0), (ERR["lr0"], ERR["n_scale"])):
         f = relu_protocol_floor(lr0, alpha)
         m2, q2 = f["m"] ** 2, f["q2"]

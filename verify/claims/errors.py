@@ -37,7 +37,7 @@ error and §2.6's ``ε_pred(span e1, 1) = 0`` at a fixed ``α = n/d``:
   learned is the direction of ``ĉ``, at angle ``θ`` from ``v*`` with
   ``cos²θ = ‖C_1‖²/(‖C_1‖² + (E[g²] + Δ)/α)``, and a κ = 1 readout reaches
   ``ε_pred(span ĉ, 1)`` at best — ``sin²θ = 2/(α + 2)`` for ``x1 + x1x2``
-  (derived for this report; not yet in ``theory``). ``R`` tends to it as
+  (``theory.overlap.estimation_angle``). ``R`` tends to it as
   ``η̃ → 0`` (``m, q → 0`` with ``q²/m² = (E[g²] + Δ)/(α‖C_1‖²)``).
 
 With the Gaussian second layer (``init="gaussian"``) the neurons' overlaps
@@ -72,7 +72,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from theory import Target
-from theory.overlap import protocol_floor
+from theory.overlap import estimation_angle, protocol_floor
 from verify import rules
 from verify.claims.base import Claim, Evaluation, Ladder, Plot, RunSet, Variant
 from verify.claims.common import test_error
@@ -140,6 +140,12 @@ def _floor(pred: Mapping[str, Any]) -> dict[str, float] | None:
     return pred.get("protocol_floor")
 
 
+def _floor_text(fl: Mapping[str, float]) -> str:
+    """The two floors of the module docstring, as diagnostics."""
+    return (f"protocol floor R = {fl['R']:.3f}, estimation angle sin²θ = {fl['sin2_theta']:.3f}: "
+            "diagnostics, not predictions")
+
+
 def evaluate_t2(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
     """T2-error: ``ε∞`` after ``T`` steps inside ``ε_pred(U^T, 1) ± ERR_TOL·‖g‖²`` for each measured ``T ≥ 1``.
 
@@ -171,7 +177,7 @@ def evaluate_t2(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
         decisions.append(Decision(rules.INCONCLUSIVE, "no runs with T ≥ 1"))
     fl = _floor(pred)
     if fl is not None:
-        measured.append(f"(protocol floor R = {fl['R']:.3f}, not a prediction)")
+        measured.append(f"({_floor_text(fl)})")
     plots = (Plot("extrapolation", "test error vs d, fit ε∞ + c·d^-γ", {"series": series}),)
     return Evaluation(rules.combine(decisions), "; ".join(predicted), "; ".join(measured),
                       {"tolerance": tol, "series": series, "protocol_floor": fl}, plots)
@@ -205,7 +211,7 @@ def evaluate_rf(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
     decisions = [_decide(fit0, rf, tol, "ε∞(T=0)"), _decide(fitg, gap_pred, tol, "gap∞")]
     series = [_series("T=0 (random features)", fit0, vals0, rf), _series("gap ε(T=0) − ε(T=1)", fitg, gaps, gap_pred)]
     fl = _floor(pred)
-    extra = f"; protocol floor of ε(T=1) R = {fl['R']:.3f} (not a prediction)" if fl else ""
+    extra = f"; for ε(T=1): {_floor_text(fl)}" if fl else ""
     return Evaluation(rules.combine(decisions),
                       f"RF baseline ε_pred({{0}},1) = {rf:.4g} ± {tol:.3g}; gap = {gap_pred:.4g} ± {tol:.3g}",
                       f"ε∞(T=0) = {_text(fit0)}; gap∞ = {_text(fitg)}{extra}",
@@ -248,7 +254,8 @@ def _err_arm(dims: tuple[int, ...]) -> Variant:
 
 def _err_predict() -> dict[str, Any]:
     out = error_prediction(ERR["target"], ERR["steps"])
-    out["protocol_floor"] = protocol_floor(ERR["target"], ERR["activation"], ERR["lr0"], ERR["n_scale"]).to_dict()
+    floor = protocol_floor(ERR["target"], ERR["activation"], ERR["lr0"], ERR["n_scale"]).to_dict()
+    out["protocol_floor"] = {**floor, "sin2_theta": float(estimation_angle(ERR["target"], ERR["n_scale"]))}
     return out
 
 
