@@ -16,8 +16,7 @@ from scipy.integrate import quad
 from scipy.special import ndtr
 from scipy.stats import norm
 
-from theory import OneStepOverlap, Target, activation, one_step_overlap, protocol_floor
-from theory.overlap import estimation_angle
+from theory import OneStepOverlap, Target, activation, estimation_angle, one_step_overlap, protocol_floor
 
 
 def test_exact_value_matches_the_hand_derived_closed_form() -> None:
