@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import sympy
 
 from theory.activations import activation
@@ -50,7 +51,8 @@ def compile_expression(expr: sympy.Expr, variables: list[sympy.Symbol], backend:
         raise ValueError(f"cannot evaluate sub-expression {e}")
 
     def fn(X: object) -> object:
-        out = walk(expr, X)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow gives inf/nan, which callers check
+            out = walk(expr, X)
         if isinstance(out, float):  # constant target
             return X[:, 0] * 0 + out
         return out
