@@ -20,4 +20,4 @@ timeout "$(( $(left) - 20 ))" python3 -m verify --profile full --store /tmp/full
     > "$OUT/full.txt" 2> >(tail -c 30000 > "$OUT/full_err.txt")
 echo "full rc=$? after $(( $(date +%s) - t0 )) s" | tee -a "$OUT/full.txt"
 tar czf "$OUT/full_report.tgz" -C /tmp full full.sqlite 2>/dev/null
-tail -5 "$OUT/gpu_tests.txt" "$OUT/gpu_bench.txt"; tail -30 "$OUT/full.txt"
+tail -n 5 "$OUT/gpu_tests.txt" "$OUT/gpu_bench.txt"; tail -n 30 "$OUT/full.txt"
