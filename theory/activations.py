@@ -198,6 +198,8 @@ class Activation:
 
     def _function(self, backend: str, deriv: bool) -> Callable:
         parts, poly = self._forms(backend)
+        if len(parts) == 1 and parts[0][:3] == (1.0, 1.0, 0.0) and not any(poly):
+            return parts[0][4] if deriv else parts[0][3]  # one base function as it is (torch.relu for "relu")
         dpoly = [float(c) for c in derivative(poly)]
 
         def sigma(u):  # noqa: ANN001, ANN202 - numpy array or torch tensor

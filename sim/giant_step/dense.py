@@ -21,7 +21,8 @@ from sim.giant_step.config import SimConfig
 from sim.giant_step.evaluation import Streams, evaluate, labelled, train_step_index
 from sim.giant_step.init import init_network
 from sim.giant_step.plan import Plan
-from sim.giant_step.protocol import activation_pair, neuron_step, streamed_correlation
+from sim.giant_step.protocol import neuron_step, streamed_correlation
+from theory import activation
 
 
 def progress_bar(cfg: SimConfig, seed: int, total: int, world_size: int, name: str):  # noqa: ANN201 - tqdm
@@ -48,7 +49,7 @@ class DenseEngine:
     def __init__(self, cfg: SimConfig, seed: int, plan: Plan, progress: bool, shard: Shard, hint: str) -> None:
         self.cfg, self.seed, self.plan, self.shard, self.hint = cfg, seed, plan, shard, hint
         self.dtype = getattr(torch, cfg.dtype)
-        self.pair = activation_pair(cfg.activation)
+        self.pair = activation(cfg.activation).torch_pair()
         self.labels: Labels = make_labels(cfg.target, cfg.noise, cfg.preprocess, cfg.ell_resolved)
         self.a = torch.empty(0)
         nb = -(-cfg.n // cfg.block_size) * (2 if cfg.preprocess in LOW_ESTIMATES else 1)

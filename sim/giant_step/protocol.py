@@ -32,22 +32,6 @@ TorchFn = Callable[[torch.Tensor], torch.Tensor]
 Reduce = Callable[[list[torch.Tensor]], None]
 
 
-def relu_step(u: torch.Tensor) -> torch.Tensor:
-    """``σ'(u) = 1{u > 0}`` of relu, in ``u``'s dtype."""
-    return (u > 0).to(u.dtype)
-
-
-def activation_pair(spec: str) -> tuple[TorchFn, TorchFn]:
-    """``(σ, σ')`` of an activation spec, ``theory.activation(spec).torch_pair()``; the plain ``"relu"`` is
-    ``(torch.relu, 1{u>0})`` — the same values — so that the step and the readout take their in-place relu
-    paths (``Forward``, ``readout.raw_features``)."""
-    if spec.strip() == "relu":
-        return torch.relu, relu_step
-    from theory import activation
-
-    return activation(spec).torch_pair()
-
-
 def network_output(z: torch.Tensor, W: torch.Tensor, sigma: TorchFn, a: torch.Tensor | None = None,
                    scale: float | None = None) -> torch.Tensor:
     """``f(z) = s_p Σ_i a_i σ(⟨w_i,z⟩)`` for ``z`` of shape ``(n, d)`` → ``(n,)``; ``a = None`` is the
@@ -203,5 +187,5 @@ def giant_step(W: torch.Tensor, grad: torch.Tensor, eta: float, normalize: bool)
     return W
 
 
-__all__ = ["Forward", "Residuals", "activation_pair", "relu_step", "giant_step", "mm_bf16", "network_output", "neuron_step", "streamed_correlation",
+__all__ = ["Forward", "Residuals", "giant_step", "mm_bf16", "network_output", "neuron_step", "streamed_correlation",
            "streamed_gradient"]

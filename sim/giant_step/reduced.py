@@ -47,7 +47,8 @@ from sim.giant_step.dense import progress_bar, readout_blocks
 from sim.giant_step.evaluation import Streams, evaluate, labelled
 from sim.giant_step.init import second_layer_of
 from sim.giant_step.plan import Plan
-from sim.giant_step.protocol import Forward, activation_pair
+from sim.giant_step.protocol import Forward
+from theory import activation
 
 TOL = 1e-10
 
@@ -92,7 +93,7 @@ class ReducedEngine:
     def __init__(self, cfg: SimConfig, seed: int, plan: Plan, progress: bool, shard: Shard, hint: str) -> None:
         self.cfg, self.seed, self.plan, self.shard, self.hint = cfg, seed, plan, shard, hint
         self.dtype = getattr(torch, cfg.dtype)
-        self.pair = activation_pair(cfg.activation)
+        self.pair = activation(cfg.activation).torch_pair()
         self.labels: Labels = make_labels(cfg.target, cfg.noise, cfg.preprocess, cfg.ell_resolved)
         self.a = torch.empty(0)
         self.k = cfg.r
