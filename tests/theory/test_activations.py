@@ -212,3 +212,13 @@ def test_derivative_norm2_of_new_forms(spec: str) -> None:
 def test_forms_outside_the_grammar_are_refused(bad: str) -> None:
     with pytest.raises(ValueError, match="activation"):
         activation(bad)
+
+
+def test_a_plain_base_function_is_returned_as_it_is() -> None:
+    """sim takes the in-place relu paths when σ is torch.relu (sim.giant_step.protocol.Forward, readout)."""
+    sigma, dsigma = activation("relu").torch_pair()
+    assert sigma is torch.relu
+    u = torch.tensor([-1.5, 0.0, 2.0], dtype=torch.float64)
+    assert torch.equal(dsigma(u), torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64))
+    assert activation("2*relu").torch_pair()[0] is not torch.relu  # a coefficient makes it a composite
+    assert torch.equal(activation("2*relu").torch_pair()[0](u), 2 * torch.relu(u))
