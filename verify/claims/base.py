@@ -127,6 +127,48 @@ class Plot:
 
 
 @dataclass(frozen=True)
+class Control:
+    """A negative control (THEORY.md §5.1): a named false alternative, decided on the same runs by the same rule.
+
+    Parameters
+    ----------
+    alternative : str
+        The false statement in words, computed from ``theory`` (e.g. ``"s_2 Θ(1): span(e1, e2) learned"``).
+    decision : Decision
+        The rule's verdict on the alternative; the claim has power only when it is REFUTED.
+    """
+
+    alternative: str
+    decision: Decision
+
+    @property
+    def refuted(self) -> bool:
+        """Whether the rule said no to the false alternative (the claim's power is shown)."""
+        return self.decision.verdict == "REFUTED"
+
+    def text(self) -> str:
+        """``"power: the alternative … is refuted (reason)"`` or ``"… is NOT refuted (…)"``, for reports."""
+        word = "is refuted" if self.refuted else f"is NOT refuted ({self.decision.verdict})"
+        return f"the alternative “{self.alternative}” {word}: {self.decision.reason}"
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One arm of a prediction and how it was decided (THEORY.md §5.1: every arm is decided, none dropped).
+
+    Parameters
+    ----------
+    name : str
+        The arm (``"n ≍ d^1.5"``, ``"step 2"``).
+    decision : Decision
+        Its verdict; an arm without runs is INCONCLUSIVE with the reason ``"no runs in this profile"``.
+    """
+
+    name: str
+    decision: Decision
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """What a claim's evaluation found.
 
@@ -140,6 +182,10 @@ class Evaluation:
         Every number behind the decision (JSON-able), for ``results.json``.
     plots : tuple of Plot, optional
         Figure panels.
+    arms : tuple of Arm, optional
+        Every arm of the prediction with its own decision (THEORY §5.1).
+    controls : tuple of Control, optional
+        The negative controls: false alternatives decided on the same runs by the same rule (THEORY §5.1).
     """
 
     decision: Decision
@@ -147,6 +193,8 @@ class Evaluation:
     measured: str
     numbers: Mapping[str, Any] = field(default_factory=dict)
     plots: tuple[Plot, ...] = ()
+    arms: tuple[Arm, ...] = ()
+    controls: tuple[Control, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -208,4 +256,4 @@ class Claim:
         return profile not in self.on_request
 
 
-__all__ = ["Claim", "Evaluation", "KINDS", "Ladder", "Plot", "Record", "RunSet", "Variant"]
+__all__ = ["Arm", "Claim", "Control", "Evaluation", "KINDS", "Ladder", "Plot", "Record", "RunSet", "Variant"]
