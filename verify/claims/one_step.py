@@ -273,7 +273,7 @@ def evaluate_curve(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
     predicted = "; ".join(f"α={a}: {pred['overlap'][a]:.4f}" for a in alphas)
     measured = "; ".join(f"α={a}: {table[a][dmax]['mean']:.4f} [{table[a][dmax]['lo']:.4f}, {table[a][dmax]['hi']:.4f}]"
                          for a in alphas if dmax in table[a]) + f" (d={dmax}, tol ±{tol:.4f}); " + (
-        "" if worst is None else f"max |measured − predicted| at d={dmax} = {worst:+.4f}")
+        "" if worst is None else f"max |measured − predicted| at d={dmax} = {abs(worst):.4f} (measured {'above' if worst > 0 else 'below'})")
     numbers = {"level": level, "tol_constant": CURVE_TOL, "table": {a: {str(d): r for d, r in rows.items()}
                                                                    for a, rows in table.items()}}
     plot = Plot("curve", "one-step overlap with v* against α = n/d (§3.1)",
