@@ -50,6 +50,7 @@ import numpy as np
 import sympy
 
 from theory.activations import Activation, as_activation
+from theory.display import compact, html_table, latex_number, latex_rows, latex_text
 from theory.target import Target
 from theory.validate import Interval, check_scalar
 
@@ -72,6 +73,10 @@ def _number(value: object, name: str, constraint: Interval) -> sympy.Expr | floa
 
 def _is_exact(x: object) -> bool:
     return isinstance(x, sympy.Basic) and not x.has(sympy.Float)
+
+
+def _show(x: object) -> str:
+    return str(x) if _is_exact(x) else f"{float(x):.10g}"
 
 
 def _json(x: object) -> object:
@@ -242,14 +247,37 @@ class OneStepOverlap:
 
     # -- display ----------------------------------------------------------------------------
     def __str__(self) -> str:
-        def show(x: object) -> str:
-            return str(x) if _is_exact(x) else f"{float(x):.10g}"
-
+        show = _show
         return (f"§3.1 one-step overlap for g = {self.target}, σ = {self.activation}:\n"
                 "  ⟨ŵ, v*⟩ = a η̃ μ1 ‖C1‖ / √((1 + a η̃ μ2 C0)² + a² η̃² μ1² ‖C1‖² + a² η̃² (E g² + Δ) E σ'² / α)\n"
                 f"  η̃ = {show(self.eta)}, μ1 = {show(self.mu1)}, μ2 = {show(self.mu2)}, E σ'² = {show(self.dsigma2)}, "
                 f"‖C1‖ = {show(self.norm_C1)}, C0 = {show(self.C0)}, E g² = {show(self.norm2)}, Δ = {show(self.noise)}, "
                 f"v* = ({', '.join(show(v) for v in self.v_star)})")
+
+    def __repr__(self) -> str:
+        head, formula, values = str(self).split("\n")
+        parts = values.strip().split(", ")
+        return compact([head, formula, "  " + ", ".join(parts[:4]), "  " + ", ".join(parts[4:])])
+
+    def _repr_latex_(self) -> str:
+        nums = {k: latex_number(getattr(self, k)) for k in ("eta", "mu1", "mu2", "dsigma2", "norm_C1", "C0",
+                                                             "norm2", "noise")}
+        formula = (r"\langle \hat w^1, v^*\rangle \to \frac{a\tilde\eta\mu_1\|C_1\|}{\sqrt{(1 + a\tilde\eta\mu_2 C_0)^2"
+                   r" + a^2\tilde\eta^2\mu_1^2\|C_1\|^2 + a^2\tilde\eta^2(\mathbb{E}g^2 + \Delta)\,"
+                   r"\mathbb{E}\sigma'^2/\alpha}}")
+        values = (rf"\tilde\eta = {nums['eta']},\ \mu_1 = {nums['mu1']},\ \mu_2 = {nums['mu2']},\ "
+                  rf"\mathbb{{E}}\sigma'^2 = {nums['dsigma2']},\ \|C_1\| = {nums['norm_C1']},\ C_0 = {nums['C0']},\ "
+                  rf"\mathbb{{E}}g^2 = {nums['norm2']},\ \Delta = {nums['noise']}")
+        return latex_rows([(latex_text(f"§3.1, g = {self.target}, σ = {self.activation}"), r"\colon " + formula),
+                           ("", r"\phantom{\colon} " + values)])
+
+    def _repr_html_(self) -> str:
+        head, formula, _ = str(self).split("\n")
+        names = {"eta": "η̃", "mu1": "μ1", "mu2": "μ2", "dsigma2": "E σ'²", "norm_C1": "‖C1‖", "C0": "C0",
+                 "norm2": "E g²", "noise": "Δ"}
+        rows = [(names[k], _show(getattr(self, k))) for k in names]
+        rows.append(("v*", "(" + ", ".join(_show(v) for v in self.v_star) + ")"))
+        return html_table(head, ("quantity", "value"), rows, [formula.strip()])
 
     def to_dict(self) -> dict:
         """JSON-able fields (exact numbers as ``{"exact": str, "value": float}``)."""
@@ -276,6 +304,9 @@ class ProtocolFloor:
 
     def to_dict(self) -> dict:
         return {"m": self.m, "q2": self.q2, "R": self.R}
+
+    def __repr__(self) -> str:
+        return str(self)
 
     def __str__(self) -> str:
         return f"κ = 1 protocol floor: m = {self.m:.6g}, q² = {self.q2:.6g}, R = c²(1 − m²/arcsin(m² + q²)) = {self.R:.6g}"

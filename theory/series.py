@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import sympy
 
+from theory.display import compact
+
 NORMALIZATIONS = ("expectation", "orthonormal", "series")
 
 
@@ -27,6 +29,9 @@ class HermiteSeries:
         rows = [f"  k={k:<3d} {_show(c):<32s} ≈ {_approx(c):<24s} [{m}]"
                 for k, (c, m) in enumerate(zip(self.coefficients, self.methods))]
         return "\n".join([head, *rows])
+
+    def __repr__(self) -> str:
+        return compact(str(self).split("\n"))
 
     def _repr_latex_(self) -> str:
         body = r" \\ ".join(f"{k} & {sympy.latex(c)}" for k, c in enumerate(self.coefficients))

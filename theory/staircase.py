@@ -15,9 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import reduce
 
-import sympy
-
 from theory.budget import Meter
+from theory.display import MAX_REPR_LINES, compact, html_table, latex_rows, latex_span, latex_text
 from theory.engine import Engine, Subspace
 from theory.validate import Interval, check_scalar
 
@@ -31,6 +30,9 @@ class Blocked:
     step: int
     order: int
     space: Subspace
+
+    def __repr__(self) -> str:
+        return compact([f"Blocked(step {self.step}: μ_{self.order}(σ) = 0 blocks {self.space})"], 1)
 
     def to_dicts(self) -> list[dict]:
         """One ``{step, direction, order}`` per basis vector (exact entries as strings)."""
@@ -118,23 +120,72 @@ class Staircase:
         d = self.dims
         return tuple(t for t in range(2, len(d)) if d[t] - d[t - 1] > SYMMETRIC_STEP_MAX)
 
-    def __str__(self) -> str:
+    def _heading(self) -> str:
         sigma = f", σ = {self.activation}" if self.activation else ""
-        head = f"leap-{self.leap} staircase of g = {self.target}{sigma}  (dims {', '.join(map(str, self.dims))})"
+        return f"leap-{self.leap} staircase of g = {self.target}{sigma}  (dims {', '.join(map(str, self.dims))})"
+
+    def _blocked_text(self, b: Blocked) -> str:
+        return f"step {b.step}: μ_{b.order}({self.activation}) = 0 blocks {b.space}"
+
+    def _bound_text(self, t: int, short: bool = False) -> str:
+        added = self.dims[t] - self.dims[t - 1]
+        if short:
+            return f"step {t}: adds {added} > {SYMMETRIC_STEP_MAX} directions; symmetric init: U^{t} is an upper bound"
+        return (f"step {t}: adds {added} directions; with the symmetric initialisation (one overlap per sign) a "
+                f"step adds at most {SYMMETRIC_STEP_MAX}, so U^{t} is an upper bound")
+
+    def __str__(self) -> str:
         rows = [f"  U^{t}: dim {s.dim}  {s}" for t, s in enumerate(self.spaces)]
-        rows += [f"  step {b.step}: μ_{b.order}({self.activation}) = 0 blocks {b.space}" for b in self.blocked]
-        rows += [f"  step {t}: adds {self.dims[t] - self.dims[t - 1]} directions; with the symmetric initialisation "
-                 f"(one overlap per sign) a step adds at most {SYMMETRIC_STEP_MAX}, so U^{t} is an upper bound"
-                 for t in self.symmetric_bound]
-        return "\n".join([head, *rows])
+        rows += ["  " + self._blocked_text(b) for b in self.blocked]
+        rows += ["  " + self._bound_text(t) for t in self.symmetric_bound]
+        return "\n".join([self._heading(), *rows])
+
+    def __repr__(self) -> str:
+        """At most ``MAX_REPR_LINES`` lines: the levels (middle ones elided), what σ blocked, the bounds."""
+        levels = [f"  U^{t}: dim {s.dim}  {s}" for t, s in enumerate(self.spaces)]
+        notes = ["  " + self._blocked_text(b) for b in self.blocked]
+        notes += ["  " + self._bound_text(t, short=True) for t in self.symmetric_bound]
+        room = MAX_REPR_LINES - 1 - min(len(notes), MAX_REPR_LINES // 2)
+        if len(levels) > room:  # keep U^0, U^1 … and U^∞; the notes (what was blocked) are the point
+            hidden = len(levels) - room + 1
+            levels = [*levels[: room - 2], f"  … ({hidden} levels; str() shows all)", levels[-1]]
+        if len(notes) > MAX_REPR_LINES - 1 - len(levels):
+            keep = MAX_REPR_LINES - 2 - len(levels)
+            notes = [*notes[:keep], f"  … ({len(notes) - keep} more blocked steps or bounds; str() shows all)"]
+        return compact([self._heading(), *levels, *notes])
 
     def _repr_latex_(self) -> str:
-        parts = []
-        for t, s in enumerate(self.spaces):
-            m = s.matrix()
-            body = r"\{0\}" if s.dim == 0 else r"\operatorname{span}" + sympy.latex(sympy.Matrix(m))
-            parts.append(f"U^{{{t}}} &= {body}")
-        return r"$\begin{aligned}" + r" \\ ".join(parts) + r"\end{aligned}$"
+        rows = [(f"U^{{{t}}}", "= " + latex_span(s.matrix(), s.r)) for t, s in enumerate(self.spaces)]
+        for b in self.blocked:
+            rows.append((latex_text(f"step {b.step}"),
+                         rf"\colon \mu_{{{b.order}}}({latex_text(self.activation)}) = 0 \text{{ blocks }} "
+                         + latex_span(b.space.matrix(), b.space.r)))
+        for t in self.symmetric_bound:
+            rows.append((latex_text(f"step {t}"), r"\colon " + latex_text(self._bound_text(t, short=True)[8:])))
+        return latex_rows(rows)
+
+    def to_latex(self) -> str:
+        """The staircase as a table for a paper: a ``tabular`` (booktabs rules), one row per level, then one
+        row per blocked step, with a ``%`` comment naming target and σ.
+
+        Returns
+        -------
+        str
+            ``\\begin{tabular}…\\end{tabular}`` with columns ``t``, ``dim U^t`` and the orthonormal basis.
+        """
+        rows = [f"{t} & {s.dim} & ${latex_span(s.matrix(), s.r)}$ \\\\" for t, s in enumerate(self.spaces)]
+        notes = [rf"\multicolumn{{3}}{{l}}{{step {b.step}: $\mu_{{{b.order}}}({latex_text(self.activation)}) = 0$ "
+                 rf"blocks ${latex_span(b.space.matrix(), b.space.r)}$}} \\" for b in self.blocked]
+        notes += [rf"\multicolumn{{3}}{{l}}{{{latex_text(self._bound_text(t, short=True))[6:-1]}}} \\"
+                  for t in self.symmetric_bound]
+        return "\n".join([f"% {self._heading()} (docs/theory.md §2.4, §2.8)", r"\begin{tabular}{rrl}", r"\toprule",
+                          r"$t$ & $\dim U^t$ & $U^t$ \\", r"\midrule", *rows,
+                          *([r"\midrule", *notes] if notes else []), r"\bottomrule", r"\end{tabular}"])
+
+    def _repr_html_(self) -> str:
+        rows = [(f"U^{t}", s.dim, str(s)) for t, s in enumerate(self.spaces)]
+        notes = [self._blocked_text(b) for b in self.blocked] + [self._bound_text(t) for t in self.symmetric_bound]
+        return html_table(self._heading(), ("level", "dim", "orthonormal basis"), rows, notes)
 
     def to_dict(self) -> dict:
         return {
@@ -187,6 +238,15 @@ class Transitions:
         rows = [f"  {T:<3d}" + " ".join(f"{d:<5d}" for d in self.dims[T]) + "  " +
                 (", ".join(map(str, self.exponents[T])) or "none") for T in sorted(self.dims)]
         return "\n".join([head, cols, *rows])
+
+    def __repr__(self) -> str:
+        return compact(str(self).split("\n"))
+
+    def _repr_html_(self) -> str:
+        width = max(len(d) for d in self.dims.values())
+        rows = [(T, *self.dims[T], ", ".join(map(str, self.exponents[T])) or "none") for T in sorted(self.dims)]
+        return html_table(str(self).split("\n")[0], ("T", *(f"κ={k}" for k in range(1, width + 1)),
+                                                     "transitions at κ ="), rows)
 
     def to_dict(self) -> dict:
         return {"target": self.target, "activation": self.activation,

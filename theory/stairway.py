@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import sympy
 
+from theory.display import compact, html_table
+
 
 @dataclass(frozen=True)
 class Stairway:
@@ -43,14 +45,46 @@ class Stairway:
             rows.append(f"  {T:<3d}{dim:<9d}{cells}")
         return "\n".join(line.rstrip() for line in [head, cols, *rows])
 
+    def __repr__(self) -> str:
+        sigma = f"σ = {self.activation}, " if self.activation else ""
+        head = (f"stairway to accuracy for g = {self.target}  (‖g‖² = {self.norm2}; {sigma}"
+                f"leap-{self.batch_exponent} staircase, n ≍ d^{self.batch_exponent})")
+        return compact([head, *str(self).split("\n")[1:]])
+
+    def _cell_latex(self, e: object) -> str:
+        return sympy.latex(sympy.sympify(e)) if not isinstance(e, float) else f"{e:.6g}"
+
     def _repr_latex_(self) -> str:
         cols = " & ".join(rf"\kappa={k}" for k in self.kappas)
-        body = r" \\ ".join(
-            f"{T} & {d} & " + " & ".join(sympy.latex(sympy.sympify(e)) if not isinstance(e, float) else f"{e:.6g}"
-                                         for e in errs)
-            for T, (d, errs) in enumerate(zip(self.dims, self.errors)))
+        body = r" \\ ".join(f"{T} & {d} & " + " & ".join(self._cell_latex(e) for e in errs)
+                             for T, (d, errs) in enumerate(zip(self.dims, self.errors)))
         spec = "r|r|" + "l" * len(self.kappas)
         return rf"$\begin{{array}}{{{spec}}} T & \dim U^T & {cols} \\ \hline {body} \end{{array}}$"
+
+    def _caption(self) -> str:
+        sigma = f", σ = {self.activation} (§2.8)" if self.activation else ""
+        return (f"stairway to accuracy ε_pred(U^T, κ) for g = {self.target}: ‖g‖² = {self.norm2}, U^T the "
+                f"leap-{self.batch_exponent} staircase{sigma}")
+
+    def _repr_html_(self) -> str:
+        rows = [(T, d, *(_fmt(e) for e in errs)) for T, (d, errs) in enumerate(zip(self.dims, self.errors))]
+        return html_table(self._caption(), ("T", "dim U^T", *(f"κ={k}" for k in self.kappas)), rows)
+
+    def to_latex(self) -> str:
+        """The table for a paper: a ``tabular`` (booktabs rules) with a ``%`` comment naming target and σ.
+
+        Returns
+        -------
+        str
+            ``\\begin{tabular}…\\end{tabular}``: one row per ``T``, columns ``T``, ``dim U^T`` and
+            ``ε_pred(U^T, κ)`` per ``κ`` (exact entries in sympy's LaTeX).
+        """
+        head = " & ".join([r"$T$", r"$\dim U^T$", *(rf"$\kappa={k}$" for k in self.kappas)])
+        rows = [f"{T} & {d} & " + " & ".join(f"${self._cell_latex(e)}$" for e in errs) + r" \\"
+                for T, (d, errs) in enumerate(zip(self.dims, self.errors))]
+        return "\n".join([f"% {self._caption()} (docs/theory.md §2.6)",
+                          rf"\begin{{tabular}}{{rr{'l' * len(self.kappas)}}}", r"\toprule",
+                          rf"{head} \\", r"\midrule", *rows, r"\bottomrule", r"\end{tabular}"])
 
     def to_dict(self) -> dict:
         return {

@@ -23,6 +23,8 @@ import sympy
 from sympy.polys.domains import QQ
 from sympy.polys.matrices import DomainMatrix
 
+from theory.display import compact, html_table, latex_span
+
 Vector = tuple  # of sympy QQ elements
 RANK_TOL = 1e-9
 
@@ -224,6 +226,15 @@ class ExactSubspace:
     def __str__(self) -> str:
         return _describe(self.matrix(), self.dim, self.r)
 
+    def __repr__(self) -> str:
+        return compact([f"ExactSubspace(dim {self.dim} in R^{self.r}: {self})"], 1)
+
+    def _repr_latex_(self) -> str:
+        return f"${latex_span(self.matrix(), self.r)}$"
+
+    def _repr_html_(self) -> str:
+        return html_table(f"exact subspace of R^{self.r}", ("dim", "orthonormal basis"), [(self.dim, str(self))])
+
 
 @dataclass(frozen=True, eq=False)
 class FloatSubspace:
@@ -288,6 +299,16 @@ class FloatSubspace:
 
     def __str__(self) -> str:
         return _describe(np.round(self.basis, 6), self.dim, self.r)
+
+    def __repr__(self) -> str:
+        return compact([f"FloatSubspace(dim {self.dim} in R^{self.r}, tol {self.tol:g}: {self})"], 1)
+
+    def _repr_latex_(self) -> str:
+        return f"${latex_span(self.basis, self.r)}$"
+
+    def _repr_html_(self) -> str:
+        return html_table(f"floating-point subspace of R^{self.r} (rank tolerance {self.tol:g})",
+                          ("dim", "orthonormal basis (6 digits)"), [(self.dim, str(self))])
 
 
 def _canonical_signs(u: np.ndarray) -> np.ndarray:
