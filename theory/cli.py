@@ -1,10 +1,15 @@
 """``python -m theory``: symbolic questions from the shell (THEORY.md §2).
 
 Subcommands: ``hermite``, ``analyze``, ``staircase``, ``leap``, ``error``,
-``stairway``, ``report``. Readable tables by default, ``--json`` for machines.
+``stairway``, ``report``. Readable tables by default, ``--json`` for machines,
+``--latex`` (staircase, stairway) a ``tabular`` for a paper.
 ``--activation`` (staircase, leap, stairway) adds the σ-aware answers of §2.8
-next to the generic ones. Bad input exits with status 2 and one line on stderr;
-a closed output pipe (``… | head -1``) ends quietly.
+next to the generic ones. A readout exponent ``--kappa`` (and ``--batch-exponent``)
+may be any number ``≥ 0`` (``≥ 1``): §2.6 uses ``⌊κ⌋`` (the readout represents
+degree ``≤ ⌊κ⌋`` in the unlearned coordinates) and the output says so.
+Bad input exits with status 2 and one line on stderr; a closed output pipe
+(``… | head -1``) ends quietly. The mathematics: ``docs/theory.md`` (same section
+numbers as THEORY.md).
 """
 
 from __future__ import annotations
@@ -29,8 +34,36 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    """One-line errors; ``--help`` shows every default (``ArgumentDefaultsHelpFormatter``)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # one line, no usage dump
         raise UsageError(message)
+
+
+def readout_exponent(text: str) -> float:
+    """An exponent ``κ = log_d p`` (or ``log_d n``) from the command line: any finite number ``≥ 0``; §2.6 uses
+    ``⌊κ⌋`` (:func:`floor_note`)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"an exponent must be a finite number ≥ 0; got {text!r}")
+    return value
+
+
+def floor_note(values: Sequence[float], name: str = "κ") -> str | None:
+    """The line that says which non-integer exponents were read as ``⌊·⌋`` (``None`` when all are integers)."""
+    odd = [v for v in values if v != int(v)]
+    if not odd:
+        return None
+    pairs = ", ".join(f"{name} = {v:g} → {int(v)}" for v in odd)
+    return (f"note: {pairs}: with p, n₂ ≍ d^{name} the readout represents degree ≤ ⌊{name}⌋ in the unlearned "
+            f"coordinates, so ε_pred uses ⌊{name}⌋ (docs/theory.md §2.6)")
 
 
 def _target(args: argparse.Namespace) -> Target:
@@ -114,8 +147,10 @@ def cmd_staircase(args: argparse.Namespace) -> tuple[str, dict]:
     g = _target(args)
     sc = g.staircase(args.leap)
     if args.activation is None:
-        return str(sc), {**sc.to_dict(), "blocked": []}
+        return (sc.to_latex() if args.latex else str(sc)), {**sc.to_dict(), "blocked": []}
     aware = g.staircase(args.leap, args.activation)
+    if args.latex:  # the generic table, then the σ-aware one with what σ blocked
+        return "\n".join([sc.to_latex(), aware.to_latex()]), {}
     data = {**sc.to_dict(), "activation": aware.activation, "dims_sigma": list(aware.dims),
             "levels_sigma": aware.to_dict()["levels"], "blocked": aware.to_dict()["blocked"],
             "symmetric_bound_sigma": list(aware.symmetric_bound)}
@@ -144,16 +179,26 @@ def cmd_error(args: argparse.Namespace) -> tuple[str, dict]:
     U = learned_subspace(args.learned, g.r)
     rows, data = [], []
     for k in args.kappa:
-        e = g.predicted_error(U, k, noise=args.noise)
-        rows.append(f"ε_pred(U, κ={k}) = {e}" + ("" if isinstance(e, float) else f" ≈ {float(e):.10g}"))
-        data.append({"kappa": k, "error": _num_json(e)})
+        e = g.predicted_error(U, int(k), noise=args.noise)
+        shown = f"{k:g}" if k == int(k) else f"{k:g} → ⌊κ⌋={int(k)}"
+        rows.append(f"ε_pred(U, κ={shown}) = {e}" + ("" if isinstance(e, float) else f" ≈ {float(e):.10g}"))
+        data.append({"kappa": int(k) if k == int(k) else k, "kappa_used": int(k), "error": _num_json(e)})
     head = f"g = {g}, learned U = span{{{args.learned}}} (dim {len(U)}), ‖g‖² = {g.norm2()}"
-    return "\n".join([head, *rows]), {"target": g.label, "learned": args.learned, "errors": data}
+    note = floor_note(args.kappa)
+    return "\n".join([head, *rows, *([note] if note else [])]), {"target": g.label, "learned": args.learned,
+                                                                  "errors": data}
 
 
 def cmd_stairway(args: argparse.Namespace) -> tuple[str, dict]:
-    sw = _target(args).stairway(args.steps, tuple(args.kappa), args.batch_exponent, args.activation)
-    return str(sw), sw.to_dict()
+    if args.batch_exponent < 1:
+        raise UsageError(f"--batch-exponent must be ≥ 1 (below n ≍ d a step learns nothing, §2.3); "
+                         f"got {args.batch_exponent:g}")
+    kappas = tuple(dict.fromkeys(int(k) for k in args.kappa))  # ⌊κ⌋, each once, in the order given
+    sw = _target(args).stairway(args.steps, kappas, int(args.batch_exponent), args.activation)
+    notes = [n for n in (floor_note(args.kappa), floor_note([args.batch_exponent], "ℓ")) if n]
+    if args.latex:
+        return sw.to_latex() + "".join(f"\n% {n}" for n in notes), sw.to_dict()
+    return "\n".join([str(sw), *notes]), sw.to_dict()
 
 
 def cmd_report(args: argparse.Namespace) -> tuple[str, dict]:
@@ -170,48 +215,64 @@ def cmd_report(args: argparse.Namespace) -> tuple[str, dict]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m theory", description="Symbolic questions about targets and activations (THEORY.md §2).")
+    p = _Parser(prog="python -m theory", description="Symbolic questions about targets and activations "
+                "(THEORY.md §2; docs/theory.md explains each answer).")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def target_cmd(name: str, help_: str) -> argparse.ArgumentParser:
-        s = sub.add_parser(name, help=help_)
+        s = sub.add_parser(name, help=help_, description=help_)
         s.add_argument("target", help='target, e.g. "x1 + x1*x2" (variables x1..xr, + - * / **, activations)')
-        s.add_argument("--r", type=int, default=None, help="number of variables (default: largest index used)")
-        s.add_argument("--method", choices=("auto", "exact", "numeric"), default="auto")
+        s.add_argument("--r", type=int, default=None,
+                       help="number of variables r (None: the largest index the target uses)")
+        s.add_argument("--method", choices=("auto", "exact", "numeric"), default="auto",
+                       help="exact: sympy, rational polynomials only; numeric: quadrature with a rank tolerance; "
+                            "auto: exact when the target allows it")
         s.add_argument("--json", action="store_true", help="print JSON instead of a table")
         return s
 
-    h = sub.add_parser("hermite", help="Hermite coefficients μ_k = E[σ He_k] of an activation")
+    def latex_flag(s: argparse.ArgumentParser) -> None:
+        s.add_argument("--latex", action="store_true", help="print a LaTeX tabular (booktabs) for a paper")
+
+    h = sub.add_parser("hermite", help="Hermite coefficients μ_k = E[σ He_k] of an activation",
+                       description="Hermite coefficients μ_k = E[σ He_k] of an activation (§1, §2.7)")
     h.add_argument("activation", help='e.g. relu, tanh, He3, "u**3 - u", "relu[2:]"')
-    h.add_argument("--kmax", type=int, default=6)
-    h.add_argument("--normalization", choices=("expectation", "orthonormal", "series"), default="expectation")
-    h.add_argument("--json", action="store_true")
+    h.add_argument("--kmax", type=int, default=6, help="highest order k")
+    h.add_argument("--normalization", choices=("expectation", "orthonormal", "series"), default="expectation",
+                   help="expectation: E[σ He_k]; orthonormal: E[σ He_k]/√k!; series: E[σ He_k]/k!")
+    h.add_argument("--json", action="store_true", help="print JSON instead of a table")
     h.set_defaults(func=cmd_hermite)
 
     target_cmd("analyze", "ℓ1, relevant subspace, staircase, leap index, hard directions").set_defaults(func=cmd_analyze)
-    sigma_help = 'activation σ for the σ-aware answers (§2.8), e.g. relu, "relu + He3/6", "tanh(u + 0.5)"'
+    sigma_help = ('activation σ for the σ-aware answers (§2.8), e.g. relu, "relu + He3/6", "tanh(u + 0.5)"; '
+                  "None: the generic answers only")
     s = target_cmd("staircase", "the staircase U^0 ⊆ U^1 ⊆ … (Conjecture 1), generic and σ-aware")
-    s.add_argument("--leap", type=int, default=1)
+    s.add_argument("--leap", type=int, default=1, help="ℓ of the leap-ℓ staircase (n ≍ d^ℓ per step; §2.5)")
     s.add_argument("--activation", default=None, help=sigma_help)
+    latex_flag(s)
     s.set_defaults(func=cmd_staircase)
     s = target_cmd("leap", "leap index, hard directions and transition exponents")
-    s.add_argument("--steps", type=int, default=3)
+    s.add_argument("--steps", type=int, default=3, help="transition exponents for T = 1..steps giant steps (§2.5)")
     s.add_argument("--activation", default=None, help=sigma_help)
     s.set_defaults(func=cmd_leap)
     s = target_cmd("error", "predicted error ε_pred(U, κ) for a learned subspace U")
     s.add_argument("--learned", default="", help='comma-separated linear forms spanning U, e.g. "x1, x2 - x3" ("" = {0})')
-    s.add_argument("--kappa", type=int, nargs="+", default=[1])
+    s.add_argument("--kappa", type=readout_exponent, nargs="+", default=[1],
+                   help="readout exponents κ ≥ 0 (p, n₂ ≍ d^κ); a non-integer κ is read as ⌊κ⌋ (§2.6)")
     s.add_argument("--noise", type=float, default=0.0, help="label noise Δ added to the test error")
     s.set_defaults(func=cmd_error)
     s = target_cmd("stairway", "the stairway to accuracy ε_pred(U^T, κ)")
-    s.add_argument("--steps", type=int, default=3)
-    s.add_argument("--kappa", type=int, nargs="+", default=[1, 2])
-    s.add_argument("--batch-exponent", type=int, default=1, help="ℓ: n ≍ d^ℓ per step (leap-ℓ staircase)")
+    s.add_argument("--steps", type=int, default=3, help="last number of giant steps T")
+    s.add_argument("--kappa", type=readout_exponent, nargs="+", default=[1, 2],
+                   help="readout exponents κ ≥ 0 (p, n₂ ≍ d^κ); a non-integer κ is read as ⌊κ⌋ (§2.6)")
+    s.add_argument("--batch-exponent", type=readout_exponent, default=1,
+                   help="ℓ ≥ 1: n ≍ d^ℓ per step, U^T the leap-⌊ℓ⌋ staircase (§2.5)")
     s.add_argument("--activation", default=None, help=sigma_help)
+    latex_flag(s)
     s.set_defaults(func=cmd_stairway)
-    rp = sub.add_parser("report", help="full theory report of several targets")
-    rp.add_argument("targets", nargs="+")
-    rp.add_argument("--json", action="store_true")
+    rp = sub.add_parser("report", help="full theory report of several targets",
+                        description="analyze, transition exponents and stairway of each target")
+    rp.add_argument("targets", nargs="+", help="targets, each quoted")
+    rp.add_argument("--json", action="store_true", help="print JSON instead of a table")
     rp.set_defaults(func=cmd_report)
     return p
 
@@ -220,6 +281,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one subcommand; 0 on success, 2 on bad input (one line on stderr)."""
     try:
         args = build_parser().parse_args(argv)
+        if args.json and getattr(args, "latex", False):
+            raise UsageError("--json and --latex exclude each other; give one")
         text, data = args.func(args)
         out = json.dumps(data, indent=1, allow_nan=False) if args.json else text
     except (UsageError, ValueError) as exc:

@@ -50,7 +50,10 @@ def test_staircase_leap_error_stairway(capsys: pytest.CaptureFixture) -> None:
         (["error", "x1 + x1*x2", "--learned", "x1 + 1"], "linear form"),
         (["error", "x1 + x1*x2", "--learned", "x3"], "beyond x2"),
         (["hermite", "relu2"], "unknown activation"),
-        (["stairway", "x1", "--kappa", "a"], "invalid int value"),
+        (["stairway", "x1", "--kappa", "a"], "an exponent must be a finite number ≥ 0; got 'a'"),
+        (["error", "x1", "--kappa", "-1"], "an exponent must be a finite number ≥ 0; got '-1'"),
+        (["stairway", "x1", "--batch-exponent", "0.5"], "--batch-exponent must be ≥ 1"),
+        (["stairway", "x1", "--json", "--latex"], "exclude each other"),
         (["frobnicate"], "invalid choice"),
         (["staircase", "x1", "--leap", "0"], "leap must be"),
     ],
@@ -98,3 +101,37 @@ def test_sigma_aware_leap_and_stairway(capsys: pytest.CaptureFixture) -> None:
 def test_bad_noise_is_refused(capsys: pytest.CaptureFixture, noise: str) -> None:
     code, out, err = run(capsys, "error", "x1 + x1*x2", "--learned", "x1", "--noise", noise)
     assert code == 2 and out == "" and err.count("\n") == 1 and "noise must be a finite number ≥ 0" in err
+
+
+def test_non_integer_kappa_is_read_as_its_floor_and_said_so(capsys: pytest.CaptureFixture) -> None:
+    """§2.6: a readout with p, n₂ ≍ d^κ represents degree ≤ ⌊κ⌋ in the unlearned coordinates."""
+    code, out, _ = run(capsys, "error", "x1 + x1*x2", "--learned", "", "--kappa", "0.5", "1.5", "2", "--json")
+    errors = json.loads(out)["errors"]
+    assert code == 0 and [(e["kappa"], e["kappa_used"], e["error"]["value"]) for e in errors] == [
+        (0.5, 0, 2.0), (1.5, 1, 1.0), (2, 2, 0.0)]
+    code, out, _ = run(capsys, "stairway", "x1 + x1*x2 + x1*x2*x3", "--steps", "1", "--kappa", "1.5")
+    assert code == 0 and "κ = 1.5 → 1" in out and "⌊κ⌋" in out and out.splitlines()[2].split() == ["0", "0", "2"]
+    code, out, _ = run(capsys, "stairway", "x1", "--kappa", "1", "--json")
+    assert "note" not in out
+
+
+def test_latex_tables(capsys: pytest.CaptureFixture) -> None:
+    code, out, _ = run(capsys, "staircase", "x1 + x1*x2 + x1*x2*x3", "--activation", "relu", "--latex")
+    assert code == 0 and out.count(r"\begin{tabular}") == 2 and r"$\mu_{3}(\text{relu}) = 0$ blocks" in out
+    code, out, _ = run(capsys, "stairway", "x1 + x1*x2", "--steps", "1", "--kappa", "1", "--latex")
+    assert code == 0 and r"1 & 1 & $0$ \\" in out and out.strip().endswith(r"\end{tabular}")
+
+
+def test_help_shows_every_flag_with_its_default(capsys: pytest.CaptureFixture) -> None:
+    from theory.cli import build_parser
+
+    for cmd in ("hermite", "analyze", "staircase", "leap", "error", "stairway", "report"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args([cmd, "--help"])
+        text = capsys.readouterr().out
+        flags = [ln.split()[0] for ln in text.splitlines() if ln.startswith("  --")]
+        assert flags, cmd
+        for flag in flags:  # every option line has help text (argparse puts it on the same or the next line)
+            block = text.split(flag, 2)[-1].split("\n  -")[0]
+            assert len(block.split()) > 2, (cmd, flag)
+        assert "(default:" in text or cmd == "report", cmd
