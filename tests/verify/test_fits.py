@@ -16,14 +16,14 @@ def synthetic(a: float, c: float, noise: float, seeds: int, rng: np.random.Gener
 @pytest.mark.parametrize("a", [-1.0, -0.5, 0.0, 0.3])
 def test_loglog_recovers_exponent(a):
     rng = np.random.default_rng(1)
-    fit = fit_loglog(synthetic(a, 0.7, 0.05, 8, rng), n_boot=500)
+    fit = fit_loglog(synthetic(a, 0.7, 0.05, 8, rng))
     assert fit.ci[0] <= a <= fit.ci[1]
     assert abs(fit.slope - a) < 0.05
     assert fit.ci[1] - fit.ci[0] < 0.15
 
 
 def test_loglog_exact_power_law_has_zero_width():
-    fit = fit_loglog({d: [3.0 * d**-0.5] * 4 for d in DIMS}, n_boot=100)
+    fit = fit_loglog({d: [3.0 * d**-0.5] * 4 for d in DIMS})
     assert fit.slope == pytest.approx(-0.5, abs=1e-12)
     assert fit.ci[1] - fit.ci[0] < 1e-12
     assert fit.intercept == pytest.approx(np.log(3.0))
@@ -34,7 +34,7 @@ def test_loglog_ci_coverage_is_sane():
     rng = np.random.default_rng(7)
     covered = 0
     for k in range(60):
-        fit = fit_loglog(synthetic(-0.5, 1.0, 0.2, 6, rng), n_boot=300, rng_seed=k)
+        fit = fit_loglog(synthetic(-0.5, 1.0, 0.2, 6, rng))
         covered += fit.ci[0] <= -0.5 <= fit.ci[1]
     assert 45 <= covered <= 60  # nominal 57; percentile bootstrap with 6 seeds is a little narrow
 
@@ -97,7 +97,7 @@ def test_paired_bootstrap_credits_common_random_numbers():
     covered, ratio = 0, []
     for k in range(40):
         vals = seed_correlated(-0.5, 0.3, 0.03, 6, rng)
-        paired, strat = fit_loglog(vals, n_boot=300, rng_seed=k), fit_loglog(vals, n_boot=300, rng_seed=k, paired=False)
+        paired, strat = fit_loglog(vals), fit_loglog(vals, paired=False)
         assert paired.paired and not strat.paired
         covered += paired.ci[0] <= -0.5 <= paired.ci[1]
         ratio.append((paired.ci[1] - paired.ci[0]) / (strat.ci[1] - strat.ci[0]))
@@ -109,7 +109,7 @@ def test_paired_needs_equal_seed_counts():
     rng = np.random.default_rng(12)
     vals = seed_correlated(0.0, 0.2, 0.05, 5, rng)
     vals[DIMS[0]] = vals[DIMS[0]][:4]
-    fit = fit_loglog(vals, n_boot=200)
+    fit = fit_loglog(vals)
     assert not fit.paired and fit.seeds[0] == 4
     ext = fit_extrapolation({d: [0.1 + x for x in v] for d, v in vals.items()}, n_boot=100, gamma=0.5)
     assert not ext.paired

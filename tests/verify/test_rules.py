@@ -11,7 +11,7 @@ DIMS = (64, 128, 256, 512, 1024)
 
 def power(a, seeds=6, noise=0.03, dims=DIMS, seed=0):
     rng = np.random.default_rng(seed)
-    return fit_loglog({d: list(0.5 * d**a * np.exp(noise * rng.standard_normal(seeds))) for d in dims}, n_boot=400)
+    return fit_loglog({d: list(0.5 * d**a * np.exp(noise * rng.standard_normal(seeds))) for d in dims})
 
 
 def test_theta1():
