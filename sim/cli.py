@@ -47,20 +47,41 @@ from theory.validate import check_scalar
 PROG = "python -m sim"
 _LISTS = {"ridge_lambdas": ("λ", "--ridge-lambda")}
 _HELP = {
-    "target": "target g*(x1..xr), e.g. 'x1 + x1*x2'", "activation": "activation σ, e.g. relu, tanh, 'relu[2:]'",
-    "d": "input dimension", "p": "number of neurons (even)", "n_exp": "n = ceil(n_scale·d^n_exp)",
-    "n_scale": "n = ceil(n_scale·d^n_exp)", "steps": "number of giant steps T", "lr0": "η0 in η = η0·√p·d^((ℓ−1)/2)",
-    "ell": "ℓ: learning-rate exponent and preprocessing order (default max(1, round(n_exp)))",
-    "preprocess": "remove Hermite orders < ℓ from the labels", "noise": "label-noise variance Δ",
-    "normalize": "normalise neurons after each step", "reuse_batch": "reuse one batch for all steps",
-    "n_ridge": "ridge samples (default n), a holdout fraction of them picks λ", "n_test": "test samples",
-    "ridge_lambdas": "ridge penalties λ (one eigendecomposition for all)", "holdout": "held-out fraction",
-    "readout": "ridge readout after every step, at the end, or never", "device": "auto, cpu, cuda or cuda:N",
-    "dtype": "compute dtype", "tf32": "allow TF32 matrix products on CUDA",
+    "target": "target g*(x1..xr), e.g. 'x1 + x1*x2' (THEORY §1)",
+    "activation": "activation σ, e.g. relu, tanh, 'relu + He3/6', 'relu[2:]'",
+    "d": "input dimension", "p": "number of neurons (even for the symmetric init)",
+    "n_exp": "batch exponent: n = ceil(n_scale·d^n_exp) samples per step",
+    "n_scale": "prefactor of n = ceil(n_scale·d^n_exp)", "n_round": "ceil or floor n_scale·d^n_exp (§3.2: floor)",
+    "steps": "number of giant steps T",
+    "lr0": "per-neuron step η̃ = lr0·d^((ℓ−1)/2) (lr_rule sqrt(n/p): lr0·√(n/p)); the loss sees η = η̃/s_p",
+    "lr_rule": "how η̃ grows with the sizes: lr0·d^((ℓ−1)/2) (§3) or lr0·√(n/p) (the notebook, §3.2)",
+    "ell": "ℓ: learning-rate exponent and preprocessing order (None: max(1, round(n_exp)))",
+    "output_scale": "s_p in f = s_p Σ a_i σ(⟨w_i, z⟩): 1/p (the authors' code) or 1/sqrt(p)",
+    "init": "symmetric (pairs ±a, f(W⁰) ≡ 0), gaussian or hypercube (§3)",
+    "preprocess": "remove Hermite orders < ℓ from the labels: exact (from the target), estimate (batch mean and "
+                  "least-squares fit), hermite (A = mean y, B = mean y z)",
+    "noise": "label-noise variance Δ", "normalize": "normalise neurons after each step",
+    "reuse_batch": "reuse one batch for all steps", "batch": "a fresh batch per step, or one batch reused (§3.5)",
+    "label_transform": "steps see T(y) instead of y, e.g. 'tanh(y)' (§3.5; None: y)",
+    "n_ridge": "ridge samples (None: n); a holdout fraction of them picks λ", "n_test": "test samples",
+    "ridge_lambdas": "ridge penalties λ (one eigendecomposition for all)",
+    "ridge_scale": "penalty on the mean (mean) or on the sum (sum, §3.2) of squared residuals",
+    "holdout": "held-out fraction of the ridge samples that picks λ",
+    "readout": "ridge readout after every step, at the end, or never",
+    "readout_data": "fit the readout on fresh samples or on the last step's batch (§3.2)",
+    "readout_labels": "fit the readout to the raw or to the preprocessed labels",
+    "test_estimate": "with batch-estimate preprocessing: the test set's low orders from the training batch "
+                     "(train, honest) or from the test labels (test, the notebook)",
+    "step_cosines": "record every neuron's step cosines with e_1..e_r (§3.2)",
+    "engine": "dense (every coordinate), reduced (§3.3, cost independent of d) or auto (reduced when exact and "
+              "cheaper)",
+    "protocol": "a named protocol of the authors' experiments (§3.2), applied before the other flags (None: no "
+                "protocol)",
+    "device": "auto, cpu, cuda or cuda:N", "dtype": "compute dtype", "tf32": "allow TF32 matrix products on CUDA",
     "bf16": "bfloat16 inputs, float32 accumulation for the giant step's two matrix products",
-    "max_memory": "memory budget, e.g. 2GB (default per device)",
-    "block_size": "samples per seeded block (part of the key; on a GPU 65536 keeps the reduced engine off its "
-                  "launch limit)",
+    "max_memory": "memory budget, e.g. 2GB (None: the device's)",
+    "block_size": "samples per seeded block (part of the key; None: 4096; on a GPU 65536 keeps the reduced engine "
+                  "off its launch limit)",
 }
 
 

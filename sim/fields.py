@@ -253,11 +253,14 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type, constraints: Ma
     """Every init field of ``cls`` as a flag of the same name (``n_ridge`` → ``--n-ridge``), typed by its
     constraint (no constraint: a string). ``lists`` names the fields that take several numbers, each with
     its metavar and any alias flags (``{"ridge_lambdas": ("λ", "--ridge-lambda")}``). Flags that are not
-    given are absent from the namespace (``config_overrides``)."""
+    given are absent from the namespace (``config_overrides``); their help ends with the field's default
+    (``--help``), which a ``None`` default leaves to the help text to explain."""
     lists, help = lists or {}, help or {}
+    defaults = {f.name: f.default for f in fields(cls) if f.init}
     for name in field_names(cls):
         flag = "--" + name.replace("_", "-")
-        kw: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": help.get(name)}
+        kw: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS,
+                              "help": _with_default(help.get(name), defaults.get(name, dataclasses.MISSING))}
         c = constraints.get(name)
         if name in lists:
             metavar, *aliases = lists[name]
@@ -269,6 +272,20 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type, constraints: Ma
         else:
             conv = c.type if isinstance(c, Interval) else str
             parser.add_argument(flag, type=conv, metavar=name.upper(), **kw)
+
+
+def _with_default(text: str | None, default: object) -> str | None:
+    """``text (default: X)``: a list of numbers as its ends and length, ``None`` and a missing default unsaid."""
+    if default is dataclasses.MISSING or default is None:
+        return text
+    if isinstance(default, bool):
+        shown = "on" if default else "off"
+    elif isinstance(default, (tuple, list)):
+        shown = f"{default[0]:g} … {default[-1]:g} ({len(default)} values)" if len(default) > 3 else \
+            " ".join(f"{v:g}" for v in default)
+    else:
+        shown = f"{default:g}" if isinstance(default, float) else str(default)
+    return f"{text or ''} (default: {shown})".strip().replace("%", "%%")
 
 
 def config_overrides(ns: argparse.Namespace, cls: type) -> dict[str, Any]:

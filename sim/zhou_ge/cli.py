@@ -23,11 +23,34 @@ from sim.zhou_ge.config import CONSTRAINTS, ZGConfig
 
 PROG_ALONE = "python -m sim.zhou_ge"
 _LISTS = {"teacher_a": ("A",)}
+_HELP = {
+    "d": "input dimension", "m": "student width (even: stage 1 pairs neuron i with i+m/2)",
+    "m_star": "teacher width m*", "activation": "σ: relu, or relu[2:] (relu without its Hermite orders 0 and 1)",
+    "teacher_directions": "teacher directions w*_j: orthonormal, or random unit vectors",
+    "teacher_a": "teacher second layer a*_1..a*_m* (None: random signs ±1 from the seed)",
+    "stage1_gradient": "stage-1 giant step on the population gradient or on stage1_n samples",
+    "stage1_lr0": "η0 of the stage-1 giant step (§3)",
+    "stage1_ell": "stage-1 batch exponent ℓ, n = ceil(stage1_n_scale·d^ℓ) (None: the teacher's first non-zero "
+                  "Hermite order)",
+    "stage1_n_scale": "prefactor of the stage-1 batch n", "balance": "after stage 2 rebalance |a_i| = ‖w_i‖",
+    "lam0": "first weight decay λ0", "lam_factor": "λ_{k+1} = lam_factor·λ_k between phases",
+    "phases": "number of λ phases", "lr": "stage-3 gradient-descent step size",
+    "grad_tol": "a phase ends when ‖∇L_λ‖ ≤ grad_tol·λ·‖θ‖", "check_every": "steps between convergence checks",
+    "max_steps_per_phase": "a phase also ends after this many steps",
+    "loss": "stage-3 loss: population (exact, arc-cosine kernel), fresh samples per step, or one fixed sample",
+    "n_samples": "samples of the fresh or fixed loss", "near_angle": "δ (radians): a neuron within δ of w*_j is "
+                                                                   "near teacher j",
+    "record_every": "steps between recorded rows", "baseline": "also fit the fixed-feature baseline (first layer "
+                                                               "frozen after stage 1)",
+    "device": "auto, cpu, cuda or cuda:N", "dtype": "compute dtype",
+    "block_size": "samples per seeded block (sampled gradients and losses)",
+    "max_memory": "memory budget, e.g. 2GB (None: the device's); never changes a result",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Every ``ZGConfig`` field as a flag of the same name, plus the run options of the module docstring."""
-    add_config_flags(parser, ZGConfig, CONSTRAINTS, _LISTS)
+    add_config_flags(parser, ZGConfig, CONSTRAINTS, _LISTS, _HELP)
     parser.add_argument("--config", help="YAML/JSON file with ZGConfig fields (flags override it)")
     parser.add_argument("--seeds", type=int, default=1, help="number of seeds (default 1)")
     parser.add_argument("--seed0", type=int, default=0, help="first seed (default 0)")
