@@ -1,0 +1,90 @@
+"""theory.reuse: the directions a second step on a reused batch reaches (THEORY §3.5), checked against THEORY's
+predictions, the generative exponent, hand-derived conditional means and rotated targets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy
+
+from theory import Target, generative_exponent, reuse_reach
+from theory.reuse import Reason
+
+
+def _reasons(reach) -> set:
+    return {reason for reason, _, _ in reach.parts}
+
+
+def test_he3_is_reached_by_reuse_not_by_fresh_batches() -> None:
+    reach = reuse_reach("He3(x1)")
+    assert reach.learned.dim == 0  # step 1 at n ≍ d learns nothing: C1 = 0 (information exponent 3)
+    assert reach.reachable.dim == 1 and reach.fresh.dim == 0
+    assert (Reason.WITNESS, reach.reachable, "j = 3") in reach.parts  # E[He3(x1)^3 x1] = 324 ≠ 0
+
+
+@pytest.mark.parametrize("target", ["He2(x1)", "He4(x1)", "abs(x1)", "x1*x2"])
+def test_even_links_stay_unreached(target: str) -> None:
+    reach = reuse_reach(target)
+    assert reach.reachable.dim == 0 and reach.after.dim == 0
+    assert _reasons(reach) == {Reason.FLIP}
+
+
+@pytest.mark.parametrize("link", ["He3(x1)", "He2(x1)", "He4(x1)", "x1**3", "(x1 - 1)**2", "abs(x1)", "tanh(x1)",
+                                  "relu(x1) - x1/2"])
+def test_single_index_reach_is_generative_exponent_one(link: str) -> None:
+    assert (reuse_reach(link, learned=[]).reachable.dim == 1) == (generative_exponent(link).k_star == 1)
+
+
+def test_staircase_target_fresh_and_reuse_agree() -> None:
+    reach = reuse_reach("x1 + x1*x2")
+    assert reach.learned.matrix() == sympy.Matrix([[1], [0]])
+    assert reach.reachable.matrix() == sympy.Matrix([[0], [1]]) == reach.fresh.matrix()
+
+
+def test_conditionally_symmetric_block_is_forbidden() -> None:
+    # y = x1 + x2 x3 given x1: (x2, x3) → (−x2, −x3) keeps y, so E[(x2, x3) | y, x1] = 0
+    reach = reuse_reach("x1 + x2*x3")
+    assert reach.learned.dim == 1 and reach.reachable.dim == 0
+    assert [r for r, s, _ in reach.parts] == [Reason.FLIP] and reach.parts[0][1].dim == 2
+
+
+def test_reuse_adds_what_the_fresh_staircase_cannot() -> None:
+    # He3(x1) + x2: step 1 learns x2; given x2, y − x2 = He3(x1) has E[x1 | y, x2] ≢ 0 but E[g x1 | x2] = 0
+    g = Target.parse("He3(x1) + x2")
+    reach = reuse_reach(g)
+    assert reach.fresh.dim == 0 and reach.after.dim == 2
+    assert g.staircase().dims == (0, 1)
+
+
+def test_rotation_covariance() -> None:
+    Q = sympy.Matrix([[sympy.Rational(3, 5), sympy.Rational(4, 5)], [sympy.Rational(-4, 5), sympy.Rational(3, 5)]])
+    g = Target.parse("He3(x1) + x2")
+    reach, rotated = reuse_reach(g), reuse_reach(g.compose(Q))
+    assert rotated.learned.projector() == Q.T * reach.learned.projector() * Q
+    assert rotated.reachable.dim == 1 and rotated.reachable.projector() == Q.T * reach.reachable.projector() * Q
+
+
+def test_rotation_symmetry_is_reported_undecided_not_reached() -> None:
+    # x1³ − 3x1x2² is invariant under a 120° rotation, so E[x | y] = 0; only the reflection x2 → −x2 certifies it
+    reach = reuse_reach("x1**3 - 3*x1*x2**2", learned=[])
+    assert reach.reachable.dim == 0 and reach.undecided
+    assert Reason.REFLECTION in _reasons(reach)
+
+
+def test_dtapzk_target_reaches_the_plane() -> None:
+    reach = reuse_reach("tanh(x1 + He3(x2))")
+    assert reach.learned.dim == 1 and reach.after.dim == 2
+    v = np.asarray(reach.learned.matrix(), dtype=float).ravel()
+    assert abs(v @ np.array([0.767832, -0.640651])) == pytest.approx(1, abs=1e-4)  # the authors' notebook's v*
+
+
+def test_irrelevant_directions() -> None:
+    reach = reuse_reach("He3(x1)", learned=[])
+    assert reach.after.dim == 1
+    reach = reuse_reach(Target.parse("He2(x1)", r=2))
+    assert {r for r, _, _ in reach.parts} == {Reason.FLIP, Reason.IRRELEVANT}
+
+
+def test_bad_power() -> None:
+    with pytest.raises(ValueError, match="max_power"):
+        reuse_reach("He3(x1)", max_power=0)
