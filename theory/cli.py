@@ -1,7 +1,8 @@
 """``python -m theory``: symbolic questions from the shell (THEORY.md §2).
 
 Subcommands: ``hermite``, ``analyze``, ``staircase``, ``leap``, ``error``,
-``stairway``, ``report``. Readable tables by default, ``--json`` for machines,
+``stairway``, ``report``, ``generative``, ``reuse``, ``orientation`` (§3.2, §3.5).
+Readable tables by default, ``--json`` for machines,
 ``--latex`` (staircase, stairway) a ``tabular`` for a paper.
 ``--activation`` (staircase, leap, stairway) adds the σ-aware answers of §2.8
 next to the generic ones. A readout exponent ``--kappa`` (and ``--batch-exponent``)
@@ -214,6 +215,33 @@ def cmd_report(args: argparse.Namespace) -> tuple[str, dict]:
     return "\n".join(texts), {"targets": datas}
 
 
+def cmd_generative(args: argparse.Namespace) -> tuple[str, dict]:
+    from theory.generative import generative_exponent, label_exponent
+
+    link = Target.parse(args.link, method=args.method)
+    ge = generative_exponent(link)
+    if args.label_transform is None:
+        return str(ge), ge.to_dict()
+    le = label_exponent(link, args.label_transform, standardize=args.standardize)
+    return f"{ge}\n{le}", {"generative": ge.to_dict(), "label": le.to_dict()}
+
+
+def cmd_reuse(args: argparse.Namespace) -> tuple[str, dict]:
+    from theory.reuse import reuse_reach
+
+    g = _target(args)
+    learned = None if args.learned is None else learned_subspace(args.learned, g.r)
+    reach = reuse_reach(g, learned, args.max_power)
+    return str(reach), reach.to_dict()
+
+
+def cmd_orientation(args: argparse.Namespace) -> tuple[str, dict]:
+    from theory.orientation import step2_orientation
+
+    o = step2_orientation(int(args.target) if args.target in ("1", "2") else args.target, args.eta, args.alpha)
+    return str(o), o.to_dict()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m theory", description="Symbolic questions about targets and activations "
                 "(THEORY.md §2; docs/theory.md explains each answer).")
@@ -269,6 +297,27 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--activation", default=None, help=sigma_help)
     latex_flag(s)
     s.set_defaults(func=cmd_stairway)
+    s = sub.add_parser("generative", help="generative exponent k* of a single-index link y = σ*(x1) (§3.5)",
+                       description="generative exponent k* of y = σ*(x1) and, with --label-transform, the "
+                                   "information exponent of T(y) (THEORY.md §3.5)")
+    s.add_argument("link", help='single-index link in x1, e.g. "He3(x1)", "abs(x1)"')
+    s.add_argument("--label-transform", default=None, help='T as an expression in y, e.g. "y**3", "tanh(y)"')
+    s.add_argument("--standardize", action="store_true", help="use y = σ*(z)/√E[σ*²] (e.g. He3/√6)")
+    s.add_argument("--method", choices=("auto", "exact", "numeric"), default="auto", help="analysis of the link")
+    s.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    s.set_defaults(func=cmd_generative)
+    s = target_cmd("reuse", "directions a second gradient step on a reused batch reaches at n ≍ d (§3.5)")
+    s.add_argument("--learned", default=None, help='comma-separated linear forms spanning the learned U ("" = {0}; '
+                   "None: U^1, what one giant step at n ≍ d learns)")
+    s.add_argument("--max-power", type=int, default=4, help="largest j of the witnesses y^j He_α(x_U)")
+    s.set_defaults(func=cmd_reuse)
+    s = sub.add_parser("orientation", help="population step-2 orientation of dklps-multi-step (§3.2, NB-orient)",
+                       description="off-line component and cosine of the second step (THEORY.md §3.2)")
+    s.add_argument("target", help='1 or 2 (the published examples) or a target in x1, x2 with C1 ≠ 0')
+    s.add_argument("--eta", type=float, default=2.0, help="per-neuron step η̃")
+    s.add_argument("--alpha", type=float, default=1.0, help="α = n/d of both steps")
+    s.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    s.set_defaults(func=cmd_orientation)
     rp = sub.add_parser("report", help="full theory report of several targets",
                         description="analyze, transition exponents and stairway of each target")
     rp.add_argument("targets", nargs="+", help="targets, each quoted")

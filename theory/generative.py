@@ -92,6 +92,15 @@ class GenerativeExponent:
     witness: tuple | None
     method: str
 
+    def to_dict(self) -> dict:
+        """JSON-able fields (exact numbers as strings)."""
+        k = self.k_star if self.k_star != math.inf else None
+        w = None if self.witness is None else [self.witness[0], self.witness[1], str(self.witness[2])
+                                               if isinstance(self.witness[2], sympy.Basic) else self.witness[2]]
+        return {"link": self.link, "k_star": k, "even": self.even, "information_exponent":
+                self.information_exponent if self.information_exponent != math.inf else None, "witness": w,
+                "method": self.method}
+
     def __str__(self) -> str:
         w = ""
         if self.witness is not None:
@@ -252,6 +261,12 @@ class LabelExponent:
     coefficients: tuple
     exact: bool
     method: str
+
+    def to_dict(self) -> dict:
+        """JSON-able fields (exact coefficients as strings, floats otherwise)."""
+        return {"link": self.link, "transform": self.transform, "composed": self.composed,
+                "exponent": self.exponent if self.exponent != math.inf else None, "exact": self.exact,
+                "coefficients": [str(c) if self.exact else float(c) for c in self.coefficients], "method": self.method}
 
     def __str__(self) -> str:
         shown = ", ".join(f"{c}" if self.exact else f"{float(c):.6g}" for c in self.coefficients)

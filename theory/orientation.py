@@ -96,6 +96,17 @@ class Step2Orientation:
     rms_cosine: float
     error: float
 
+    def to_dict(self) -> dict:
+        """JSON-able: exact numbers as ``{"exact": str, "value": float}``, the rest floats."""
+        def num(x: object) -> object:
+            return {"exact": str(x), "value": float(x)} if isinstance(x, sympy.Basic) else float(x)
+
+        rows = [{k: (n.a if k == "a" else num(getattr(n, k))) for k in NeuronStep.__dataclass_fields__}
+                for n in self.neurons]
+        return {"target": self.target, "eta": num(self.eta), "alpha": num(self.alpha), "kappa": num(self.kappa),
+                "linear": self.linear, "v_star": [num(v) for v in self.v_star], "v_perp": [num(v) for v in self.v_perp],
+                "neurons": rows, "rms_cosine": self.rms_cosine, "quadrature_error": self.error}
+
     def __str__(self) -> str:
         rows = [f"§3.2 step-2 orientation for g = {self.target} (relu, η̃ = {self.eta}, α = {self.alpha}): "
                 f"κ = {self.kappa}, v* = {self.v_star}, v⊥ = {self.v_perp}"]

@@ -87,6 +87,13 @@ class ReuseReach:
     def undecided(self) -> bool:
         return any(reason is Reason.UNDECIDED for reason, _, _ in self.parts)
 
+    def to_dict(self) -> dict:
+        """JSON-able: orthonormal bases as lists of columns (exact entries as strings)."""
+        return {"target": self.target, "learned": self.learned.vectors(), "reachable": self.reachable.vectors(),
+                "fresh": self.fresh.vectors(), "after_dim": self.after.dim, "max_power": self.max_power,
+                "parts": [{"reason": reason.name, "meaning": reason.value, "space": space.vectors(), "detail": detail}
+                          for reason, space, detail in self.parts]}
+
     def __str__(self) -> str:
         rows = [f"second reused step for g = {self.target}: learned U = {self.learned} → reaches "
                 f"{self.reachable} (fresh batch: {self.fresh}); dims {self.learned.dim} → {self.after.dim}"]

@@ -88,3 +88,19 @@ def test_irrelevant_directions() -> None:
 def test_bad_power() -> None:
     with pytest.raises(ValueError, match="max_power"):
         reuse_reach("He3(x1)", max_power=0)
+
+
+def test_cli_generative_reuse_orientation(capsys: pytest.CaptureFixture) -> None:
+    import json
+
+    from theory.cli import main
+
+    assert main(["generative", "He3(x1)", "--label-transform", "y**3", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["generative"]["k_star"] == 1 and data["label"]["coefficients"][0] == "324"
+    assert main(["reuse", "x1*x2", "--learned", "", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["after_dim"] == 0 and data["parts"][0]["reason"] == "FLIP"
+    assert main(["orientation", "2", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rms_cosine"] == pytest.approx(0.1407, abs=1e-4)
+    assert main(["generative", "x1*x2"]) == 2 and "single-index" in capsys.readouterr().err
