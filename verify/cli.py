@@ -60,7 +60,8 @@ def parser() -> argparse.ArgumentParser:
         f"{EXIT_BAD_INPUT} bad input (one line, before any compute), {EXIT_INTERNAL} an internal error, "
         f"{EXIT_INTERRUPTED} interrupted"))
     ap.add_argument("--profile", default="quick", help=f"one of {', '.join(PROFILES)} (default quick)")
-    ap.add_argument("--claims", nargs="+", metavar="ID", help="only these claim ids")
+    ap.add_argument("--claims", nargs="+", metavar="ID", help="only these claim ids (or their ASCII spelling: "
+                    "C1-sigma for C1-σ); the report folder keeps the other claims' results")
     ap.add_argument("--claims-file", action="append", default=[], metavar="PATH",
                     help="a Python file defining CLAIMS = [verify.Claim(...)] to add (repeatable)")
     ap.add_argument("--store", default=None, help=f"results store (default: sim's, {DEFAULT_PATH})")
@@ -69,6 +70,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--strict", action="store_true", help="exit 1 unless every claim is CONFIRMED")
     ap.add_argument("--list", action="store_true", help="list the claims and exit")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ap.add_argument("--latex", action="store_true", help="print the verdict table as LaTeX (booktabs) instead of the "
+                    "console summary; report.tex is written either way")
     return ap
 
 
@@ -83,10 +86,10 @@ def select(args: argparse.Namespace) -> list[Claim]:
     if dup:
         raise ValueError(f"claim id(s) {', '.join(dup)} defined twice; rename the claim in your --claims-file")
     if args.claims:
-        unknown = [i for i in args.claims if i not in ids]
-        if unknown:
-            raise ValueError(f"unknown claim id {unknown[0]!r}; known ids are {', '.join(ids)}")
-        return [c for c in claims if c.id in args.claims]
+        from verify.names import resolve_ids
+
+        wanted = resolve_ids(args.claims, ids)  # an id or its ASCII spelling (C1-sigma for C1-σ)
+        return [c for c in claims if c.id in wanted]
     return [c for c in claims if c.by_default(args.profile)]
 
 
@@ -126,7 +129,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return 0
     from sim.drivers import one_line
     from sim.store import DEFAULT_PATH, Store, StoreError
-    from verify.report import console_table, report_folder, write_report
+    from verify.report import latex_table, report_folder, summary, write_report
     from verify.runner import check_ladders, check_store, exit_status, verify
 
     report_folder(args.out, profile.name)  # everything a run needs is checked before any compute
@@ -142,8 +145,8 @@ def _main(argv: Sequence[str] | None) -> int:
         raise
     except ValueError as exc:  # past the checks above, a ValueError is a bug, never bad input
         raise RuntimeError(one_line(exc)) from exc
-    print(console_table(outcomes))
-    print(f"\nreport: {out / 'report.md'} ({out / 'report.html'}, {out / 'results.json'}); "
+    print(latex_table(outcomes) if args.latex else summary(outcomes))
+    print(f"\nreport: {out / 'report.html'} ({out / 'report.md'}, {out / 'report.tex'}, {out / 'results.json'}); "
           f"{stats['runs']} runs, {stats['wall_s']:.0f} s")
     return exit_status(outcomes, args.strict)
 

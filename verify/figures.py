@@ -15,12 +15,16 @@ neurons' step cosines in the ``(e1, e2)`` plane per step with the ``±v*`` line,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Callable, Mapping, Sequence
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from verify import style
 from verify.claims.base import Plot
+from verify.style import REFERENCE, colour, marker, math_text
 
 if TYPE_CHECKING:
     from theory.overlap import OneStepOverlap
@@ -29,28 +33,85 @@ Renderer = Callable[[Any, Mapping[str, Any]], None]
 
 WIDE = (9, 3.2)       # figure size of the one-panel-per-step kinds
 GRID_PANEL = 2.1      # step_plane: inches per panel (rows = examples, columns = steps)
+LOGLOG_PANEL = (3.3, 3.0)  # loglog with several panels: inches per panel (legend below each)
+LOGLOG_COLUMNS = 3
+PER_PANEL = len(style.PALETTE) - 1  # series in one panel at most (the last colour, black, is kept for guides)
 PAPER_SIZE = (7, 4.2)  # paper_stairway
 DEFAULT_SIZE = (6, 4)
 ANGLE_FLOOR = 1e-6    # zg_neurons: angles below are drawn at the floor (log axis)
 CURVE_ALPHAS = (0.1, 20.0)  # curve: range of α = n/d drawn for the d → ∞ prediction
 
 
+def panels(series: Sequence[Mapping[str, Any]]) -> list[tuple[str, list[Mapping[str, Any]]]]:
+    """The ``loglog`` series split into panels of at most ``PER_PANEL``: one panel when they fit, else one
+    per label prefix (the text before ``": "``, e.g. ``"relu t=2"``), a prefix with too many cut in chunks.
+
+    Returns
+    -------
+    list of (title, series)
+        The panel's title (``""`` for a single panel) and its series; a series keeps its full label in a
+        single panel, and only the text after the prefix in a titled one.
+    """
+    if len(series) <= PER_PANEL:
+        return [("", list(series))]
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for s in series:
+        head, sep, tail = str(s["label"]).partition(": ")
+        key = head if sep else ""
+        groups.setdefault(key, []).append({**s, "label": tail if sep else head})
+    out = []
+    for key, members in groups.items():
+        for k in range(0, len(members), PER_PANEL):
+            out.append((key, members[k:k + PER_PANEL]))
+    return out
+
+
+def _slope_label(s: Mapping[str, Any], x_name: str) -> str:
+    """``"<label>: d^{−0.51} [−0.55, −0.47]"`` in mathtext (the fitted exponent and its interval)."""
+    lo, hi = s["ci"]
+    base = "d" if x_name == "d" else f"({x_name})"
+    return f"{math_text(s['label'])}: {base}$^{{{s['slope']:+.2f}}}$ [{lo:+.2f}, {hi:+.2f}]"
+
+
+def _guide(ax: Any, dims: np.ndarray, y0: float, expected: float, x_name: str) -> None:
+    """A grey dotted guide of slope ``expected`` through ``(dims[0], y0)``, labelled ``∝ d^{-1/2}``."""
+    frac = Fraction(expected).limit_denominator(12)
+    power = f"{frac.numerator}/{frac.denominator}" if frac.denominator != 1 else f"{frac.numerator}"
+    ax.plot(dims, y0 * (dims / dims[0]) ** expected, ":", color=REFERENCE, lw=1,
+            label=f"slope of ${'d' if x_name == 'd' else 'x'}^{{{power}}}$ (predicted decay)")
+
+
 def loglog(fig: Any, data: Mapping[str, Any]) -> None:
-    """Per-``x`` means with intervals and the fitted power law; ``x`` is ``d`` unless ``data["xlabel"]`` says."""
-    ax = fig.add_subplot(1, 1, 1)
+    """Per-``x`` means with intervals and the fitted power law, at most ``PER_PANEL`` series a panel
+    (:func:`panels`), each legend below its panel; ``x`` is ``d`` unless ``data["xlabel"]`` says; a dotted
+    guide of the predicted exponent ``data["expected"]`` when given."""
     x_name = data.get("xlabel", "d")
-    for s in data["series"]:
-        d = np.array(s["dims"], dtype=float)
-        m, lo, hi = (np.array(s[k]) for k in ("means", "mean_lo", "mean_hi"))
-        line = ax.errorbar(d, m, yerr=[m - lo, hi - m], fmt="o", ms=4, capsize=2,
-                           label=f"{s['label']}: {x_name}^{s['slope']:+.2f} [{s['ci'][0]:+.2f}, {s['ci'][1]:+.2f}]")
-        ax.plot(d, np.exp(s["intercept"]) * d ** s["slope"], "-", color=line[0].get_color(), lw=1)
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel(x_name)
-    ax.set_ylabel(data.get("ylabel", "overlap / singular value"))
-    if data["series"]:
-        ax.legend(fontsize=6)
+    groups = panels(data["series"])
+    cols = min(LOGLOG_COLUMNS, len(groups))
+    rows = math.ceil(len(groups) / cols)
+    if len(groups) > 1:
+        fig.set_size_inches(LOGLOG_PANEL[0] * cols, LOGLOG_PANEL[1] * rows + 0.5)
+    axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True).ravel()
+    for ax, (title, members) in zip(axes, groups):
+        for i, s in enumerate(members):
+            d = np.array(s["dims"], dtype=float)
+            m, lo, hi = (np.array(s[k], dtype=float) for k in ("means", "mean_lo", "mean_hi"))
+            ax.errorbar(d, m, yerr=[np.maximum(m - lo, 0), np.maximum(hi - m, 0)], fmt=marker(i), color=colour(i),
+                        ms=4, capsize=2, label=_slope_label(s, x_name))
+            ax.plot(d, np.exp(s["intercept"]) * d ** s["slope"], "-", color=colour(i), lw=1)
+        if data.get("expected") is not None and members:
+            d0 = np.array(members[0]["dims"], dtype=float)
+            _guide(ax, d0, float(np.exp(members[0]["intercept"]) * d0[0] ** members[0]["slope"]),
+                   float(data["expected"]), x_name)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_title(math_text(title), fontsize=8)
+        ax.set_xlabel(math_text(x_name) if x_name != "d" else "$d$")
+        if members:
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=6)
+    for ax in axes[len(groups):]:
+        ax.set_visible(False)
+    axes[0].set_ylabel(math_text(data.get("ylabel", "overlap / singular value")))
 
 
 def curve(fig: Any, data: Mapping[str, Any]) -> None:
@@ -58,19 +119,20 @@ def curve(fig: Any, data: Mapping[str, Any]) -> None:
     ax = fig.add_subplot(1, 1, 1)
     formula: OneStepOverlap = data["_formula"]
     al = np.geomspace(*CURVE_ALPHAS, 200)
-    ax.plot(al, formula.evaluate(al), "k-", lw=1, label="§3.1 formula (d → ∞)")
+    ax.plot(al, formula.evaluate(al), "-", color=REFERENCE, lw=1.5, label=r"§3.1 formula ($d \to \infty$)")
     by_d: dict[str, list[tuple[float, float, float, float]]] = {}
     for a, rows in data["measured"].items():
         for d, r in rows.items():
             by_d.setdefault(d, []).append((float(a), r["mean"], r["lo"], r["hi"]))
-    for d, pts in sorted(by_d.items(), key=lambda kv: int(kv[0])):
+    for i, (d, pts) in enumerate(sorted(by_d.items(), key=lambda kv: int(kv[0]))):
         pts.sort()
         a, m, lo, hi = (np.array(x) for x in zip(*pts))
-        ax.errorbar(a, m, yerr=[m - lo, hi - m], fmt="o", ms=4, capsize=2, label=f"simulated, d={d}")
+        ax.errorbar(a, m, yerr=[m - lo, hi - m], fmt=marker(i), color=colour(i), ms=4, capsize=2,
+                    label=f"simulated, $d = {d}$ (mean, CI over seeds)")
     ax.set_xscale("log")
-    ax.set_xlabel("α = n/d")
-    ax.set_ylabel("⟨ŵ, v*⟩ (a = +1 neurons)")
-    ax.legend(fontsize=7)
+    ax.set_xlabel(r"$\alpha = n/d$")
+    ax.set_ylabel(r"$\langle \hat w, v^*\rangle$ ($a_i = +1$ neurons)")
+    ax.legend(loc="upper left")
 
 
 def plane(fig: Any, data: Mapping[str, Any]) -> None:
@@ -82,38 +144,45 @@ def plane(fig: Any, data: Mapping[str, Any]) -> None:
     for ax, st in zip(axes, steps):
         x, y = np.array(st["x"]), np.array(st["y"])
         half = len(x) // 2
-        ax.scatter(x[:half], y[:half], s=8, label="a = +1")
-        ax.scatter(x[half:], y[half:], s=8, label="a = −1")
-        ax.add_patch(Circle((0, 0), 1, fill=False, lw=0.5))
+        ax.scatter(x[:half], y[:half], s=8, color=colour(0), marker=marker(0), label="$a_i = +1$")
+        ax.scatter(x[half:], y[half:], s=8, color=colour(1), marker=marker(1), label="$a_i = -1$")
+        ax.add_patch(Circle((0, 0), 1, fill=False, lw=0.5, color=REFERENCE))
         ax.set_xlim(-1.05, 1.05)
         ax.set_ylim(-1.05, 1.05)
         ax.set_aspect("equal")
         ax.set_title(f"after {st['t']} step(s)", fontsize=8)
-        ax.set_xlabel("⟨ŵ, v*⟩")
-    axes[0].set_ylabel("⟨ŵ, v⊥⟩")
-    axes[0].legend(fontsize=6)
+        ax.set_xlabel(r"$\langle \hat w, v^*\rangle$")
+    axes[0].set_ylabel(r"$\langle \hat w, v_\perp\rangle$")
+    axes[0].legend(loc="lower left", fontsize=6)
 
 
 def extrapolation(fig: Any, data: Mapping[str, Any]) -> None:
-    """Per-``d`` mean errors, the fitted ``ε∞ + c·d^{-γ}`` with the CI of ``ε∞``, and the predicted limit."""
+    """Per-``d`` means ± standard error over seeds, the fitted ``ε∞ + c·d^{-γ}`` with the CI of ``ε∞`` (band),
+    and the predicted limit (dashed); every line and band in the legend."""
     ax = fig.add_subplot(1, 1, 1)
-    for s in data["series"]:
-        vals = {int(d): v for d, v in s["values"].items()}
+    for i, s in enumerate(data["series"]):
+        vals = {int(d): np.asarray(v, dtype=float) for d, v in s["values"].items()}
         if not vals:
             continue
+        c = colour(i)
         d = np.array(sorted(vals), dtype=float)
-        m = np.array([np.mean(vals[int(x)]) for x in d])
-        line = ax.plot(d, m, "o", ms=4, label=f"{s['label']} (measured)")[0]
+        m = np.array([vals[int(x)].mean() for x in d])
+        se = np.array([vals[int(x)].std(ddof=1) / math.sqrt(vals[int(x)].size) if vals[int(x)].size > 1 else 0.0
+                       for x in d])
+        label = math_text(s["label"])
+        ax.errorbar(d, m, yerr=se, fmt=marker(i), color=c, ms=4, capsize=2, label=f"{label}: mean ± s.e.")
         fit = s.get("fit")
         if fit and fit.get("ok"):
             dd = np.geomspace(d[0], d[-1] * 16, 100)
-            ax.plot(dd, fit["eps_inf"] + fit["c"] * dd ** (-fit["gamma"]), "-", color=line.get_color(), lw=1)
-            ax.axhspan(fit["ci_eps_inf"][0], fit["ci_eps_inf"][1], color=line.get_color(), alpha=0.12)
-        ax.axhline(s["predicted"], color=line.get_color(), ls="--", lw=1, label=f"{s['label']} predicted")
+            ax.plot(dd, fit["eps_inf"] + fit["c"] * dd ** (-fit["gamma"]), "-", color=c, lw=1,
+                    label=rf"{label}: fit $\varepsilon_\infty + c\,d^{{-{fit['gamma']:.2g}}}$")
+            ax.axhspan(fit["ci_eps_inf"][0], fit["ci_eps_inf"][1], color=c, alpha=0.12,
+                       label=rf"{label}: CI of $\varepsilon_\infty$")
+        ax.axhline(s["predicted"], color=c, ls="--", lw=1, label=f"{label}: predicted limit")
     ax.set_xscale("log", base=2)
-    ax.set_xlabel("d")
+    ax.set_xlabel("$d$")
     ax.set_ylabel("test error")
-    ax.legend(fontsize=6)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=6)
 
 
 def stairway(fig: Any, data: Mapping[str, Any]) -> None:
@@ -123,18 +192,19 @@ def stairway(fig: Any, data: Mapping[str, Any]) -> None:
     exps = sorted(pred, key=float)
     x = np.array([float(e) for e in exps])
     for T in range(1, len(pred[exps[0]])):
-        line = ax.plot(x, [pred[e][T] for e in exps], "--", lw=1, label=f"predicted T={T}")[0]
+        c = colour(T - 1)
+        ax.plot(x, [pred[e][T] for e in exps], "--", color=c, lw=1, label=f"predicted $T = {T}$")
         pts = [(float(e), data["measured"][e]["errors"].get(str(T))) for e in exps if e in data["measured"]]
         pts = [(e, r) for e, r in pts if r]
         if pts:
             ax.errorbar([e for e, _ in pts], [r["mean"] for _, r in pts],
                         yerr=[[r["mean"] - r["lo"] for _, r in pts], [r["hi"] - r["mean"] for _, r in pts]],
-                        fmt="o", color=line.get_color(), capsize=2, label=f"simulated T={T}")
-    ax.set_xlabel("log_d n")
+                        fmt=marker(T - 1), color=c, capsize=2, label=f"simulated $T = {T}$ (mean, CI)")
+    ax.set_xlabel(r"$\log_d n$")
     ax.set_ylabel("test error")
     ds = sorted({v["d"] for v in data["measured"].values()})
-    ax.set_title(f"simulated at d = {', '.join(map(str, ds))}", fontsize=8)
-    ax.legend(fontsize=6)
+    ax.set_title(f"simulated at $d$ = {', '.join(map(str, ds))}", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=6)
 
 
 def published(fig: Any, data: Mapping[str, Any]) -> None:
@@ -144,19 +214,20 @@ def published(fig: Any, data: Mapping[str, Any]) -> None:
     axes = fig.subplots(1, len(rows), squeeze=False)[0]
     for ax, row in zip(axes, rows):
         full, honest, pub = row["full_seeds"]["values"], row["honest"]["values"], row["published"]
-        ax.scatter(np.zeros(len(full)), full, s=14, color="C0", label="suite, full seeds")
-        ax.scatter(np.ones(len(honest)), honest, s=18, marker="x", color="C2", label="suite, honest test estimate")
+        ax.scatter(np.zeros(len(full)), full, s=14, color=colour(0), label="suite, full seeds")
+        ax.scatter(np.ones(len(honest)), honest, s=18, marker="x", color=colour(2), label="suite, honest test estimate")
         if "interval" in row:
-            ax.vlines(0, *row["interval"], color="C0", lw=4, alpha=0.25,
+            ax.vlines(0, *row["interval"], color=colour(0), lw=4, alpha=0.25,
                       label=f"{row['level']:.1%} prediction interval")
-        ax.errorbar(2, pub["mean"], yerr=pub["std"], fmt="D", color="C3", ms=5, capsize=3,
+        ax.errorbar(2, pub["mean"], yerr=pub["std"], fmt="D", color=colour(1), ms=5, capsize=3,
                     label="published mean ± data-only sd")
         ax.set_xlim(-0.7, 2.7)
         ax.set_xticks([0, 1, 2], ["suite", "honest", "published"], fontsize=7)
-        ax.set_title(f"κ = {row['kappa']:g} ({row['verdict']})", fontsize=8)
+        ax.set_title(rf"$\kappa = {row['kappa']:g}$ ({row['verdict']})", fontsize=8)
         ax.tick_params(labelsize=7)
-    axes[0].set_ylabel(f"test error (d = {data['size']['d']}, p = {data['size']['p']})")
-    axes[-1].legend(fontsize=6)
+    axes[0].set_ylabel(f"test error ($d = {data['size']['d']}$, $p = {data['size']['p']}$)")
+    handles, labels = axes[-1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=7)
 
 
 def step_plane(fig: Any, data: Mapping[str, Any]) -> None:
@@ -171,18 +242,25 @@ def step_plane(fig: Any, data: Mapping[str, Any]) -> None:
         for ax, st in zip(ax_row, row["steps"]):
             x, y = np.asarray(st["x"]), np.asarray(st["y"])
             lim = max(1e-3, 1.1 * float(np.max(np.abs(np.r_[x, y]))))
-            ax.scatter(x, y, s=3, alpha=0.6)
-            ax.plot([-lim * v[0], lim * v[0]], [-lim * v[1], lim * v[1]], "k--", lw=0.8)
-            for u in st["new"]:
-                ax.plot([-lim * u[0], lim * u[0]], [-lim * u[1], lim * u[1]], "C3:", lw=1)
+            ax.scatter(x, y, s=3, alpha=0.6, color=colour(0), label="neurons")
+            ax.plot([-lim * v[0], lim * v[0]], [-lim * v[1], lim * v[1]], "--", color=REFERENCE, lw=0.8,
+                    label=r"$\pm v^*$")
+            for k, u in enumerate(st["new"]):
+                ax.plot([-lim * u[0], lim * u[0]], [-lim * u[1], lim * u[1]], ":", color=colour(1), lw=1,
+                        label="new staircase direction" if k == 0 else None)
             ax.set_xlim(-lim, lim)
             ax.set_ylim(-lim, lim)
             ax.set_aspect("equal")
             ax.tick_params(labelsize=5)
             ax.set_title(f"step {st['t']}", fontsize=7)
-        ax_row[0].set_ylabel(f"{row['label']}\nd={row['d']}, seed {row['seed']}\ncos(G_i, e2)", fontsize=6)
+        ax_row[0].set_ylabel(f"{row['label']}\n$d = {row['d']}$, seed {row['seed']}\n$\\cos(G_i, e_2)$", fontsize=6)
     for ax in axes[-1]:
-        ax.set_xlabel("cos(G_i, e1)", fontsize=6)
+        ax.set_xlabel(r"$\cos(G_i, e_1)$", fontsize=6)
+    handles: dict[str, Any] = {}
+    for ax in axes.ravel():
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab, h)
+    fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncol=len(handles), fontsize=7)
 
 
 def paper_stairway(fig: Any, data: Mapping[str, Any]) -> None:
@@ -191,43 +269,46 @@ def paper_stairway(fig: Any, data: Mapping[str, Any]) -> None:
     ax = fig.add_subplot(1, 1, 1)
     x = np.asarray(data["grid"], dtype=float)
     for T, m in data["measured"].items():
-        color = f"C{int(T)}"
+        color = colour(int(T))
         mean, lo, hi = (np.asarray(m[k], dtype=float) for k in ("mean", "lo", "hi"))
         ok = np.isfinite(mean)
-        ax.plot(x[ok], mean[ok], "o-", ms=3, lw=1.2, color=color,
-                label="T = 0 (random features)" if T == "0" else f"T = {T}")
+        ax.plot(x[ok], mean[ok], "-", marker=marker(int(T)), ms=3, lw=1.2, color=color,
+                label="$T = 0$ (random features)" if T == "0" else f"$T = {T}$")
         ax.fill_between(x[ok], lo[ok], hi[ok], color=color, alpha=0.15, lw=0)
     for seg in data["plateaus"]:  # one dashed step per distinct value, labelled with the T that share it
         shared: dict[float, list[int]] = {}
         for T, value in seg["errors"].items():
             shared.setdefault(round(float(value), 9), []).append(int(T))
         for value, Ts in shared.items():
-            ax.hlines(value, seg["from"], seg["to"], colors=f"C{min(Ts)}", linestyles="--", lw=1.4, alpha=0.8)
-            text = f"T={Ts[0]}" if len(Ts) == 1 else f"T={min(Ts)}–{max(Ts)}"
+            ax.hlines(value, seg["from"], seg["to"], colors=colour(min(Ts)), linestyles="--", lw=1.4, alpha=0.8)
+            text = f"$T={Ts[0]}$" if len(Ts) == 1 else f"$T={min(Ts)}$–${max(Ts)}$"
             ax.annotate(text, (seg["from"], value), xytext=(2, 2), textcoords="offset points", fontsize=6,
-                        color=f"C{min(Ts)}")
+                        color=colour(min(Ts)))
     for b in data["boundaries"]:
-        ax.axvline(b, color="gray", lw=0.5, alpha=0.5)
-    ax.plot([], [], "k--", lw=1.4, label=f"predicted ε_pred(U^T_σ, κ={data['kappa']})")
-    ax.set_xlabel("log_d n (first-layer batch per step)")
+        ax.axvline(b, color=REFERENCE, lw=0.5, alpha=0.5)
+    ax.fill_between([], [], [], color=REFERENCE, alpha=0.15, lw=0, label="range over seeds")
+    ax.plot([], [], "--", color=REFERENCE, lw=1.4,
+            label=rf"predicted $\varepsilon_{{\rm pred}}(U^T_\sigma, \kappa={data['kappa']})$")
+    ax.set_xlabel(r"$\log_d n$ (first-layer batch per step)")
     ax.set_ylabel("test error")
     ax.set_ylim(bottom=0)
-    ax.set_title(f"g = {data['target']}, σ = {data['activation']}, d = {data['d']}, p = {data['p']}, "
-                 f"n₂ = {data['n_ridge']}, {data['seeds']} seed(s)", fontsize=7)
-    ax.legend(fontsize=6)
+    ax.set_title(f"$g$ = {data['target']}, $\\sigma$ = {data['activation']}, $d = {data['d']}$, $p = {data['p']}$, "
+                 f"$n_2 = {data['n_ridge']}$, {data['seeds']} seed(s)", fontsize=7)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=6)
 
 
 def zg_time(fig: Any, data: Mapping[str, Any]) -> None:
     """[ZG] stage-3 population loss and ``λ`` against GD steps, with the fixed-feature plateau."""
     ax = fig.add_subplot(1, 1, 1)
-    ax.semilogy(data["step"], data["loss"], "-", lw=1.2, label="stage-3 population loss")
+    ax.semilogy(data["step"], data["loss"], "-", color=colour(0), lw=1.2, label="stage-3 population loss")
     if data.get("plateau") is not None:
-        ax.axhline(data["plateau"], color="gray", ls="--", lw=1, label="fixed-feature plateau")
+        ax.axhline(data["plateau"], color=REFERENCE, ls="--", lw=1, label="fixed-feature plateau")
     ax.set_xlabel("GD step (stage 3)")
     ax.set_ylabel("loss")
     ax2 = ax.twinx()
-    ax2.semilogy(data["step"], data["lam"], "C1:", lw=1, label="λ")
-    ax2.set_ylabel("λ")
+    ax2.semilogy(data["step"], data["lam"], ":", color=colour(1), lw=1.2, label=r"$\lambda$ (right axis)")
+    ax2.set_ylabel(r"$\lambda$")
+    ax2.grid(False)
     lines = ax.get_legend_handles_labels()
     lines2 = ax2.get_legend_handles_labels()
     ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], fontsize=7)
@@ -240,23 +321,26 @@ def zg_neurons(fig: Any, data: Mapping[str, Any]) -> None:
         s = data[key]
         a = np.abs(np.asarray(s["a"]))
         size = 4 + 60 * a / max(a.max(), 1e-300)
-        ax.scatter(np.maximum(np.asarray(s["angle"]), ANGLE_FLOOR), s["norm"], s=size, alpha=0.6)
-        ax.axvline(data["near_angle"], color="gray", ls="--", lw=0.8, label="near threshold")
+        ax.scatter(np.maximum(np.asarray(s["angle"]), ANGLE_FLOOR), s["norm"], s=size, alpha=0.6, color=colour(0),
+                   label=r"neuron $i$ (area $\propto |a_i|$)")
+        ax.axvline(data["near_angle"], color=REFERENCE, ls="--", lw=0.8, label="near threshold")
         ax.set_xscale("log")
-        ax.set_xlabel(f"angle to nearest teacher (rad, ≥ {ANGLE_FLOOR:g})")
-        ax.set_title("start of stage 3" if key == "start" else "end", fontsize=8)
-    axes[0].set_ylabel("‖w_i‖ (marker size ∝ |a_i|)")
+        ax.set_title("start of stage 3" if key == "start" else "end of stage 3", fontsize=8)
+    fig.supxlabel(rf"angle to the nearest teacher (rad; below $10^{{{round(math.log10(ANGLE_FLOOR))}}}$ drawn at it)",
+                  fontsize=9)
+    axes[0].set_ylabel(r"$\|w_i\|$")
+    axes[1].legend(loc="upper right", fontsize=6)
 
 
 def zg_mass(fig: Any, data: Mapping[str, Any]) -> None:
     """[ZG] signed mass ``Σ_{i near j} a_i‖w_i‖`` per teacher at the start and end of stage 3, against ``a*_j``."""
     ax = fig.add_subplot(1, 1, 1)
     j = np.arange(len(data["a_star"]))
-    ax.bar(j - 0.2, data["start"], 0.4, label=f"start of stage 3 (far mass {data['far_start']:.3g})")
-    ax.bar(j + 0.2, data["end"], 0.4, label=f"end (far mass {data['far_end']:.3g})")
-    ax.scatter(j, data["a_star"], color="k", marker="_", s=300, label="a*_j", zorder=3)
-    ax.set_xlabel("teacher j")
-    ax.set_ylabel("Σ_{i near j} a_i‖w_i‖")
+    ax.bar(j - 0.2, data["start"], 0.4, color=colour(0), label=f"start of stage 3 (far mass {data['far_start']:.3g})")
+    ax.bar(j + 0.2, data["end"], 0.4, color=colour(1), label=f"end of stage 3 (far mass {data['far_end']:.3g})")
+    ax.scatter(j, data["a_star"], color=colour(6), marker="_", s=300, label="teacher weight $a^*_j$", zorder=3)
+    ax.set_xlabel("teacher $j$")
+    ax.set_ylabel(r"$\sum_{i\ \mathrm{near}\ j} a_i \|w_i\|$")
     ax.legend(fontsize=7)
 
 
@@ -278,7 +362,8 @@ def draw(fig: Any, plot: Plot) -> None:
     Parameters
     ----------
     fig : matplotlib.figure.Figure
-        An empty figure (size from :func:`figure_size`); the renderer adds its own axes.
+        An empty figure (size from :func:`figure_size`; ``verify.style.figure`` makes one with the shared
+        style); the renderer adds its own axes, under ``verify.style.rc``.
     plot : verify.Plot
         ``plot.kind`` one of ``FIGURES``; ``plot.data`` the numbers the claim's evaluation stored.
 
@@ -287,10 +372,13 @@ def draw(fig: Any, plot: Plot) -> None:
     ValueError
         When ``plot.kind`` has no renderer (the message lists the kinds).
     """
+    import matplotlib
+
     if plot.kind not in FIGURES:
         raise ValueError(f"unknown plot kind {plot.kind!r}; one of {', '.join(FIGURES)}")
-    FIGURES[plot.kind](fig, plot.data)
+    with matplotlib.rc_context(style.rc()):  # the shared look also for a figure made outside verify.style
+        FIGURES[plot.kind](fig, plot.data)
 
 
-__all__ = ["FIGURES", "curve", "draw", "extrapolation", "figure_size", "loglog", "paper_stairway", "plane",
-           "published", "stairway", "step_plane", "zg_mass", "zg_neurons", "zg_time"]
+__all__ = ["FIGURES", "PER_PANEL", "curve", "draw", "extrapolation", "figure_size", "loglog", "paper_stairway", "plane",
+           "panels", "published", "stairway", "step_plane", "zg_mass", "zg_neurons", "zg_time"]

@@ -239,23 +239,16 @@ def runsets(slots: Sequence[Slot], records: Sequence[Record | None]) -> dict[str
                           for a, by_d in arms.items()}) for name, arms in out.items()}
 
 
-def draw_figure(plot: Plot, path: Path) -> None:
-    """Write ``plot`` (``verify.figures``) as a PNG at ``path``."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+def draw_figure(plot: Plot, folder: Path, stem: str) -> list[str]:
+    """Write ``plot`` (``verify.figures``, shared style ``verify.style``) as ``<stem>.png``, ``.pdf`` and ``.svg``
+    in ``folder``; returns the file names."""
+    from verify import style
     from verify.figures import draw, figure_size
 
-    fig = plt.figure(figsize=figure_size(plot.kind), dpi=110)
-    try:
+    with style.figure(figure_size(plot.kind)) as fig:
         draw(fig, plot)
-        fig.suptitle(plot.title, fontsize=9)
-        fig.tight_layout()
-        fig.savefig(path)
-    finally:
-        plt.close(fig)
+        fig.suptitle(plot.title)
+        return style.save(fig, folder, stem)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -312,7 +305,8 @@ def _main(argv: Sequence[str] | None) -> int:
     figures = select(args.only)
     from sim.drivers import job_name, run_many, stored
     from sim.store import DEFAULT_PATH, Store
-    from verify.report import report_folder
+    from verify.files import report_folder, write_text
+    from verify.report import refresh
 
     jobs, slots = plan(figures, profile)
     store = Store(args.store or DEFAULT_PATH)
@@ -332,10 +326,12 @@ def _main(argv: Sequence[str] | None) -> int:
     sets = runsets(slots, records)
     for fig in figures:
         plot = fig.plot(sets.get(fig.name, RunSet({})), profile.name)
-        draw_figure(plot, out / f"{fig.name}.png")
-        (out / f"{fig.name}.json").write_text(json.dumps({"title": plot.title, **plot.data}, indent=1,
+        draw_figure(plot, out, fig.name)
+        write_text(out / f"{fig.name}.json", json.dumps({"title": plot.title, **plot.data}, indent=1,
                                                          ensure_ascii=False) + "\n")
-        print(f"{out / fig.name}.png ({fig.name}.json: the plotted numbers)")
+        print(f"{out / fig.name}.png (.pdf, .svg; {fig.name}.json: the plotted numbers)")
+    if refresh(out):
+        print(f"linked from {out / 'report.html'}")
     print(f"{len(jobs)} runs ({len(jobs) - sum(have) if not args.force else len(jobs)} simulated), "
           f"{time.perf_counter() - t0:.0f} s")
     return 0

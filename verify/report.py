@@ -1,25 +1,40 @@
-"""Console table, ``report.md``, ``report.html``, ``results.json`` and PNG figures (THEORY.md §5).
+"""The report folder ``reports/<profile>/``: ``results.json``, ``report.md``, ``report.html``, ``report.tex`` and the
+figures (THEORY.md §5; issue 21 items 1, 2, 4).
 
-File names are fixed (``reports/<profile>/report.md``, ``report.html``,
-``results.json``, ``fig_<name>.png``) so that two reports can be diffed.
-Every verdict lists the store keys of the runs it was computed from. Figures are drawn by
-``verify.figures`` (one renderer per plot kind); this module only lays the files out.
+File names are fixed (``report.md``, ``report.html``, ``report.tex``, ``results.json``,
+``fig_<claim>_<kind>.{png,pdf,svg}`` with the claim's ASCII id, ``verify.names.ascii_id``) so that two
+reports can be diffed. Every verdict lists the store keys of the runs it was computed from.
+
+**A run merges into the folder's report.** ``results.json`` holds one entry per claim (:func:`claim_entry`);
+a run of some claims (``--claims C1-sigma``, a ``--claims-file``) replaces the entries and the figures of
+*those* claims and keeps every other claim's entry and figures, so a one-claim run never deletes the rest
+of the report. Each entry says when it was written. The documents are then made from all entries
+(``verify.documents``); every file is written atomically (``verify.files``). Figures are drawn by
+``verify.figures`` in the shared style of ``verify.style``, each as PNG, PDF and SVG.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import math
-import tempfile
+import re
 from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from verify.figures import draw, figure_size
+from verify import documents
+from verify.files import report_folder, write_text
+from verify.names import ascii_id
 from verify.runner import Outcome
+from verify.style import FORMATS
+
+RESULTS = "results.json"
+UNREADABLE = ".unreadable"  # suffix a results.json that cannot be read is kept under (never deleted)
+PAPER_FIGURES = "stairway_*.png"  # the figures of python -m verify figures (verify.paper.FIGURES) in the folder
+DECIDED_KEY = "decided_by"  # Evaluation.numbers[DECIDED_KEY]: a claim's own "decided by" text, if it gives one
 
 
 def _jsonable(x: Any) -> Any:
@@ -37,168 +52,202 @@ def _jsonable(x: Any) -> Any:
     return str(x)
 
 
-def console_table(outcomes: Sequence[Outcome]) -> str:
-    """Claim, source, predicted, measured ± interval, verdict — one row per claim."""
-    rows = [("claim", "source", "predicted", "measured ± interval", "verdict")]
-    for o in outcomes:
-        rows.append((o.id, o.source, _short(o.evaluation.predicted), _short(o.evaluation.measured), o.verdict))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+def decided_by(o: Outcome) -> str:
+    """The number that decided a claim, in words: ``Evaluation.numbers["decided_by"]`` when the claim gives it,
+    else for an INCONCLUSIVE claim the first part of its reason (what was missing), else the first part of its
+    measured summary (up to the first ``;``), else the reason."""
+    own = o.evaluation.numbers.get(DECIDED_KEY) if isinstance(o.evaluation.numbers, Mapping) else None
+    if isinstance(own, str) and own.strip():
+        return own
+    if o.verdict == "INCONCLUSIVE":  # what is missing decided it
+        return o.evaluation.decision.reason.split(";")[0].strip()
+    first = o.evaluation.measured.split(";")[0].strip()
+    return first or o.evaluation.decision.reason
 
 
-def _short(text: str, n: int = 70) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= n else text[: n - 1] + "…"
+def claim_entry(o: Outcome, figures: Sequence[str], written: str) -> dict[str, Any]:
+    """One claim's entry of ``results.json``: everything its report section shows, JSON-able.
+
+    Parameters
+    ----------
+    o : Outcome
+        The claim's outcome (``verify.runner``).
+    figures : sequence of str
+        Its PNG file names (each with PDF and SVG siblings) or ``"(figure … not drawn: reason)"``.
+    written : str
+        When the entry was written (ISO 8601, UTC).
+
+    Returns
+    -------
+    dict
+        ``id``, ``ascii_id``, the claim's texts, ``verdict``, ``reason``, ``decided_by``, ``arms`` (name, verdict,
+        reason), ``controls`` (alternative, verdict, reason, refuted, text), predicted/measured, numbers,
+        plots, runs, run keys, ``figures`` and ``written``.
+    """
+    ev = o.evaluation
+    return _jsonable({
+        "id": o.id, "ascii_id": ascii_id(o.id), "source": o.source, "kind": o.kind, "statement": o.statement,
+        "statistic": o.statistic, "rule": o.rule, "verdict": o.verdict, "reason": ev.decision.reason,
+        "decided_by": decided_by(o),
+        "arms": [{"name": a.name, "verdict": a.decision.verdict, "reason": a.decision.reason} for a in ev.arms],
+        "controls": [{"alternative": c.alternative, "verdict": c.decision.verdict, "reason": c.decision.reason,
+                      "refuted": c.refuted, "text": c.text()} for c in ev.controls],
+        "predicted": ev.predicted, "measured": ev.measured, "prediction": o.prediction, "numbers": ev.numbers,
+        "plots": [{"kind": p.kind, "title": p.title, "data": p.data} for p in ev.plots],
+        "runs": o.runs_by_variant, "run_keys": list(o.run_keys), "figures": list(figures), "written": written})
 
 
 # ---------------------------------------------------------------------------
 # figures
 # ---------------------------------------------------------------------------
+def figure_stems(o: Outcome) -> list[str]:
+    """``fig_<ascii id>_<kind>`` per plot, ``…_<kind>_2`` for a second plot of that kind in the same claim."""
+    kinds = [plot.kind for plot in o.evaluation.plots]
+    return [f"fig_{ascii_id(o.id)}_{ascii_id(k)}" + ("" if kinds[:i].count(k) == 0 else f"_{kinds[:i].count(k) + 1}")
+            for i, k in enumerate(kinds)]
+
+
 def render_figures(outcomes: Sequence[Outcome], out: Path) -> dict[str, list[str]]:
-    """Write one PNG per plot (``fig_<claim>_<kind>.png``, then ``…_<kind>_2.png`` for a second plot of
-    that kind in the same claim; drawn by ``verify.figures``).
+    """Draw every plot of every outcome (``verify.figures``, shared style ``verify.style``) as PNG, PDF and SVG.
 
     Parameters
     ----------
     outcomes : sequence of Outcome
-        The claims' outcomes; each ``evaluation.plots`` entry becomes one file.
+        The claims' outcomes; each ``evaluation.plots`` entry becomes one figure.
     out : Path
         The report folder.
 
     Returns
     -------
     dict
-        Claim id → file names; a figure that could not be drawn is listed as ``"(figure … not drawn: reason)"``.
+        Claim id → PNG file names (``fig_<ascii id>_<kind>.png``; the PDF and SVG have the same stem); a figure
+        that could not be drawn is listed as ``"(figure … not drawn: reason)"``.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from verify import style
+    from verify.figures import draw, figure_size
 
     files: dict[str, list[str]] = {}
     for o in outcomes:
-        kinds = [plot.kind for plot in o.evaluation.plots]
-        for i, plot in enumerate(o.evaluation.plots):
-            nth = kinds[:i].count(plot.kind)  # a second plot of one kind in one claim gets its own file
-            name = f"fig_{o.id}_{plot.kind}{'' if nth == 0 else f'_{nth + 1}'}.png".replace("/", "_")
-            fig = plt.figure(figsize=figure_size(plot.kind), dpi=110)
-            try:
-                draw(fig, plot)
-                fig.suptitle(f"{o.id}: {plot.title}", fontsize=9)
-                fig.tight_layout()
-                fig.savefig(out / name)
-                files.setdefault(o.id, []).append(name)
-            except (KeyError, ValueError, IndexError, TypeError) as exc:
-                files.setdefault(o.id, []).append(f"(figure {name} not drawn: {exc})")
-            finally:
-                plt.close(fig)
+        files[o.id] = []
+        for plot, stem in zip(o.evaluation.plots, figure_stems(o)):
+            with style.figure(figure_size(plot.kind)) as fig:
+                try:
+                    draw(fig, plot)
+                    fig.suptitle(f"{o.id}: {plot.title}")
+                    files[o.id].append(style.save(fig, out, stem)[0])
+                except (KeyError, ValueError, IndexError, TypeError) as exc:
+                    files[o.id].append(f"(figure {stem}.png not drawn: {exc})")
     return files
 
 
+def _legacy_figures(out: Path, claim_id: str) -> list[Path]:
+    """Figures of ``claim_id`` an older report wrote without listing them in ``results.json``."""
+    from verify.figures import FIGURES
+
+    kinds = "|".join(re.escape(k) for k in FIGURES)
+    found = []
+    for name in {claim_id.replace("/", "_"), ascii_id(claim_id)}:
+        pattern = re.compile(rf"fig_{re.escape(name)}_({kinds})(_\d+)?\.(png|pdf|svg)")
+        found += [f for f in out.iterdir() if pattern.fullmatch(f.name)]
+    return found
+
+
+def _remove_figures(out: Path, entry: Mapping[str, Any] | None, claim_id: str) -> None:
+    """Delete the figure files (every format) of one claim's old entry, before it is re-drawn."""
+    names = [f for f in (entry or {}).get("figures", []) if documents.is_figure(f)]
+    paths = [out / f"{n[:-4]}.{fmt}" for n in names for fmt in FORMATS] + _legacy_figures(out, claim_id)
+    for p in paths:
+        if p.is_file() and p.parent == out:
+            p.unlink()
+
+
 # ---------------------------------------------------------------------------
-# documents
+# the merged report
 # ---------------------------------------------------------------------------
-def results_dict(outcomes: Sequence[Outcome], profile: str, stats: Mapping[str, Any], store: str) -> dict:
-    return _jsonable({
-        "profile": profile, "store": store, "stats": stats,
-        "claims": [{"id": o.id, "source": o.source, "kind": o.kind, "statement": o.statement,
-                    "statistic": o.statistic, "rule": o.rule, "verdict": o.verdict,
-                    "reason": o.evaluation.decision.reason, "predicted": o.evaluation.predicted,
-                    "measured": o.evaluation.measured, "prediction": o.prediction,
-                    "numbers": o.evaluation.numbers, "plots": [{"kind": p.kind, "title": p.title, "data": p.data}
-                                                              for p in o.evaluation.plots],
-                    "runs": o.runs_by_variant, "run_keys": list(o.run_keys)} for o in outcomes]})
-
-
-def markdown(outcomes: Sequence[Outcome], profile: str, stats: Mapping[str, Any], store: str,
-             figures: Mapping[str, list[str]]) -> str:
-    lines = [f"# Verification report — profile `{profile}`", "",
-             f"Runs: {stats.get('runs', 0)} distinct (store `{store}`); simulate {stats.get('simulate_s', 0):.1f} s, "
-             f"evaluate {stats.get('evaluate_s', 0):.1f} s. Numbers: `results.json`. Claims: THEORY.md §5.", "",
-             "| claim | source | kind | predicted | measured ± interval | verdict |",
-             "|---|---|---|---|---|---|"]
-    for o in outcomes:
-        cells = [o.id, o.source, o.kind, o.evaluation.predicted, o.evaluation.measured, f"**{o.verdict}**"]
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    for o in outcomes:
-        lines += ["", f"## {o.id} — {o.verdict}", "", f"*{o.source}, {o.kind}.* {o.statement}", "",
-                  f"- **predicted** (from `theory`): {o.evaluation.predicted}",
-                  f"- **statistic**: {o.statistic}", f"- **rule**: {o.rule}",
-                  f"- **measured**: {o.evaluation.measured}", f"- **reason**: {o.evaluation.decision.reason}",
-                  "- **runs**: " + ", ".join(f"{v or 'main'}: " + ", ".join(f"d={d}×{n}" for d, n in sorted(c.items()))
-                                             for v, c in o.runs_by_variant.items())]
-        for f in figures.get(o.id, []):
-            lines += ["", f"![{o.id}]({f})" if f.endswith(".png") else f]
-        lines += ["", "<details><summary>store keys</summary>", "", " ".join(f"`{k}`" for k in o.run_keys) or "(none)",
-                  "", "</details>"]
-    return "\n".join(lines) + "\n"
-
-
-def html_page(outcomes: Sequence[Outcome], profile: str, stats: Mapping[str, Any], store: str,
-              figures: Mapping[str, list[str]]) -> str:
-    e = html.escape
-    colour = {"CONFIRMED": "#1a7f37", "REFUTED": "#cf222e", "INCONCLUSIVE": "#9a6700"}
-    rows = "".join(
-        f"<tr><td>{e(o.id)}</td><td>{e(o.source)}</td><td>{e(o.kind)}</td><td>{e(o.evaluation.predicted)}</td>"
-        f"<td>{e(o.evaluation.measured)}</td><td style='color:{colour[o.verdict]}'><b>{o.verdict}</b></td></tr>"
-        for o in outcomes)
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>verify — {e(profile)}</title>"
-             "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}td,th{border:1px solid #ccc;"
-             "padding:4px;font-size:13px;vertical-align:top}table{border-collapse:collapse}code{font-size:11px}"
-             "</style></head><body>",
-             f"<h1>Verification report — profile {e(profile)}</h1>",
-             f"<p>Runs: {stats.get('runs', 0)} distinct (store <code>{e(store)}</code>); simulate "
-             f"{stats.get('simulate_s', 0):.1f} s, evaluate {stats.get('evaluate_s', 0):.1f} s. All numbers in "
-             "<code>results.json</code>. Claims: THEORY.md §5.</p>",
-             "<table><tr><th>claim</th><th>source</th><th>kind</th><th>predicted</th><th>measured ± interval</th>"
-             f"<th>verdict</th></tr>{rows}</table>"]
-    for o in outcomes:
-        imgs = "".join(f"<p><img src='{e(f)}' style='max-width:100%'></p>" if f.endswith(".png") else f"<p>{e(f)}</p>"
-                       for f in figures.get(o.id, []))
-        parts.append(
-            f"<h2 id='{e(o.id)}'>{e(o.id)} — <span style='color:{colour[o.verdict]}'>{o.verdict}</span></h2>"
-            f"<p><i>{e(o.source)}, {e(o.kind)}.</i> {e(o.statement)}</p><ul>"
-            f"<li><b>predicted</b>: {e(o.evaluation.predicted)}</li><li><b>statistic</b>: {e(o.statistic)}</li>"
-            f"<li><b>rule</b>: {e(o.rule)}</li><li><b>measured</b>: {e(o.evaluation.measured)}</li>"
-            f"<li><b>reason</b>: {e(o.evaluation.decision.reason)}</li></ul>{imgs}"
-            f"<details><summary>store keys ({len(o.run_keys)})</summary><code>{e(' '.join(o.run_keys))}</code>"
-            "</details>")
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
-
-
-def report_folder(out_root: str | Path, profile: str) -> Path:
-    """``<out_root>/<profile>``, created and proved writable (a probe file is written and removed) — checked
-    before any compute; ``ValueError`` in one line naming the folder otherwise.
-
-    Parameters
-    ----------
-    out_root : str or Path
-        The report root (``--out``).
-    profile : str
-        Profile name (the report folder).
-
-    Returns
-    -------
-    Path
-        The report folder.
-    """
-    out = Path(out_root) / profile
+def read_entries(out: Path, log: Any = print) -> list[dict[str, Any]]:
+    """The claim entries of ``<out>/results.json`` (``[]`` when there is none). A file that cannot be read as a
+    report is kept as ``results.json.unreadable`` (never deleted) and the report starts afresh; ``log`` says so."""
+    path = out / RESULTS
+    if not path.is_file():
+        return []
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-check-"):
-            pass
-    except OSError as exc:
-        raise ValueError(f"--out {str(out_root)!r}: cannot write the report folder {str(out)!r} "
-                         f"({exc.strerror or type(exc).__name__}); choose another --out") from None
-    return out
+        claims = json.loads(path.read_text(encoding="utf-8"))["claims"]
+        if not isinstance(claims, list) or not all(isinstance(c, dict) and "id" in c for c in claims):
+            raise ValueError("no list of claims")
+        return [_complete(c, out) for c in claims]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        keep = path.with_name(RESULTS + UNREADABLE)
+        path.replace(keep)
+        log(f"verify: {path} could not be read as a report ({type(exc).__name__}: {exc}); kept as {keep.name}, "
+            "the report starts afresh")
+        return []
+
+
+def _complete(entry: dict[str, Any], out: Path) -> dict[str, Any]:
+    """An entry an older report wrote, with the keys the documents read (ASCII id, decided by, arms, controls,
+    its figures found in the folder)."""
+    full = {"ascii_id": ascii_id(str(entry["id"])), "arms": [], "controls": [], "written": "before this format",
+            "decided_by": str(entry.get("measured", "")).split(";")[0].strip(), "source": "", "kind": "",
+            "statement": "", "statistic": "", "rule": "", "verdict": "INCONCLUSIVE", "reason": "", "predicted": "",
+            "measured": "", "runs": {}, "run_keys": [], **entry}
+    if "figures" not in entry:
+        full["figures"] = sorted(f.name for f in _legacy_figures(out, str(entry["id"])) if f.suffix == ".png")
+    return full
+
+
+def merge(old: Sequence[Mapping[str, Any]], new: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """``old`` with each entry of the same id replaced by its ``new`` one (in place), then the new claims."""
+    fresh = {e["id"]: e for e in new}
+    merged = [fresh.pop(e["id"], e) for e in old]
+    return merged + [e for e in new if e["id"] in fresh]
+
+
+def header(profile: str, stats: Mapping[str, Any], store: str, entries: Sequence[Mapping[str, Any]],
+           updated: Sequence[str]) -> list[str]:
+    """The profile and the paragraphs under every document's title: the latest run and which claims it wrote."""
+    others = len(entries) - len(updated)
+    return [profile,
+            f"Latest run: {len(updated)} claim(s) ({', '.join(updated)}), {stats.get('runs', 0)} distinct runs "
+            f"(store `{store}`); simulate {stats.get('simulate_s', 0):.1f} s, evaluate {stats.get('evaluate_s', 0):.1f} s."
+            + (f" The other {others} claim(s) are from earlier runs into this folder (each section says when)."
+               if others else ""),
+            "Numbers: results.json. Claims: THEORY.md §5. Figures as PNG, PDF and SVG; report.tex for LaTeX."]
+
+
+def paper_figures(out: Path) -> list[str]:
+    """PNG names of the stairway figures ``python -m verify figures`` drew in ``out`` (``PAPER_FIGURES``)."""
+    return sorted(f.name for f in out.glob(PAPER_FIGURES))
+
+
+def refresh(out: Path) -> bool:
+    """Rewrite the documents of the report in ``out`` from its ``results.json`` (after ``python -m verify
+    figures`` drew the stairway figures, so ``report.html`` links them); ``False`` when there is no report."""
+    path = out / RESULTS
+    if not path.is_file():
+        return False
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+        head = list(results["header"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False  # an older or unreadable report: the next python -m verify rewrites it
+    write_documents(out, read_entries(out), head, results)
+    return True
+
+
+def write_documents(out: Path, entries: Sequence[Mapping[str, Any]], head: Sequence[str],
+                    results: Mapping[str, Any]) -> None:
+    """``results.json``, ``report.md``, ``report.html`` and ``report.tex`` of ``entries``, each atomically."""
+    papers = paper_figures(out)
+    write_text(out / RESULTS, json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    write_text(out / "report.md", documents.markdown(entries, head, papers))
+    write_text(out / "report.html", documents.html_page(entries, head, papers))
+    write_text(out / "report.tex", documents.latex_document(entries, head))
 
 
 def write_report(outcomes: Sequence[Outcome], profile: str, stats: Mapping[str, Any], store: str,
-                 out_root: str | Path) -> Path:
-    """Write ``<out_root>/<profile>/{report.md, report.html, results.json, fig_*.png}``.
+                 out_root: str | Path, log: Any = print) -> Path:
+    """Merge the outcomes into ``<out_root>/<profile>/`` (module docstring): their entries and figures replace
+    those of the same claims, every other claim's entry and figures are kept, and the documents are rewritten.
 
     Parameters
     ----------
@@ -212,6 +261,8 @@ def write_report(outcomes: Sequence[Outcome], profile: str, stats: Mapping[str, 
         Path of the results store, printed in the report.
     out_root : str or Path
         The report root.
+    log : callable
+        Where a note goes (an unreadable ``results.json`` kept aside).
 
     Returns
     -------
@@ -219,15 +270,35 @@ def write_report(outcomes: Sequence[Outcome], profile: str, stats: Mapping[str, 
         The report folder ``<out_root>/<profile>``.
     """
     out = report_folder(out_root, profile)
-    for old in out.glob("fig_*.png"):
-        old.unlink()
+    old = read_entries(out, log)
+    by_id = {e["id"]: e for e in old}
+    for o in outcomes:
+        _remove_figures(out, by_id.get(o.id), o.id)
     figures = render_figures(outcomes, out)
-    (out / "report.md").write_text(markdown(outcomes, profile, stats, store, figures))
-    (out / "report.html").write_text(html_page(outcomes, profile, stats, store, figures))
-    (out / "results.json").write_text(json.dumps(results_dict(outcomes, profile, stats, store), indent=1,
-                                                 ensure_ascii=False) + "\n")
+    written = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    entries = merge(old, [claim_entry(o, figures[o.id], written) for o in outcomes])
+    head = header(profile, stats, store, entries, [o.id for o in outcomes])
+    results = _jsonable({"profile": profile, "store": store, "stats": stats, "updated": [o.id for o in outcomes],
+                         "written": written, "header": head, "claims": entries})
+    write_documents(out, entries, head, results)
     return out
 
 
-__all__ = ["console_table", "html_page", "markdown", "render_figures", "report_folder", "results_dict",
-           "write_report"]
+def summary(outcomes: Sequence[Outcome]) -> str:
+    """The compact console table of the outcomes (``verify.documents.console_summary``)."""
+    return documents.console_summary([claim_entry(o, [], "") for o in outcomes])
+
+
+def latex_table(outcomes: Sequence[Outcome]) -> str:
+    """The verdict table of the outcomes as LaTeX (``verify.documents.latex_table``), for ``--latex``."""
+    return documents.latex_table([claim_entry(o, [], "") for o in outcomes])
+
+
+def console_table(outcomes: Sequence[Outcome]) -> str:
+    """Kept for callers of the old wide table: now :func:`summary`."""
+    return summary(outcomes)
+
+
+__all__ = ["DECIDED_KEY", "RESULTS", "claim_entry", "console_table", "decided_by", "figure_stems", "header",
+           "latex_table", "merge", "paper_figures", "read_entries", "refresh", "render_figures", "report_folder", "summary",
+           "write_documents", "write_report"]
