@@ -13,17 +13,19 @@ Fresh batches see only ``Ψ`` linear in ``y`` — §2.4's ``E[g x_⊥ | x_U]``. 
 the directions of ``U*_rel ⊖ U`` that are not *conditionally mean-zero* given ``(y, x_U)``. For a single-index
 link and ``U = {0}`` this is ``k* = 1`` (:mod:`theory.generative`): ``He3(x1)`` is reached (``k* = 1``) while
 ``He2``, ``He4``, ``|x1|`` are not (``k* = 2``). THEORY §3.5's wording "unless the law of ``(y, z_U)`` is
-invariant under ``z_v → −z_v``" is the symmetry certificate below; the exact condition is the conditional
-mean, which other symmetries can also kill (``g = x1³ − 3x1x2²`` is invariant under a rotation by 120°, so
-``E[x | y] = 0`` although no flip of ``x`` preserves ``g``; the result then says *undecided* for the part no
-certificate covers).
+invariant under ``z_v → −z_v``" is sufficient, not necessary: for ``g = x1³ − 3x1x2² = Re((x1 + i x2)³)``
+the flip ``x1 → −x1`` changes ``g``, yet ``E[x1 | y] = 0`` — each of the three mirrors of ``g`` (normals
+``(0, 1)``, ``(√3, ±1)/2``) kills the conditional mean along its normal, and the normals span the plane; a
+chiral ``g`` keeping only the rotation by 120° has ``E[x | y] = 0`` with no mirror at all.
 
 **Method.** *Reachable* directions are certified by witnesses ``G = y^j He_α(x_U)``: the vectors
 ``E[g^j He_α(x_U) x_⊥]`` are the §2.4 directions of the target ``g^j`` given ``U`` (``j = 1`` is the
 fresh-batch staircase), computed exactly for rational polynomials, by quadrature otherwise, for
 ``j = 1..max_power``. *Forbidden* directions are certified by a symmetry: the flip ``x_W → −x_W`` of the
 remaining ``W`` (fixing ``x_U``) or a reflection ``x_b → −x_b`` of one basis vector ``b`` of ``W``, when ``g``
-is invariant (checked exactly by expansion for rational polynomials; at random points to 1e-9 otherwise);
+is invariant (checked exactly by expansion for rational polynomials; at random points to 1e-9 otherwise); in
+a remaining plane, every mirror of ``g`` (found exactly for small rational polynomials, :func:`_mirror_normals`)
+— two independent mirror normals forbid the whole plane — or a rotation by ``2π/k`` (which fixes no vector);
 directions outside ``U*_rel`` are irrelevant. For a polynomial ``g`` with ``dim(U*_rel ⊖ U) = 1`` the decision
 is exact whatever the witnesses: ``s ↦ g(x_U + s w)`` is, for almost every ``x_U``, either even (forbidden) or
 not (then ``E[s | y, x_U] ≢ 0``, the proof of :mod:`theory.generative`). What is left is *undecided*.
@@ -34,6 +36,7 @@ The reach is the generic (σ-agnostic) one, like §2.4: with reuse, the signal i
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import Enum
 
@@ -48,6 +51,9 @@ from theory.validate import Interval, check_scalar
 MAX_POWER = 4
 SYMMETRY_POINTS = 64
 SYMMETRY_TOL = 1e-9
+MIRROR_MAX_DEGREE = 8
+MIRROR_MAX_TERMS = 60
+MAX_ROTATION_ORDER = 12
 _POWER = Interval(int, 1, 16, what="the largest power j of the witnesses G = y^j He_α(x_U)")
 
 
@@ -59,7 +65,8 @@ class Reason(Enum):
     FLIP = "forbidden: g is invariant under x_W → −x_W with x_U fixed, so E[x_W | y, x_U] = 0"
     REFLECTION = "forbidden: g is invariant under the reflection x_b → −x_b, so E[x_b | y, x_U] = 0"
     IRRELEVANT = "forbidden: g does not depend on these directions (outside U*_rel)"
-    UNDECIDED = "undecided: no witness up to the largest power and no reflection symmetry found"
+    ROTATION = "forbidden: g is invariant under a rotation of the plane W (fixing x_U), which fixes no vector of W"
+    UNDECIDED = "undecided: no witness up to the largest power and no reflection or rotation symmetry found"
 
 
 @dataclass(frozen=True)
@@ -103,7 +110,7 @@ class ReuseReach:
 
 def _invariant(g: Target, M: object) -> bool:
     """``g(Mx) = g(x)`` — exact expansion for rational polynomials, else at ``SYMMETRY_POINTS`` random points."""
-    if g.exact and all(sympy.nsimplify(x).is_Rational for x in sympy.Matrix(M)):
+    if g.exact and not isinstance(M, np.ndarray) and all(x.is_Rational for x in sympy.Matrix(M)):
         return expand_in_ring(g.compose(sympy.Matrix(M)).expr - g.expr) == 0
     fn = g.evaluator("numpy")
     X = np.random.default_rng(0).standard_normal((SYMMETRY_POINTS, g.r))
@@ -115,6 +122,49 @@ def _invariant(g: Target, M: object) -> bool:
 def _reflection(g: Target, W: Subspace) -> object:
     """``I − 2 P_W`` in the kind of ``W`` (rational for an exact subspace)."""
     return sympy.eye(g.r) - 2 * W.projector() if W.exact else np.eye(g.r) - 2 * W.projector()
+
+
+def _mirror_normals(g: Target, W: Subspace) -> list | None:
+    """Every normal ``b`` in the plane ``W`` (dim 2) of a reflection ``x ↦ x − 2(b·x)b/‖b‖²`` that leaves ``g``
+    invariant, exactly (``b = b1 + t b2`` with ``t`` a real root of the gcd of the coefficients, in ``x``, of the
+    cleared ``g(reflected x) − g(x)``, and ``b = b2``). ``None`` when ``g`` is not a rational polynomial or is
+    larger than ``MIRROR_MAX_DEGREE`` / ``MIRROR_MAX_TERMS`` (the search is then skipped, not metered)."""
+    if not (W.exact and g.exact) or (g.degree or 0) > MIRROR_MAX_DEGREE or len(g.expr.args) > MIRROR_MAX_TERMS:
+        return None
+    (c1, c2), _ = W.orthogonal_basis()
+    b1, b2 = (sympy.Matrix([sympy.Rational(int(x.numerator), int(x.denominator)) for x in c]) for c in (c1, c2))
+    t = sympy.Symbol("t", real=True)
+    xs = sympy.Matrix([sympy.Symbol(f"x{i}", real=True) for i in range(1, g.r + 1)])
+    b = b1 + t * b2
+    bb = (b.T * b)[0]
+    y = xs * bb - 2 * b * (b.T * xs)[0]  # bb × the reflected x
+    D = g.degree or 0
+    cleared = sympy.expand(sympy.cancel(g.expr.xreplace(dict(zip(xs, y / bb))) * bb**D) - g.expr * bb**D)
+    coeffs = sympy.Poly(cleared, *xs).coeffs() if cleared != 0 else []
+    common = sympy.Integer(0)
+    for c in coeffs:
+        common = sympy.gcd(common, sympy.Poly(c, t).as_expr())
+    roots = [] if common == 0 else sympy.Poly(common, t).real_roots() if sympy.Poly(common, t).degree() > 0 else []
+    normals = [tuple(b1 + r * b2) for r in sorted(set(roots), key=float)] if coeffs else None
+    if normals is None:  # g(reflected x) = g(x) for every t: any normal in W (already the flip case)
+        return [tuple(b1), tuple(b2)]
+    if _invariant(g, sympy.eye(g.r) - 2 * b2 * b2.T / (b2.T * b2)[0]):
+        normals.append(tuple(b2))
+    return normals
+
+
+def _rotation_order(g: Target, W: Subspace) -> int | None:
+    """The smallest ``k ≤ MAX_ROTATION_ORDER`` such that ``g`` is invariant under the rotation by ``2π/k`` of the
+    plane ``W`` (at random points, :func:`_invariant`), or ``None``. Such a rotation ``O`` gives
+    ``E[x_W | y, x_U] = O E[x_W | y, x_U]``, hence 0."""
+    B = np.asarray(sympy.Matrix(W.matrix()).evalf(), dtype=float) if W.exact else W.matrix()
+    w1, w2 = B[:, 0], B[:, 1]
+    for k in range(3, MAX_ROTATION_ORDER + 1):
+        c, s = math.cos(2 * math.pi / k), math.sin(2 * math.pi / k)
+        O = (np.eye(g.r) + (c - 1) * (np.outer(w1, w1) + np.outer(w2, w2)) + s * (np.outer(w2, w1) - np.outer(w1, w2)))
+        if _invariant(g, O):
+            return k
+    return None
 
 
 def _span_of(g: Target, vectors: list) -> Subspace:
@@ -174,14 +224,22 @@ def reuse_reach(target: str | Target, learned: object = None, max_power: int = M
     if rest.dim and _invariant(g, _reflection(g, rest)):
         parts.append((Reason.FLIP, rest, ""))
     elif rest.dim:
-        basis = rest.matrix()
-        flipped = [basis[:, i] for i in range(rest.dim)
-                   if _invariant(g, _reflection(g, _span_of(g, [list(basis[:, i])])))]
-        if flipped:
-            sym = _span_of(g, [list(b) for b in flipped])
-            parts.append((Reason.REFLECTION, sym, "b in " + str(sym)))
-            rest = rest.minus(sym)
-        if rest.dim:
+        normals = _mirror_normals(g, rest) if rest.dim == 2 else None
+        if normals is not None and len(normals) >= 2:  # two independent mirror normals span the plane
+            parts.append((Reason.REFLECTION, rest, "normals b ∝ " + ", ".join(str(tuple(b)) for b in normals)))
+            rest = g.engine.zero()
+        else:
+            basis = rest.matrix()
+            flipped = [basis[:, i] for i in range(rest.dim)
+                       if _invariant(g, _reflection(g, _span_of(g, [list(basis[:, i])])))]
+            if flipped:
+                sym = _span_of(g, [list(b) for b in flipped])
+                parts.append((Reason.REFLECTION, sym, "b in " + str(sym)))
+                rest = rest.minus(sym)
+        order = _rotation_order(g, rest) if rest.dim == 2 else None
+        if order is not None:
+            parts.append((Reason.ROTATION, rest, f"by 2π/{order}"))
+        elif rest.dim:
             parts.append((Reason.UNDECIDED, rest, f"j ≤ {max_power}"))
     irrelevant = relevant.complement().minus(U)
     if irrelevant.dim:

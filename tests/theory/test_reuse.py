@@ -64,11 +64,27 @@ def test_rotation_covariance() -> None:
     assert rotated.reachable.dim == 1 and rotated.reachable.projector() == Q.T * reach.reachable.projector() * Q
 
 
-def test_rotation_symmetry_is_reported_undecided_not_reached() -> None:
-    # x1³ − 3x1x2² is invariant under a 120° rotation, so E[x | y] = 0; only the reflection x2 → −x2 certifies it
+def test_three_mirrors_forbid_a_direction_no_single_flip_forbids() -> None:
+    # x1³ − 3x1x2² = Re((x1 + i x2)³): x1 → −x1 changes g, yet E[x1 | y] = 0 — the mirrors x2 → −x2 and its
+    # rotations by ±120° (normals (0, 1), (1, ±1/√3)) each kill one component, and they span R²
     reach = reuse_reach("x1**3 - 3*x1*x2**2", learned=[])
-    assert reach.reachable.dim == 0 and reach.undecided
-    assert Reason.REFLECTION in _reasons(reach)
+    assert reach.reachable.dim == 0 and not reach.undecided
+    (reason, space, detail), = reach.parts
+    assert reason is Reason.REFLECTION and space.dim == 2 and "sqrt(3)" in detail
+    # Monte-Carlo: E[x1 T(y)] = 0 for a non-polynomial T, while E[x1 T(y)] ≠ 0 for a target that breaks the mirrors
+    x = np.random.default_rng(1).standard_normal((2, 400_000))
+    y = x[0] ** 3 - 3 * x[0] * x[1] ** 2
+    assert abs(np.mean(x[0] * np.tanh(y))) < 4 * np.std(x[0] * np.tanh(y)) / np.sqrt(x.shape[1])
+    assert abs(np.mean(x[0] * np.tanh(y + x[0]))) > 0.05
+
+
+def test_a_chiral_rotation_symmetry_is_a_certificate_too() -> None:
+    # Re(z³) + |z|² Im(z³) keeps the 120° rotation and loses every mirror; without the rotation test it would be
+    # undecided; adding x2 breaks the symmetry and a witness (j = 3) finds x1
+    g = "x1**3 - 3*x1*x2**2 + (x1**2 + x2**2)*(3*x1**2*x2 - x2**3)"
+    reach = reuse_reach(g, learned=[])
+    assert [(r, d) for r, _, d in reach.parts] == [(Reason.ROTATION, "by 2π/3")]
+    assert reuse_reach(g + " + x2", learned=[]).after.dim == 2
 
 
 def test_dtapzk_target_reaches_the_plane() -> None:
