@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -207,7 +208,9 @@ def run_many(jobs: Sequence[Job], store: Store | None, force: bool = False, prog
     force : bool
         Run every job even if the store has it.
     progress : bool
-        Progress bars: one over the jobs and, unless ``run_progress`` says otherwise, one inside each run.
+        Progress: over the jobs, weighted by each run's estimated cost (``sim.progress``), and, unless
+        ``run_progress`` says otherwise, a bar inside each run; when stderr is not a terminal, one plain line
+        per finished run instead and no bars.
     on_record : callable, optional
         ``on_record(record, cached)`` after each job, in job order within each round.
     dist : DistContext, optional
@@ -231,21 +234,21 @@ def run_many(jobs: Sequence[Job], store: Store | None, force: bool = False, prog
     """
     if parallel not in PARALLEL:
         raise ValueError(f"parallel must be 'runs' or 'data'; got {parallel!r}")
+    from sim.progress import RunProgress, estimated_cost, interactive
+
     checked = plan_jobs(jobs)
-    inner = progress if run_progress is None else run_progress
+    inner = (progress if run_progress is None else run_progress) and interactive()  # no per-run bars in a log
     if dist is not None and dist.world_size > 1:
         return _run_many_distributed(jobs, checked, store, force, inner, on_record, dist, parallel, on_diverged)
     if store is None:
         raise ValueError("run_many needs a store")
     have = [False] * len(jobs) if force else stored(jobs, store, checked)
     out: list[Record | None] = []
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(jobs), unit="run", delay=2.0, dynamic_ncols=True, desc="runs")
+    cost = {cfg: estimated_cost(cfg) for cfg, _ in jobs}
+    bar = RunProgress([cost[cfg] for cfg, _ in jobs], have, [job_name(*job) for job in jobs], enabled=progress)
     try:
         for i, ((cfg, seed), (k, plan)) in enumerate(zip(jobs, checked)):
+            start = time.perf_counter()
             rec = store.get(cfg, seed, device_type=plan.device_type) if have[i] else None
             cached = rec is not None
             if rec is None:
@@ -260,11 +263,9 @@ def run_many(jobs: Sequence[Job], store: Store | None, force: bool = False, prog
             out.append(rec)
             if rec is not None and on_record is not None:
                 on_record(rec, cached)
-            if bar is not None:
-                bar.update(1)
+            bar.update(i, cached, time.perf_counter() - start)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     return out
 
 

@@ -1,0 +1,159 @@
+"""Progress over a list of runs (issue 21 item 7): an ETA weighted by each run's estimated cost, and a plain
+line-per-event mode when the output is not a terminal.
+
+A run's cost (:func:`estimated_cost`) is its count of multiply-adds, to within a constant: for a giant-step
+run the steps (``T·n·d·p`` dense, ``T·n·p·(r + p)`` on the reduced engine of THEORY §3.3) and the readouts
+(features of ``n₂ + n_test`` samples, the ``p × p`` Gram and its eigendecomposition, once per readout); for a
+[ZG] run the population-GD steps (``phases · max_steps_per_phase · m · (m + m*) · d``). Runs served from the
+store cost nothing and are left out of the total, so the ETA is the remaining cost at the rate measured on
+the runs simulated so far — not the count of runs left at the mean time per run, which a quick profile of
+many cheap stored runs and a few expensive new ones got wrong by a factor of 25.
+
+On a terminal (``stream.isatty()``) the bar is tqdm's, over the cost, with ``done/total runs`` beside it;
+elsewhere (a log file, a pipe, CI) :class:`RunProgress` writes one plain line per finished run and no escape
+codes, and ``interactive`` tells ``sim.drivers.run_many`` to leave the per-run bars off.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+READOUTS = {"every_step": lambda steps: steps + 1, "final": lambda steps: 1, "none": lambda steps: 0}
+REDUCED_WIDTH = 16  # reduced engine: the coordinates beyond the teacher's, for the cost estimate only
+
+
+def interactive(stream: TextIO | None = None) -> bool:
+    """Whether ``stream`` (default ``sys.stderr``) is a terminal, where bars redraw in place."""
+    stream = sys.stderr if stream is None else stream
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def _giant_step_cost(cfg: Any) -> float:
+    d, p, steps = float(cfg.d), float(cfg.p), int(cfg.steps)
+    reduced = cfg.engine_resolved == "reduced"
+    width = min(d, float(cfg.r) + p + REDUCED_WIDTH) if reduced else d  # coordinates a sample is drawn in
+    step = float(cfg.n) * p * (float(cfg.r) + p if reduced else 2.0 * d)
+    samples = float(cfg.n_ridge_resolved) + float(cfg.n_test)
+    readout = samples * width * p + float(cfg.n_ridge_resolved) * p * p + p ** 3
+    return steps * step + READOUTS[cfg.readout](steps) * readout
+
+
+def _zhou_ge_cost(cfg: Any) -> float:
+    return float(cfg.phases * cfg.max_steps_per_phase) * cfg.m * (cfg.m + cfg.m_star) * cfg.d
+
+
+COSTS = {"giant_step": _giant_step_cost, "zhou_ge": _zhou_ge_cost}
+
+
+def estimated_cost(cfg: Any) -> float:
+    """A run's cost in multiply-adds, to within a constant (module docstring); ``1.0`` for a kind without a
+    model, so such runs weigh equally.
+
+    Parameters
+    ----------
+    cfg : SimConfig or ZGConfig
+        The run's config (``cfg.kind`` picks the model).
+
+    Returns
+    -------
+    float
+        The estimated cost, ≥ 1.
+    """
+    model = COSTS.get(getattr(cfg, "kind", ""))
+    return max(1.0, model(cfg)) if model is not None else 1.0
+
+
+def _duration(seconds: float) -> str:
+    """``"42 s"``, ``"3 min 10 s"``, ``"1 h 05 min"``."""
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
+
+
+class RunProgress:
+    """Progress over the runs of one command: a cost-weighted tqdm bar on a terminal, one plain line per
+    finished run elsewhere, nothing when disabled.
+
+    Parameters
+    ----------
+    costs : sequence of float
+        Each job's :func:`estimated_cost`.
+    stored : sequence of bool
+        Which jobs the store serves (they cost nothing).
+    names : sequence of str
+        Each job in words (``sim.drivers.job_name``), for the plain lines.
+    enabled : bool
+        ``False``: no output at all.
+    stream : file, optional
+        Where to write (default ``sys.stderr``).
+    desc : str
+        The bar's and the lines' prefix.
+    """
+
+    def __init__(self, costs: Sequence[float], stored: Sequence[bool], names: Sequence[str], enabled: bool = True,
+                 stream: TextIO | None = None, desc: str = "runs") -> None:
+        self.costs, self.names, self.desc = list(costs), list(names), desc
+        self.todo = [i for i, have in enumerate(stored) if not have]
+        self.total_cost = sum(self.costs[i] for i in self.todo) or 1.0
+        self.stream = sys.stderr if stream is None else stream
+        self.enabled = enabled
+        self.plain = enabled and not interactive(self.stream)
+        self.finished = 0
+        self.done_cost = 0.0
+        self.start = time.perf_counter()
+        self.bar = None
+        if enabled and not self.plain:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=self.total_cost, delay=2.0, dynamic_ncols=True, desc=desc, file=self.stream,
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix} [{elapsed}<{remaining}]")
+            self.bar.set_postfix_str(f"0/{len(self.todo)} runs", refresh=False)
+        elif self.plain:
+            served = len(self.costs) - len(self.todo)
+            self._line(f"{len(self.costs)} runs: {served} from the store, {len(self.todo)} to run")
+
+    def _line(self, text: str) -> None:
+        self.stream.write(f"{self.desc}: {text}\n")
+        self.stream.flush()
+
+    def eta(self) -> float | None:
+        """Seconds left: the remaining estimated cost at the rate of the runs simulated so far (``None`` before
+        the first)."""
+        if self.done_cost <= 0:
+            return None
+        elapsed = time.perf_counter() - self.start
+        return elapsed / self.done_cost * max(0.0, self.total_cost - self.done_cost)
+
+    def update(self, i: int, cached: bool, seconds: float | None = None) -> None:
+        """Job ``i`` finished (``cached``: served from the store; ``seconds``: how long it ran)."""
+        if not self.enabled or cached:
+            return
+        self.finished += 1
+        self.done_cost += self.costs[i]
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"{self.finished}/{len(self.todo)} runs", refresh=False)
+            self.bar.update(self.costs[i])
+            return
+        took = "" if seconds is None else f" in {seconds:.1f} s"
+        left = self.eta()
+        tail = "" if left is None or self.finished == len(self.todo) else f", about {_duration(left)} left"
+        self._line(f"[{self.finished}/{len(self.todo)}] {self.names[i]} done{took}; "
+                   f"{100 * self.done_cost / self.total_cost:.0f} % of the estimated work{tail}")
+
+    def close(self) -> None:
+        """Close the bar (or write the last plain line)."""
+        if self.bar is not None:
+            self.bar.close()
+        elif self.plain and self.todo:
+            self._line(f"{self.finished} of {len(self.todo)} runs simulated in "
+                       f"{_duration(time.perf_counter() - self.start)}")
+
+
+__all__ = ["COSTS", "RunProgress", "estimated_cost", "interactive"]

@@ -1,0 +1,67 @@
+"""Progress over runs (issue 21 item 7): the ETA weighs runs by their estimated cost, runs from the store cost
+nothing, and a log (not a terminal) gets plain lines without escape codes."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+import sim.progress as progress
+from sim.drivers import run_many
+from sim.giant_step.config import SimConfig
+from sim.progress import RunProgress, estimated_cost
+from sim.store import Store
+
+TINY = dict(target="x1 + x1*x2", d=16, p=8, steps=1, n_test=256, readout="final")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_eta_is_the_remaining_cost_at_the_measured_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = Clock()
+    monkeypatch.setattr(progress.time, "perf_counter", clock)
+    stream = io.StringIO()
+    # one cheap stored run, three cheap runs and one run as costly as all of them together
+    bar = RunProgress([1, 1, 1, 1, 3], [True, False, False, False, False], list("abcde"), stream=stream)
+    clock.now = 10.0
+    bar.update(0, cached=True)  # served from the store: no work done, no ETA yet
+    assert bar.eta() is None
+    bar.update(1, cached=False, seconds=10.0)  # 1 of 6 units in 10 s
+    assert bar.eta() == pytest.approx(50.0)  # a count of runs would say 3 × 10 s = 30 s
+    clock.now = 30.0
+    bar.update(2, cached=False)
+    bar.update(3, cached=False)
+    assert bar.eta() == pytest.approx(30.0)
+    bar.close()
+    lines = stream.getvalue().splitlines()
+    assert lines[0] == "runs: 5 runs: 1 from the store, 4 to run"
+    assert lines[1] == "runs: [1/4] b done in 10.0 s; 17 % of the estimated work, about 50 s left"
+    assert "about 30 s left" in lines[3] and lines[-1].startswith("runs: 3 of 4 runs simulated in")
+
+
+def test_costs_grow_with_the_run_size() -> None:
+    small, big = SimConfig(**TINY), SimConfig(**{**TINY, "d": 64, "p": 32})
+    assert 1 <= estimated_cost(small) < estimated_cost(big)
+    assert estimated_cost(SimConfig(**{**TINY, "steps": 3})) > estimated_cost(small)
+    assert estimated_cost(object()) == 1.0  # a kind without a model weighs one
+
+
+def test_a_log_gets_plain_lines_without_escape_codes(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = Store(tmp_path / "s.sqlite")
+    jobs = [(SimConfig(**TINY), s) for s in range(3)]
+    run_many(jobs[:1], store, progress=True)
+    capsys.readouterr()
+    run_many(jobs, store, progress=True)  # stderr is captured, not a terminal
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\r" not in err
+    lines = err.splitlines()
+    assert lines[0] == "runs: 3 runs: 1 from the store, 2 to run"
+    assert lines[1].startswith("runs: [1/2] giant_step d=16 seed 1 done in ") and lines[2].startswith("runs: [2/2]")
+    assert lines[-1].startswith("runs: 2 of 2 runs simulated in")
