@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 TORCH  ?= torch==2.13.0
 GPU_RUN ?= bench/cuda_h200.json
+BENCH_REPORT ?= .benchmarks/report.md
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
@@ -25,13 +26,15 @@ test: install
 verify: install
 	$(PY) -m verify --profile quick
 
-# Saves the run under .benchmarks/, compares it with the last saved run (if any) and writes bench/report.md,
-# with the CUDA run GPU_RUN appended (a pytest-benchmark JSON of `pytest bench -m gpu` on a GPU machine;
-# bench/gpu_check.sh makes one). BENCH_ARGS adds pytest options, e.g. make bench BENCH_ARGS="-k step".
+# Saves the run under .benchmarks/, compares it with the last saved run (if any) and writes the report to
+# BENCH_REPORT (default .benchmarks/report.md, so the committed bench/report.md changes only when asked:
+# make bench BENCH_REPORT=bench/report.md), with the CUDA run GPU_RUN appended (a pytest-benchmark JSON of
+# `pytest bench -m gpu` on a GPU machine; bench/gpu_check.sh makes one). BENCH_ARGS adds pytest options,
+# e.g. make bench BENCH_ARGS="-k step".
 bench: install
 	$(PY) -m pytest bench --benchmark-only --benchmark-columns=min,median,max,rounds --benchmark-autosave \
 		$(if $(wildcard .benchmarks/*/*.json),--benchmark-compare,) $(BENCH_ARGS)
-	$(PY) bench/report.py $(if $(wildcard $(GPU_RUN)),--gpu-run $(GPU_RUN),)
+	$(PY) bench/report.py --out $(BENCH_REPORT) $(if $(wildcard $(GPU_RUN)),--gpu-run $(GPU_RUN),)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .benchmarks

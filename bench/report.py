@@ -1,6 +1,7 @@
-"""Write ``bench/report.md`` from the pytest-benchmark JSON of the last ``make bench`` run.
+"""Write the benchmark report (``.benchmarks/report.md``; ``bench/report.md`` when asked) from the pytest-benchmark
+JSON of the last ``make bench`` run.
 
-``python bench/report.py [RUN.json] [--previous PREV.json] [--gpu-run GPU.json] [--out bench/report.md]``
+``python bench/report.py [RUN.json] [--previous PREV.json] [--gpu-run GPU.json] [--out .benchmarks/report.md]``
 (``--gpu-run``: a run of ``pytest bench -m gpu`` on a CUDA machine, appended as its own section): without arguments
 the newest file saved by ``--benchmark-autosave`` under ``.benchmarks/`` is the run and the one before it
 (same machine folder) the comparison. For every benchmark the report gives the size, the median time,
@@ -153,7 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run", nargs="?", help="pytest-benchmark JSON (default: the newest autosaved run)")
     ap.add_argument("--previous", help="JSON to compare with (default: the autosaved run before it)")
-    ap.add_argument("--out", default=str(ROOT / "bench" / "report.md"))
+    ap.add_argument("--out", default=str(ROOT / ".benchmarks" / "report.md"),
+                    help="where the report goes (default .benchmarks/report.md; the committed bench/report.md is "
+                         "rewritten only when named here: make bench BENCH_REPORT=bench/report.md)")
     ap.add_argument("--gpu-run", help="JSON of a run on a CUDA machine (pytest bench -m gpu), appended as a section")
     ns = ap.parse_args(argv)
     runs = saved_runs()
@@ -173,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         gpu_path = Path(ns.gpu_run)
         gpu_text = render(json.loads(gpu_path.read_text()), None, gpu_path.name, None)
         text += "\n" + gpu_text.replace("# Benchmark report", "# CUDA run", 1).replace("\n## ", "\n### ")
+    Path(ns.out).parent.mkdir(parents=True, exist_ok=True)
     Path(ns.out).write_text(text)
     print(f"wrote {ns.out}")
     return 0
