@@ -96,6 +96,11 @@ class Step2Orientation:
     rms_cosine: float
     error: float
 
+    @property
+    def mean_cosine(self) -> float:
+        """The off-line cosine averaged over the two signs (half the neurons each)."""
+        return sum(n.cosine for n in self.neurons) / len(self.neurons)
+
     def to_dict(self) -> dict:
         """JSON-able: exact numbers as ``{"exact": str, "value": float}``, the rest floats."""
         def num(x: object) -> object:
@@ -105,7 +110,7 @@ class Step2Orientation:
                 for n in self.neurons]
         return {"target": self.target, "eta": num(self.eta), "alpha": num(self.alpha), "kappa": num(self.kappa),
                 "linear": self.linear, "v_star": [num(v) for v in self.v_star], "v_perp": [num(v) for v in self.v_perp],
-                "neurons": rows, "rms_cosine": self.rms_cosine, "quadrature_error": self.error}
+                "neurons": rows, "rms_cosine": self.rms_cosine, "mean_cosine": self.mean_cosine, "quadrature_error": self.error}
 
     def __str__(self) -> str:
         rows = [f"§3.2 step-2 orientation for g = {self.target} (relu, η̃ = {self.eta}, α = {self.alpha}): "
@@ -114,7 +119,8 @@ class Step2Orientation:
             rows.append(f"  a = {n.a:+d}: m = {float(n.m):.4f}, R_s = {float(n.R):.4f}, ⟨G², v⊥⟩ = {n.offline:.4f} "
                         f"(2κ|m|/√(2π(m²+R²)) = {float(n.offline_formula):.4f}), ⟨G², v*⟩ = {n.online:.4f}, "
                         f"‖G²‖ = {n.norm:.4f}, cosine = {n.cosine:.4f}, ρ = {n.rho:.4f}")
-        rows.append(f"  rms off-line cosine = {self.rms_cosine:.4f} (quadrature error ≈ {self.error:.1e})")
+        rows.append(f"  off-line cosine over both signs: rms {self.rms_cosine:.4f}, mean {self.mean_cosine:.4f} "
+                    f"(quadrature error ≈ {self.error:.1e})")
         return "\n".join(rows)
 
 
