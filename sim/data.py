@@ -106,7 +106,8 @@ class Labels:
     """Label maps of a target ``g*`` with ``r`` variables (THEORY §1, §2.3 preprocessing).
 
     ``clean(z) = g*(z[:, :r])`` (shape ``(rows,)``); ``noisy(z, ξ) = clean + √Δ ξ``;
-    ``train(z, ξ, fit)`` additionally removes Hermite orders ``< ℓ``: exactly (``low``, the
+    ``step(z, ξ) = T(noisy)`` are the labels a giant step sees (``transform`` ``T``, THEORY §3.5; the identity
+    by default); ``train(z, ξ, fit)`` is ``step`` minus the Hermite orders ``< ℓ``: exactly (``low``, the
     target's orders below ``ℓ``) or, for ``preprocess="estimate"`` or ``"hermite"``, a batch estimate
     ``fit = (m, b)`` of the mean and linear part, ``y − m − z·b``; ``clean_preprocessed(z, fit)`` does the
     same to the noiseless labels (the test target of a readout fitted to preprocessed labels).
@@ -116,6 +117,7 @@ class Labels:
     r: int
     noise: float
     low: TorchFn | None = None
+    transform: TorchFn | None = None
 
     def clean(self, z: torch.Tensor) -> torch.Tensor:
         return self.g(z[:, : self.r])
@@ -124,9 +126,13 @@ class Labels:
         y = self.clean(z)
         return y + math.sqrt(self.noise) * xi if self.noise > 0 else y
 
+    def step(self, z: torch.Tensor, xi: torch.Tensor) -> torch.Tensor:
+        y = self.noisy(z, xi)
+        return self.transform(y) if self.transform is not None else y
+
     def train(self, z: torch.Tensor, xi: torch.Tensor,
               fit: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
-        return self.remove_low(self.noisy(z, xi), z, fit)
+        return self.remove_low(self.step(z, xi), z, fit)
 
     def clean_preprocessed(self, z: torch.Tensor, fit: tuple[torch.Tensor, torch.Tensor] | None = None
                            ) -> torch.Tensor:
@@ -143,13 +149,40 @@ class Labels:
         return y
 
 
-def make_labels(target: str, noise: float, preprocess: str, ell: int) -> Labels:
-    """``Labels`` for a target string; ``preprocess="exact"`` subtracts ``Target.orders_below(ell)``."""
+def label_transform(text: str) -> TorchFn:
+    """``T`` of a label transformation written in ``y`` (THEORY §3.5: ``"y**3"``, ``"tanh(y)"``, ``"He3(y)"``),
+    read by the safe parser of ``theory.parse`` (numbers, ``+ - * / **``, ``He_k``, the registered
+    activations; never ``eval``). Returns ``y (rows,) ↦ T(y) (rows,)`` for torch tensors; ``ValueError`` in
+    one line for text it cannot read."""
+    import sympy
+
+    from theory.evaluate import compile_expression
+    from theory.parse import parse_expression
+    from theory.registry import NAMED
+
+    y = sympy.Symbol("y", real=True)
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"label_transform must be an expression in y such as 'y**3' or 'tanh(y)'; got {text!r}")
+    try:
+        expr = parse_expression(text, lambda name: y if name == "y" else None,
+                                {name: sympy.Function(name) for name in NAMED},
+                                "allowed are the variable y, numbers, + - * / ** ( ), He0, He1, … and the "
+                                "activations " + ", ".join(NAMED))
+    except ValueError as exc:
+        raise ValueError(f"label_transform {text!r} cannot be read: {exc}") from None
+    fn = compile_expression(expr, [y], "torch")
+    return lambda v: fn(v[:, None]) if expr.free_symbols else torch.full_like(v, float(expr))
+
+
+def make_labels(target: str, noise: float, preprocess: str, ell: int, transform: str | None = None) -> Labels:
+    """``Labels`` for a target string; ``preprocess="exact"`` subtracts ``Target.orders_below(ell)``;
+    ``transform`` is the label transformation ``T`` (``label_transform``) the giant steps see."""
     from theory import Target
 
     tgt = Target.parse(target)
     low = tgt.orders_below(ell).evaluator("torch") if preprocess == "exact" and ell > 1 else None
-    return Labels(tgt.evaluator("torch"), tgt.r, float(noise), low)
+    return Labels(tgt.evaluator("torch"), tgt.r, float(noise), low,
+                  label_transform(transform) if transform is not None else None)
 
 
 Label = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]

@@ -19,11 +19,19 @@ Derived sizes (all deterministic functions of the fields):
   samples fits it).
 
 Protocol options (THEORY §3): ``init`` (``symmetric``, ``gaussian``, ``hypercube``), ``output_scale``,
-``normalize``, ``reuse_batch``, ``preprocess``; the deviations of the authors' notebooks (§3.2) are fields
+``normalize``, ``batch`` (``fresh``: a new batch per step; ``reuse``: one batch of ``n`` samples for every
+step, §3.5 — records before this field spelled it ``reuse_batch``, which ``from_dict`` still reads),
+``label_transform`` (a polynomial or known activation ``T`` of ``y``: the steps see ``T(y)``, §3.5; the
+readout fits the raw labels), ``preprocess``; the deviations of the authors' notebooks (§3.2) are fields
 too (``sim.giant_step.protocols``), and ``protocol`` names a table of them that ``from_dict`` applies
 before the fields given. ``engine`` (``auto``, ``dense``, ``reduced``) picks how the run is computed
 (``sim.giant_step.choice``); ``auto`` is resolved in the store key, so it never changes a result's key.
 Records written before these fields existed were produced by ``LEGACY`` (``from_record``).
+
+``block_size`` (samples per seeded block, part of the key) defaults by device: ``DEFAULT_BLOCK`` (4096)
+on the CPU, ``CUDA_BLOCK`` (2^16) on CUDA, where small blocks leave the reduced engine launch-bound.
+Fields added later enter the key only when they are not at their default (``NEW_FIELDS``), so stored
+records keep their keys.
 
 Options that change numerics are off by default and part of the store key: ``tf32`` (TF32 matrix products
 on CUDA) and ``bf16`` (the two matrix products per block of the giant step — ``H = z Wᵀ`` and ``Qᵀ z`` —
@@ -44,6 +52,8 @@ from typing import Any, ClassVar
 from sim.device import DTYPES, check_device
 from sim.fields import Config, Range, Rule, read_mapping, validate
 from sim.giant_step.choice import ENGINES, reduced_unsupported, resolve_engine
+from sim.giant_step.options import (CUDA_BLOCK, DEFAULT_BLOCK, NEW_FIELDS, BatchUse, block_size_for, legacy_batch,
+                                    parse_label_transform)
 from sim.giant_step.protocols import PROTOCOL, apply
 from theory.validate import Boolean, Interval, Options, check_scalar
 
@@ -56,7 +66,6 @@ LR_RULES = ("d^((ell-1)/2)", "sqrt(n/p)")
 # what produced the records written before these fields existed (``from_record``)
 LEGACY = {"output_scale": "1/sqrt(p)", "init": "symmetric", "engine": "dense"}
 DEFAULT_LAMBDAS: tuple[float, ...] = tuple(10.0 ** (k / 2) for k in range(-12, 3))  # 1e-6 … 10
-DEFAULT_BLOCK = 4096
 MAX_SAMPLES = 10**12
 RIDGE_LAMBDA = Interval(float, 0, None, closed="neither")
 
@@ -78,7 +87,7 @@ CONSTRAINTS = {
     "preprocess": Options(PREPROCESS),
     "noise": Interval(float, 0, None, what="the label-noise variance Δ"),
     "normalize": Boolean(),
-    "reuse_batch": Boolean(),
+    "batch": Options(tuple(b.value for b in BatchUse)),
     "n_ridge": Interval(int, 2, None),
     "n_test": Interval(int, 1, None),
     "ridge_scale": Options(("mean", "sum")),
@@ -95,7 +104,7 @@ CONSTRAINTS = {
     "bf16": Boolean(),
     "block_size": Interval(int, 1, None),
 }
-OPTIONAL = ("ell", "n_ridge", "protocol")  # None: the default derived from the other fields (no protocol)
+OPTIONAL = ("ell", "n_ridge", "protocol", "block_size")  # None: the default derived from the other fields (no protocol)
 
 
 def parse_memory(value: object) -> int | None:
@@ -156,6 +165,8 @@ PARSERS = {
     "ridge_lambdas": _lambdas,
     "device": lambda cfg, v: check_device(v),
     "max_memory": lambda cfg, v: parse_memory(v),
+    "label_transform": lambda cfg, v: parse_label_transform(v),
+    "block_size": lambda cfg, v: block_size_for(cfg.device, v),
 }
 
 RULES = (
@@ -180,6 +191,12 @@ RULES = (
     Rule(lambda c: c.engine != "reduced" or reduced_unsupported(c) is None,
          lambda c: f"engine='reduced' cannot run this config exactly: {reduced_unsupported(c)}; use "
                    "engine='dense' or 'auto'"),
+    Rule(lambda c: c.label_transform is None or c.preprocess != "exact",
+         lambda c: f"label_transform={c.label_transform!r} changes the labels' Hermite orders, so preprocess='exact' "
+                   "(the target's own low orders) does not apply; use preprocess 'none' or 'hermite'"),
+    Rule(lambda c: c.label_transform is None or c.readout_labels == "raw",
+         lambda c: "label_transform changes the labels of the giant steps only; the readout fits the raw labels, "
+                   "use readout_labels='raw'"),
     Rule(lambda c: c.readout == "none" or (c.n_holdout >= 1 and c.n_fit >= 1),
          lambda c: f"n_ridge={c.n_ridge_resolved} with holdout={c.holdout} leaves an empty fit or held-out "
                    "split; raise n_ridge or change holdout"),
@@ -215,7 +232,8 @@ class SimConfig(Config):
     preprocess: str = "none"
     noise: float = 0.0
     normalize: bool = True
-    reuse_batch: bool = False
+    batch: str = BatchUse.FRESH.value
+    label_transform: str | None = None
     n_ridge: int | None = None
     n_test: int = 10_000
     ridge_lambdas: tuple[float, ...] = DEFAULT_LAMBDAS
@@ -233,7 +251,7 @@ class SimConfig(Config):
     tf32: bool = False
     bf16: bool = False
     max_memory: int | None = None
-    block_size: int = DEFAULT_BLOCK
+    block_size: int | None = None
     _r: int = field(default=0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -279,6 +297,11 @@ class SimConfig(Config):
         return self.lr_per_neuron / self.scale
 
     @property
+    def reuse_batch(self) -> bool:
+        """Whether one batch serves every step (``batch="reuse"``)."""
+        return self.batch == BatchUse.REUSE
+
+    @property
     def n_ridge_resolved(self) -> int:
         return self.n_ridge if self.n_ridge is not None else max(2, self.n)
 
@@ -313,19 +336,23 @@ class SimConfig(Config):
         out["target"] = self.target.strip()
         out["activation"] = self.activation.strip()
         out["engine"] = self.engine_resolved
+        out["reuse_batch"] = out.pop("batch") == BatchUse.REUSE  # the key's spelling since before ``batch``
+        for name, default in NEW_FIELDS.items():
+            if out[name] == default:
+                out.pop(name)
         return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SimConfig:
         """Build from a mapping of fields; a ``protocol`` named there contributes its table first
         (``sim.giant_step.protocols``), every field given overrides it."""
-        return super().from_dict(apply(data))
+        return super().from_dict(legacy_batch(apply(data)))
 
     @classmethod
     def from_record(cls, config: Mapping[str, Any]) -> SimConfig:
         """The config of a stored record; fields it lacks were not there when it was written and take the
         values that produced it (``LEGACY``), not today's defaults."""
-        return super().from_dict({**LEGACY, **config})
+        return super().from_dict(legacy_batch({**LEGACY, **config}))
 
 
 def load_config(path: str | Path, **overrides: Any) -> SimConfig:
@@ -335,5 +362,5 @@ def load_config(path: str | Path, **overrides: Any) -> SimConfig:
     return SimConfig.from_dict(data)
 
 
-__all__ = ["CONSTRAINTS", "DEFAULT_BLOCK", "DEFAULT_LAMBDAS", "INITS", "KIND", "LEGACY", "LR_RULES", "MAX_SAMPLES",
+__all__ = ["CONSTRAINTS", "CUDA_BLOCK", "DEFAULT_BLOCK", "BatchUse", "NEW_FIELDS", "legacy_batch", "DEFAULT_LAMBDAS", "INITS", "KIND", "LEGACY", "LR_RULES", "MAX_SAMPLES",
            "OUTPUT_SCALES", "PREPROCESS", "READOUT", "RULES", "SimConfig", "load_config", "parse_memory"]

@@ -4,24 +4,30 @@
 each step, divergence checks, the record — and asks an engine for the parts that depend on how the
 samples are represented:
 
-* ``init() -> W⁰``: the first layer (float64, ``p × k₀``), the engine keeping the second layer ``a``;
-* ``step(W, t) -> (W^t, batch loss)``: giant step ``t`` (1-based) from ``W^{t−1}``;
-* ``readout(W, t) -> dict``: the ridge readout of §3 on the features of ``W`` (``test_error``,
-  ``test_error_by_lambda``, ``holdout_error_by_lambda``, ``lambda_best``, ``train_error``).
+* ``init() -> State``: the first layer ``W⁰`` (float64, ``p × k₀``) and the second layer ``a``
+  (``sim.giant_step.common.State``);
+* ``step(state, t) -> (state, batch loss)``: giant step ``t`` (1-based) from the state after step ``t − 1``;
+* ``readout(state, t) -> dict``: the ridge readout of §3 on the features of ``state.W`` (``test_error``,
+  ``test_error_by_lambda``, ``holdout_error_by_lambda``, ``lambda_best``, ``train_error``); it changes
+  nothing.
 
-Two engines implement it: ``DenseEngine`` (``sim.giant_step.dense``: samples in all ``d`` coordinates,
-``k = d``) and ``ReducedEngine`` (``sim.giant_step.reduced``: the exact reduced coordinates of §3.3, the
-first ``r`` coordinates being the teacher axes in both). ``make_engine`` builds the one
-``sim.giant_step.choice.resolve_engine`` picks.
+The state is a value: an engine holds its configuration, never the run's progress. Three classes implement
+it: ``DenseEngine`` (``sim.giant_step.dense``: samples in all ``d`` coordinates, ``k = d``),
+``ReducedEngine`` (``sim.giant_step.reduced``: the exact reduced coordinates of §3.3 for fresh batches)
+and ``ConditionedEngine`` (``sim.giant_step.conditioned``: the reduced engine with §3.4's conditioning,
+for runs that use a batch more than once), the first ``r`` coordinates being the teacher axes in all.
+``make_engine`` builds the one ``sim.giant_step.choice.resolve_engine`` picks; the record names it
+``"dense"`` or ``"reduced"``, and its reason says when the reduced engine conditions.
 """
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
-import torch
-
 from sim.distributed import Shard
+from sim.giant_step.choice import conditioning
+from sim.giant_step.common import State
+from sim.giant_step.conditioned import ConditionedEngine
 from sim.giant_step.config import SimConfig
 from sim.giant_step.dense import DenseEngine
 from sim.giant_step.plan import Plan
@@ -33,16 +39,16 @@ class Engine(Protocol):
 
     name: str
 
-    def init(self) -> torch.Tensor:
-        """``W⁰`` (float64, ``p × k₀``)."""
+    def init(self) -> State:
+        """The state before any step: ``W⁰`` (float64, ``p × k₀``) and ``a``."""
         ...
 
-    def step(self, W: torch.Tensor, t: int) -> tuple[torch.Tensor, float]:
-        """Giant step ``t`` (1-based): ``(W^t (p × k_t, float64), the batch loss before the step)``."""
+    def step(self, state: State, t: int) -> tuple[State, float]:
+        """Giant step ``t`` (1-based): ``(state with W^t (p × k_t, float64), the batch loss before the step)``."""
         ...
 
-    def readout(self, W: torch.Tensor, t: int) -> dict[str, Any]:
-        """The §3 ridge readout on the features of ``W`` after step ``t``."""
+    def readout(self, state: State, t: int) -> dict[str, Any]:
+        """The §3 ridge readout on the features of ``state.W`` after step ``t``."""
         ...
 
     def close(self) -> None:
@@ -53,9 +59,16 @@ class Engine(Protocol):
 ENGINE_CLASSES = {"dense": DenseEngine, "reduced": ReducedEngine}
 
 
+def engine_class(cfg: SimConfig) -> type:
+    """The class that runs ``cfg``: ``cfg.engine_resolved``'s, the conditioned one for a reduced run that
+    uses a batch more than once (``sim.giant_step.choice.conditioning``)."""
+    name = cfg.engine_resolved
+    return ConditionedEngine if name == "reduced" and conditioning(cfg) else ENGINE_CLASSES[name]
+
+
 def make_engine(cfg: SimConfig, seed: int, plan: Plan, progress: bool, shard: Shard, hint: str) -> Engine:
-    """The engine that runs ``cfg`` (``cfg.engine_resolved``); ``hint`` ends its divergence messages."""
-    return ENGINE_CLASSES[cfg.engine_resolved](cfg, seed, plan, progress, shard, hint)
+    """The engine that runs ``cfg`` (``engine_class``); ``hint`` ends its divergence messages."""
+    return engine_class(cfg)(cfg, seed, plan, progress, shard, hint)
 
 
-__all__ = ["ENGINE_CLASSES", "Engine", "make_engine"]
+__all__ = ["ENGINE_CLASSES", "Engine", "engine_class", "make_engine"]

@@ -6,7 +6,8 @@ the same code for the dense engine (samples in all ``d`` coordinates) and the re
 ``k`` coordinates of ``S_t``, THEORY §3.3: the features need ``z_S`` only). The config says
 
 * which data fit the ridge (``readout_data``): ``n_fit`` fresh samples (``"ridge"`` stream, §3) or the
-  last step's training batch (§3.2);
+  last step's training batch (§3.2) — drawn from its stream, or, in a run that conditions on its batch
+  (§3.4, ``sim.giant_step.conditioned``), given whole as a ``FitSet`` in the batch's probe coordinates;
 * which labels (``readout_labels``): the noisy labels (§3), or the preprocessed ones — minus the exact
   low orders or their estimate ``m + z·b`` on the fit data — with the prediction ``estimate + ridge``;
 * how ``λ`` is scaled (``ridge_scale``): on the mean of squares (§3) or the sum (§3.2: ``λ/n_fit`` on the
@@ -68,6 +69,24 @@ class Streams:
                             self.shard.blocks(sampler.num_blocks), self.shard.reduce)
 
 
+@dataclass(frozen=True)
+class FitSet:
+    """A readout's fit set given whole (the training batch of a conditioned run, THEORY §3.4): samples ``z``
+    (``n × k̃``) and the weights ``W`` (``p × k̃``, so that ``z Wᵀ`` are the pre-activations), the fit labels
+    ``y`` (``n``), and the set's own low-order estimate in the run's coordinates (``test_estimate``, used by
+    ``test_estimate="train"``), streamed in blocks of ``block_size`` rows."""
+
+    z: torch.Tensor
+    y: torch.Tensor
+    W: torch.Tensor
+    test_estimate: Estimate | None
+    block_size: int
+
+    def blocks(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for start in range(0, self.z.shape[0], self.block_size):
+            yield self.z[start:start + self.block_size], self.y[start:start + self.block_size]
+
+
 def train_step_index(cfg: Any, t: int) -> int:
     """The ``"train"`` stream index of the batch of step ``t`` (1-based; ``t = 0`` means the first batch)."""
     return 0 if cfg.reuse_batch else max(t, 1) - 1
@@ -82,9 +101,10 @@ def effective_lambdas(cfg: Any) -> tuple[float, ...]:
 
 
 def evaluate(cfg: Any, W: torch.Tensor, t: int, labels: Labels, sigma: Callable[[torch.Tensor], torch.Tensor],
-             streams: Streams, dual: bool, hint: str) -> dict[str, Any]:
+             streams: Streams, dual: bool, hint: str, fit_set: FitSet | None = None) -> dict[str, Any]:
     """The readout after step ``t`` of weights ``W`` (``p × k``, compute dtype): ridge fit, held-out
-    errors, test errors per λ and the tuned one (module docstring).
+    errors, test errors per λ and the tuned one (module docstring). ``fit_set``: the fit data given whole
+    (``FitSet``) instead of drawn from ``streams``.
 
     Returns
     -------
@@ -94,22 +114,29 @@ def evaluate(cfg: Any, W: torch.Tensor, t: int, labels: Labels, sigma: Callable[
     """
     preprocessed = cfg.readout_labels == "preprocessed"
     estimated = preprocessed and cfg.preprocess in ("estimate", "hermite")
-    if cfg.readout_data == "train_batch":
+    if fit_set is not None:
+        fit_data = None
+    elif cfg.readout_data == "train_batch":
         fit_data = streams.sampler("train", train_step_index(cfg, t), cfg.n)
     else:
         fit_data = streams.sampler("ridge", 0, cfg.n_fit)
     est = None
-    if estimated:
+    if fit_set is not None:
+        est = fit_set.test_estimate if estimated else None
+    elif estimated:
         with guarded(f"readout label estimate ({cfg.preprocess})", t, hint):
             est = streams.estimate(cfg.preprocess, fit_data, labels, labels.noisy)
         check_finite(est[1], f"readout label estimate ({cfg.preprocess})", t, hint)
 
-    def noisy(z: torch.Tensor, xi: torch.Tensor) -> torch.Tensor:
-        return labels.train(z, xi, est) if preprocessed else labels.noisy(z, xi)
+    def noisy(z: torch.Tensor, xi: torch.Tensor) -> torch.Tensor:  # the readout fits untransformed labels
+        return labels.remove_low(labels.noisy(z, xi), z, est) if preprocessed else labels.noisy(z, xi)
 
     with guarded("ridge readout Gram matrix ΦᵀΦ", t, hint):
-        fit = fit_ridge(streams.blocks(fit_data, noisy, mine=not dual), cfg.n_fit, W, sigma, effective_lambdas(cfg),
-                        dual=dual, reduce=None if dual else streams.shard.reduce)
+        if fit_set is not None:
+            fit = fit_ridge(fit_set.blocks(), cfg.n_fit, fit_set.W, sigma, effective_lambdas(cfg), dual=dual)
+        else:
+            fit = fit_ridge(streams.blocks(fit_data, noisy, mine=not dual), cfg.n_fit, W, sigma,
+                            effective_lambdas(cfg), dual=dual, reduce=None if dual else streams.shard.reduce)
     check_finite(fit.weights, "ridge readout weight vector", t, hint)
     held = streams.sampler("holdout", 0, cfg.n_holdout)
     hold = mean_squared_errors(streams.blocks(held, noisy), cfg.n_holdout, W, sigma, fit.weights,
@@ -132,4 +159,4 @@ def evaluate(cfg: Any, W: torch.Tensor, t: int, labels: Labels, sigma: Callable[
             "lambda_best": cfg.ridge_lambdas[j], "train_error": fit.train_error[j]}
 
 
-__all__ = ["Streams", "effective_lambdas", "evaluate", "labelled", "train_step_index"]
+__all__ = ["FitSet", "Streams", "effective_lambdas", "evaluate", "labelled", "train_step_index"]

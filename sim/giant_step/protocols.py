@@ -60,7 +60,7 @@ PROTOCOLS: Mapping[str, Protocol] = {p.name: p for p in (
     Protocol("dklps-multi-step", "THEORY.md §3.2, [DKLPS] multiple_steps notebook", {
         "target": MULTI_STEP_EXAMPLES[0], "activation": "relu", "d": 4096, "p": 1024, "n_exp": 1.0,
         "n_scale": 1.0, "steps": 6, "lr0": 2.0, "lr_rule": "d^((ell-1)/2)", "output_scale": "1/p",
-        "init": "hypercube", "preprocess": "none", "noise": 0.0, "normalize": False, "reuse_batch": False,
+        "init": "hypercube", "preprocess": "none", "noise": 0.0, "normalize": False, "batch": "fresh",
         "readout": "none", "step_cosines": True},
         cases=tuple({"target": t} for t in MULTI_STEP_EXAMPLES)),
 )}

@@ -25,8 +25,9 @@ A step costs ``O(n·p·(k + p) + p³)`` multiply-adds and ``n·k`` Gaussian samp
 (then ``D = 0`` and the step is the dense one in a rotated basis). The readout (ridge, held-out, test)
 needs the features ``σ(W z) = σ(W_S z_S)`` only, so it runs on ``k``-dimensional fresh samples
 (``sim.giant_step.evaluation``); the overlaps are the first ``r`` columns of the normalised ``W``.
-What this cannot represent exactly (batch estimates of the low orders, batch reuse, a readout on the
-training batch) is refused and run by the dense engine (``sim.giant_step.choice``).
+A run that uses a batch more than once (batch reuse, a readout on the training batch, the first-Hermite
+estimate) needs §3.4's conditioning: ``sim.giant_step.conditioned``; what no probe represents (the
+least-squares estimate, bf16) runs on the dense engine (``sim.giant_step.choice``).
 
 Data parallel: each rank sums its block range of ``C Z_S``, ``C Cᵀ`` and ``Σ r²``; one ``all_reduce`` adds
 them; the Bartlett draw comes from the run's seed (the same on every rank) and rank 0's ``W`` is broadcast.
@@ -38,17 +39,15 @@ from typing import Any
 
 import torch
 
-from sim.data import Labels, Sampler, make_labels
 from sim.distributed import Shard, broadcast_
 from sim.divergence import check_finite, guarded
 from sim.giant_step.bartlett import bartlett, reduced_init, step_rng
+from sim.giant_step.common import EngineBase, State
 from sim.giant_step.config import SimConfig
-from sim.giant_step.dense import progress_bar, readout_blocks
-from sim.giant_step.evaluation import Streams, evaluate, labelled
+from sim.giant_step.evaluation import evaluate, labelled
 from sim.giant_step.init import second_layer_of
 from sim.giant_step.plan import Plan
 from sim.giant_step.protocol import Forward
-from theory import activation
 
 TOL = 1e-10
 
@@ -85,63 +84,40 @@ def covariance_factor(CC: torch.Tensor, tol: float = TOL) -> torch.Tensor:
     return V[:, keep] * evals[keep].sqrt()
 
 
-class ReducedEngine:
-    """The reduced-coordinate engine of one run (``sim.giant_step.engine.Engine``)."""
+class ReducedEngine(EngineBase):
+    """The reduced-coordinate engine of one run on fresh batches (``sim.giant_step.engine.Engine``)."""
 
     name = "reduced"
 
     def __init__(self, cfg: SimConfig, seed: int, plan: Plan, progress: bool, shard: Shard, hint: str) -> None:
-        self.cfg, self.seed, self.plan, self.shard, self.hint = cfg, seed, plan, shard, hint
-        self.dtype = getattr(torch, cfg.dtype)
-        self.pair = activation(cfg.activation).torch_pair()
-        self.labels: Labels = make_labels(cfg.target, cfg.noise, cfg.preprocess, cfg.ell_resolved)
-        self.a = torch.empty(0)
-        self.k = cfg.r
-        total = cfg.steps * -(-cfg.n // cfg.block_size) + readout_blocks(cfg)
-        self.bar = progress_bar(cfg, seed, total, shard.world_size, "reduced") if progress else None
-        self.streams = Streams(self.sampler, plan.chunk_blocks, shard, self.tick)
+        super().__init__(cfg, seed, plan, progress, shard, hint, step_blocks=-(-cfg.n // cfg.block_size))
 
-    def sampler(self, stream: str, step: int, n: int) -> Sampler:
-        """Samples of ``stream`` in the current ``k`` coordinates (``z_S``)."""
-        c = self.cfg
-        return Sampler(self.seed, stream, step, n, self.k, c.block_size, self.dtype, self.plan.device)
-
-    def tick(self, k: int) -> None:
-        if self.bar is not None:
-            self.bar.update(k)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-    def init(self) -> torch.Tensor:
-        """``W⁰`` in reduced coordinates (``p × k₀``, ``sim.giant_step.bartlett.reduced_init``); keeps ``a``."""
+    def init(self) -> State:
+        """``W⁰`` in reduced coordinates (``p × k₀``, ``sim.giant_step.bartlett.reduced_init``) and ``a``."""
         c = self.cfg
         W = reduced_init(c.init, c.p, c.d, c.r, self.seed).to(self.plan.device)
-        self.a = second_layer_of(c.init, c.p, self.seed, self.plan.device)
-        self.k = W.shape[1]
-        return W
+        return State(W, second_layer_of(c.init, c.p, self.seed, self.plan.device))
 
-    def step(self, W: torch.Tensor, t: int) -> tuple[torch.Tensor, float]:
-        """Giant step ``t`` (1-based) in reduced coordinates: ``(W^t (p × k_t), batch loss before the step)``."""
+    def step(self, state: State, t: int) -> tuple[State, float]:
+        """Giant step ``t`` (1-based) in reduced coordinates: ``(state with W^t (p × k_t), batch loss before it)``."""
         c = self.cfg
-        self.k = W.shape[1]
-        sampler = self.sampler("train", t - 1, c.n)
+        W, a, k = state.W, state.a, state.k
+        sampler = self.sampler("train", t - 1, c.n, k)
         blocks = labelled(sampler, self.plan.chunk_blocks, self.labels.train, self.tick,
                           self.shard.blocks(sampler.num_blocks))
-        QZ, G, sq = accumulate(W, self.a, c.scale, blocks, self.pair, self.dtype, c.init == "symmetric",
+        QZ, G, sq = accumulate(W, a, c.scale, blocks, self.pair, self.dtype, c.init == "symmetric",
                                self.shard.reduce)
         loss = sq / (2 * c.n)
         check_finite(loss, "batch loss", t, self.hint)
-        w = self.a / c.n  # C = diag(a/n) Qᵀ
+        w = a / c.n  # C = diag(a/n) Qᵀ
         CZ, CC = QZ * w[:, None], G * (w[:, None] * w[None, :])
         check_finite(CC, "step covariance C Cᵀ", t, self.hint)
         with guarded("step covariance C Cᵀ", t, self.hint):
             L = covariance_factor(CC)
         eta = c.lr_per_neuron
         parts = [W + eta * CZ]
-        if c.d > self.k and L.shape[1] > 0:
-            R = torch.from_numpy(bartlett(L.shape[1], c.d - self.k, step_rng(self.seed, t))).to(L.device)
+        if c.d > k and L.shape[1] > 0:
+            R = torch.from_numpy(bartlett(L.shape[1], c.d - k, step_rng(self.seed, t))).to(L.device)
             parts.append(eta * (L @ R))
         W = torch.cat(parts, dim=1)
         if c.normalize:
@@ -149,13 +125,11 @@ class ReducedEngine:
         check_finite(W, "first-layer weight matrix W", t, self.hint)
         if self.shard.world_size > 1:  # every rank continues from rank 0's bits
             broadcast_(W, 0)
-        self.k = W.shape[1]
-        return W, loss
+        return State(W, a), loss
 
-    def readout(self, W: torch.Tensor, t: int) -> dict[str, Any]:
+    def readout(self, state: State, t: int) -> dict[str, Any]:
         """The readout after step ``t`` on fresh samples in the ``k_t`` coordinates (features need ``z_S`` only)."""
-        self.k = W.shape[1]
-        return evaluate(self.cfg, W.to(self.dtype), t, self.labels, self.pair[0], self.streams,
+        return evaluate(self.cfg, state.W.to(self.dtype), t, self.labels, self.pair[0], self.streams(state.k),
                         self.plan.ridge_mode == "dual", self.hint)
 
 

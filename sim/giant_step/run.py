@@ -57,6 +57,7 @@ import torch
 
 from sim.distributed import DistContext, Shard
 from sim.divergence import check_finite, guarded
+from sim.giant_step.common import State
 from sim.giant_step.config import KIND, SimConfig
 from sim.giant_step.engine import make_engine
 from sim.giant_step.overlaps import overlap_matrix, singular_values, step_cosines
@@ -144,20 +145,20 @@ def simulate(cfg: SimConfig, seed: int = 0, progress: bool = False, plan: Plan |
     with PeakMemory(plan.device) as peak, _precision(plan.device_type, c.tf32), torch.no_grad():
         engine = make_engine(c, seed, plan, progress, shard, hint)
         try:
-            W = engine.init()
+            state = engine.init()
             _sync(plan.device)
             timings["init"] = time.perf_counter() - t_start
             for t in range(c.steps + 1):
                 loss, cosines = None, None
                 if t > 0:
                     t0 = time.perf_counter()
-                    previous = W
-                    W, loss = engine.step(W, t)
+                    previous = state.W
+                    state, loss = engine.step(state, t)
                     _sync(plan.device)
                     timings["steps"] += time.perf_counter() - t0
                     if c.step_cosines:
-                        cosines = _rounded(step_cosines(previous, W, c.r))
-                per_step.append(_entry(c, t, W, loss, cosines, engine, hint, timings))
+                        cosines = _rounded(step_cosines(previous, state.W, c.r))
+                per_step.append(_entry(c, t, state, loss, cosines, engine, hint, timings))
         finally:
             engine.close()
     timings["total"] = time.perf_counter() - t_start
@@ -175,9 +176,10 @@ def divergence_hint(c: SimConfig) -> str:
     return ", ".join(ways)
 
 
-def _entry(c: SimConfig, t: int, W: torch.Tensor, loss: float | None, cosines: list[list[float]] | None,
+def _entry(c: SimConfig, t: int, state: State, loss: float | None, cosines: list[list[float]] | None,
            engine: Any, hint: str, timings: dict[str, float]) -> dict[str, Any]:
     """The ``per_step`` entry after step ``t``: overlaps, singular values, the readout if one is due."""
+    W = state.W
     check_finite(W, "first-layer weight matrix W", t, hint)
     M = overlap_matrix(W, c.r)
     with guarded("overlap matrix M = Ŵ W*ᵀ", t, hint):
@@ -188,7 +190,7 @@ def _entry(c: SimConfig, t: int, W: torch.Tensor, loss: float | None, cosines: l
                              "train_error": None}
     if c.readout == "every_step" or (c.readout == "final" and t == c.steps):
         t0 = time.perf_counter()
-        entry.update(engine.readout(W, t))
+        entry.update(engine.readout(state, t))
         _sync(str(W.device))
         timings["readout"] += time.perf_counter() - t0
     return entry

@@ -36,7 +36,7 @@ def test_derived_sizes_and_learning_rate() -> None:
     (dict(engine="fast"), "engine must be one of auto, dense, reduced"),
     (dict(protocol="dklps"), "protocol must be one of dklps-one-step, dklps-multi-step"),
     (dict(engine="reduced", preprocess="estimate", ell=2), "engine='reduced' cannot run this config exactly"),
-    (dict(engine="reduced", reuse_batch=True), "use engine='dense' or 'auto'"),
+    (dict(engine="reduced", bf16=True), "use engine='dense' or 'auto'"),
     (dict(readout_labels="preprocessed"), "set preprocess"),
     (dict(test_estimate="test", preprocess="exact", readout_labels="preprocessed"), "test_estimate='test'"),
     (dict(preprocess="hermite", ell=3), "needs preprocess='exact'"),

@@ -192,10 +192,12 @@ def test_engine_choice_rule_and_record() -> None:
     assert max_coordinates(base) == 1 + 8 + 8 + 16
     assert resolve_engine(base)[0] == "reduced" and "≤ 0.5·d" in resolve_engine(base)[1]
     assert resolve_engine(base.replace(d=80))[0] == "dense"  # 33 + 16 > 40
-    for why in (dict(preprocess="estimate", ell=2), dict(reuse_batch=True), dict(readout_data="train_batch"),
-                dict(preprocess="hermite")):
+    for why in (dict(preprocess="estimate", ell=2), dict(bf16=True)):
         name, reason = resolve_engine(base.replace(**why))
         assert name == "dense" and reason.startswith("auto: dense because")
+    for why in (dict(batch="reuse"), dict(readout_data="train_batch"), dict(preprocess="hermite", ell=2)):
+        name, reason = resolve_engine(base.replace(**why))  # §3.4: the reduced engine conditions on the batch
+        assert name == "reduced" and "§3.4 conditioning for" in reason and next(iter(why)) in reason
     rec = simulate(base, 0)
     assert rec["engine"] == "reduced" and rec["engine_reason"] == resolve_engine(base)[1]
     assert base.key_dict("cpu")["engine"] == "reduced" == base.replace(engine="reduced").key_dict("cpu")["engine"]

@@ -62,7 +62,7 @@ def test_blocks_depend_on_seed_stream_step_index_only() -> None:
 def test_reuse_batch_reuses_the_step_batch() -> None:
     cfg = SimConfig(**{**BASE, "readout": "none"})
     fresh = simulate(cfg, 0)
-    reused = simulate(cfg.replace(reuse_batch=True), 0)
+    reused = simulate(cfg.replace(batch="reuse"), 0)
     # step 1 sees the same batch either way; step 2 differs
     assert fresh["per_step"][1]["overlaps"] == reused["per_step"][1]["overlaps"]
     assert fresh["per_step"][2]["overlaps"] != reused["per_step"][2]["overlaps"]
