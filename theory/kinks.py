@@ -85,7 +85,7 @@ def _zero_set(h: sympy.Expr, xs: list[sympy.Symbol]) -> list[Hyperplane] | None:
         if poly.total_degree() <= 1:
             return [_plane([float(poly.coeff_monomial(x)) for x in xs], float(poly.coeff_monomial(1)))]
         if not all(c.is_Rational for c in poly.coeffs()):
-            return None
+            return _roots_of_one_variable(h, used[0], xs) if len(used) == 1 else None
         planes: list[Hyperplane] = []
         for factor, _ in sympy.factor_list(poly.as_expr(), *xs)[1]:
             fvars = [x for x in xs if x in factor.free_symbols]
@@ -129,7 +129,10 @@ def _size(h: sympy.Expr, xs: list[sympy.Symbol]) -> tuple[int, int] | None:
     (computed in a sparse ring, :func:`theory.polyalgebra.ring_form`); ``None`` otherwise."""
     if not h.is_polynomial(*xs) or not all(n.is_Rational for n in h.atoms(sympy.Number)):
         return None
-    p, atoms = ring_form(h)
+    try:
+        p, atoms = ring_form(h)
+    except ValueError:  # an irrational constant (sqrt(6)) whose atoms are rational numbers
+        return None
     if any(a not in xs for a in atoms if p.degree(p.ring.gens[atoms.index(a)]) > 0):
         return None
     return max((sum(m) for m in p.monoms()), default=0), len(p)

@@ -121,3 +121,12 @@ def test_single_index_only() -> None:
         generative_exponent("x1*x2")
     with pytest.raises(ValueError, match="MAX_DEGREE"):
         label_exponent("He8(x1)", "y**9")
+
+
+def test_kinked_transform_of_a_standardized_link() -> None:
+    # relu(He3(z)/√6): kinks at the roots of He3 although the argument has an irrational constant
+    le = label_exponent("He3(x1)", "relu(y)", standardize=True, kmax=3)
+    ref = mpmath.quad(lambda z: max((z**3 - 3 * z) / mpmath.sqrt(6), 0) * (z**2 - 1) * mpmath.npdf(z),
+                      [-mpmath.inf, -mpmath.sqrt(3), 0, mpmath.sqrt(3), mpmath.inf])
+    assert le.exponent == 2 and float(le.coefficients[1]) == pytest.approx(float(ref), abs=1e-8)
+    assert "kinks" in le.method
