@@ -12,6 +12,10 @@ samples and labels); the kinds ``giant_step`` (§3) and ``zhou_ge`` (§4), one c
 kind), ``cli``.
 """
 
+from theory.exits import guard_startup
+
+guard_startup()  # python -m …: Ctrl-C while the package imports ends in one line (theory.exits)
+
 from sim.drivers import run_many, run_or_load
 from sim.giant_step import (
     Plan,

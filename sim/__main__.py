@@ -1,5 +1,5 @@
-"""``python -m sim``: see ``sim.cli``."""
+"""``python -m sim``: see ``sim.cli`` (``theory.exits`` for the exit statuses)."""
 
-from sim.cli import main
+from theory.exits import main_module
 
-raise SystemExit(main())
+raise SystemExit(main_module("python -m sim", "sim.cli"))

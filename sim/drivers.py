@@ -19,13 +19,15 @@ command line of ``sim`` and ``verify`` in it:
   any compute);
 * ``EXIT_INTERNAL`` = 3: anything unexpected (a bug; never mistaken for bad input or a verdict);
 * ``EXIT_DIVERGED`` = 4: a run diverged (the other runs of the command were still run and stored);
-* ``EXIT_INTERRUPTED`` = 130: Ctrl-C (finished runs are in the store).
+* ``EXIT_IO`` = 74: an I/O error (a full disk under the store, stdout to a full device);
+* ``EXIT_INTERRUPTED`` = 130: Ctrl-C or ``SIGTERM`` (finished runs are in the store).
+
+The statuses and the policy common to every command line (``theory``'s too) are :mod:`theory.exits`; this
+module adds the failures of runs (:func:`classify`).
 """
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -34,6 +36,8 @@ from sim.distributed import DistContext, all_gather_objects, broadcast_object
 from sim.divergence import LINALG_ERRORS, Diverged
 from sim.kinds import Kind, kind_of
 from sim.store import MAX_SEED, NonFiniteRecord, Store, StoreError, check_record
+from theory import exits
+from theory.exits import EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_IO, EXIT_OK, exit_help
 from theory.validate import Interval, check_scalar
 
 Record = dict[str, Any]
@@ -46,14 +50,8 @@ MAX_RUNS = 100_000
 SEED = Interval(int, 0, MAX_SEED)
 DIVERGENCES = (Diverged, NonFiniteRecord, *LINALG_ERRORS)  # a run that diverged: not stored, EXIT_DIVERGED
 
-EXIT_OK = 0
-EXIT_BAD_INPUT = 2
-EXIT_INTERNAL = 3
-EXIT_DIVERGED = 4
-EXIT_INTERRUPTED = 130
-EXIT_HELP = (f"exit status: {EXIT_OK} ok, {EXIT_BAD_INPUT} bad input (one line, before any compute), {EXIT_INTERNAL} "
-             f"an internal error, {EXIT_DIVERGED} a run diverged (the others are stored), {EXIT_INTERRUPTED} "
-             "interrupted")
+EXIT_HELP = exit_help(f"{EXIT_DIVERGED} a run diverged (the others are stored)")
+INTERNAL = "internal error (a bug, not bad input; please report it): "
 
 
 class RunFailed(RuntimeError):
@@ -88,29 +86,28 @@ def one_line(exc: BaseException) -> str:
     return named
 
 
-def failure(exc: BaseException) -> tuple[int, str]:
-    """The exit status and the one line (after the program's name) of a command line stopped by ``exc``."""
+def classify(exc: BaseException, diverged_status: int = EXIT_DIVERGED) -> tuple[int, str] | None:
+    """The status and line of the failures of runs (``theory.exits.failure`` does the rest): an interrupt,
+    a divergence (``diverged_status``), a run that failed (a bug, named with its run)."""
     if isinstance(exc, KeyboardInterrupt):
         return EXIT_INTERRUPTED, "interrupted; finished runs are in the store"
     if isinstance(exc, (RunsDiverged, *DIVERGENCES)):
-        return EXIT_DIVERGED, one_line(exc)
-    if isinstance(exc, ValueError):
-        return EXIT_BAD_INPUT, "error: " + " ".join(str(exc).split())
-    return EXIT_INTERNAL, f"internal error (a bug, not bad input; please report it): {one_line(exc)}"
+        return diverged_status, one_line(exc)
+    if isinstance(exc, RunFailed):
+        return EXIT_INTERNAL, INTERNAL + one_line(exc)
+    return None
+
+
+def failure(exc: BaseException) -> tuple[int, str]:
+    """The exit status and the one line (after the program's name) of a command line stopped by ``exc``."""
+    return exits.failure(exc, classify)
 
 
 def run_command(prog: str, command: Callable[[], int], diverged_status: int = EXIT_DIVERGED) -> int:
     """``command()``'s exit status; a failure is written as one line ``"{prog}: …"`` on stderr and gets its
-    status from ``failure`` (``diverged_status`` for a divergence). A closed stdout (``… | head``) is quiet."""
-    try:
-        return int(command())
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
-    except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 - every failure becomes one line and a status
-        status, line = failure(exc)
-        sys.stderr.write(f"{prog}: {line}\n")
-        return diverged_status if status == EXIT_DIVERGED else status
+    status from ``failure`` (``diverged_status`` for a divergence). A closed stdout (``… | head``) is quiet;
+    an interrupt in any phase is one line and ``EXIT_INTERRUPTED`` (``theory.exits.run_command``)."""
+    return exits.run_command(prog, command, lambda exc: classify(exc, diverged_status))
 
 
 def check_run_count(count: int, what: str = "this command") -> int:
@@ -373,5 +370,6 @@ def _run_many_distributed(jobs: Sequence[Job], checked: list[tuple[Kind, Any]], 
 
 
 __all__ = ["DIVERGENCES", "EXIT_BAD_INPUT", "EXIT_DIVERGED", "EXIT_HELP", "EXIT_INTERNAL", "EXIT_INTERRUPTED",
-           "EXIT_OK", "MAX_RUNS", "PARALLEL", "RunFailed", "RunsDiverged", "check_run_count", "failure", "job_name",
-           "one_line", "plan_jobs", "run_command", "run_jobs", "run_many", "run_or_load", "seed_jobs", "stored"]
+           "EXIT_IO", "EXIT_OK", "MAX_RUNS", "PARALLEL", "RunFailed", "RunsDiverged", "check_run_count", "classify",
+           "failure", "job_name", "one_line", "plan_jobs", "run_command", "run_jobs", "run_many", "run_or_load",
+           "seed_jobs", "stored"]

@@ -25,7 +25,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, NoReturn, Self
 
-from theory.validate import Boolean, Constraint, Interval, Options, check_params
+from theory.validate import AsciiNumbers, Boolean, Constraint, Interval, Options, check_params
 
 Parser = Callable[[Any, object], object]
 MAX_CONFIG_BYTES = 2**20  # a config or sweep file: a few lines of YAML or JSON
@@ -238,10 +238,11 @@ def read_mapping(path: str | Path) -> dict[str, Any]:
     return data
 
 
-class FlagParser(argparse.ArgumentParser):
-    """``argparse.ArgumentParser`` whose errors (an unknown flag, a bad choice, a missing value) are raised as
-    ``ValueError`` with argparse's one-line message, so the command line reports them like every other bad
-    input (``sim.drivers.run_command``: one line, exit 2) instead of printing the usage."""
+class FlagParser(AsciiNumbers, argparse.ArgumentParser):
+    """``argparse.ArgumentParser`` whose errors (an unknown flag, a bad choice, a missing value, a number in
+    digits other than ASCII: ``theory.validate.AsciiNumbers``) are raised as ``ValueError`` with argparse's
+    one-line message, so the command line reports them like every other bad input (``sim.drivers.run_command``:
+    one line, exit 2) instead of printing the usage."""
 
     def error(self, message: str) -> NoReturn:
         raise ValueError(message)

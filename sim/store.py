@@ -23,20 +23,23 @@ database (``PRAGMA quick_check``), a ``runs`` table without the expected columns
 ``SCHEMA_VERSION`` (``PRAGMA user_version``, or a ``NOT NULL`` column without default that this code would
 not fill), a file or folder it cannot write to. A damaged record blob is named by its key when read.
 Nothing non-finite is stored: ``put`` (and :func:`record_json`, which prints records) refuse a record
-holding NaN or ±inf with :class:`NonFiniteRecord`, naming where it is.
+holding NaN or ±inf with :class:`NonFiniteRecord`, naming where it is. A full disk or a failing device
+while reading or writing is an ``OSError`` naming the file (an I/O error: ``theory.exits.EXIT_IO``); a
+transaction interrupted or failed is rolled back without its own error hiding the cause (Ctrl-C, the disk).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import errno
 import json
 import math
 import sqlite3
 import time
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -237,8 +240,7 @@ class Store:
             changed = version != SCHEMA_VERSION or "kind" not in columns  # a new, old or unversioned file
             con.execute("COMMIT" if changed else "ROLLBACK")
         except BaseException:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
+            _rollback(con)
             raise
 
     def _check_columns(self, columns: dict[str, tuple]) -> None:
@@ -263,6 +265,9 @@ class Store:
             con.execute("PRAGMA synchronous=FULL")
             yield con
         except sqlite3.Error as exc:
+            if _is_io_error(exc):  # a full disk, a failing device: an I/O error, not bad input
+                raise OSError(errno.EIO, f"results store {self.path!r}: SQLite: {' '.join(str(exc).split())}",
+                              self.path) from None
             raise self._fail(*_sqlite_problem(exc)) from None
         finally:
             if con is not None:
@@ -302,8 +307,8 @@ class Store:
                 con.execute("INSERT OR REPLACE INTO runs (key, kind, seed, code_version, device_type, config, "
                             "created, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
                 con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
+            except BaseException:  # an interrupt after a COMMIT that succeeded, or a COMMIT that failed
+                _rollback(con)
                 raise
 
     def records(self, current_only: bool = True, seed: int | None = None, device_type: str | None = None,
@@ -314,15 +319,17 @@ class Store:
         names = self.config_fields(kind)
         clauses, args = ["kind = ?"], [kind]
         for name, value in config_filters.items():
-            if names and name not in names:
-                raise ValueError(f"unknown config field {name!r} in filter; known fields are {', '.join(names)}")
+            if not name.isidentifier() or (names and name not in names):
+                known = f"known fields are {', '.join(names)}" if names else "no run of this kind is stored"
+                raise ValueError(f"unknown config field {name!r} in filter; {known}")
             if isinstance(value, bool):
                 value = int(value)
             if value is None:
-                clauses.append(f"json_extract(config, '$.{name}') IS NULL")
+                clauses.append("json_extract(config, ?) IS NULL")
+                args.append(f"$.{name}")
             else:
-                clauses.append(f"json_extract(config, '$.{name}') = ?")
-                args.append(value)
+                clauses.append("json_extract(config, ?) = ?")
+                args += [f"$.{name}", value]
         if seed is not None:
             clauses.append("seed = ?")
             args.append(int(seed))
@@ -352,6 +359,21 @@ class Store:
         """Every stored key, oldest run first."""
         with self._connect() as con:
             return [r[0] for r in con.execute("SELECT key FROM runs ORDER BY created, key")]
+
+
+def _rollback(con: sqlite3.Connection) -> None:
+    """Roll back the open transaction, if there is one (none after a COMMIT that succeeded, or one SQLite
+    already rolled back); a failure to do so never replaces the exception being raised."""
+    if con.in_transaction:
+        with suppress(sqlite3.Error):
+            con.execute("ROLLBACK")
+
+
+def _is_io_error(exc: sqlite3.Error) -> bool:
+    """A full disk or a failing device (``SQLITE_FULL``, ``SQLITE_IOERR``), as opposed to a bad file."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    text = str(exc).lower()
+    return (code is not None and code & 0xFF in (10, 13)) or "disk is full" in text or "disk i/o error" in text
 
 
 def _sqlite_problem(exc: sqlite3.Error) -> tuple[str, str]:

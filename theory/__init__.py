@@ -8,6 +8,10 @@ THEORY.md §1–§3.1. ``theory`` never imports torch at import time.
 ((0, 1, 2, 3), (0, 1, 2))
 """
 
+from theory.exits import guard_startup
+
+guard_startup()  # python -m …: Ctrl-C while the package imports ends in one line (theory.exits)
+
 from theory.activations import Activation, HermiteSeries, activation
 from theory.arccos import StudentTeacher, relu_kernel, relu_kernel_derivative
 from theory.generative import GenerativeExponent, LabelExponent, generative_exponent, label_exponent

@@ -1,7 +1,5 @@
-"""Entry point for ``python -m theory`` (see ``theory.cli``)."""
+"""Entry point for ``python -m theory`` (see ``theory.cli``; ``theory.exits`` for the exit statuses)."""
 
-import sys
+from theory.exits import main_module
 
-from theory.cli import main
-
-sys.exit(main())
+raise SystemExit(main_module("python -m theory", "theory.cli"))

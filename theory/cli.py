@@ -8,8 +8,11 @@ Readable tables by default, ``--json`` for machines,
 next to the generic ones. A readout exponent ``--kappa`` (and ``--batch-exponent``)
 may be any number ``≥ 0`` (``≥ 1``): §2.6 uses ``⌊κ⌋`` (the readout represents
 degree ``≤ ⌊κ⌋`` in the unlearned coordinates) and the output says so.
-Bad input exits with status 2 and one line on stderr; a closed output pipe
-(``… | head -1``) ends quietly. The mathematics: ``docs/theory.md`` (same section
+Every failure is one line on stderr and an exit status (:mod:`theory.exits`): 2 bad input
+(before any compute: a limit such as ``theory.activations.MAX_ORDER`` or ``theory.target.MAX_KAPPA``,
+a request over the analysis budget of :mod:`theory.budget`), 3 an internal error, 74 an I/O error
+(``> /dev/full``), 130 Ctrl-C; a closed output pipe (``… | head -1``) ends quietly. ``--json`` is strict
+JSON: a non-finite number is written as the string ``"inf"``, ``"-inf"`` or ``"nan"``. The mathematics: ``docs/theory.md`` (same section
 numbers as THEORY.md).
 """
 
@@ -18,24 +21,28 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import sys
 from collections.abc import Sequence
 
 import sympy
 
 from theory.activations import activation
+from theory.exits import EXIT_BAD_INPUT, EXIT_OK, exit_help, run_command
 from theory.parse import parse_expression, target_variable
 from theory.staircase import Staircase
 from theory.target import Target
+from theory.validate import AsciiNumbers
+
+
+PROG = "python -m theory"
 
 
 class UsageError(Exception):
     """Bad command-line input: reported as one line, exit status 2."""
 
 
-class _Parser(argparse.ArgumentParser):
-    """One-line errors; ``--help`` shows every default (``ArgumentDefaultsHelpFormatter``)."""
+class _Parser(AsciiNumbers, argparse.ArgumentParser):
+    """One-line errors; ``--help`` shows every default (``ArgumentDefaultsHelpFormatter``); numbers in ASCII
+    digits only (:class:`theory.validate.AsciiNumbers`)."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
@@ -243,7 +250,7 @@ def cmd_orientation(args: argparse.Namespace) -> tuple[str, dict]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m theory", description="Symbolic questions about targets and activations "
+    p = _Parser(prog=PROG, epilog=exit_help(), description="Symbolic questions about targets and activations "
                 "(THEORY.md §2; docs/theory.md explains each answer).")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -326,20 +333,41 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def json_safe(data: object) -> object:
+    """``data`` with every non-finite float written as the string ``"inf"``, ``"-inf"`` or ``"nan"`` (strict JSON)."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return "nan" if math.isnan(data) else ("inf" if data > 0 else "-inf")
+    if isinstance(data, dict):
+        return {k: json_safe(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [json_safe(v) for v in data]
+    return data
+
+
+def _classify(exc: BaseException) -> tuple[int, str] | None:
+    return (EXIT_BAD_INPUT, "error: " + " ".join(str(exc).split())) if isinstance(exc, UsageError) else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one subcommand; 0 on success, 2 on bad input (one line on stderr)."""
-    try:
+    """Run one subcommand.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments (default ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        The exit status: 0, or a failure's (module docstring; one line on stderr, never a traceback).
+    """
+    def command() -> int:
         args = build_parser().parse_args(argv)
         if args.json and getattr(args, "latex", False):
             raise UsageError("--json and --latex exclude each other; give one")
         text, data = args.func(args)
-        out = json.dumps(data, indent=1, allow_nan=False) if args.json else text
-    except (UsageError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        print(out, flush=True)
-    except BrokenPipeError:  # the reader closed the pipe (``| head -1``): stop quietly
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    return 0
+        out = json.dumps(json_safe(data), indent=1, allow_nan=False) if args.json else text
+        print(out)
+        return EXIT_OK
+
+    return run_command(PROG, command, _classify)

@@ -19,6 +19,7 @@ Every package (``theory``, ``sim``, ``verify``) validates through :func:`check_s
 
 from __future__ import annotations
 
+import argparse
 import math
 import operator
 from collections.abc import Mapping
@@ -76,6 +77,8 @@ class Interval:
             return operator.index(value)  # type: ignore[arg-type]
         if isinstance(value, str):
             value = value.strip()
+            if not value.isascii():  # float("৪") is 4.0 in Python: digits of other scripts are not numbers here
+                raise ValueError("not ASCII")
         out = float(value)  # type: ignore[arg-type]
         if not math.isfinite(out):
             raise ValueError("not finite")
@@ -174,10 +177,23 @@ def check_params(values: Mapping[str, Any], constraints: Mapping[str, Constraint
     return out
 
 
+class AsciiNumbers:
+    """``argparse`` parser mixin: a flag with a ``type`` (``int``, ``float``, a converter, not ``str``) reads ASCII only —
+    Python's ``int("৪")`` is 4 and ``float("４")`` is 4.0, a silent wrong answer; such a value is refused
+    like any invalid one (the parser's ``error``: one line)."""
+
+    def _get_value(self, action: argparse.Action, arg_string: str) -> Any:
+        if action.type not in (None, str) and not arg_string.isascii():
+            name = getattr(action.type, "__name__", "")
+            raise argparse.ArgumentError(action, f"invalid {name} value: {arg_string!r} (numbers are written with "
+                                                 "the ASCII digits 0-9)")
+        return super()._get_value(action, arg_string)  # type: ignore[misc]
+
+
 def _num(x: float) -> str:
     if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
         return str(int(x))
     return f"{x:g}" if isinstance(x, float) else str(x)
 
 
-__all__ = ["Boolean", "Constraint", "Interval", "Options", "check_params", "check_scalar"]
+__all__ = ["AsciiNumbers", "Boolean", "Constraint", "Interval", "Options", "check_params", "check_scalar"]

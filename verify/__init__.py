@@ -6,6 +6,10 @@ takes finished ones from the results store, runs the rest, fits scaling laws
 ``reports/<profile>/`` (``verify.report``).
 """
 
+from theory.exits import guard_startup
+
+guard_startup()  # python -m …: Ctrl-C while the package imports ends in one line (theory.exits)
+
 from verify.claims.base import Claim, Evaluation, Ladder, Plot, RunSet, Variant
 from verify.rules import CONFIRMED, INCONCLUSIVE, REFUTED, Decision
 

@@ -1,7 +1,5 @@
-"""``python -m verify`` (see ``verify.cli``)."""
+"""``python -m verify`` (see ``verify.cli``; ``theory.exits`` for the exit statuses)."""
 
-import sys
+from theory.exits import main_module
 
-from verify.cli import main
-
-sys.exit(main())
+raise SystemExit(main_module("python -m verify", "verify.cli"))

@@ -68,7 +68,7 @@ def test_module_entry_point() -> None:
     proc = subprocess.run([sys.executable, "-m", "theory", "leap", "x1 + x1*x2"], capture_output=True, text=True)
     assert proc.returncode == 0 and "leap index of g = x1 + x1*x2: 1" in proc.stdout
     proc = subprocess.run([sys.executable, "-m", "theory", "leap", "x1 +"], capture_output=True, text=True)
-    assert proc.returncode == 2 and proc.stderr.strip().startswith("error:") and proc.stdout == ""
+    assert proc.returncode == 2 and "error:" in proc.stderr and proc.stdout == ""
 
 
 def test_theory_does_not_import_torch() -> None:
