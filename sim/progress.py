@@ -67,6 +67,14 @@ def estimated_cost(cfg: Any) -> float:
     return max(1.0, model(cfg)) if model is not None else 1.0
 
 
+def phase(engine: Any, text: str) -> None:
+    """Label the progress bar of a long single run with its phase (``"step 2/3"``, ``"readout after step 2"``):
+    the engine's bar (``engine.bar``, tqdm, or ``None`` without progress) shows it beside the block count."""
+    bar = getattr(engine, "bar", None)
+    if bar is not None:
+        bar.set_postfix_str(text)
+
+
 def _duration(seconds: float) -> str:
     """``"42 s"``, ``"3 min 10 s"``, ``"1 h 05 min"``."""
     s = int(round(seconds))
@@ -156,4 +164,4 @@ class RunProgress:
                        f"{_duration(time.perf_counter() - self.start)}")
 
 
-__all__ = ["COSTS", "RunProgress", "estimated_cost", "interactive"]
+__all__ = ["COSTS", "RunProgress", "estimated_cost", "interactive", "phase"]

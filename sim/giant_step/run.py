@@ -65,6 +65,7 @@ from sim.giant_step.plan import Plan, make_plan
 from sim.giant_step.protocols import deviations
 from sim.keys import check_seed, run_key
 from sim.memory import PeakMemory
+from sim.progress import phase
 from sim.version import code_version
 
 VOLATILE = ("timings", "peak_memory_bytes", "peak_memory_kind", "throughput", "chunk_blocks", "max_memory",
@@ -151,6 +152,7 @@ def simulate(cfg: SimConfig, seed: int = 0, progress: bool = False, plan: Plan |
             for t in range(c.steps + 1):
                 loss, cosines = None, None
                 if t > 0:
+                    phase(engine, f"step {t}/{c.steps}")
                     t0 = time.perf_counter()
                     previous = state.W
                     state, loss = engine.step(state, t)
@@ -189,6 +191,7 @@ def _entry(c: SimConfig, t: int, state: State, loss: float | None, cosines: list
                              "test_error_by_lambda": None, "holdout_error_by_lambda": None, "lambda_best": None,
                              "train_error": None}
     if c.readout == "every_step" or (c.readout == "final" and t == c.steps):
+        phase(engine, f"readout after step {t}/{c.steps}")
         t0 = time.perf_counter()
         entry.update(engine.readout(state, t))
         _sync(str(W.device))

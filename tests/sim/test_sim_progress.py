@@ -65,3 +65,26 @@ def test_a_log_gets_plain_lines_without_escape_codes(tmp_path, capsys: pytest.Ca
     assert lines[0] == "runs: 3 runs: 1 from the store, 2 to run"
     assert lines[1].startswith("runs: [1/2] giant_step d=16 seed 1 done in ") and lines[2].startswith("runs: [2/2]")
     assert lines[-1].startswith("runs: 2 of 2 runs simulated in")
+
+
+def test_a_single_run_labels_its_bar_with_the_phase(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sim.giant_step.run as run
+
+    seen: list[str] = []
+    monkeypatch.setattr(run, "phase", lambda engine, text: seen.append(text))
+    run.simulate(SimConfig(**{**TINY, "steps": 2, "readout": "every_step"}), 0)
+    assert seen == ["readout after step 0/2", "step 1/2", "readout after step 1/2", "step 2/2",
+                    "readout after step 2/2"]
+
+    class Bar:
+        text = ""
+
+        def set_postfix_str(self, text: str) -> None:
+            self.text = text
+
+    class Engine:
+        bar = Bar()
+
+    progress.phase(Engine(), "step 1/3")
+    assert Engine.bar.text == "step 1/3"
+    progress.phase(object(), "readout")  # an engine without a bar: nothing to label
