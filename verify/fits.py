@@ -435,7 +435,8 @@ def _rate_weights(ds: np.ndarray, groups: list[np.ndarray], gamma: float) -> np.
 def _extrapolate_fixed(ds: np.ndarray, groups: list[np.ndarray], means: np.ndarray, sig: np.ndarray | None,
                        gamma: float, level: float, paired: bool, common: Mapping[str, object]) -> Extrapolation:
     """``ε∞ + c·d^{-γ}`` with ``γ`` fixed: weighted least squares, linear in the means, so ``ε∞ = Σ_d a_d·mean_d``
-    and its interval is :func:`linear_halfwidth` (module docstring)."""
+    and its interval is :func:`linear_halfwidth` (module docstring). The goodness of fit ``p_fit`` is the χ² of the
+    law's best fit with the seeds' standard errors (a test of the law, whatever weights the estimate uses)."""
     A = np.column_stack([np.ones_like(ds), np.power(ds, -gamma)])
     w = _rate_weights(ds, groups, gamma)
     solve = np.linalg.solve(A.T @ (A * w[:, None]), A.T * w[None, :])  # (2, #d): (ε∞, c) = solve @ means
@@ -447,7 +448,8 @@ def _extrapolate_fixed(ds: np.ndarray, groups: list[np.ndarray], means: np.ndarr
     half = linear_halfwidth(groups, solve[0], level, paired)
     return Extrapolation(eps_inf, c, gamma, (eps_inf - half, eps_inf + half), (gamma, gamma),
                          gamma_bounds=(gamma, gamma), ok=True, failed=0, fixed_gamma=True,
-                         p_fit=_p_fit(ds, means, sig, (eps_inf, c, gamma), 2), **common)
+                         p_fit=_p_fit(ds, means, sig, _fit_fixed(ds, means, sig, gamma) or (eps_inf, c, gamma), 2),
+                         **common)
 
 
 __all__ = ["DEFAULT_BOOT", "DEFAULT_LEVEL", "Extrapolation", "MeanCI", "SlopeFit", "fit_extrapolation",

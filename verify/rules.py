@@ -32,7 +32,7 @@ extrapolation whose law the per-``d`` means reject (χ² p-value below
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -71,14 +71,21 @@ def _ci(ci: tuple[float, float]) -> str:
 def check_ladder(fit: SlopeFit | Extrapolation, min_dims: int = MIN_DIMS, min_span: float = MIN_SPAN,
                  min_seeds: int = MIN_SEEDS) -> Decision | None:
     """INCONCLUSIVE when the ladder is too short to resolve a law in ``d``; ``None`` when it is enough."""
-    dims = fit.dims
+    return check_points(fit.dims, fit.seeds, min_dims, min_span, min_seeds)
+
+
+def check_points(dims: Sequence[int], seeds: Sequence[int], min_dims: int = MIN_DIMS, min_span: float = MIN_SPAN,
+                 min_seeds: int = MIN_SEEDS) -> Decision | None:
+    """The ladder rule of THEORY §5.1 on bare ``dims`` (sorted) and seed counts — for every statistic, value
+    claims included: ≥ ``min_dims`` dimensions, ``d_max/d_min ≥ min_span``, ≥ ``min_seeds`` seeds at each."""
+    dims = sorted(dims)
     if len(dims) < min_dims:
         return Decision(INCONCLUSIVE, f"ladder too short: {len(dims)} dimension(s) {list(dims)}, need ≥ {min_dims}")
     span = dims[-1] / dims[0]
     if span < min_span:
         return Decision(INCONCLUSIVE, f"ladder too short: d_max/d_min = {span:g} < {min_span:g}")
-    if min(fit.seeds) < min_seeds:
-        return Decision(INCONCLUSIVE, f"too few seeds: {min(fit.seeds)} at some d, need ≥ {min_seeds}")
+    if min(seeds) < min_seeds:
+        return Decision(INCONCLUSIVE, f"too few seeds: {min(seeds)} at some d, need ≥ {min_seeds}")
     return None
 
 
@@ -211,6 +218,6 @@ def combine(decisions: Iterable[Decision]) -> Decision:
 
 
 __all__ = ["CONFIRMED", "DECAY_MIN", "Decision", "EXP_BAND", "INCONCLUSIVE", "MIN_DIMS", "MIN_SEEDS", "MIN_SPAN",
-           "P_FIT_MIN", "REFUTED", "THETA_BAND", "VERDICTS", "at_least", "check_ladder", "combine", "decay_text",
+           "P_FIT_MIN", "REFUTED", "THETA_BAND", "VERDICTS", "at_least", "check_ladder", "check_points", "combine", "decay_text",
            "decays", "exponent", "exponent_text", "extrapolated", "fraction_text", "interval_rule", "ladder_text",
            "theta1", "theta1_text", "value"]

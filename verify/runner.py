@@ -201,7 +201,7 @@ def evaluate_claim(claim: Claim, prediction: Mapping[str, Any], runs: RunSet) ->
     """Evaluate one claim; an evaluation that raises or returns something other than an ``Evaluation`` holding
     a ``verify.rules.Decision`` is INCONCLUSIVE with the reason (never a pass)."""
     try:
-        ev = claim.evaluate(prediction, runs)
+        ev = claim.judge(prediction, runs)
     except Exception as exc:  # noqa: BLE001 - a broken evaluation must not stop the other claims
         return _inconclusive(claim, prediction, f"evaluation failed: {_failure_text(exc)}", runs)
     if not isinstance(ev, Evaluation) or not isinstance(ev.decision, Decision):

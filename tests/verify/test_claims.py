@@ -33,10 +33,10 @@ def single_index_runs(level: float, seeds: int = 6, p: int = 64) -> RunSet:
     return RunSet({"": runs})
 
 
-def short_runs(seeds: int = 6, p: int = 64) -> RunSet:
+def short_runs(seeds: int = 6, p: int = 64, arms=("n≍d", "n≍d^1.5")) -> RunSet:
     rng = np.random.default_rng(1)
-    return RunSet({"n≍d": {d: [record(rng.standard_normal((p, 2)) / np.sqrt(d), f"s{d}-{s}") for s in range(seeds)]
-                           for d in DIMS}})
+    return RunSet({arm: {d: [record(rng.standard_normal((p, 2)) / np.sqrt(d), f"s{arm}{d}-{s}") for s in range(seeds)]
+                         for d in DIMS} for arm in arms})
 
 
 def curve_runs(pred, shift: float = 0.0, seeds: int = 8, p: int = 32) -> RunSet:
@@ -45,7 +45,7 @@ def curve_runs(pred, shift: float = 0.0, seeds: int = 8, p: int = 32) -> RunSet:
     runs = {}
     for a, val in pred["overlap"].items():
         runs[f"alpha={a}"] = {}
-        for d in (256, 1024):
+        for d in (256, 512, 1024):
             recs = []
             for s in range(seeds):
                 x = val + shift + 0.3 / np.sqrt(d) * rng.standard_normal() + 0.01 * rng.standard_normal(p // 2)
@@ -100,6 +100,10 @@ def test_short_confirmed_and_refuted_with_injected_prediction():
                                                                                                      "relu")}})
     bad = evaluate_claim(injected, injected.predict(), runs)
     assert bad.verdict == rules.REFUTED
+    # every arm is decided: without the n ≍ d^1.5 runs the claim is INCONCLUSIVE, never decided on half of it
+    half = evaluate_claim(T1_SHORT, T1_SHORT.predict(), short_runs(arms=("n≍d",)))
+    assert half.verdict == rules.INCONCLUSIVE and "n≍d^1.5: no runs in this profile" in half.evaluation.decision.reason
+    assert [a.name for a in half.evaluation.arms] == ["n≍d", "n≍d^1.5"]
 
 
 def test_curve_confirmed_and_refuted_with_injected_prediction():
@@ -234,17 +238,35 @@ def test_error_ladder_is_in_the_kappa_1_5_regime():
     assert len(dims) >= 3 and dims[-1] / dims[0] >= 4
 
 
-@pytest.mark.parametrize("limit,verdict", [(1.35, rules.CONFIRMED), (0.6, rules.REFUTED)])
-def test_c3_lower_bound_from_the_fixed_rate_extrapolation(limit, verdict):
-    """C3-error: ε∞ of ε(d) = ε∞ + c·d^-1/2 against the bound ε_pred(U^1, 1) = 1 from below only."""
+@pytest.mark.parametrize("limit,verdict,control", [(1.35, rules.CONFIRMED, True), (0.6, rules.REFUTED, True),
+                                                   (3.1, rules.INCONCLUSIVE, False)])
+def test_c3_lower_bound_from_the_fixed_rate_extrapolation(limit, verdict, control):
+    """C3-error: ε∞ of ε(d) = ε∞ + c·d^-1/2 against the bound ε_pred(U^1, 1) = 1 from below only; a limit at
+    the random-features level 3 (a network that learned nothing) passes the bound but not its control."""
     rng = np.random.default_rng(6)
     runs = RunSet({"": {d: [{"key": f"c{d}-{s}", "test_error": limit + 0.5 * d**-0.5 + 0.01 * rng.standard_normal()}
                             for s in range(4)] for d in (128, 181, 256, 362, 512)}})
     pred = C3_ERROR.predict()
-    assert pred["eps"][1] == 1.0  # ε_pred(span e1, 1) of x1 + x1x2x3: x1x2x3 is degree 2 in the unlearned x2, x3
+    # g = x1 + He2(x1) + x2x3: ε_pred(span e1, 1) = ‖x2x3‖² = 1, ε_pred({0}, 1) = ‖He2‖² + ‖x2x3‖² = 3
+    assert pred["eps"] == [3.0, 1.0] and pred["informative"]
     out = evaluate_claim(C3_ERROR, pred, runs)
     assert out.verdict == verdict, out.evaluation.decision.reason
+    assert [c.refuted for c in out.evaluation.controls] == [control]
     assert out.evaluation.numbers["series"][0]["fit"]["fixed_gamma"]
+
+
+def test_c3_is_uninformative_where_the_bound_is_the_random_features_level():
+    """Issue 17: for x1 + x1x2x3 the bound ε_pred(U^1, 1) = 1 equals the RF level; a network that learned nothing
+    (ε∞ = 1.79) passed. Such a bound is INCONCLUSIVE now."""
+    from verify.claims.errors import c3_prediction, evaluate_c3
+
+    pred = c3_prediction("x1 + x1*x2*x3")
+    assert pred["eps"] == [1.0, 1.0] and not pred["informative"]
+    rng = np.random.default_rng(7)
+    runs = RunSet({"": {d: [{"key": f"u{d}-{s}", "test_error": 1.79 + 0.5 * d**-0.5 + 0.01 * rng.standard_normal()}
+                            for s in range(4)] for d in (128, 181, 256, 362, 512)}})
+    ev = evaluate_c3(pred, runs)
+    assert ev.decision.verdict == rules.INCONCLUSIVE and "uninformative" in ev.decision.reason
 
 
 def relu_protocol_floor(lr0, alpha):

@@ -9,10 +9,10 @@ import pytest
 from verify import rules
 from verify.claims import registry
 from verify.claims.base import RunSet
-from verify.claims.notebooks import (NB_ONE_STEP, NB_ORIENT, PUBLISHED_DEPARTURE, PUBLISHED_ERRORS, PUBLISHED_SIZE,
-                                     evaluate_one_step, evaluate_orient, example_arm, kappa_arm, line_component,
-                                     one_step_prediction, orient_prediction, prediction_interval,
-                                     step_groups)
+from verify.claims.notebooks import (MARGIN, NB_ONE_STEP, NB_ORIENT, ORIENT_TOL, PUBLISHED_ERRORS, PUBLISHED_SIZE,
+                                     WIDTH_MAX, difference_interval, evaluate_one_step, evaluate_orient, example_arm,
+                                     kappa_arm, line_component, notebook_reading, offline_limit,
+                                     one_step_prediction, orient_prediction, shifted_published)
 from verify.figures import draw, figure_size
 
 matplotlib.use("Agg")
@@ -20,48 +20,63 @@ matplotlib.use("Agg")
 T_975_2 = 0.95 / math.sqrt(2 * 0.975 * 0.025)  # Student t_2 quantile 0.975, closed form (2q − 1)/√(2q(1 − q))
 
 
-def test_prediction_interval_closed_form():
-    lo, hi = prediction_interval([1.0, 2.0, 3.0], 0.95)  # mean 2, sd 1, n = 3
-    half = T_975_2 * 1.0 * math.sqrt(1 + 1 / 3)
-    assert lo == pytest.approx(2 - half, rel=1e-12) and hi == pytest.approx(2 + half, rel=1e-12)
+def test_difference_interval_closed_form():
+    """Welch: values (1, 2, 3) (mean 2, sd 1, n = 3) against a published mean 1.5 with sd 0 → t_2 · 1/√3."""
+    lo, hi = difference_interval([1.0, 2.0, 3.0], 1.5, 0.0, 10, 0.95)
+    half = T_975_2 / math.sqrt(3)
+    assert lo == pytest.approx(0.5 - half, rel=1e-9) and hi == pytest.approx(0.5 + half, rel=1e-9)
     with pytest.raises(ValueError, match="at least 2"):
-        prediction_interval([1.0], 0.95)
+        difference_interval([1.0], 1.0, 0.1, 10, 0.95)
 
 
 # ---------------------------------------------------------------------------
 # NB-one-step
 # ---------------------------------------------------------------------------
-def one_step_runs(shift: float = 0.0, seeds: int = 6, sd: float = 0.01, size=PUBLISHED_SIZE,
+def one_step_runs(shift: float = 0.0, seeds: int = 10, sd: float | None = None, size=PUBLISHED_SIZE,
                   honest_seeds: int = 2) -> RunSet:
-    """Errors around each published mean (+ shift) with a full-seed spread ``sd``."""
+    """Errors around each published mean (+ ``shift`` published sd) with a full-seed spread ``sd`` (default: the
+    published one)."""
     rng = np.random.default_rng(3)
     runs = {}
-    for kappa, (mean, _) in PUBLISHED_ERRORS.items():
+    for kappa, (mean, pub_sd) in PUBLISHED_ERRORS.items():
+        spread = pub_sd if sd is None else sd
         for arm, n in ((kappa_arm(kappa), seeds), (kappa_arm(kappa, honest=True), honest_seeds)):
             z = rng.standard_normal(n)
             z = (z - z.mean()) / z.std(ddof=1) if n > 1 else z * 0
-            runs[arm] = {size["d"]: [{"key": f"{arm}-{s}", "config": dict(size), "test_error": mean + shift + sd * z[s]}
-                                     for s in range(n)]}
+            runs[arm] = {size["d"]: [{"key": f"{arm}-{s}", "config": dict(size),
+                                      "test_error": mean + shift * pub_sd + spread * z[s]} for s in range(n)]}
     return RunSet(runs)
 
 
-def test_one_step_confirmed_when_published_means_are_typical():
-    ev = evaluate_one_step(one_step_prediction(), one_step_runs())
+def test_one_step_confirmed_when_the_suite_reproduces_the_published_means():
+    ev = NB_ONE_STEP.judge(one_step_prediction(), one_step_runs())
     assert ev.decision.verdict == rules.CONFIRMED, ev.decision.reason
     row = ev.numbers["2"]
-    assert row["full_seeds"]["n"] == 6 and row["honest"]["n"] == 2
-    assert row["full_seeds"]["std"] == pytest.approx(0.01)
-    lo, hi = row["interval"]
-    level = 1 - (1 - NB_ONE_STEP.predict()["level"]) / 3
-    assert row["level"] == pytest.approx(level)
-    assert lo < PUBLISHED_ERRORS[2.0][0] < hi
+    assert row["full_seeds"]["n"] == 10 and row["honest"]["n"] == 2
+    lo, hi = row["difference_interval"]
+    assert lo < 0 < hi and hi - lo < 2 * WIDTH_MAX * PUBLISHED_ERRORS[2.0][1]
+    assert [a.decision.verdict for a in ev.arms] == [rules.CONFIRMED] * 3
+    # the control (published means moved by 6 sd) is refuted on the same runs: the rule can say no
+    assert [c.refuted for c in ev.controls] == [True]
 
 
-def test_one_step_refuted_when_a_published_mean_is_far_outside():
-    # sample mean shifted by 5 sd; the 98.3 % interval with 6 seeds is mean ± t_5·sd·√(7/6) ≈ ± 3.3 sd
-    ev = evaluate_one_step(one_step_prediction(), one_step_runs(shift=0.05))
-    assert ev.decision.verdict == rules.REFUTED
-    assert "outside" in ev.decision.reason
+def test_one_step_refuted_when_the_suite_is_far_from_a_published_mean():
+    ev = evaluate_one_step(one_step_prediction(), one_step_runs(shift=2 * MARGIN))
+    assert ev.decision.verdict == rules.REFUTED and "outside" in ev.decision.reason
+
+
+def test_one_step_never_confirms_the_issue_s_false_values_with_few_seeds():
+    """Issue 17: with 3 seeds the former rule accepted 0.30 and 0.31 at κ = 1.3 (published 0.336 ± 0.006); the
+    interval of the difference is then wider than WIDTH_MAX published sd: INCONCLUSIVE, never CONFIRMED."""
+    pred = one_step_prediction()
+    for false in (0.30, 0.31):
+        fake = {**pred, "published": {**pred["published"], "1.3": {**pred["published"]["1.3"], "mean": false}}}
+        for seeds in (3, 10):
+            ev = evaluate_one_step(fake, one_step_runs(seeds=seeds))
+            kappa13 = ev.arms[0].decision
+            assert kappa13.verdict != rules.CONFIRMED, (false, seeds, kappa13.reason)
+    few = evaluate_one_step(pred, one_step_runs(seeds=3))
+    assert few.arms[0].decision.verdict == rules.INCONCLUSIVE and "wider" in few.arms[0].decision.reason
 
 
 def test_one_step_inconclusive_with_too_few_seeds_or_the_wrong_size():
@@ -69,9 +84,16 @@ def test_one_step_inconclusive_with_too_few_seeds_or_the_wrong_size():
     assert few.decision.verdict == rules.INCONCLUSIVE and "need ≥" in few.decision.reason
     small = evaluate_one_step(one_step_prediction(), one_step_runs(size={"d": 32, "p": 64}))
     assert small.decision.verdict == rules.INCONCLUSIVE
-    assert small.numbers["2"]["other_size_records"] == 6
+    assert small.numbers["2"]["other_size_records"] == 10
     empty = evaluate_one_step(one_step_prediction(), RunSet({}))
     assert empty.decision.verdict == rules.INCONCLUSIVE and "--claims NB-one-step" in empty.decision.reason
+
+
+def test_shifted_published_moves_every_mean():
+    pred = one_step_prediction()
+    alt = shifted_published(pred)
+    for k, v in pred["published"].items():
+        assert alt["published"][k]["mean"] == pytest.approx(v["mean"] + 2 * MARGIN * v["std"])
 
 
 def test_one_step_ladders_run_the_named_protocol_at_the_published_size():
@@ -89,7 +111,7 @@ def test_one_step_ladders_run_the_named_protocol_at_the_published_size():
 # ---------------------------------------------------------------------------
 # NB-orient
 # ---------------------------------------------------------------------------
-def test_v_star_is_the_first_hermite_direction_of_each_example():
+def test_orient_prediction_from_theory():
     pred = NB_ORIENT.predict()
     ex1, ex2 = pred["examples"]
     # example 1: μ1(4z + z²) = 4, μ1(z) = 1 (the target's 1/2 scales both): v* = (4, 1)/√17
@@ -99,27 +121,21 @@ def test_v_star_is_the_first_hermite_direction_of_each_example():
     assert np.allclose(ex2["v_star"], np.array([1, 1]) / math.sqrt(2))
     for ex in (ex1, ex2):
         assert abs(np.dot(ex["v_star"], ex["normal"])) < 1e-12 and np.isclose(np.linalg.norm(ex["normal"]), 1)
-        # σ-aware (relu) staircase: U^1 = v*, U^2 = R² (given y = ⟨v*, x⟩: x1²/2 holds −4yw/17 in example 1,
-        # (x1² − x2²)/2 = −yw in example 2: linear in w ⊥ v*)
-        assert ex["dims"] == [0, 1, 2] and ex["staircase_departure"] == 2
-        assert ex["new"][0] == [[], []]
-        assert abs(abs(np.dot(np.ravel(ex["new"][1]), ex["normal"])) - 1) < 1e-12
-    assert (ex1["published_departure"], ex2["published_departure"]) == PUBLISHED_DEPARTURE == (None, 2)
+        # σ-aware (relu) staircase: U^1 = v*, U^2 = R² (given y = ⟨v*, x⟩: x1²/2 holds −4yw/17 in example 1)
+        assert ex["dims"] == [0, 1, 2] and ex["departure"] == 2
+        assert ex["tol"] == pytest.approx(ORIENT_TOL * ex["c_step2"])
+    # THEORY §3.2's population values (theory.orientation): rms 0.035 and 0.141
+    assert ex1["c_step2"] == pytest.approx(0.0350, abs=5e-4) and ex2["c_step2"] == pytest.approx(0.1407, abs=5e-4)
+    alt = notebook_reading(pred)["examples"]
+    assert alt[0]["departure"] is None and alt[0]["c_step2"] == 0.0 and alt[1]["departure"] == 2
 
 
 def test_orient_prediction_stays_on_the_line_for_a_target_without_a_linear_connection():
     # g = x1 + He2(x2): v* = e1 and, given x1, g is even in x2 (E[g x2 | x1] = 0): the leap-1 staircase stops
-    pred = orient_prediction(["x1 + He2(x2)"], [None], 3)["examples"][0]
-    assert pred["staircase_departure"] is None and pred["dims"] == [0, 1]
+    pred = orient_prediction(["x1 + He2(x2)"], 3)["examples"][0]
+    assert pred["departure"] is None and pred["dims"] == [0, 1]
     assert np.allclose(pred["v_star"], [1, 0]) and all(np.asarray(b).size == 0 for b in pred["new"])
-
-
-def test_step_groups():
-    assert step_groups(None, 6) == [("exponent", (1,)), ("exponent", (2, 3, 4, 5, 6))]
-    assert step_groups(2, 6) == [("exponent", (1,)), ("theta1", (2,)), ("theta1", (3, 4, 5, 6))]
-    assert step_groups(4, 6) == [("exponent", (1,)), ("exponent", (2, 3)), ("theta1", (4,)), ("theta1", (5, 6))]
-    assert step_groups(6, 6) == [("exponent", (1,)), ("exponent", (2, 3, 4, 5)), ("theta1", (6,))]
-    assert step_groups(None, 1) == [("exponent", (1,))]
+    assert pred["c_step2"] == pytest.approx(0.0, abs=1e-9)  # theory's population off-line cosine vanishes too
 
 
 def test_line_component_hand_value():
@@ -130,8 +146,16 @@ def test_line_component_hand_value():
         line_component(rec, 0, [1.0, 0.0])
 
 
-def orient_runs(pred, off_level, dims=(256, 512, 1024, 2048), seeds=4, p=64, steps=6) -> RunSet:
-    """Step cosines: on-line Θ(1) at every step; off-line ``off_level(example, t, d)`` plus d^-1/2 scatter."""
+def test_offline_limit_recovers_c_from_c2_plus_noise():
+    rng = np.random.default_rng(9)
+    vals = {d: list(0.04 ** 2 + 2.0 / d + 0.05 / d * rng.standard_normal(5)) for d in (512, 1024, 2048, 4096)}
+    fit, (lo, hi) = offline_limit(vals)
+    assert fit.fixed_gamma and fit.gamma == 1.0
+    assert lo < 0.04 < hi and hi - lo < 0.01
+
+
+def orient_runs(pred, off_level, dims=(512, 1024, 2048), seeds=6, p=256, steps=6) -> RunSet:
+    """Step cosines: on-line Θ(1) at every step; off-line ``off_level(example, t)`` plus ``N(0, 1/d)`` per neuron."""
     rng = np.random.default_rng(5)
     runs = {}
     for i, ex in enumerate(pred["examples"], 1):
@@ -143,39 +167,43 @@ def orient_runs(pred, off_level, dims=(256, 512, 1024, 2048), seeds=4, p=64, ste
                 per = [{"step_cosines": None}]
                 for t in range(1, steps + 1):
                     on = 0.5 * np.sign(rng.standard_normal(p))
-                    off = (off_level(i, t, d) + 0.1 * rng.standard_normal() / np.sqrt(d)
-                           + rng.standard_normal(p) / np.sqrt(d))
+                    off = off_level(i, t) * np.sign(rng.standard_normal(p)) + rng.standard_normal(p) / np.sqrt(d)
                     per.append({"step_cosines": (np.outer(on, v) + np.outer(off, u)).tolist()})
                 recs.append({"key": f"o{i}-{d}-{s}", "seed": s, "per_step": per})
             runs[example_arm(i)][d] = recs
     return RunSet(runs)
 
 
-def test_orient_confirmed_when_the_published_reading_holds():
+def theory_levels(pred):
+    """Off-line levels as theory predicts them: step 1 on the line, c_step2 at step 2, 1.3·c_step2 after."""
+    c = [ex["c_step2"] for ex in pred["examples"]]
+    return lambda i, t: 0.0 if t == 1 else (c[i - 1] if t == 2 else 1.3 * c[i - 1])
+
+
+def test_orient_confirmed_at_theory_s_values_and_the_notebook_reading_refuted():
     pred = NB_ORIENT.predict()
-    ev = evaluate_orient(pred, orient_runs(pred, lambda i, t, d: 0.3 if (i == 2 and t >= 2) else 0.0))
+    ev = NB_ORIENT.judge(pred, orient_runs(pred, theory_levels(pred)))
     assert ev.decision.verdict == rules.CONFIRMED, ev.decision.reason
-    parts = ev.numbers["parts"]
-    assert parts["ex1 t=2..6 ⊥ v*"]["published"]["rule"] == "exponent"
-    assert parts["ex2 t=2 ⊥ v*"]["published"]["rule"] == parts["ex2 t=3..6 ⊥ v*"]["published"]["rule"] == "theta1"
-    assert parts["ex1 t=2 ⊥ v*"]["staircase"]["rule"] == "theta1" and "published" not in parts["ex1 t=2 ⊥ v*"]
-    # the staircase says example 1 leaves at step 2 too: its reading is refuted by these records
-    assert ev.numbers["staircase"]["verdict"] == rules.REFUTED
+    assert [c.refuted for c in ev.controls] == [True]
+    assert "ex1 t=2 off-line limit c" in ev.controls[0].decision.reason
     assert {p.kind for p in ev.plots} == {"loglog", "step_plane"}
 
 
-def test_orient_refuted_when_example_1_leaves_the_line():
+def test_orient_refuted_when_example_1_stays_on_the_line():
     pred = NB_ORIENT.predict()
-    ev = evaluate_orient(pred, orient_runs(pred, lambda i, t, d: 0.3 if t >= 2 else 0.0))
-    assert ev.decision.verdict == rules.REFUTED
-    assert "ex1 t=2..6 ⊥ v*" in ev.decision.reason
-    assert ev.numbers["staircase"]["verdict"] == rules.CONFIRMED
+    levels = theory_levels(pred)
+    ev = NB_ORIENT.judge(pred, orient_runs(pred, lambda i, t: 0.0 if i == 1 else levels(i, t)))
+    assert ev.decision.verdict == rules.REFUTED and "ex1" in ev.decision.reason
+    assert ev.arms[1].decision.verdict == rules.CONFIRMED
 
 
-def test_orient_inconclusive_on_a_short_ladder():
+def test_orient_inconclusive_on_a_short_ladder_or_a_missing_example():
     pred = NB_ORIENT.predict()
-    ev = evaluate_orient(pred, orient_runs(pred, lambda i, t, d: 0.0, dims=(256, 512)))
+    ev = evaluate_orient(pred, orient_runs(pred, theory_levels(pred), dims=(512, 1024)))
     assert ev.decision.verdict == rules.INCONCLUSIVE
+    runs = orient_runs(pred, theory_levels(pred))
+    one = evaluate_orient(pred, RunSet({example_arm(2): runs.variant(example_arm(2))}))
+    assert one.decision.verdict == rules.INCONCLUSIVE and "no runs" in one.arms[0].decision.reason
     assert evaluate_orient(pred, RunSet({})).decision.verdict == rules.INCONCLUSIVE
 
 
@@ -201,7 +229,7 @@ def test_notebook_figures_are_drawn(tmp_path, which):
         plots = evaluate_one_step(one_step_prediction(), one_step_runs()).plots
     else:
         pred = NB_ORIENT.predict()
-        plots = evaluate_orient(pred, orient_runs(pred, lambda i, t, d: 0.0, seeds=3)).plots
+        plots = evaluate_orient(pred, orient_runs(pred, theory_levels(pred), seeds=3)).plots
     for plot in plots:
         fig = plt.figure(figsize=figure_size(plot.kind))
         draw(fig, plot)

@@ -68,7 +68,7 @@ def test_short_ladders_and_missing_runs_are_inconclusive() -> None:
 
 
 def test_z2_confirmed_and_refuted() -> None:
-    ok = evaluate_z2(zg_prediction("Z2"), _runs([_record(s) for s in range(4)]))
+    ok = evaluate_z2(zg_prediction("Z2"), _runs([_record(s) for s in range(6)]))
     assert ok.decision.verdict == rules.CONFIRMED, ok.decision.reason
     assert ok.numbers["baseline gap"]["lo"] > 0
     # a baseline that keeps improving like the trained network is not a plateau

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from verify.rules import Decision
+from verify.rules import CONFIRMED, INCONCLUSIVE, REFUTED, Decision
 
 KINDS = ("theorem", "conjecture")
 Record = Mapping[str, Any]
@@ -144,7 +144,7 @@ class Control:
     @property
     def refuted(self) -> bool:
         """Whether the rule said no to the false alternative (the claim's power is shown)."""
-        return self.decision.verdict == "REFUTED"
+        return self.decision.verdict == REFUTED
 
     def text(self) -> str:
         """``"power: the alternative … is refuted (reason)"`` or ``"… is NOT refuted (…)"``, for reports."""
@@ -198,6 +198,28 @@ class Evaluation:
 
 
 @dataclass(frozen=True)
+class Alternative:
+    """A false alternative to a claim's prediction (THEORY.md §5.1), derived from the true one.
+
+    Parameters
+    ----------
+    name : str
+        The false statement in words (``"U_1step = U*_rel: every relevant direction learned"``).
+    alter : callable
+        ``alter(prediction) -> prediction``: the claim's prediction with the false statement put in its place,
+        computed from ``theory`` (a wrong rank, level, exponent or value) — never typed by hand. The claim's
+        own ``evaluate`` decides it on the same runs with the same rule.
+    """
+
+    name: str
+    alter: Callable[[Mapping[str, Any]], Mapping[str, Any]]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip() or not callable(self.alter):
+            raise ValueError("an Alternative needs a non-empty name and a function alter(prediction) -> prediction")
+
+
+@dataclass(frozen=True)
 class Claim:
     """One claim of THEORY.md §5.
 
@@ -223,6 +245,10 @@ class Claim:
     on_request : tuple of str, optional
         Profiles whose default selection leaves the claim out (its ladder does not fit their time budget):
         there it runs only when named, ``python -m verify --claims ID``.
+    controls : tuple of Alternative, optional
+        The negative controls (THEORY §5.1): false alternatives that ``evaluate`` must REFUTE on the same runs.
+        A CONFIRMED verdict stands only when every control is refuted (:meth:`judge`); a claim without a
+        control cannot be CONFIRMED.
     """
 
     id: str
@@ -235,6 +261,7 @@ class Claim:
     statistic: str = ""
     rule: str = ""
     on_request: tuple[str, ...] = ()
+    controls: tuple[Alternative, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id.strip():
@@ -247,6 +274,41 @@ class Claim:
         for prof, lad in self.ladders.items():
             if not isinstance(lad, Ladder):
                 raise ValueError(f"claim {self.id}: ladders[{prof!r}] must be a verify.Ladder")
+        if not all(isinstance(c, Alternative) for c in self.controls):
+            raise ValueError(f"claim {self.id}: controls must be a tuple of verify.Alternative")
+
+    def judge(self, prediction: Mapping[str, Any], runs: RunSet) -> Evaluation:
+        """``evaluate`` the prediction and every control on the same runs (THEORY §5.1).
+
+        The controls' decisions are attached (``Evaluation.controls``). A CONFIRMED verdict becomes
+        INCONCLUSIVE when a control is not REFUTED (the rule did not show that it can say no here) or when the
+        claim declares none; a REFUTED or INCONCLUSIVE verdict is kept as it is.
+
+        Parameters
+        ----------
+        prediction : mapping
+            ``predict()``'s result.
+        runs : RunSet
+            The finished runs.
+
+        Returns
+        -------
+        Evaluation
+        """
+        ev = self.evaluate(prediction, runs)
+        if not isinstance(ev, Evaluation) or not isinstance(ev.decision, Decision):
+            return ev  # the runner reports a malformed evaluation
+        controls = tuple(Control(alt.name, self.evaluate(alt.alter(prediction), runs).decision)
+                         for alt in self.controls)
+        decision = ev.decision
+        if decision.verdict == CONFIRMED:
+            weak = [c for c in controls if not c.refuted]
+            if not controls:
+                decision = Decision(INCONCLUSIVE, "no negative control declared, so the rule's power to say no "
+                                                    f"is not shown (THEORY §5.1); the rule said: {decision.reason}")
+            elif weak:
+                decision = Decision(INCONCLUSIVE, "power not shown: " + "; ".join(c.text() for c in weak))
+        return replace(ev, decision=decision, controls=controls)
 
     def ladder(self, profile: str) -> Ladder | None:
         return self.ladders.get(profile)
@@ -256,4 +318,4 @@ class Claim:
         return profile not in self.on_request
 
 
-__all__ = ["Arm", "Claim", "Control", "Evaluation", "KINDS", "Ladder", "Plot", "Record", "RunSet", "Variant"]
+__all__ = ["Alternative", "Arm", "Claim", "Control", "Evaluation", "KINDS", "Ladder", "Plot", "Record", "RunSet", "Variant"]

@@ -5,17 +5,27 @@ Records are the dicts ``sim`` stores: ``overlaps`` is the final ``M = Ŵ W*ᵀ``
 holds ``overlaps`` and ``test_error`` after ``t`` giant steps. Teacher
 directions are the first ``r`` axes, so a theory basis (``r × m``, orthonormal
 columns) applies to the columns of ``M`` directly (§3 "Measured overlaps").
+
+**Statistics that match the statement (THEORY §5.1).** A space ``V`` of
+dimension ``m`` is measured by the singular values ``s_1 ≥ … ≥ s_m`` of
+``M B_V/√p`` (``B_V`` an orthonormal basis): "all of ``V`` is learned" is
+decided on the weakest, ``s_m`` (:func:`weakest`) — a mean norm
+``mean ‖P_V M_i‖`` is Θ(1) as soon as *one* direction of ``V`` is learned and
+would confirm a false "all of ``V``" — and "nothing of ``V`` is learned" on the
+strongest, ``s_1`` (:func:`strongest`). For ``m = 1`` both are the RMS overlap
+with the direction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from verify import rules
-from verify.claims.base import Evaluation, Plot, Record, RunSet
+from verify.claims.base import Arm, Evaluation, Plot, Record, RunSet
 from verify.fits import SlopeFit, fit_loglog
 from verify.rules import Decision
 
@@ -33,6 +43,39 @@ def singular_value(M: np.ndarray, k: int) -> float:
     """``k``-th (1-based) singular value of ``M/√(rows)``: an RMS overlap per learned direction."""
     s = np.linalg.svd(M / np.sqrt(M.shape[0]), compute_uv=False)
     return float(s[k - 1]) if k <= s.size else 0.0
+
+
+def space_singular_values(M: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Singular values (descending) of ``M B/√p``: the RMS overlap of the neurons with each direction of the
+    space spanned by the orthonormal columns of ``B`` (``r × m``; empty for ``m = 0``)."""
+    if B.shape[1] == 0:
+        return np.zeros(0)
+    return np.linalg.svd(M @ B / np.sqrt(M.shape[0]), compute_uv=False)
+
+
+def weakest(M: np.ndarray, B: np.ndarray) -> float:
+    """``s_m`` of :func:`space_singular_values`: Θ(1) only when *every* direction of the space is learned."""
+    s = space_singular_values(M, B)
+    return float(s[-1]) if s.size else 0.0
+
+
+def strongest(M: np.ndarray, B: np.ndarray) -> float:
+    """``s_1`` of :func:`space_singular_values`: → 0 only when *no* direction of the space is learned."""
+    s = space_singular_values(M, B)
+    return float(s[0]) if s.size else 0.0
+
+
+def space_statistic(how: str) -> Callable[[np.ndarray, np.ndarray], float]:
+    """The statistic that matches a rule on a space (module docstring): :func:`weakest` for Θ(1), :func:`strongest`
+    for → 0 and ``≍ d^{-1/2}``."""
+    return weakest if how == "theta1" else strongest
+
+
+def space_values(runs: RunSet, arm: str, B: np.ndarray, how: str, step: int | None = None
+                 ) -> dict[int, list[float]]:
+    """``{d: [statistic per seed]}`` of the space ``B`` after ``step`` steps (final when ``None``) for rule ``how``."""
+    stat = space_statistic(how)
+    return runs.values(arm, lambda rec: stat(overlaps(rec, step), B))
 
 
 def test_error(rec: Record, step: int | None = None) -> float:
@@ -118,39 +161,81 @@ def fit_part(label: str, how: str, values: Mapping[int, Sequence[float]], expect
     return dec, fit, entry
 
 
-def scaling_evaluation(parts: Sequence[tuple[str, str, Mapping[int, Sequence[float]]]], predicted: str,
-                       title: str, expected: float = NOISE_EXPONENT) -> Evaluation:
-    """Decide a list of ``(label, rule, {d: values})`` scaling statements and plot them together.
+@dataclass(frozen=True)
+class Part:
+    """One scaling statement of a claim: ``values`` (``{d: [value per seed]}``) decided by ``rule``.
 
     Parameters
     ----------
-    parts : sequence of (label, rule, values)
-        ``rule`` is ``"theta1"`` (Θ(1)), ``"decay"`` (→ 0) or ``"exponent"`` (``≍ d^expected``);
-        ``values`` is ``{d: [value per seed]}``.
+    label : str
+        The statement's name (``"s_2"``, ``"t=2: U^2⊖U^1"``).
+    rule : {"theta1", "decay", "exponent"}
+        Θ(1), → 0, or ``≍ d^expected`` (:func:`decide_fit`).
+    values : mapping int → list of float
+        Per ``d`` the statistic of each seed.
+    arm : str
+        The prediction's arm the part belongs to (``""``: the claim has one).
+    """
+
+    label: str
+    rule: str
+    values: Mapping[int, Sequence[float]]
+    arm: str = ""
+
+
+NO_RUNS = "no runs in this profile"
+
+
+def arm_decisions(parts: Sequence[tuple[Part, Decision]], arms: Sequence[str]) -> tuple[Arm, ...]:
+    """Every arm of a prediction with its decision (THEORY §5.1): the ``rules.combine`` of its parts, or
+    INCONCLUSIVE ``NO_RUNS`` for an arm with no measured part — an arm is never dropped silently."""
+    out = []
+    for arm in arms:
+        mine = [dec for part, dec in parts if part.arm == arm]
+        measured = any(part.values for part, _ in parts if part.arm == arm)
+        out.append(Arm(arm, rules.combine(mine) if measured else Decision(rules.INCONCLUSIVE, f"{arm}: {NO_RUNS}")))
+    return tuple(out)
+
+
+def scaling_evaluation(parts: Sequence[Part], predicted: str, title: str, expected: float = NOISE_EXPONENT,
+                       arms: Sequence[str] = ("",)) -> Evaluation:
+    """Decide a list of scaling statements, per arm, and plot them together.
+
+    Parameters
+    ----------
+    parts : sequence of Part
+        The statements (each with its arm).
     predicted : str
         What theory predicts, in words (the report's "predicted").
     title : str
         Title of the ``loglog`` plot of every fitted part.
     expected : float
         The exponent of the ``"exponent"`` parts.
+    arms : sequence of str
+        Every arm of the prediction; an arm without a measured part is INCONCLUSIVE (:func:`arm_decisions`).
 
     Returns
     -------
     Evaluation
-        ``rules.combine`` of the parts; ``numbers[label]`` is each part's :func:`fit_part` entry.
+        ``rules.combine`` of the arms; ``numbers[label]`` is each part's :func:`fit_part` entry; ``arms`` the
+        per-arm decisions.
     """
-    decisions, plotted, numbers, measured = [], [], {}, []
-    for label, how, values in parts:
-        dec, fit, numbers[label] = fit_part(label, how, values, expected)
-        decisions.append(dec)
+    decided, plotted, numbers, measured = [], [], {}, []
+    for part in parts:
+        dec, fit, numbers[part.label] = fit_part(part.label, part.rule, part.values, expected)
+        decided.append((part, dec))
         if fit is not None:
-            plotted.append(series(fit, label))
-            measured.append(f"{label}: d^{fit.slope:+.2f} [{fit.ci[0]:+.2f}, {fit.ci[1]:+.2f}]")
+            plotted.append(series(fit, part.label))
+            measured.append(f"{part.label}: d^{fit.slope:+.2f} [{fit.ci[0]:+.2f}, {fit.ci[1]:+.2f}]")
         else:
-            measured.append(f"{label}: not measured")
-    return Evaluation(rules.combine(decisions), predicted, "; ".join(measured), numbers,
-                      (Plot("loglog", title, {"series": plotted, "expected": expected}),))
+            measured.append(f"{part.label}: not measured")
+    arm_list = arm_decisions(decided, list(dict.fromkeys([*arms, *(p.arm for p in parts)])))
+    decision = rules.combine([a.decision for a in arm_list])
+    return Evaluation(decision, predicted, "; ".join(measured), numbers,
+                      (Plot("loglog", title, {"series": plotted, "expected": expected}),),
+                      arms=arm_list if len(arm_list) > 1 or arm_list[0].name else ())
 
 
-__all__ = ["NOISE_EXPONENT", "decide_fit", "fit_or_none", "fit_part",
-           "overlaps", "scaling_evaluation", "series", "singular_value", "test_error"]
+__all__ = ["NOISE_EXPONENT", "NO_RUNS", "Part", "arm_decisions", "decide_fit", "fit_or_none", "fit_part",
+           "overlaps", "scaling_evaluation", "series", "singular_value", "space_singular_values", "space_statistic",
+           "space_values", "strongest", "test_error", "weakest"]

@@ -52,11 +52,19 @@ RF-sep's extrapolated gap at ``0.926 [0.891, 0.953]``, on the tolerance's edge.
 ``R`` is a diagnostic: reported with every T2-error/RF-sep evaluation, never
 used for a verdict. For the old ``n = d``, ``η̃ = 2``: ``R = 0.68``.
 
-**C3-error** (``p = d``, ``n₂ = d²/4``: ``κ1 = 1``, ``κ2 = 2``, ``g = x1 + x1x2x3``,
-bound ``ε_pred(span e1, 1) = 1``). The errors stay flat within their seed
-spread over ``d = 128 … 1024`` (means 1.35–1.41: the fixed ratio ``p/d = 1``
-leaves a finite-ratio excess that does not vanish), so a free rate ``γ`` is not
-resolved (it sits on its bound 0.2 — the previous INCONCLUSIVE). Its
+**C3-error** (``p = d``, ``n₂ = d²/4``: ``κ1 = 1``, ``κ2 = 2``; ``g = x1 + He2(x1) + x2x3``,
+``n = 16d``). A lower bound is evidence only where it lies strictly below the
+untrained (random-features) error (THEORY §5.1): for the former
+``g = x1 + x1x2x3`` the bound ``ε_pred(span e1, 1) = 1`` *equals* the RF level
+``ε_pred({0}, 1) = 1``, so a network that learned nothing (no giant step,
+ε∞ = 1.79) passed. Here the bound is ``ε_pred(span e1, 1) = ‖x2x3‖² = 1``
+and the RF level ``ε_pred({0}, 1) = ‖He2(x1)‖² + ‖x2x3‖² = 3``: the step must
+learn ``He2(x1)`` (a function of ``v* = e1``) to get below the RF level, and
+the claim's negative control is that bound raised to the RF level, which the
+trained network must violate (an untrained one would not) — ``evaluate_c3``
+also refuses (INCONCLUSIVE) a bound within the tolerance of the RF level.
+``α = 16`` keeps the estimation angle small (``sin²θ = 0.14``; 0.71 at
+``α = 1``, where the learned direction is mostly batch noise). Its
 corrections are those of T2-error's regime or faster (overlaps
 ``O(d^{-1/2})``, ridge variance ``p/n₂ = O(1/d)``, degree-2 capture
 ``p/d² = O(1/d)``), so ``γ`` is fixed at ``1/2``, the slowest: for errors that
@@ -74,7 +82,7 @@ from typing import Any
 from theory import Target
 from theory.overlap import estimation_angle, protocol_floor
 from verify import rules
-from verify.claims.base import Claim, Evaluation, Ladder, Plot, RunSet, Variant
+from verify.claims.base import Alternative, Claim, Evaluation, Ladder, Plot, RunSet, Variant
 from verify.claims.common import test_error
 from verify.fits import Extrapolation, fit_extrapolation
 from verify.rules import Decision
@@ -87,7 +95,7 @@ READOUT = {"p": (1.0, READOUT_EXP), "n_ridge": (RIDGE_SCALE, READOUT_EXP)}  # Va
 C3_READOUT = {"p": (1.0, 1.0), "n_ridge": (0.25, 2.0)}  # p = d (κ1 = 1), n_ridge = d²/4 (κ2 = 2)
 ERR = dict(target="x1 + x1*x2", activation="relu", n_exp=1.0, n_scale=256.0, steps=1, lr0=1.0,
            readout="every_step", n_test=100_000)
-C3 = dict(target="x1 + x1*x2*x3", activation="relu", n_exp=1.0, n_scale=1.0, steps=1, lr0=2.0,
+C3 = dict(target="x1 + x1**2 - 1 + x2*x3", activation="relu", n_exp=1.0, n_scale=16.0, steps=1, lr0=2.0,
           readout="final", n_test=4000)
 
 
@@ -238,13 +246,43 @@ def evaluate_c3(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
     Evaluation
     """
     tol = ERR_TOL * pred["norm2"]
-    bound = pred["eps"][1]
+    bound, untrained = pred["eps"][1], pred["eps"][0]
     fit, vals = _extrap(runs, "", None)
     dec = _decide(fit, bound, tol, "ε∞(T=1)", lower=True)
+    if not pred.get("informative", bound < untrained - tol):
+        dec = Decision(rules.INCONCLUSIVE, f"uninformative: the bound {bound:.4g} is not below the untrained (RF) "
+                                           f"error {untrained:.4g} by more than the tolerance {tol:.3g}, so a network "
+                                           f"that learned nothing passes (THEORY §5.1); the rule said: {dec.reason}")
     series = [_series("T=1, κ1=1, κ2=2", fit, vals, bound)]
-    return Evaluation(dec, f"ε∞ ≥ ε_pred(U^1, 1) = {bound:.4g} (− {tol:.3g})", f"ε∞ = {_text(fit)}",
+    return Evaluation(dec, f"ε∞ ≥ ε_pred(U^1, 1) = {bound:.4g} (− {tol:.3g}), below the RF level {untrained:.4g}",
+                      f"ε∞ = {_text(fit)}",
                       {"tolerance": tol, "series": series},
                       (Plot("extrapolation", "test error vs d with p ≍ d, n₂ ≍ d²", {"series": series}),))
+
+
+def nothing_learned(pred: Mapping[str, Any]) -> dict[str, Any]:
+    """Control of T2-error (a wrong level): the error of ``U^0 = {0}`` at every ``T`` — the random-features
+    level ``ε_pred({0}, 1)``, from ``theory``."""
+    return {**pred, "eps": [pred["eps"][0]] * len(pred["eps"])}
+
+
+def no_gap(pred: Mapping[str, Any]) -> dict[str, Any]:
+    """Control of RF-sep (a wrong value): one step gains nothing, ``ε_pred(U^1, 1) = ε_pred({0}, 1)``."""
+    return {**pred, "eps": [pred["eps"][0], pred["eps"][0], *pred["eps"][2:]]}
+
+
+def bound_at_untrained(pred: Mapping[str, Any]) -> dict[str, Any]:
+    """Control of C3-error (what an untrained network passes): the bound raised to the random-features level
+    ``ε_pred({0}, 1)``; the trained network must fall below it (and is then refuted), an untrained one would not.
+    ``informative`` is the true bound's (:func:`c3_prediction`)."""
+    return {**pred, "eps": [pred["eps"][0], pred["eps"][0], *pred["eps"][2:]]}
+
+
+def c3_prediction(target: str) -> dict[str, Any]:
+    """:func:`error_prediction` at ``T = 1``, with ``informative``: the bound ``ε_pred(U^1, 1)`` lies below the
+    random-features level ``ε_pred({0}, 1)`` by more than the tolerance (THEORY §5.1)."""
+    pred = error_prediction(target, 1)
+    return {**pred, "informative": pred["eps"][1] < pred["eps"][0] - ERR_TOL * pred["norm2"]}
 
 
 def _err_arm(dims: tuple[int, ...]) -> Variant:
@@ -283,8 +321,9 @@ T2_ERROR = Claim(
     statistic=f"tuned-λ ridge test error after T = {ERR['steps']} step (symmetric initialisation, "
               f"{_first_layer_text()}), {_readout_text()}, "
               f"g = {ERR['target'].replace('*', '')}, fit ε∞ + c·d^-{rules.fraction_text(EXTRAP_GAMMA)}",
-    rule=f"bootstrap CI of ε∞ inside ε_pred ± {ERR_TOL:g}·‖g‖² (two-sided; INCONCLUSIVE if the "
-         f"d^-{rules.fraction_text(EXTRAP_GAMMA)} law is rejected, p_fit < {rules.P_FIT_MIN:g})")
+    rule=f"Student CI of ε∞ inside ε_pred ± {ERR_TOL:g}·‖g‖² (two-sided; INCONCLUSIVE if the "
+         f"d^-{rules.fraction_text(EXTRAP_GAMMA)} law is rejected, p_fit < {rules.P_FIT_MIN:g})",
+    controls=(Alternative("nothing learned: ε = ε_pred({0}, 1) at every T", nothing_learned),))
 
 RF_SEP = Claim(
     id="RF-sep", source="[DKLPS] §lazy vs feature learning", kind="theorem",
@@ -296,20 +335,25 @@ RF_SEP = Claim(
               f"{_first_layer_text()}), ε(T=0) and the per-seed gap each "
               f"extrapolated with ε∞ + c·d^-{rules.fraction_text(EXTRAP_GAMMA)}",
     rule=f"ε∞(T=0) within RF baseline ± {ERR_TOL:g}·‖g‖² and gap∞ within predicted gap ± {ERR_TOL:g}·‖g‖² "
-         "(both two-sided)")
+         "(both two-sided)",
+    controls=(Alternative("no gap: one step gains nothing over random features", no_gap),))
 
 C3_ERROR = Claim(
     id="C3-error", source="[DKLPS] Conj 3", kind="conjecture",
     statement="κ1 ≠ κ2: error ≥ ε_pred(U, min(κ1, κ2)) — evidence, open question",
-    predict=lambda: error_prediction(C3["target"], 1),
+    predict=lambda: c3_prediction(C3["target"]),
     ladders={prof: Ladder((Variant("", C3, C3_DIMS[prof], C3_READOUT),), C3_SEEDS[prof]) for prof in C3_DIMS},
     evaluate=evaluate_c3,
     statistic=f"tuned-λ test error after one step (symmetric initialisation, n = {C3['n_scale']:g}d, "
-              f"η̃ = {C3['lr0']:g}) with p = d (κ1 = 1), n₂ = d²/4 (κ2 = 2), g = {C3['target'].replace('*', '')}, fit ε∞ + c·d^-{rules.fraction_text(EXTRAP_GAMMA)}",
+              f"η̃ = {C3['lr0']:g}) with p = d (κ1 = 1), n₂ = d²/4 (κ2 = 2), g = {C3['target'].replace('*', '')}, "
+              f"fit ε∞ + c·d^-{rules.fraction_text(EXTRAP_GAMMA)}",
     rule=f"lower CI end of ε∞ ≥ ε_pred(U^1, 1) − {ERR_TOL:g}·‖g‖² (INCONCLUSIVE if the "
-         f"d^-{rules.fraction_text(EXTRAP_GAMMA)} law is rejected, p_fit < {rules.P_FIT_MIN:g})")
+         f"d^-{rules.fraction_text(EXTRAP_GAMMA)} law is rejected, p_fit < {rules.P_FIT_MIN:g}, or if the bound is "
+         "not below the random-features level by more than the tolerance)",
+    controls=(Alternative("the bound at the random-features level ε_pred({0}, 1) (what an untrained network "
+                          "passes)", bound_at_untrained),))
 
 CLAIMS = (T2_ERROR, C3_ERROR, RF_SEP)
 
-__all__ = ["C3_ERROR", "CLAIMS", "EXTRAP_GAMMA", "RF_SEP", "T2_ERROR", "error_prediction", "evaluate_c3",
-           "evaluate_rf", "evaluate_t2"]
+__all__ = ["C3_ERROR", "CLAIMS", "EXTRAP_GAMMA", "RF_SEP", "T2_ERROR", "bound_at_untrained", "c3_prediction",
+           "error_prediction", "evaluate_c3", "evaluate_rf", "evaluate_t2", "no_gap", "nothing_learned"]

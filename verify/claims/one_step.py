@@ -46,20 +46,21 @@ from typing import Any
 
 import numpy as np
 
-from sim import as_basis, subspace_overlap
+from sim import as_basis
 from theory import Target
 from theory.overlap import OneStepOverlap
 from theory.subspace import complement_in
 from verify import rules
-from verify.claims.base import Claim, Evaluation, Ladder, Plot, RunSet, Variant
-from verify.claims.common import NOISE_EXPONENT, overlaps, scaling_evaluation, singular_value
+from verify.claims.base import Alternative, Arm, Claim, Evaluation, Ladder, Plot, RunSet, Variant
+from verify.claims.common import NOISE_EXPONENT, Part, overlaps, scaling_evaluation, singular_value, space_values
 from verify.fits import mean_ci
 from verify.rules import Decision
 
 LR0 = 2.0
 CURVE_TOL = 1.0      # T1-curve tolerance tol(d) = CURVE_TOL / √d
 CURVE_RESOLUTION = 0.15  # tol(d_max) must be ≤ this fraction of the smallest predicted overlap
-FAMILY_ERROR = 0.05  # T1-curve: family-wise error rate over the α values (Bonferroni)
+FAMILY_ERROR = 0.05  # T1-curve: family-wise error rate over the (α, d) cells (Bonferroni)
+CONTROL_BATCH = 2.0  # T1-curve's control: the §3.1 formula at CONTROL_BATCH·α (batch noise term divided by it)
 
 
 # ---------------------------------------------------------------------------
@@ -128,23 +129,24 @@ def _bases(pred: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     return as_basis(pred["learned_basis"], pred["r"]), as_basis(pred["relevant_basis"], pred["r"])
 
 
-def _rank_parts(pred: Mapping[str, Any], runs: RunSet, arm: str) -> list[tuple[str, str, dict]]:
+def _rank_parts(pred: Mapping[str, Any], runs: RunSet, arm: str) -> list[Part]:
     V, U = _bases(pred)
     m = V.shape[1]
     parts = []
     if m:
-        parts.append((f"{arm}overlap on U_1step", "theta1",
-                      runs.values(arm, lambda rec: subspace_overlap(overlaps(rec), V))))
+        parts.append(Part(f"{arm}s_min on U_1step", "theta1", space_values(runs, arm, V, "theta1"), arm))
     for k in range(1, m + 1):
-        parts.append((f"{arm}s_{k}", "theta1", runs.values(arm, lambda rec, k=k: singular_value(overlaps(rec), k))))
+        parts.append(Part(f"{arm}s_{k}", "theta1",
+                          runs.values(arm, lambda rec, k=k: singular_value(overlaps(rec), k)), arm))
     if m < U.shape[1]:
-        parts.append((f"{arm}s_{m + 1}", "exponent",
-                      runs.values(arm, lambda rec: singular_value(overlaps(rec), m + 1))))
+        parts.append(Part(f"{arm}s_{m + 1}", "exponent",
+                          runs.values(arm, lambda rec: singular_value(overlaps(rec), m + 1)), arm))
     return parts
 
 
 def evaluate_rank(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
-    """T1-single / T1-spec: ``s_k`` Θ(1) for ``k ≤ dim U_1step``, ``s_{m+1} ≍ d^{-1/2}``, overlap on ``U_1step`` Θ(1).
+    """T1-single / T1-spec: ``s_k`` Θ(1) for ``k ≤ m = dim U_1step``, ``s_{m+1} ≍ d^{-1/2}``, and the weakest
+    direction of ``U_1step`` (``s_min`` of the overlaps on it, THEORY §5.1) Θ(1).
 
     Parameters
     ----------
@@ -160,19 +162,22 @@ def evaluate_rank(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
     parts = _rank_parts(pred, runs, "")
     predicted = (f"rank M = dim U_1step = {pred['dim_learned']} of dim U*_rel = {pred['dim_relevant']}: "
                  f"s_1..s_{pred['dim_learned']} ≍ d^0, s_{pred['dim_learned'] + 1} ≍ d^-1/2")
-    return scaling_evaluation(parts, predicted, "singular values of M/√p and overlap on U_1step vs d")
+    return scaling_evaluation(parts, predicted, "singular values of M/√p and of the overlaps on U_1step vs d")
 
 
-def _learnability_parts(pred: Mapping[str, Any], runs: RunSet, arm: str) -> list[tuple[str, str, dict]]:
+def all_relevant_learned(pred: Mapping[str, Any]) -> dict[str, Any]:
+    """Control of T1-single / T1-spec (a wrong rank): ``U_1step = U*_rel``, every relevant direction learned."""
+    return {**pred, "learned_basis": pred["relevant_basis"], "dim_learned": pred["dim_relevant"]}
+
+
+def _learnability_parts(pred: Mapping[str, Any], runs: RunSet, arm: str) -> list[Part]:
     V, U = _bases(pred)
     parts = []
     if V.shape[1]:
-        parts.append((f"{arm}: overlap on U_1step", "theta1",
-                      runs.values(arm, lambda rec: subspace_overlap(overlaps(rec), V))))
+        parts.append(Part(f"{arm}: s_min on U_1step", "theta1", space_values(runs, arm, V, "theta1"), arm))
     rest = complement_in(U, V)
     if rest.shape[1]:
-        parts.append((f"{arm}: overlap on U*_rel ⊖ U_1step", "decay",
-                      runs.values(arm, lambda rec: subspace_overlap(overlaps(rec), rest))))
+        parts.append(Part(f"{arm}: s_max on U*_rel ⊖ U_1step", "decay", space_values(runs, arm, rest, "decay"), arm))
     return parts
 
 
@@ -186,11 +191,13 @@ def _learnability_text(pred: Mapping[str, Any], arm: str) -> str:
 
 
 def evaluate_learnability(preds: Mapping[str, Any], runs: RunSet) -> Evaluation:
-    """T1-short / T1-hard: per arm, overlap Θ(1) on the predicted ``U_1step`` and → 0 on ``U*_rel ⊖ U_1step``.
+    """T1-short / T1-hard: per arm, every direction of the predicted ``U_1step`` Θ(1) (its weakest, ``s_min``) and
+    none of ``U*_rel ⊖ U_1step`` (its strongest, ``s_max``) → 0; every arm of the prediction is decided, an
+    arm without runs is INCONCLUSIVE (THEORY §5.1).
 
     Parameters
     ----------
-    pred : mapping
+    preds : mapping
         ``{"arms": {arm: one_step_prediction(...)}}``.
     runs : RunSet
         Records per arm with ``overlaps`` ``M`` (``p × r``) after one step.
@@ -199,24 +206,79 @@ def evaluate_learnability(preds: Mapping[str, Any], runs: RunSet) -> Evaluation:
     -------
     Evaluation
     """
-    arms = {a: p for a, p in preds["arms"].items() if runs.variant(a)} or dict(preds["arms"])
-    parts = []
-    for arm, pred in arms.items():
-        parts += _learnability_parts(pred, runs, arm)
+    arms = dict(preds["arms"])
+    parts = [part for arm, pred in arms.items() for part in _learnability_parts(pred, runs, arm)]
     predicted = "; ".join(_learnability_text(p, a) for a, p in arms.items())
-    return scaling_evaluation(parts, predicted, "overlaps with U_1step and U*_rel ⊖ U_1step vs d")
+    return scaling_evaluation(parts, predicted, "weakest learned / strongest unlearned direction vs d", arms=list(arms))
+
+
+def learned_at_leap(preds: Mapping[str, Any]) -> dict[str, Any]:
+    """Control of T1-short (a wrong level): every arm learns what ``n ≍ d^{ℓ}`` at the leap ``ℓ`` learns
+    (``U_1step(ℓ)`` with orders ``< ℓ`` removed, from ``theory``)."""
+    out = {}
+    for arm, pred in preds["arms"].items():
+        g = Target.parse(pred["target"])
+        out[arm] = one_step_prediction(pred["target"], g.leap_index(), True, pred["activation"])
+    return {"arms": out}
+
+
+def learned_one_order_early(preds: Mapping[str, Any]) -> dict[str, Any]:
+    """Control of T1-hard (a wrong exponent): each arm learns what the next batch exponent's arm learns
+    (the leap-3 target already learned with ``n ≍ d²``)."""
+    arms = list(preds["arms"])
+    return {"arms": {a: preds["arms"][arms[min(i + 1, len(arms) - 1)]] for i, a in enumerate(arms)}}
+
+
+def _curve_stat(v: np.ndarray) -> Any:
+    """Mean over the ``a = +1`` neurons (the first half) of ``⟨ŵ_i, v*⟩``, per record."""
+    def stat(rec: Any) -> float:
+        M = overlaps(rec)
+        return float((M[: M.shape[0] // 2] @ v).mean())
+    return stat
+
+
+def curve_table(pred: Mapping[str, Any], runs: RunSet) -> dict[str, dict[int, dict[str, float]]]:
+    """Per arm ``α`` and ``d``: mean, Student CI at the Bonferroni level over every ``(α, d)`` cell, seeds, the
+    tolerance ``tol(d) = CURVE_TOL/√d`` and the deviation from §3.1."""
+    stat = _curve_stat(np.array(pred["v_star"], dtype=float))
+    values = {a: runs.values(f"alpha={a}", stat) for a in pred["overlap"]}
+    level = 1 - FAMILY_ERROR / max(sum(len(v) for v in values.values()), 1)
+    table: dict[str, dict[int, dict[str, float]]] = {}
+    for a, vals in values.items():
+        table[a] = {}
+        for d, xs in vals.items():
+            ci = mean_ci(xs, level)
+            table[a][d] = {"mean": ci.mean, "lo": ci.lo, "hi": ci.hi, "seeds": ci.n, "level": level,
+                           "tol": CURVE_TOL / math.sqrt(d), "deviation": ci.mean - pred["overlap"][a]}
+    return table
+
+
+def _curve_decisions(pred: Mapping[str, Any], table: Mapping[str, Mapping[int, Mapping[str, float]]]
+                     ) -> tuple[Arm, ...]:
+    """Per ``α``: the ladder rule (every statistic, THEORY §5.1) and every ``d``'s CI inside ``predicted ± tol(d)``."""
+    arms = []
+    for a, rows in table.items():
+        name = f"alpha={a}"
+        if not rows:
+            arms.append(Arm(name, Decision(rules.INCONCLUSIVE, f"{name}: no runs in this profile")))
+            continue
+        short = rules.check_points(list(rows), [r["seeds"] for r in rows.values()])
+        cells = [rules.value((r["lo"], r["hi"]), pred["overlap"][a], r["tol"], f"α={a} at d={d}")
+                 for d, r in sorted(rows.items())]
+        arms.append(Arm(name, rules.combine(([short] if short else []) + cells)))
+    return tuple(arms)
 
 
 def evaluate_curve(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
-    """T1-curve (§3.1): mean overlap of the ``a = +1`` neurons with ``v*`` against the formula, per ``α``.
+    """T1-curve (§3.1): the ``a = +1`` neurons' mean overlap with ``v*`` against the formula, per ``α``, across the
+    whole ladder (THEORY §5.1: a value claim is decided from its deviation at every ``d``, not at ``d_max``).
 
-    Tolerance ``tol(d) = CURVE_TOL/√d`` (finite-``d`` corrections are
-    ``O(n^{-1/2})``, §3.1). Intervals are bootstrap over seeds at Bonferroni
-    level ``1 − FAMILY_ERROR/#α``. CONFIRMED when, at the largest ``d``, every ``α``'s
-    interval lies inside ``prediction ± tol(d)`` (and ``tol(d_max)`` is at most
-    ``CURVE_RESOLUTION`` of the smallest prediction, with ≥ 2 dimensions and
-    ≥ ``MIN_SEEDS`` seeds); REFUTED when some interval at the largest ``d`` lies
-    entirely outside; else INCONCLUSIVE.
+    Every ``(α, d)`` cell's Student interval over seeds (Bonferroni level ``1 − FAMILY_ERROR/#cells``) must lie
+    inside ``prediction ± tol(d)``, ``tol(d) = CURVE_TOL/√d`` (finite-``d`` corrections are ``O(n^{-1/2})``,
+    §3.1, so the tolerance shrinks like the deviation it allows); each ``α`` needs the ladder rule (≥ 3
+    dimensions, ``d_max/d_min ≥ 4``, ≥ 3 seeds). CONFIRMED when every cell is inside (and ``tol(d_max)`` is at
+    most ``CURVE_RESOLUTION`` of the smallest prediction), REFUTED when one cell lies wholly outside, else
+    INCONCLUSIVE.
 
     Parameters
     ----------
@@ -229,57 +291,36 @@ def evaluate_curve(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
     -------
     Evaluation
     """
-    v = np.array(pred["v_star"], dtype=float)
     alphas = sorted(pred["overlap"], key=float)
-    level = 1 - FAMILY_ERROR / max(len(alphas), 1)
-    table, decisions, curve = {}, [], []
-    all_dims: set[int] = set()
-
-    def stat(rec: Any) -> float:
-        M = overlaps(rec)
-        return float((M[: M.shape[0] // 2] @ v).mean())
-
-    for a in alphas:
-        vals = runs.values(f"alpha={a}", stat)
-        all_dims |= set(vals)
-        rows = {}
-        for d, xs in vals.items():
-            ci = mean_ci(xs, level)
-            rows[d] = {"mean": ci.mean, "lo": ci.lo, "hi": ci.hi, "seeds": ci.n, "tol": CURVE_TOL / math.sqrt(d)}
-        table[a] = rows
-    if not all_dims:
-        return Evaluation(Decision(rules.INCONCLUSIVE, "no runs"), "", "not measured")
-    dmax = max(all_dims)
-    tol = CURVE_TOL / math.sqrt(dmax)
-    worst: float | None = None  # the largest |measured − predicted| at d_max, signed
-    for a in alphas:
-        p = pred["overlap"][a]
-        row = table[a].get(dmax)
-        if row is None:
-            decisions.append(Decision(rules.INCONCLUSIVE, f"α={a}: no runs at d={dmax}"))
-            continue
-        if row["seeds"] < rules.MIN_SEEDS:
-            decisions.append(Decision(rules.INCONCLUSIVE, f"α={a}: {row['seeds']} seed(s) at d={dmax}"))
-            continue
-        decisions.append(rules.value((row["lo"], row["hi"]), p, tol, f"α={a} overlap at d={dmax}"))
-        curve.append((float(a), p, row["mean"], row["lo"], row["hi"]))
-        dev = row["mean"] - p
-        if worst is None or abs(dev) > abs(worst):
-            worst = dev
-    if len(all_dims) < 2:
-        decisions.append(Decision(rules.INCONCLUSIVE, "one dimension only: a tolerance shrinking with d needs ≥ 2"))
-    if tol > CURVE_RESOLUTION * min(pred["overlap"].values()):
-        decisions.append(Decision(rules.INCONCLUSIVE, f"tol(d_max) = {tol:.3f} too coarse for the predicted overlaps"))
+    table = curve_table(pred, runs)
+    arms = _curve_decisions(pred, table)
+    dims = sorted({d for rows in table.values() for d in rows})
+    decisions = [arm.decision for arm in arms]
+    if dims and CURVE_TOL / math.sqrt(dims[-1]) > CURVE_RESOLUTION * min(pred["overlap"].values()):
+        decisions.append(Decision(rules.INCONCLUSIVE, f"tol(d_max) = {CURVE_TOL / math.sqrt(dims[-1]):.3f} too "
+                                                      "coarse for the predicted overlaps"))
+    cells = [(a, d, r) for a in alphas for d, r in table[a].items()]
+    worst = max(cells, key=lambda c: abs(c[2]["deviation"]) / c[2]["tol"], default=None)
     predicted = "; ".join(f"α={a}: {pred['overlap'][a]:.4f}" for a in alphas)
-    measured = "; ".join(f"α={a}: {table[a][dmax]['mean']:.4f} [{table[a][dmax]['lo']:.4f}, {table[a][dmax]['hi']:.4f}]"
-                         for a in alphas if dmax in table[a]) + f" (d={dmax}, tol ±{tol:.4f}); " + (
-        "" if worst is None else f"max |measured − predicted| at d={dmax} = {abs(worst):.4f} (measured {'above' if worst > 0 else 'below'})")
-    numbers = {"level": level, "tol_constant": CURVE_TOL, "table": {a: {str(d): r for d, r in rows.items()}
-                                                                   for a, rows in table.items()}}
+    measured = "; ".join(f"α={a}: {table[a][dims[-1]]['mean']:.4f}" for a in alphas if dims and dims[-1] in table[a])
+    if worst is not None:
+        a, d, r = worst
+        measured += (f" (d={dims[-1]}); largest |measured − predicted|/tol(d) over the ladder {dims}: "
+                     f"{abs(r['deviation']) / r['tol']:.2f} at α={a}, d={d} (|deviation| {abs(r['deviation']):.4f}, "
+                     f"measured {'above' if r['deviation'] > 0 else 'below'})")
+    numbers = {"tol_constant": CURVE_TOL, "table": {a: {str(d): r for d, r in rows.items()} for a, rows in table.items()}}
     plot = Plot("curve", "one-step overlap with v* against α = n/d (§3.1)",
                 {"predicted": {a: pred["overlap"][a] for a in alphas}, "measured": numbers["table"],
                  "formula": pred["one_step"], "_formula": pred["_one_step"]})
-    return Evaluation(rules.combine(decisions), predicted, measured, numbers, (plot,))
+    return Evaluation(rules.combine(decisions) if dims else Decision(rules.INCONCLUSIVE, "no runs"), predicted,
+                      measured or "not measured", numbers, (plot,), arms=arms)
+
+
+def larger_batch_curve(pred: Mapping[str, Any]) -> dict[str, Any]:
+    """Control of T1-curve (a wrong value): §3.1 evaluated at ``CONTROL_BATCH·α`` — the batch-noise term of the
+    formula divided by ``CONTROL_BATCH`` (from ``theory.overlap.OneStepOverlap``)."""
+    ov = pred["_one_step"]
+    return {**pred, "overlap": {a: float(ov.value(CONTROL_BATCH * float(a))) for a in pred["overlap"]}}
 
 
 # ---------------------------------------------------------------------------
@@ -293,13 +334,13 @@ SHORT = dict(target="x1*x2", activation="relu", **ONE)
 SPEC = dict(ONE, target="x1*x2 + x3", activation="relu", n_exp=2.0, ell=2, preprocess="exact")
 HARD = dict(ONE, target="x1*x2*x3", activation=HARD_SIGMA, preprocess="exact")
 CURVE_ALPHAS = (0.5, 1.0, 2.0, 4.0)
-SHORT_EXTRA_EXP = 1.5  # T1-short's second arm (full profile): n ≍ d^1.5, still below the leap 2
+SHORT_EXTRA_EXP = 1.5  # T1-short's second arm: n ≍ d^1.5, still below the leap 2
 SPEC_P = 16  # T1-spec, T1-hard: the cost of n ≍ d^ℓ samples is n·p·(k + p) with k ≈ r + p/2
 
 SINGLE_DIMS = {"smoke": (32, 64), "quick": (256, 512, 1024, 2048, 4096),
                "full": (512, 1024, 2048, 4096, 8192, 16384)}
 SINGLE_P = {"smoke": 32, "quick": 64, "full": 256}
-CURVE_DIMS = {"smoke": (64,), "quick": (512, 2048), "full": (2048, 8192)}
+CURVE_DIMS = {"smoke": (64,), "quick": (512, 1024, 2048), "full": (2048, 4096, 8192)}  # ≥ 3 d, span 4 (§5.1)
 CURVE_P = {"smoke": 32, "quick": 32, "full": 64}
 SPEC_DIMS = {"smoke": (16,), "quick": (128, 256, 512, 1024, 2048), "full": (256, 512, 1024, 2048, 4096)}
 HARD_D2 = {"smoke": (8,), "quick": (64, 128, 256, 512, 1024), "full": (128, 256, 512, 1024, 2048, 4096)}
@@ -320,7 +361,7 @@ def _ladders(arms: Any, seeds: Mapping[str, int] = SEEDS) -> dict[str, Ladder]:
 
 def _short_arms(prof: str) -> list[Variant]:
     arms = [Variant(batch_arm(1), {**SHORT, "p": SINGLE_P[prof]}, SINGLE_DIMS[prof])]
-    if prof == "full":
+    if prof != "smoke":  # every arm of the prediction is run where the claim is decided (THEORY §5.1)
         arms.append(Variant(batch_arm(SHORT_EXTRA_EXP), {**SHORT, "n_exp": SHORT_EXTRA_EXP, "ell": 2, "p": 64},
                             SINGLE_DIMS[prof]))
     return arms
@@ -332,9 +373,10 @@ T1_SINGLE = Claim(
     predict=lambda: one_step_prediction(SINGLE["target"], 1, False, SINGLE["activation"]),
     ladders=_ladders(lambda prof: [Variant("", {**SINGLE, "p": SINGLE_P[prof]}, SINGLE_DIMS[prof])]),
     evaluate=evaluate_rank,
-    statistic="singular values s_k of M/√p (M = Ŵ W*ᵀ after one step) and mean ‖P_{U_1step} M_i‖",
-    rule=f"s_k, k ≤ dim U_1step, and the overlap: {rules.theta1_text()}; s_{{m+1}}: "
-         f"{rules.exponent_text(NOISE_EXPONENT)}")
+    statistic="singular values s_k of M/√p (M = Ŵ W*ᵀ after one step) and s_min of the overlaps on U_1step",
+    rule=f"s_k, k ≤ m = dim U_1step, and s_min on U_1step: {rules.theta1_text()}; s_{{m+1}}: "
+         f"{rules.exponent_text(NOISE_EXPONENT)}",
+    controls=(Alternative("every relevant direction learned (U_1step = U*_rel = span(e1, e2))", all_relevant_learned),))
 
 T1_CURVE = Claim(
     id="T1-curve", source="THEORY §3.1", kind="theorem",
@@ -344,8 +386,11 @@ T1_CURVE = Claim(
                                            CURVE_DIMS[prof]) for a in CURVE_ALPHAS],
                      {"smoke": 2, "quick": 16, "full": 16}),
     evaluate=evaluate_curve,
-    statistic="mean over the a=+1 neurons of ⟨ŵ_i, v*⟩, per α and d, bootstrap CI over seeds",
-    rule=f"at the largest d every α's CI inside predicted ± {CURVE_TOL:g}/√d (Bonferroni level)")
+    statistic="mean over the a=+1 neurons of ⟨ŵ_i, v*⟩, per α and d, Student CI over seeds",
+    rule=f"at every d of the ladder every α's CI inside predicted ± {CURVE_TOL:g}/√d (Bonferroni over the (α, d) "
+         f"cells; {rules.ladder_text()} per α)",
+    controls=(Alternative(f"§3.1 at {CONTROL_BATCH:g}·α (the batch-noise term divided by {CONTROL_BATCH:g})",
+                          larger_batch_curve),))
 
 T1_SHORT = Claim(
     id="T1-short", source="[DKLPS] Thm 1", kind="theorem",
@@ -354,9 +399,10 @@ T1_SHORT = Claim(
                               for e in (1.0, SHORT_EXTRA_EXP)}},
     ladders=_ladders(_short_arms),
     evaluate=evaluate_learnability,
-    statistic=f"mean ‖P_{{U*_rel}} M_i‖ after one step, g = {SHORT['target'].replace('*', '·')} (ℓ1 = 2), n ≍ d "
-              f"(and d^{SHORT_EXTRA_EXP:g} in full)",
-    rule=f"{rules.decay_text()} (→ 0); REFUTED if the CI is above that bound")
+    statistic=f"s_max of the overlaps on U*_rel after one step, g = {SHORT['target'].replace('*', '·')} (ℓ1 = 2), "
+              f"arms n ≍ d and n ≍ d^{SHORT_EXTRA_EXP:g}",
+    rule=f"every arm: {rules.decay_text()} (→ 0); REFUTED if the CI is above that bound",
+    controls=(Alternative("learned as at the leap: U_1step(2) = span(e1, e2) with n ≍ d and d^1.5", learned_at_leap),))
 
 T1_SPEC = Claim(
     id="T1-spec", source="[DKLPS] Thm 1, ℓ=2", kind="theorem",
@@ -364,9 +410,11 @@ T1_SPEC = Claim(
     predict=lambda: one_step_prediction(SPEC["target"], 2, True, SPEC["activation"]),
     ladders=_ladders(lambda prof: [Variant("", {**SPEC, "p": SPEC_P}, SPEC_DIMS[prof])], SPEC_SEEDS),
     evaluate=evaluate_rank,
-    statistic=f"singular values of M/√p after one step with n = d², labels with orders < 2 removed exactly, "
-              f"p = {SPEC_P}",
-    rule=f"s_1..s_m {rules.theta1_text()} (m = dim range C_2), s_{{m+1}} {rules.exponent_text(NOISE_EXPONENT)}")
+    statistic=f"singular values of M/√p and s_min of the overlaps on range C_2 after one step with n = d², labels "
+              f"with orders < 2 removed exactly, p = {SPEC_P}",
+    rule=f"s_1..s_m and s_min on range C_2: {rules.theta1_text()} (m = dim range C_2), s_{{m+1}} "
+         f"{rules.exponent_text(NOISE_EXPONENT)}",
+    controls=(Alternative("every relevant direction learned (rank M = dim U*_rel = 3)", all_relevant_learned),))
 
 T1_HARD = Claim(
     id="T1-hard", source="[DKLPS] hard directions", kind="theorem",
@@ -376,11 +424,13 @@ T1_HARD = Claim(
     ladders=_ladders(lambda prof: [Variant(batch_arm(ell), {**HARD, "n_exp": float(ell), "ell": ell, "p": SPEC_P}, dims)
                                    for ell, dims in ((2, HARD_D2[prof]), (3, HARD_D3[prof]))]),
     evaluate=evaluate_learnability,
-    statistic=f"mean ‖P_{{U*_rel}} M_i‖ after one step, g = x1x2x3 (leap 3), σ = {HARD_SIGMA}, orders < ℓ removed, "
-              f"p = {SPEC_P}",
-    rule=f"{batch_arm(2)}: {rules.decay_text()}; {batch_arm(3)}: {rules.theta1_text()}")
+    statistic=f"s_max (n ≍ d²) and s_min (n ≍ d³: all three directions) of the overlaps on U*_rel after one step, "
+              f"g = x1x2x3 (leap 3), σ = {HARD_SIGMA}, orders < ℓ removed, p = {SPEC_P}",
+    rule=f"{batch_arm(2)}: s_max {rules.decay_text()}; {batch_arm(3)}: s_3 {rules.theta1_text()}",
+    controls=(Alternative("x1x2x3 already learned with n ≍ d² (as with n ≍ d³)", learned_one_order_early),))
 
 CLAIMS = (T1_SINGLE, T1_CURVE, T1_SHORT, T1_SPEC, T1_HARD)
 
-__all__ = ["CLAIMS", "T1_CURVE", "T1_HARD", "T1_SHORT", "T1_SINGLE", "T1_SPEC", "batch_arm", "curve_prediction",
-           "evaluate_curve", "evaluate_learnability", "evaluate_rank", "one_step_prediction"]
+__all__ = ["CLAIMS", "T1_CURVE", "T1_HARD", "T1_SHORT", "T1_SINGLE", "T1_SPEC", "all_relevant_learned", "batch_arm",
+           "curve_prediction", "curve_table", "evaluate_curve", "evaluate_learnability", "evaluate_rank",
+           "larger_batch_curve", "learned_at_leap", "learned_one_order_early", "one_step_prediction"]

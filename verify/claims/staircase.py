@@ -32,12 +32,12 @@ from typing import Any
 
 import numpy as np
 
-from sim import as_basis, subspace_overlap
+from sim import as_basis
 from theory import Target
 from theory.subspace import complement_in
 from verify import rules
-from verify.claims.base import Claim, Evaluation, Ladder, Plot, RunSet, Variant
-from verify.claims.common import NOISE_EXPONENT, overlaps, scaling_evaluation
+from verify.claims.base import Alternative, Claim, Evaluation, Ladder, Plot, RunSet, Variant
+from verify.claims.common import NOISE_EXPONENT, Part, overlaps, scaling_evaluation, space_values
 
 STAIR_TARGET = "x1 + x1*x2 + x1*x2*x3"
 STAIR_SIGMA = "relu + He3/6"  # μ1 μ2 μ3 ≠ 0: climbs every stair of STAIR_TARGET (§2.8)
@@ -48,7 +48,7 @@ STAIR = dict(target=STAIR_TARGET, activation=STAIR_SIGMA, n_exp=1.0, n_scale=16.
              readout="none", engine="reduced")  # THEORY §3.3, exact at every d (verify.fits: paired seeds)
 
 
-def staircase_prediction(target: str, steps: int, activation: str) -> dict[str, Any]:
+def staircase_prediction(target: str, steps: int, activation: str | None) -> dict[str, Any]:
     """The σ-aware staircase ``U^0_σ..U^steps_σ``, what σ blocks, and ``U*_rel``, from ``theory`` (§2.8).
 
     Parameters
@@ -57,8 +57,9 @@ def staircase_prediction(target: str, steps: int, activation: str) -> dict[str, 
         ``g*``.
     steps : int
         Number of giant steps ``T``.
-    activation : str
-        ``σ`` (``Target.staircase(activation=σ)``).
+    activation : str or None
+        ``σ`` (``Target.staircase(activation=σ)``); ``None``: the generic staircase of §2.4 (no ``μ_k(σ)``
+        vanishes).
 
     Returns
     -------
@@ -87,10 +88,11 @@ def _steps_measured(pred: Mapping[str, Any], runs: RunSet, arm: str) -> int:
 
 
 def staircase_parts(pred: Mapping[str, Any], runs: RunSet, arm: str = "",
-                    extra: tuple[np.ndarray, ...] = ()) -> list[tuple[str, str, dict]]:
+                    extra: tuple[np.ndarray, ...] = ()) -> list[Part]:
     """The scaling statements of one arm: per step ``t``, Θ(1) on each new level ``U^s_σ ⊖ U^{s−1}_σ``
-    (``s ≤ t``), ``d^{-1/2}`` on ``U*_rel ⊖ U^t_σ``; and for each direction of ``extra`` (e.g. what another
-    σ blocks) not already one of those spaces, Θ(1) when it lies in ``U^t_σ`` and ``d^{-1/2}`` otherwise.
+    (``s ≤ t``; its weakest direction, THEORY §5.1), ``d^{-1/2}`` on ``U*_rel ⊖ U^t_σ`` (its strongest); and for
+    each direction of ``extra`` (e.g. what another σ blocks) not already one of those spaces, Θ(1) when it lies
+    in ``U^t_σ`` and ``d^{-1/2}`` otherwise.
 
     Parameters
     ----------
@@ -105,7 +107,7 @@ def staircase_parts(pred: Mapping[str, Any], runs: RunSet, arm: str = "",
 
     Returns
     -------
-    list of (label, rule, {d: values})
+    list of Part
         For :func:`verify.claims.common.scaling_evaluation`.
     """
     r = pred["r"]
@@ -115,25 +117,25 @@ def staircase_parts(pred: Mapping[str, Any], runs: RunSet, arm: str = "",
     head = f"{arm} " if arm else ""
     parts = []
 
-    def values(t: int, B: np.ndarray) -> dict:
-        return runs.values(arm, lambda rec: subspace_overlap(overlaps(rec, t), B))
+    def part(label: str, how: str, t: int, B: np.ndarray) -> Part:
+        return Part(f"{head}t={t}: {label}", how, space_values(runs, arm, B, how, t), arm)
 
     for t in range(1, T + 1):
         stated = []
         for s in range(1, t + 1):
             new = complement_in(levels[s], levels[s - 1])
             if new.shape[1]:
-                parts.append((f"{head}t={t}: U^{s}⊖U^{s - 1}", "theta1", values(t, new)))
+                parts.append(part(f"U^{s}⊖U^{s - 1}", "theta1", t, new))
                 stated.append(new)
         rest = complement_in(U, levels[t])
         if rest.shape[1]:
-            parts.append((f"{head}t={t}: U*⊖U^{t}", "exponent", values(t, rest)))
+            parts.append(part(f"U*⊖U^{t}", "exponent", t, rest))
             stated.append(rest)
         for B in extra:
             if any(_same_space(B, S) for S in stated):
                 continue
             inside = complement_in(B, levels[t]).shape[1] == 0
-            parts.append((f"{head}t={t}: {_name(B)}", "theta1" if inside else "exponent", values(t, B)))
+            parts.append(part(_name(B), "theta1" if inside else "exponent", t, B))
     return parts
 
 
@@ -196,8 +198,25 @@ def evaluate_sigma(preds: Mapping[str, Any], runs: RunSet) -> Evaluation:
         why = "; ".join(f"μ_{b['order']} = 0 blocks {_name(as_basis(b['basis'], pred['r']))} at step {b['step']}"
                         for b in pred["blocked"]) or "nothing blocked"
         texts.append(f"{arm}: dims U^t_σ = {_dims_text(pred, T)} ({why})")
-    ev = scaling_evaluation(parts, "; ".join(texts), "overlaps per σ-aware staircase level vs d, per σ")
-    return Evaluation(ev.decision, ev.predicted, ev.measured, ev.numbers, ev.plots)
+    return scaling_evaluation(parts, "; ".join(texts), "overlaps per σ-aware staircase level vs d, per σ",
+                              arms=list(arms))
+
+
+def one_step_ahead(pred: Mapping[str, Any]) -> dict[str, Any]:
+    """Control of C1-stair / C1-stair-p (a wrong level): the staircase one step ahead, ``U^t := U^{t+1}_σ``
+    (e.g. ``U^1 = span(e1, e2)`` after one step), from the same ``theory`` levels."""
+    levels = pred["levels"]
+    ahead = [levels[min(t + 1, len(levels) - 1)] for t in range(len(levels))]
+    return {**pred, "levels": ahead, "dims": [np.asarray(L).reshape(pred["r"], -1).shape[1] for L in ahead]}
+
+
+def generic_for_blind(preds: Mapping[str, Any]) -> dict[str, Any]:
+    """Control of C1-σ (a wrong staircase): the σ-blind arm climbs the generic staircase of §2.4 (``μ_3(relu) =
+    0`` ignored, so ``e3`` is learned at step 3), from ``theory``."""
+    arms = dict(preds["arms"])
+    blind = arms[BLIND_SIGMA]
+    arms[BLIND_SIGMA] = {**staircase_prediction(blind["target"], blind["steps"], None), "activation": BLIND_SIGMA}
+    return {"arms": arms}
 
 
 def _plane(runs: RunSet, arm: str, levels: list[np.ndarray], U: np.ndarray) -> tuple[Plot, ...]:
@@ -251,7 +270,8 @@ def _predict_sigma() -> dict[str, Any]:
 
 
 def _statistic(p: int) -> str:
-    return (f"mean ‖P_V M_i‖ after t steps for V = U^s_σ ⊖ U^{{s−1}}_σ (s ≤ t) and V = U*_rel ⊖ U^t_σ; "
+    return (f"singular values of the overlaps on V after t steps: s_min for V = U^s_σ ⊖ U^{{s−1}}_σ (s ≤ t), s_max "
+            f"for V = U*_rel ⊖ U^t_σ; "
             f"σ = {STAIR_SIGMA}, p = {p}, α = n/d = {STAIR['n_scale']:g}, η̃ = {STAIR['lr0']:g}, s_p = 1/p")
 
 
@@ -264,7 +284,8 @@ C1_STAIR = Claim(
     ladders=_ladders(STAIR["p"], DIMS),
     evaluate=evaluate_staircase,
     statistic=_statistic(STAIR["p"]),
-    rule=STAIR_RULE)
+    rule=STAIR_RULE,
+    controls=(Alternative("the staircase one step ahead (U^t = U^{t+1}_σ: U^1 = span(e1, e2))", one_step_ahead),))
 
 C1_STAIR_P = Claim(
     id="C1-stair-p", source="THEORY §3, §2.4", kind="conjecture",
@@ -273,7 +294,8 @@ C1_STAIR_P = Claim(
     ladders=_ladders(WIDE_P, WIDE_DIMS),
     evaluate=evaluate_staircase,
     statistic=_statistic(WIDE_P),
-    rule=STAIR_RULE)
+    rule=STAIR_RULE,
+    controls=(Alternative("the staircase one step ahead (U^t = U^{t+1}_σ: U^1 = span(e1, e2))", one_step_ahead),))
 
 C1_SIGMA = Claim(
     id="C1-σ", source="THEORY §2.8", kind="conjecture",
@@ -284,9 +306,10 @@ C1_SIGMA = Claim(
     evaluate=evaluate_sigma,
     statistic=f"per σ: the staircase overlaps of C1-stair (p = {STAIR['p']}) and the overlap on the directions "
               f"{BLIND_SIGMA} blocks (e3) at every step",
-    rule=f"Θ(1) parts: {rules.theta1_text()}; d^-1/2 parts: {rules.exponent_text(NOISE_EXPONENT)}")
+    rule=f"Θ(1) parts: {rules.theta1_text()}; d^-1/2 parts: {rules.exponent_text(NOISE_EXPONENT)}",
+    controls=(Alternative(f"{BLIND_SIGMA} climbs the generic staircase (e3 learned at step 3)", generic_for_blind),))
 
 CLAIMS = (C1_STAIR, C1_SIGMA, C1_STAIR_P)
 
 __all__ = ["BLIND_SIGMA", "C1_SIGMA", "C1_STAIR", "C1_STAIR_P", "CLAIMS", "STAIR_SIGMA", "evaluate_sigma",
-           "evaluate_staircase", "staircase_parts", "staircase_prediction"]
+           "evaluate_staircase", "generic_for_blind", "one_step_ahead", "staircase_parts", "staircase_prediction"]

@@ -32,7 +32,7 @@ import numpy as np
 
 from sim.zhou_ge import KIND
 from verify import rules
-from verify.claims.base import Claim, Evaluation, Ladder, Plot, Record, RunSet, Variant
+from verify.claims.base import Alternative, Claim, Evaluation, Ladder, Plot, Record, RunSet, Variant
 from verify.claims.common import fit_part
 from verify.fits import mean_ci
 from verify.rules import Decision
@@ -195,8 +195,9 @@ def evaluate_z1(prediction: Mapping[str, Any], runs: RunSet) -> Evaluation:
     if not records:
         return Evaluation(Decision(rules.INCONCLUSIVE, "no [ZG] runs"), prediction["statement"], "not measured")
     decisions, numbers = [], {"variants": _variants(records)}
+    laws = prediction["rules"]
     for label, stat in (("far mass", far_mass), ("loss", loss), ("mass deficit", mass_deficit)):
-        dec, numbers[label] = _fit_part(label, "decay", per_lambda(records, stat))
+        dec, numbers[label] = _fit_part(label, laws[label], per_lambda(records, stat))
         decisions.append(dec)
     numbers["stage2_loss"] = [r["stage2"]["loss"] for r in records]
     numbers["unconverged_phases"] = sum(not p["converged"] for r in records for p in r["phases"])
@@ -225,7 +226,8 @@ def evaluate_z2(prediction: Mapping[str, Any], runs: RunSet) -> Evaluation:
     if not records:
         return Evaluation(Decision(rules.INCONCLUSIVE, "no [ZG] runs"), prediction["statement"], "not measured")
     numbers: dict[str, Any] = {"variants": _variants(records)}
-    d_angle, numbers["mean angle"] = _fit_part("mean angle", "decay", per_lambda(records, mean_angle))
+    d_angle, numbers["mean angle"] = _fit_part("mean angle", prediction["rules"]["mean angle"],
+                                               per_lambda(records, mean_angle))
     if any(not r.get("baseline") for r in records):
         d_base = Decision(rules.INCONCLUSIVE, "baseline not run (baseline=False)")
         d_gap = d_base
@@ -263,8 +265,17 @@ def zg_prediction(claim: str) -> dict[str, Any]:
         "Z2": "mean angle to the teachers → 0 during stage 3 (exponent < 0); fixed-feature baseline flat in λ "
               "and above the final stage-3 loss",
     }
+    laws = {"Z1": {"far mass": "decay", "loss": "decay", "mass deficit": "decay"}, "Z2": {"mean angle": "decay"}}
     return {"statement": statements[claim], "kernel": str(relu_kernel_sympy(min_order=2)),
-            "decay_min": rules.DECAY_MIN}
+            "decay_min": rules.DECAY_MIN, "rules": laws[claim]}
+
+
+def stays(label: str) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    """A control of the [ZG] claims (a wrong exponent): the statistic ``label`` stays Θ(1) as ``λ → 0``."""
+    def alter(prediction: Mapping[str, Any]) -> dict[str, Any]:
+        return {**prediction, "rules": {**prediction["rules"], label: "theta1"},
+                "statement": f"{label} stays Θ(1) as λ → 0"}
+    return alter
 
 
 Z1_LOCAL = Claim(
@@ -273,7 +284,9 @@ Z1_LOCAL = Claim(
               "mass near each teacher → |a*_j| and the loss → 0 as λ → 0",
     kind="theorem", predict=lambda: zg_prediction("Z1"), ladders=LADDERS, evaluate=evaluate_z1,
     statistic="per-phase far mass, population loss, max_j |Σ_near a‖w‖ − a*_j|/|a*_j| vs λ0/λ",
-    rule=f"each: log–log {rules.decay_text()} (rules.decays) over {rules.ladder_text('phases', 'λ span')}")
+    rule=f"each: log–log {rules.decay_text()} (rules.decays) over {rules.ladder_text('phases', 'λ span')}",
+    controls=(Alternative("the far mass stays Θ(1) as λ → 0 (student mass left far from every teacher)",
+                          stays("far mass")),))
 
 Z2_LATE = Claim(
     id="Z2-late", source="[ZG] §1/§4 (feature learning at the end of training), THEORY §4 (Z2)",
@@ -282,7 +295,9 @@ Z2_LATE = Claim(
     kind="theorem", predict=lambda: zg_prediction("Z2"), ladders=LADDERS, evaluate=evaluate_z2,
     statistic="mass-weighted mean angle to the nearest teacher and baseline loss vs λ0/λ; "
               "log10(baseline plateau / final loss)",
-    rule=f"angle {rules.decay_text()}; baseline {rules.theta1_text()}; gap CI ≥ 0")
+    rule=f"angle {rules.decay_text()}; baseline {rules.theta1_text()}; gap CI ≥ 0",
+    controls=(Alternative("the mean angle stays Θ(1) during stage 3 (no late feature learning)",
+                          stays("mean angle")),))
 
 CLAIMS = (Z1_LOCAL, Z2_LATE)
 
