@@ -166,8 +166,9 @@ def html_page(entries: Sequence[Entry], header: Sequence[str], paper_figures: Se
     for c in entries:
         arms = "".join(f"<li>{e(a)}</li>" for a in arm_lines(c))
         parts.append(
-            f"<h2 id='{e(c['ascii_id'])}'>{e(c['id'])} — <span style='color:{VERDICT_COLOUR.get(c['verdict'], '#000')}'>"
-            f"{e(c['verdict'])}</span></h2><p><i>{e(c['source'])}, {e(c['kind'])}.</i> {e(c['statement'])}</p><ul>"
+            f"<h2 id='{e(c['ascii_id'])}'>{e(c['id'])} — "
+            f"<span style='color:{VERDICT_COLOUR.get(c['verdict'], '#000')}'>{e(c['verdict'])}</span></h2>"
+            f"<p><i>{e(c['source'])}, {e(c['kind'])}.</i> {e(c['statement'])}</p><ul>"
             f"<li><b>predicted</b>: {e(c['predicted'])}</li><li><b>statistic</b>: {e(c['statistic'])}</li>"
             f"<li><b>rule</b>: {e(c['rule'])}</li><li><b>measured</b>: {e(c['measured'])}</li>"
             f"<li><b>reason</b>: {e(c['reason'])}</li>" + "".join(f"<li><b>{e(p)}</b></li>" for p in power_lines(c))
@@ -203,7 +204,8 @@ _TEX_SUPERSCRIPT = re.compile(r"\^(\{[^{}]*\}|[-+−]?[^\W_]+(?:[./][^\W_]+)?)")
 def tex(text: Any) -> str:
     """``text`` as LaTeX that any engine compiles (pure ASCII): specials escaped, plain-text superscripts
     (``d^-0.5``, ``U^{T}``) as ``\\textsuperscript``, Greek letters and the common mathematical symbols as math
-    macros (``σ`` → ``\\ensuremath{\\sigma}``), subscript digits as ``\\ensuremath{_{2}}``, anything else by its closest ASCII letter."""
+    macros (``σ`` → ``\\ensuremath{\\sigma}``), subscript digits as ``\\ensuremath{_{2}}``, anything else by
+    its closest ASCII letter."""
     parts = _TEX_SUPERSCRIPT.split(str(text))  # text, superscript, text, …
     return "".join(_tex_chars(p) if i % 2 == 0 else f"\\textsuperscript{{{_tex_chars(p.strip('{}'))}}}"
                    for i, p in enumerate(parts))

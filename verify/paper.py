@@ -247,7 +247,7 @@ def draw_figure(plot: Plot, folder: Path, stem: str) -> list[str]:
 
     with style.figure(figure_size(plot.kind)) as fig:
         draw(fig, plot)
-        fig.suptitle(plot.title)
+        fig.suptitle(style.math_text(plot.title))
         return style.save(fig, folder, stem)
 
 

@@ -29,7 +29,7 @@ from verify import documents
 from verify.files import report_folder, write_text
 from verify.names import ascii_id
 from verify.runner import Outcome
-from verify.style import FORMATS
+from verify.style import FORMATS, math_text
 
 RESULTS = "results.json"
 UNREADABLE = ".unreadable"  # suffix a results.json that cannot be read is kept under (never deleted)
@@ -133,7 +133,7 @@ def render_figures(outcomes: Sequence[Outcome], out: Path) -> dict[str, list[str
             with style.figure(figure_size(plot.kind)) as fig:
                 try:
                     draw(fig, plot)
-                    fig.suptitle(f"{o.id}: {plot.title}")
+                    fig.suptitle(f"{o.id}: {math_text(plot.title)}")
                     files[o.id].append(style.save(fig, out, stem)[0])
                 except (KeyError, ValueError, IndexError, TypeError) as exc:
                     files[o.id].append(f"(figure {stem}.png not drawn: {exc})")
@@ -208,7 +208,8 @@ def header(profile: str, stats: Mapping[str, Any], store: str, entries: Sequence
     others = len(entries) - len(updated)
     return [profile,
             f"Latest run: {len(updated)} claim(s) ({', '.join(updated)}), {stats.get('runs', 0)} distinct runs "
-            f"(store `{store}`); simulate {stats.get('simulate_s', 0):.1f} s, evaluate {stats.get('evaluate_s', 0):.1f} s."
+            f"(store `{store}`); simulate {stats.get('simulate_s', 0):.1f} s, "
+            f"evaluate {stats.get('evaluate_s', 0):.1f} s."
             + (f" The other {others} claim(s) are from earlier runs into this folder (each section says when)."
                if others else ""),
             "Numbers: results.json. Claims: THEORY.md §5. Figures as PNG, PDF and SVG; report.tex for LaTeX."]
@@ -299,6 +300,6 @@ def console_table(outcomes: Sequence[Outcome]) -> str:
     return summary(outcomes)
 
 
-__all__ = ["DECIDED_KEY", "RESULTS", "claim_entry", "console_table", "decided_by", "figure_stems", "header",
-           "latex_table", "merge", "paper_figures", "read_entries", "refresh", "render_figures", "report_folder", "summary",
-           "write_documents", "write_report"]
+__all__ = ["DECIDED_KEY", "PAPER_FIGURES", "RESULTS", "claim_entry", "console_table", "decided_by", "figure_stems",
+           "header", "latex_table", "merge", "paper_figures", "read_entries", "refresh", "render_figures",
+           "report_folder", "summary", "write_documents", "write_report"]

@@ -1,12 +1,13 @@
 """The one look of every figure of ``verify`` (issue 21 item 2): a matplotlib rc, a colour-blind-safe palette,
 and the save that writes each figure as PNG, PDF and SVG.
 
-``RC`` is applied around every figure (:func:`figure`), so the report's figures and the paper-style stairway
-figures (``verify.paper``) share fonts, sizes, STIX serif text and mathtext (``$d^{-1/2}$``, as in a paper) and the colour
-cycle ``PALETTE`` (Okabe & Ito's colour-blind-safe colours without the yellow; ``"C0"``…``"C6"`` inside
-a figure are these colours). A plot never holds more series than ``PALETTE`` has colours: renderers split
-the rest into panels (``verify.figures.loglog``). :func:`save` writes ``<stem>.png`` (raster, for the
-HTML report) with ``<stem>.pdf`` and ``<stem>.svg`` (vector, for talks and papers), each atomically.
+``rc()`` is applied around every figure (:func:`figure`, ``verify.figures.draw``), so the report's figures
+and the paper-style stairway figures (``verify.paper``) share fonts, sizes, STIX serif text and mathtext
+(``$d^{-1/2}$``, as in a paper) and the colour cycle ``PALETTE`` (Okabe & Ito's colour-blind-safe colours
+without the yellow; ``"C0"``…``"C6"`` inside a figure are these colours). A plot never holds more series
+than ``PALETTE`` has colours: renderers split the rest into panels (``verify.figures.loglog``). :func:`save`
+writes ``<stem>.png`` (raster, for the HTML report) with ``<stem>.pdf`` and ``<stem>.svg`` (vector, for talks
+and papers), each atomically.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ def _rc() -> dict[str, Any]:
 
     return {
         "axes.prop_cycle": cycler(color=list(PALETTE)),
-        "font.family": "STIXGeneral", "mathtext.fontset": "stix", "font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9,
+        "font.family": ["STIXGeneral", "DejaVu Serif", "DejaVu Sans"],  # later fonts: glyphs STIX lacks (n₂)
+        "mathtext.fontset": "stix", "font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9,
         "xtick.labelsize": 8, "ytick.labelsize": 8, "legend.fontsize": 7, "legend.frameon": False,
         "legend.handlelength": 1.6, "figure.titlesize": 10,
         "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.25,
