@@ -93,6 +93,9 @@ def _add_common(parser: argparse.ArgumentParser, parallel: str) -> None:
     parser.add_argument("--force", action="store_true", help="recompute even if the store has the run")
     parser.add_argument("--store", default=None, help=f"SQLite results file (default {DEFAULT_PATH})")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--csv", metavar="PATH", help="also write one row per run (config fields, test error per "
+                        "step, singular values, timings, peak memory) as CSV to PATH (sim.tables; "
+                        "sim.tables.to_dataframe gives a pandas DataFrame)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -177,7 +180,7 @@ def summary_table(rows: list[tuple[dict[str, Any], bool]]) -> str:
         sv = " ".join(_fmt(s, ".3f") for s in rec["singular_values"][:3])
         lines.append([str(rec["seed"]), c["target"], str(c["d"]), str(c["p"]), str(rec["n"]), str(c["steps"]),
                       errs or "-", sv, _fmt(rec["timings"]["steps"], ".2f"),
-                      _fmt(rec["peak_memory_bytes"] / 2**20, ".0f"), "store" if cached else "run"])
+                      _fmt(rec["peak_memory_bytes"] / 2**20, ".1f"), "store" if cached else "run"])
     widths = [max(len(h), *(len(r[i]) for r in lines)) if lines else len(h) for i, h in enumerate(head)]
     fmt = lambda r: "  ".join(v.ljust(w) for v, w in zip(r, widths))  # noqa: E731
     return "\n".join([fmt(head), fmt(["-" * w for w in widths]), *map(fmt, lines)])
@@ -271,8 +274,22 @@ def _main_jobs(ns: argparse.Namespace, jobs: list[tuple[SimConfig, int]], ctx: A
                  parallel=ns.parallel)
     finally:  # the runs that finished, also before a failure's one line
         if root and rows:
-            print(summary_table(rows), file=sys.stderr if ns.json else sys.stdout)
+            _report(ns, rows)
     return 0
+
+
+def _report(ns: argparse.Namespace, rows: list[tuple[dict[str, Any], bool]]) -> None:
+    """The per-run table, the per-case summary (mean ± s.e. over seeds, when a case has several seeds or there
+    are several cases) and the ``--csv`` file of the finished runs."""
+    from sim.tables import case_rows, case_table, write_csv
+
+    out = sys.stderr if ns.json else sys.stdout
+    records = [rec for rec, _ in rows]
+    print(summary_table(rows), file=out)
+    if len(case_rows(records)[1]) < len(records):  # seeds to average over
+        print("\n" + case_table(records), file=out)
+    if ns.csv:
+        print(f"{len(records)} runs written to {write_csv(records, ns.csv)}", file=out)
 
 
 __all__ = ["PROG", "build_parser", "jobs", "main", "open_store", "summary_table", "sweep_jobs"]
