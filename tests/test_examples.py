@@ -9,6 +9,7 @@ import json
 import math
 import re
 import shlex
+import sys
 import time
 from html.parser import HTMLParser
 from pathlib import Path
@@ -111,11 +112,17 @@ class _Tags(HTMLParser):
         self.stack.pop()
 
 
-def _execute(nb: object) -> float:
-    """Run every cell in a fresh kernel (working directory ``examples/``); skip when no kernel can start."""
+def _execute(nb: object, kernels: Path) -> float:
+    """Run every cell in a fresh kernel of this interpreter (a kernelspec written under ``kernels``, so a user's
+    own "python3" kernel cannot stand in for it; working directory ``examples/``); skip when none can start."""
     nbclient = pytest.importorskip("nbclient", reason="nbclient is in the test extra: pip install -e '.[test]'")
     pytest.importorskip("ipykernel", reason="ipykernel is in the test extra: pip install -e '.[test]'")
-    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+    spec = kernels / "kernels" / "giantstep-test"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "giantstep tests", "language": "python"}))
+    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="giantstep-test",
                                      resources={"metadata": {"path": str(EXAMPLES)}})
     t0 = time.perf_counter()
     try:
@@ -138,11 +145,12 @@ def _text(cell: object) -> str:
     return "\n".join(parts)
 
 
-def test_walkthrough_notebook_runs_and_agrees_with_theory() -> None:
+def test_walkthrough_notebook_runs_and_agrees_with_theory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     nbformat = pytest.importorskip("nbformat", reason="nbformat is in the test extra: pip install -e '.[test]'")
     nb = nbformat.read(NOTEBOOK, as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), "commit the notebook unexecuted"
-    seconds = _execute(nb)
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+    seconds = _execute(nb, tmp_path)
     code = [c for c in nb.cells if c.cell_type == "code"]
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]
     assert not errors, errors
