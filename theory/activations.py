@@ -10,7 +10,10 @@
 * "σ with orders < k removed": ``"relu[2:]"`` is ``relu − μ0 He0 − μ1 He1``, the Hermite series of
   relu from order 2 on (any of the above followed by ``[k:]``).
 
-Specs are parsed safely (:mod:`theory.parse`), never evaluated. ``μ_k`` is the sum over the terms:
+Specs are parsed safely (:mod:`theory.parse`), never evaluated. Limits, refused in one line before any work:
+orders ``k ≤ MAX_ORDER``; an argument ``a·u + b`` with ``1/MAX_SCALE ≤ |a| ≤ MAX_SCALE`` and
+``|b/a| ≤ MAX_SHIFT`` (a kink a million standard deviations out is constant to every digit: write the
+constant); orders without a closed form up to ``theory.registry.MAX_QUADRATURE_ORDER``. ``μ_k`` is the sum over the terms:
 exact sympy numbers where every term has a closed form (polynomials, relu/abs/sign at any affine
 argument, erf at any affine argument, gelu) or a symmetry zero, else mpmath tanh–sinh quadrature at
 50 digits (at least 30 significant digits, checked against the quadrature's own error estimate);
@@ -42,7 +45,12 @@ from theory.registry import NAMED, QUAD_DPS, REGISTRY
 from theory.series import NORMALIZATIONS, HermiteSeries
 from theory.validate import Interval, Options, check_scalar
 
-ORDER = Interval(int, 0, None, what="a Hermite order")
+MAX_ORDER = 64  # the highest Hermite order μ_k asked for (as theory.parse.MAX_EXPONENT, the largest He_k)
+MAX_SHIFT = 1e6  # |b/a| of a term f(a·u + b): where its kink or centre lies, in standard deviations of u
+MAX_SCALE = 1e6  # |a| and 1/|a| of a term f(a·u + b)
+ORDER = Interval(int, 0, MAX_ORDER, what="a Hermite order, at most MAX_ORDER")
+SHIFT = Interval(float, 0, MAX_SHIFT, what="|b/a|, at most MAX_SHIFT standard deviations")
+SCALE = Interval(float, 1 / MAX_SCALE, MAX_SCALE, what="|a|, between 1/MAX_SCALE and MAX_SCALE")
 ZERO_TOL = sympy.Float("1e-30")  # |μ_k| below this (a quadrature value, ≥ 30 digits) counts as μ_k = 0
 _SUFFIX = re.compile(r"^(?P<base>.+)\[(?P<k>[0-9]+):\]$")
 _U = sympy.Symbol("u", real=True)
@@ -268,8 +276,11 @@ def _decompose(expr: sympy.Expr, spec: str) -> tuple[tuple[Term, ...], tuple]:
         p = sympy.Poly(arg, _U)
         if p.degree() != 1:
             raise ValueError(f"unknown activation {spec!r}: the argument of {rest} must be a·u + b with a ≠ 0")
-        terms.append(Term(sympy.Rational(coef), rest.func.__name__, sympy.Rational(p.coeff_monomial(_U)),
-                          sympy.Rational(p.coeff_monomial(1))))
+        a, b = sympy.Rational(p.coeff_monomial(_U)), sympy.Rational(p.coeff_monomial(1))
+        name = rest.func.__name__
+        check_scalar(float(abs(a)), f"the scale a of the {name} term {name}(a·u + b)", SCALE)
+        check_scalar(float(abs(b / a)), f"the shift b/a of the {name} term {name}(a·u + b)", SHIFT)
+        terms.append(Term(sympy.Rational(coef), name, a, b))
     while len(poly) > 1 and poly[-1] == 0:
         poly.pop()
     return tuple(terms), (tuple(poly) if any(c != 0 for c in poly) else ())
@@ -301,7 +312,9 @@ def activation(spec: str) -> Activation:
     m = _SUFFIX.match(text)
     if m:
         base = activation(m.group("base").strip())
-        k = int(m.group("k"))
+        digits = m.group("k")  # ASCII digits (the pattern); not converted when longer than any order allowed
+        k = check_scalar(int(digits) if len(digits) <= 18 else f"a {len(digits):,}-digit number", "the order k of [k:]",
+                         ORDER)
         return Activation(f"{base.spec}[{k}:]", base.terms, base.poly, max(k, base.min_order))
     functions = {name: sympy.Function(name) for name in NAMED}
     try:
@@ -320,4 +333,4 @@ def as_activation(spec: str | Activation) -> Activation:
     return spec if isinstance(spec, Activation) else activation(spec)
 
 
-__all__ = ["Activation", "HermiteSeries", "NAMED", "Term", "activation", "as_activation"]
+__all__ = ["Activation", "HermiteSeries", "MAX_ORDER", "MAX_SCALE", "MAX_SHIFT", "NAMED", "Term", "activation", "as_activation"]

@@ -6,6 +6,8 @@
 finite union of hyperplanes ``⟨n, x⟩ = c`` (``n`` a unit normal). Kinked functions inside an argument
 (``relu(relu(x1) − 1)``) are replaced by each of their polynomial branches (relu: ``h`` or 0; abs: ``±h``;
 sign: ``±1``), which gives a superset of the true kink set — extra split points cost nodes, not accuracy.
+A hyperplane farther than ``FAR_KINK`` from the origin is left out: the Gaussian mass beyond it is below
+float64's resolution, so any shift, ``sign(x1 − 10)`` or ``sign(x1 − 1e300)``, gives the smooth answer.
 
 :func:`kink_hyperplanes` returns ``None`` when the set is not of that form (e.g. ``relu(x1*x2 − 1)``); the
 quadrature engine then cannot split at the kinks and says so. So it does for polynomial arguments in several
@@ -29,6 +31,10 @@ MAX_BRANCHES = 64
 # so all the arguments of one target are factored only up to these sizes together (larger: not hyperplanes)
 MAX_FACTOR_DEGREE = 12
 MAX_FACTOR_TERMS = 200
+# a kink hyperplane farther than this from the origin is not split at: the Gaussian mass beyond it is < 1e-19,
+# below float64's resolution of any coefficient, so the target is smooth (one branch) wherever the rule looks;
+# splitting a quadrature axis there would leave one wide Gauss–Legendre piece, far less accurate than Gauss–Hermite
+FAR_KINK = 9.0
 ROOT_RANGE = 12.0  # roots of one-variable arguments are searched in [−ROOT_RANGE, ROOT_RANGE] (the quadrature range)
 _BRANCHES = {"relu": lambda h: (h, sympy.Integer(0)), "abs": lambda h: (h, -h), "sign": lambda h: (sympy.Integer(1),
                                                                                                     sympy.Integer(-1))}
@@ -168,7 +174,8 @@ def kink_hyperplanes(expr: sympy.Expr, xs: list[sympy.Symbol]) -> tuple[Hyperpla
         n = np.array(p.normal)
         s = 1.0 if n[np.argmax(np.abs(n))] > 0 else -1.0  # orient: largest component positive
         key = tuple(np.round(s * n, 12)) + (round(s * p.offset, 12),)
-        unique.setdefault(key, Hyperplane(tuple(s * n), s * p.offset))
+        if abs(p.offset) <= FAR_KINK:  # a farther kink (sign(x1 − 1e300)) is not a kink at float64 precision
+            unique.setdefault(key, Hyperplane(tuple(s * n), s * p.offset))
     return tuple(unique[k] for k in sorted(unique))
 
 

@@ -6,6 +6,8 @@ gelu — ``gelu(u) = u·Φ(u)``, the exact one, not the tanh approximation):
 * its Hermite data for an affine argument, ``E[f(a·u + b) He_k(u)]``: a closed form where one exists
   (the piecewise-polynomial ones for any ``a, b``; erf for any ``a, b``; gelu for ``a = 1, b = 0``), the
   symmetry zeros (``parity``, ``poly_part``), or mpmath tanh–sinh quadrature at ``QUAD_DPS`` digits;
+* orders without a closed form are computed by quadrature up to ``MAX_QUADRATURE_ORDER`` (refused beyond,
+  in one line, before any work);
 * its mpmath, numpy and torch forms and their (a.e.) derivatives; torch is imported only inside
   :meth:`Entry.torch_pair`.
 
@@ -31,6 +33,8 @@ from theory.hermite import double_factorial, expect_polynomial_scaled, hermite_e
 from theory.piecewise import Piecewise
 
 QUAD_DPS = 50
+# the highest order μ_k computed by quadrature (no closed form): ~0.3 s per order at 50 digits near this order
+MAX_QUADRATURE_ORDER = 24
 _ZERO, _ONE = sympy.Integer(0), sympy.Integer(1)
 
 
@@ -69,6 +73,10 @@ class Entry:
             value = self.closed_form(k, a, b)
             if value is not None:
                 return sympy.simplify(value), "exact (closed form)"
+        if k > MAX_QUADRATURE_ORDER:
+            raise ValueError(f"μ_{k} of {self.name}(a·u + b) has no closed form here and quadrature is limited to "
+                             f"orders ≤ MAX_QUADRATURE_ORDER = {MAX_QUADRATURE_ORDER} (each order beyond costs seconds "
+                             "at 50 digits); ask for fewer orders")
         value, err = _quadrature(self.name, k, a, b)
         digits = int(-mpmath.log10(err / max(abs(value), mpmath.mpf(10) ** -QUAD_DPS))) if err else QUAD_DPS
         return sympy.Float(value, QUAD_DPS), f"mpmath tanh-sinh quadrature, ~{min(digits, QUAD_DPS)} digits"

@@ -14,6 +14,8 @@ arrays in, plain arrays out).
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import ClassVar
@@ -330,6 +332,20 @@ def _describe(m: object, dim: int, r: int) -> str:
     return "span{" + "; ".join(f"({c})" for c in cols) + "}"
 
 
+def _finite_entry(x: object) -> bool:
+    """``x`` is a finite real number (an int, a float, a numpy or sympy number); a huge exact integer counts."""
+    if isinstance(x, (bool, np.bool_)):
+        return False
+    if isinstance(x, (int, np.integer)):
+        return True
+    if isinstance(x, sympy.Basic):
+        return bool(x.is_number and x.is_finite and x.is_extended_real)
+    try:
+        return math.isfinite(float(x))  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
 def as_subspace(U: object, r: int, exact: bool, tol: float) -> ExactSubspace | FloatSubspace:
     """Interpret a user-supplied subspace: a basis (columns of a sympy Matrix or array ``r × m``),
     a list of vectors, or an existing subspace. Exact when every entry is rational or the
@@ -350,6 +366,8 @@ def as_subspace(U: object, r: int, exact: bool, tol: float) -> ExactSubspace | F
     else:
         raise ValueError(f"a subspace must be a basis matrix (r × m), a list of vectors or a staircase level; got {type(U).__name__}")
     shape = tuple(M.shape)
+    if not all(_finite_entry(x) for x in (M if isinstance(M, sympy.MatrixBase) else np.asarray(M).ravel())):
+        raise ValueError("subspace basis has an entry that is not a finite real number (NaN, ±inf or not a number)")
     if len(shape) != 2 or shape[0] != r:
         raise ValueError(f"basis must have r={r} rows (one column per direction); got shape {shape}")
     if shape[1] == 0:

@@ -9,7 +9,10 @@ kinks of relu/abs/sign. ``Target`` delegates every computation to its engine (on
 Every request (``norm2``, one staircase, one predicted error, …) is computed within the analysis budget of
 :mod:`theory.budget`, ``MAX_TERM_OPERATIONS = 3,000,000`` term operations (exact) or ``MAX_POINT_OPERATIONS =
 1,000,000,000`` point operations (quadrature), about ``BUDGET_SECONDS = 3`` s on one core, or refused before the
-step that would exceed it with a one-line ``ValueError`` naming the limit.
+step that would exceed it with a one-line ``ValueError`` naming the limit. The integer parameters of a request
+are limited too (refused before any work): ``κ ≤ MAX_KAPPA``, ``ℓ ≤ MAX_LEAP`` (``leap``, ``ell``,
+``batch_exponent``), ``T ≤ MAX_STEPS`` (``steps``, ``max_steps``), ``k ≤ theory.activations.MAX_ORDER``
+(``hermite_tensor``).
 
 Results are basis-free: for ``g' = g∘R`` (``g'(x) = g(Rx)``, ``R`` orthogonal) every subspace of ``g'`` is
 ``Rᵀ`` times that of ``g`` and every number is the same. Methods taking ``activation`` (a spec string or an
@@ -26,12 +29,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy
 
-from theory.activations import Activation, activation, as_activation
+from theory.activations import MAX_ORDER, Activation, activation, as_activation
 from theory.budget import check_tensor
 from theory.engine import Engine, Subspace
 from theory.exact import ExactEngine
 from theory.numeric import NumericEngine, numeric_engine
-from theory.parse import MAX_VARIABLES, parse_expression, target_variable
+from theory.parse import MAX_DEGREE, MAX_VARIABLES, parse_expression, target_variable
 from theory.polyalgebra import expand_in_ring, rational_polynomial
 from theory.registry import NAMED
 from theory.staircase import Staircase, Transitions, staircase_levels
@@ -46,6 +49,10 @@ _KMAX = Interval(int, 1, 24, what="highest Hermite order of the numeric path")
 _BUDGET = Interval(int, 1_000, None, what="quadrature points in all")
 _R = Interval(int, 1, MAX_VARIABLES, what="number of variables")
 _NOISE = Interval(float, 0, None, what="the label-noise variance Δ")
+# limits of the integer parameters of a request, refused in one line before any work (issue 19 item 1)
+MAX_KAPPA = MAX_DEGREE  # readout exponent κ: beyond the degree of any accepted target nothing changes
+MAX_LEAP = MAX_DEGREE  # batch exponent ℓ of a staircase (leap, ell, batch_exponent): likewise
+MAX_STEPS = MAX_VARIABLES  # giant steps T: the staircase stops growing after at most r ≤ MAX_VARIABLES steps
 _HINT = ("allowed are variables x1, x2, …, numbers, + - * / ** ( ) and the activations "
          + ", ".join(NAMED) + ", He0, He1, …")
 
@@ -54,8 +61,9 @@ def _variables(r: int) -> list[sympy.Symbol]:
     return [sympy.Symbol(f"x{i}", real=True) for i in range(1, r + 1)]
 
 
-def _int(value: object, name: str, minimum: int) -> int:
-    return check_scalar(value, name, Interval(int, minimum, None))
+def _int(value: object, name: str, minimum: int, maximum: int | None = None, limit: str = "") -> int:
+    """``value`` as an integer in ``[minimum, maximum]``; ``limit`` names the constant of ``maximum``."""
+    return check_scalar(value, name, Interval(int, minimum, maximum, what=f"at most {limit}" if limit else ""))
 
 
 def _sigma(act: str | Activation | None) -> Activation | None:
@@ -242,7 +250,7 @@ class Target:
         -------
         sympy.Array (exact) or numpy.ndarray of shape ``(r,)*k`` (a number for ``k = 0``)
         """
-        k = _int(k, "k", 0)
+        k = _int(k, "k", 0, MAX_ORDER, "MAX_ORDER")
         check_tensor(self.r**k, f"C_{k} in r = {self.r} variables")
         return self.engine.tensor(k)
 
@@ -283,7 +291,7 @@ class Target:
         -------
         sympy.Matrix or numpy.ndarray of shape ``(r, dim U_1step)``, orthonormal columns
         """
-        ell = _int(ell, "ell", 1)
+        ell = _int(ell, "ell", 1, MAX_LEAP, "MAX_LEAP")
         sigma = _sigma(activation)
         order = ell if preprocess else self.first_nonzero_order()
         blind = order > ell or order > self.engine.max_order or (sigma is not None and sigma.vanishes(int(order)))
@@ -307,7 +315,7 @@ class Target:
         Staircase
             Levels as orthonormal bases ``(r, dim U^t)``, with what σ blocked.
         """
-        leap = _int(leap, "leap", 1)
+        leap = _int(leap, "leap", 1, MAX_LEAP, "MAX_LEAP")
         sigma = _sigma(activation)
 
         def compute() -> Staircase:
@@ -332,7 +340,7 @@ class Target:
 
     def transition_exponents(self, steps: int = 3, activation: str | Activation | None = None) -> Transitions:
         """Batch exponents at which what ``T = 1..steps`` giant steps learn changes (§2.5; σ-aware §2.8)."""
-        steps = _int(steps, "steps", 1)
+        steps = _int(steps, "steps", 1, MAX_STEPS, "MAX_STEPS")
         sigma = _sigma(activation)
         return Transitions.of(self.label, lambda ell, T: self.staircase(ell, sigma).space(T).dim, steps,
                               max(self.engine.max_order, 1), None if sigma is None else str(sigma))
@@ -353,7 +361,7 @@ class Target:
         -------
         sympy.Rational (when ``g`` and ``U`` are rational) or float
         """
-        kappa = _int(kappa, "kappa", 0)
+        kappa = _int(kappa, "kappa", 0, MAX_KAPPA, "MAX_KAPPA")
         noise = check_scalar(noise, "noise", _NOISE)
         V = self.engine.subspace(U)
         engine = self.engine if V.exact == self.engine.exact else self._numeric_engine()
@@ -380,21 +388,22 @@ class Target:
         Stairway
             ``errors[T][i] = ε_pred(U^T, kappas[i])``, ``dims[T] = dim U^T``.
         """
-        max_steps = _int(max_steps, "max_steps", 0)
-        batch_exponent = _int(batch_exponent, "batch_exponent", 1)
-        kappas = tuple(_int(k, "kappa", 0) for k in kappas)
+        max_steps = _int(max_steps, "max_steps", 0, MAX_STEPS, "MAX_STEPS")
+        batch_exponent = _int(batch_exponent, "batch_exponent", 1, MAX_LEAP, "MAX_LEAP")
+        kappas = tuple(_int(k, "kappa", 0, MAX_KAPPA, "MAX_KAPPA") for k in kappas)
         sc = self.staircase(batch_exponent, activation)
         rows, dims = [], []
         for T in range(max_steps + 1):
             V = sc.space(T)
             dims.append(V.dim)
-            rows.append(tuple(self._cached(("error", batch_exponent, sc.activation, T, k),
+            level = min(T, len(sc.spaces) - 1)  # U^T is U^∞ past the last level: computed once
+            rows.append(tuple(self._cached(("error", batch_exponent, sc.activation, level, k),
                                            lambda V=V, k=k: self.engine.predicted_error(V, k)) for k in kappas))
         return Stairway(self.label, batch_exponent, kappas, tuple(dims), tuple(rows), self.norm2(), sc.activation)
 
     def orders_below(self, ell: int) -> Target:
         """The part of ``g`` with Hermite orders ``< ℓ``: ``Σ_{|α|<ℓ} c_α He_α/α!`` (what preprocessing removes)."""
-        ell = _int(ell, "ell", 0)
+        ell = _int(ell, "ell", 0, MAX_ORDER + 1, "MAX_ORDER + 1")
         return Target(self.engine.low_orders(ell), self.r, "auto", self.tol, self.kmax, self.budget,
                       f"orders<{ell} of {self.label}")
 
@@ -409,4 +418,4 @@ class Target:
         return f"$g^*(x) = {sympy.latex(self.expr)}$"
 
 
-__all__ = ["Target", "activation"]
+__all__ = ["MAX_KAPPA", "MAX_LEAP", "MAX_STEPS", "Target", "activation"]
