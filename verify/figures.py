@@ -284,8 +284,9 @@ def paper_stairway(fig: Any, data: Mapping[str, Any]) -> None:
             text = f"$T={Ts[0]}$" if len(Ts) == 1 else f"$T={min(Ts)}$–${max(Ts)}$"
             ax.annotate(text, (seg["from"], value), xytext=(2, 2), textcoords="offset points", fontsize=6,
                         color=colour(min(Ts)))
-    for b in data["boundaries"]:
-        ax.axvline(b, color=REFERENCE, lw=0.5, alpha=0.5)
+    for i, b in enumerate(data["boundaries"]):
+        ax.axvline(b, color=REFERENCE, lw=0.5, alpha=0.5,
+                   label=r"integer $\log_d n$: the leap changes" if i == 0 else None)
     ax.fill_between([], [], [], color=REFERENCE, alpha=0.15, lw=0, label="range over seeds")
     ax.plot([], [], "--", color=REFERENCE, lw=1.4,
             label=rf"predicted $\varepsilon_{{\rm pred}}(U^T_\sigma, \kappa={data['kappa']})$")
@@ -339,6 +340,7 @@ def zg_mass(fig: Any, data: Mapping[str, Any]) -> None:
     ax.bar(j - 0.2, data["start"], 0.4, color=colour(0), label=f"start of stage 3 (far mass {data['far_start']:.3g})")
     ax.bar(j + 0.2, data["end"], 0.4, color=colour(1), label=f"end of stage 3 (far mass {data['far_end']:.3g})")
     ax.scatter(j, data["a_star"], color=colour(6), marker="_", s=300, label="teacher weight $a^*_j$", zorder=3)
+    ax.set_xticks(j)
     ax.set_xlabel("teacher $j$")
     ax.set_ylabel(r"$\sum_{i\ \mathrm{near}\ j} a_i \|w_i\|$")
     ax.legend(fontsize=7)
