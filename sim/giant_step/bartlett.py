@@ -62,11 +62,15 @@ def reduced_init(init: str, p: int, d: int, r: int, seed: int) -> torch.Tensor:
     * ``symmetric``: ``h = p/2`` rows ``[X, L]`` with ``X ~ N(0, I_r)`` (``h × r``) and ``L`` the Bartlett
       factor of an ``h × (d − r)`` Gaussian matrix, normalised to unit rows and then duplicated
       (``w_{i+h} = w_i``): ``k₀ = r + min(h, d − r)``;
-    * ``gaussian``, ``hypercube``: ``p`` rows ``[X, L]/√d``: ``k₀ = r + min(p, d − r)``.
+    * ``gaussian``, ``hypercube``: ``p`` rows ``[X, L]/√d``: ``k₀ = r + min(p, d − r)``;
+    * ``orthogonal``: ``[0, I_p]`` (``k₀ = r + p``): any orthonormal frame orthogonal to the teacher axes is
+      this one after a rotation that fixes them (no draw at all).
 
     In law these are the rows of ``sim.giant_step.init`` rotated so that ``S_0`` is spanned by the first
     ``k₀`` axes (``Ξ = L Q``, ``Q`` independent of ``L``).
     """
+    if init == "orthogonal":
+        return torch.cat([torch.zeros(p, r, dtype=torch.float64), torch.eye(p, dtype=torch.float64)], dim=1)
     gen = rng(seed, *INIT_INDEX)
     rows = p // 2 if init == "symmetric" else p
     X = gen.standard_normal((rows, r))

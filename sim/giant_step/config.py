@@ -18,7 +18,8 @@ Derived sizes (all deterministic functions of the fields):
   pick λ, the rest fit the ridge readout (``readout_data="train_batch"``: the last step's batch of ``n``
   samples fits it).
 
-Protocol options (THEORY §3): ``init`` (``symmetric``, ``gaussian``, ``hypercube``), ``output_scale``,
+Protocol options (THEORY §3): ``init`` (``symmetric``, ``gaussian``, ``hypercube``, ``orthogonal``: §3.5),
+``output_scale``, ``overlap_scale`` (``raw``: unnormalised overlaps, §3.5),
 ``normalize``, ``batch`` (``fresh``: a new batch per step; ``reuse``: one batch of ``n`` samples for every
 step, §3.5 — records before this field spelled it ``reuse_batch``, which ``from_dict`` still reads),
 ``label_transform`` (a polynomial or known activation ``T`` of ``y``: the steps see ``T(y)``, §3.5; the
@@ -60,9 +61,10 @@ from theory.validate import Boolean, Interval, Options, check_scalar
 KIND = "giant_step"
 PREPROCESS = ("none", "exact", "estimate", "hermite")
 READOUT = ("every_step", "final", "none")
-INITS = ("symmetric", "gaussian", "hypercube")
+INITS = ("symmetric", "gaussian", "hypercube", "orthogonal")
 OUTPUT_SCALES = ("1/p", "1/sqrt(p)")
-LR_RULES = ("d^((ell-1)/2)", "sqrt(n/p)")
+LR_RULES = ("d^((ell-1)/2)", "sqrt(n/p)", "n*s_p/d")
+OVERLAP_SCALES = ("normalized", "raw")
 # what produced the records written before these fields existed (``from_record``)
 LEGACY = {"output_scale": "1/sqrt(p)", "init": "symmetric", "engine": "dense"}
 DEFAULT_LAMBDAS: tuple[float, ...] = tuple(10.0 ** (k / 2) for k in range(-12, 3))  # 1e-6 … 10
@@ -87,6 +89,7 @@ CONSTRAINTS = {
     "preprocess": Options(PREPROCESS),
     "noise": Interval(float, 0, None, what="the label-noise variance Δ"),
     "normalize": Boolean(),
+    "overlap_scale": Options(OVERLAP_SCALES),
     "batch": Options(tuple(b.value for b in BatchUse)),
     "n_ridge": Interval(int, 2, None),
     "n_test": Interval(int, 1, None),
@@ -172,6 +175,9 @@ PARSERS = {
 RULES = (
     Rule(lambda c: c.init != "symmetric" or c.p % 2 == 0,
          lambda c: f"p must be even (symmetric initialisation pairs neuron i with i+p/2); got p={c.p}"),
+    Rule(lambda c: c.init != "orthogonal" or c.p <= c.d - c.r,
+         lambda c: f"init='orthogonal' needs p ≤ d − r orthonormal rows orthogonal to the teacher; got p={c.p}, "
+                   f"d − r = {c.d - c.r}"),
     Rule(lambda c: c.d >= c.r, lambda c: f"d={c.d} is smaller than the target's r={c.r} variables; use d ≥ {c.r}"),
     Rule(lambda c: not c.bf16 or (not c.tf32 and c.dtype == "float32"),
          lambda c: "bf16 replaces the float32 matrix products of the giant step; use it with dtype=float32 and "
@@ -232,6 +238,7 @@ class SimConfig(Config):
     preprocess: str = "none"
     noise: float = 0.0
     normalize: bool = True
+    overlap_scale: str = "normalized"
     batch: str = BatchUse.FRESH.value
     label_transform: str | None = None
     n_ridge: int | None = None
@@ -283,10 +290,14 @@ class SimConfig(Config):
 
     @property
     def lr_per_neuron(self) -> float:
-        """``η̃ = lr0 · d^{(ℓ−1)/2}`` (THEORY §3) or ``lr0 · √(n/p)`` (``lr_rule="sqrt(n/p)"``, §3.2)."""
+        """``η̃ = lr0 · d^{(ℓ−1)/2}`` (THEORY §3), ``lr0 · √(n/p)`` (``lr_rule="sqrt(n/p)"``, §3.2) or
+        ``lr0 · n·s_p/d`` (``"n*s_p/d"``: [DTAPZK]'s ``W ← W − lr·∇ ½Σ_ν(y − f)²`` with pre-activations
+        ``W x/√d``, §3.5)."""
         try:
             if self.lr_rule == "sqrt(n/p)":
                 return self.lr0 * math.sqrt(self.n / self.p)
+            if self.lr_rule == "n*s_p/d":
+                return self.lr0 * self.n * self.scale / self.d
             return self.lr0 * float(self.d) ** ((self.ell_resolved - 1) / 2)
         except OverflowError:
             return math.inf

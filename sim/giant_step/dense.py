@@ -35,7 +35,7 @@ class DenseEngine(EngineBase):
     def init(self) -> State:
         """``W⁰`` (``p × d``, float64) and ``a`` of ``cfg.init`` (``sim.giant_step.init``)."""
         c = self.cfg
-        return State(*init_network(c.init, c.p, c.d, self.seed, self.plan.device))
+        return State(*init_network(c.init, c.p, c.d, self.seed, self.plan.device, c.r))
 
     def step(self, state: State, t: int) -> tuple[State, float]:
         """Giant step ``t`` (1-based): ``(state after it, batch loss before it)``."""

@@ -3,7 +3,8 @@
 * ``BatchUse``: how the steps use their samples — a fresh batch per step (§3) or one batch for all
   (``reuse``, §3.5). Records written before it spelled this ``reuse_batch`` (a boolean), which
   ``legacy_batch`` reads; the store key keeps that spelling, so their keys do not change.
-* ``NEW_FIELDS``: fields that enter the key only when they differ from their default (``label_transform``).
+* ``NEW_FIELDS``: fields that enter the key only when they differ from their default (``label_transform``,
+  ``overlap_scale``).
 * ``block_size_for``: the default block size by device — ``DEFAULT_BLOCK`` on the CPU (what every stored
   CPU record used), ``CUDA_BLOCK`` on CUDA, where 4096-sample blocks left the reduced engine launch-bound
   (0.04 of its limit). The resolved size is a field, so the key records it.
@@ -20,7 +21,7 @@ from sim.device import resolve_device
 
 DEFAULT_BLOCK = 4096
 CUDA_BLOCK = 2**16
-NEW_FIELDS: dict[str, Any] = {"label_transform": None}
+NEW_FIELDS: dict[str, Any] = {"label_transform": None, "overlap_scale": "normalized"}
 
 
 class BatchUse(StrEnum):

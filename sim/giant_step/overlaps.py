@@ -13,9 +13,10 @@ import numpy as np
 import torch
 
 
-def overlap_matrix(W: torch.Tensor, r: int) -> np.ndarray:
-    """``M = Ŵ W*ᵀ`` (``p × r``, float64) from weights ``W`` (``p × d``); rows are normalised first."""
-    Wn = W / W.norm(dim=1, keepdim=True)
+def overlap_matrix(W: torch.Tensor, r: int, normalized: bool = True) -> np.ndarray:
+    """``M = Ŵ W*ᵀ`` (``p × r``, float64) from weights ``W`` (``p × d``); rows are normalised first unless
+    ``normalized=False`` (then ``M = W W*ᵀ``: [DTAPZK]'s ``m = ⟨w, w*⟩/D`` with ``‖w⁰‖² = D``, THEORY §3.5)."""
+    Wn = W / W.norm(dim=1, keepdim=True) if normalized else W
     return Wn[:, :r].double().cpu().numpy()
 
 

@@ -17,6 +17,16 @@ Everything a protocol does differently from §3 is a general field, not a specia
   the removed estimate plus the ridge output;
 * ``test_estimate="test"``: the test-time estimate ``A, B`` is taken from the test labels themselves (the
   notebook's choice); ``"train"`` is the honest variant (the training batch's estimate);
+* ``batch="reuse"``, ``init="orthogonal"``, ``lr_rule="n*s_p/d"``, ``overlap_scale="raw"``: [DTAPZK]'s
+  ``simulation.py`` (THEORY §3.5, protocol ``dtapzk-reuse``): one batch of ``n = αd`` samples for every step,
+  ``p = 2`` rows orthonormal and orthogonal to the teacher (overlap exactly 0), ``a = (1, −1)`` with
+  ``s_p = 1/√p`` (their ``a = (1, −1)/√2``), ``W ← W − lr·∇ ½Σ_ν(y − f)²`` on weights of norm ``√D`` with
+  pre-activations ``W x/√D`` — per neuron ``η̃ = lr·n·s_p/d`` in §3's units — no normalisation, and the
+  overlaps in their units ``m = ⟨w, w*⟩/D`` (unnormalised, ``‖w⁰‖² = D``). Their arrays hold ``T_sim = 7``
+  points ``t = 0 … 6`` recorded before each update (the loop's 7th update is never recorded), so the
+  protocol runs 6 steps: ``per_step[t]`` is their ``magnetisation[t]``. Their ``main()`` defaults to
+  ``α = 5``, ``D = 10⁴``; the published figure (``result.ipynb``, its data file) uses ``α = 3``, ``D = 5000``,
+  which the table holds;
 * ``step_cosines``: the record holds, per step and neuron, the cosines of the step ``G_i = w_i^t − w_i^{t−1}``
   with each teacher axis (a measurement, not a deviation).
 
@@ -63,6 +73,11 @@ PROTOCOLS: Mapping[str, Protocol] = {p.name: p for p in (
         "init": "hypercube", "preprocess": "none", "noise": 0.0, "normalize": False, "batch": "fresh",
         "readout": "none", "step_cosines": True},
         cases=tuple({"target": t} for t in MULTI_STEP_EXAMPLES)),
+    Protocol("dtapzk-reuse", "THEORY.md §3.5, [DTAPZK] IdePHICS/benefit-reusing-batch simulation.py, result.ipynb", {
+        "target": "tanh(x1 + He3(x2))", "activation": "relu", "d": 5000, "p": 2, "n_exp": 1.0, "n_scale": 3.0,
+        "n_round": "floor", "steps": 6, "lr0": 0.2, "lr_rule": "n*s_p/d", "output_scale": "1/sqrt(p)",
+        "init": "orthogonal", "preprocess": "none", "noise": 0.0, "normalize": False, "batch": "reuse",
+        "readout": "none", "overlap_scale": "raw"}),
 )}
 NAMES = tuple(PROTOCOLS)
 PROTOCOL = Options(NAMES)
@@ -108,6 +123,16 @@ def deviations(cfg: Any) -> list[str]:
     if cfg.lr_rule != "d^((ell-1)/2)":
         out.append(f"per-neuron step η̃ = lr0·{cfg.lr_rule} = {cfg.lr0:g}·{cfg.lr_rule} = {cfg.lr_per_neuron:.6g}, "
                    f"η = η̃/s_p = {cfg.lr:.6g} on L (§3: η̃ = lr0·d^((ℓ−1)/2))")
+    if cfg.init == "orthogonal":
+        out.append("W⁰: orthonormal rows orthogonal to the teacher (overlap exactly 0), a_i = +1 for even i, −1 for "
+                   "odd i ([DTAPZK]; §3: unit rows on the sphere, a = ±1 halves)")
+    if cfg.batch == "reuse":
+        out.append(f"one batch of {cfg.n} samples for all {cfg.steps} steps (§3: a fresh batch per step)")
+    if cfg.label_transform is not None:
+        out.append(f"the steps fit T(y) = {cfg.label_transform} instead of y (the readout fits y)")
+    if cfg.overlap_scale == "raw":
+        out.append("overlaps ⟨w_i, e_j⟩ of the unnormalised neurons, ‖w_i⁰‖ = 1 ([DTAPZK]'s m = ⟨w, w*⟩/D; §3: "
+                   "cosines)")
     if cfg.preprocess == "hermite":
         out.append("labels minus the batch's first-Hermite estimate A + z·B, A = mean(y), B = mean(y z) "
                    "(not a least-squares fit)")

@@ -12,6 +12,8 @@
 * sizes: ``r``, ``n`` (per step), ``n_ridge``, ``n_fit``, ``n_holdout``, ``n_test``, ``ell``, ``lr`` (η, the
   step on ``L``), ``lr_per_neuron`` (η̃ = η·s_p), ``coordinates`` (``k_T``: ``d`` for the dense engine,
   the reduced coordinates of §3.3 otherwise);
+* ``overlap_units`` (what ``overlaps`` are: cosines, or with ``overlap_scale="raw"`` the unnormalised
+  ``⟨w_i, e_j⟩``, [DTAPZK]'s units, §3.5);
 * ``overlaps``: the final ``M = Ŵ W*ᵀ`` (``p × r`` list of lists, neurons in index order — the first
   ``p/2`` have ``a_i = +1`` — stored at float32 precision), ``singular_values`` (of that ``M``),
   ``test_error`` (final, tuned λ; ``None`` without readout), ``lambda_best``;
@@ -68,6 +70,9 @@ from sim.memory import PeakMemory
 from sim.progress import phase
 from sim.version import code_version
 
+OVERLAP_UNITS = {"normalized": "cosines ⟨ŵ_i, e_j⟩ of the normalised neurons (THEORY §3)",
+                 "raw": "⟨w_i, e_j⟩ of the unnormalised neurons with ‖w_i⁰‖ = 1: [DTAPZK]'s m = ⟨w, w*⟩/D with "
+                        "‖w⁰‖² = ‖w*‖² = D (THEORY §3.5), not normalised"}
 VOLATILE = ("timings", "peak_memory_bytes", "peak_memory_kind", "throughput", "chunk_blocks", "max_memory",
             "world_size", "num_threads", "created")
 
@@ -183,7 +188,7 @@ def _entry(c: SimConfig, t: int, state: State, loss: float | None, cosines: list
     """The ``per_step`` entry after step ``t``: overlaps, singular values, the readout if one is due."""
     W = state.W
     check_finite(W, "first-layer weight matrix W", t, hint)
-    M = overlap_matrix(W, c.r)
+    M = overlap_matrix(W, c.r, c.overlap_scale == "normalized")
     with guarded("overlap matrix M = Ŵ W*ᵀ", t, hint):
         sv = singular_values(M)
     entry: dict[str, Any] = {"t": t, "overlaps": _rounded(M), "singular_values": sv, "batch_loss": loss,
@@ -226,6 +231,7 @@ def _record(c: SimConfig, seed: int, plan: Plan, per_step: list[dict[str, Any]],
         "engine_reason": c.engine_reason,
         "init": c.init,
         "output_scale": c.output_scale,
+        "overlap_units": OVERLAP_UNITS[c.overlap_scale],
         "protocol": c.protocol,
         "protocol_overrides": _overrides(c),
         "deviations": deviations(c),

@@ -151,3 +151,48 @@ def test_old_records_read_as_what_produced_them() -> None:
     assert SimConfig.from_record(old["config"]).output_scale == "1/sqrt(p)"
     assert back["config"]["lr_rule"] == "d^((ell-1)/2)" and back["config"]["d"] == 16
     assert read_record(rec)["output_scale"] == "1/p" == rec["output_scale"]  # a new record is unchanged
+
+
+def authors_reuse_run(d: int, alpha: float, steps: int, lr: float, seed: int) -> np.ndarray:
+    """[DTAPZK]'s batch-reuse run in numpy, in their conventions as THEORY §3.5 lists them: an orthonormal
+    teacher scaled by √D, p = 2 student rows orthonormal, orthogonal to it and of norm √D, pre-activations
+    w·x/√D, f = Σ a_p relu(h_p) with a = (1, −1)/√2, W ← W − lr·∇ ½Σ_ν(y − f)² on one batch of αD samples;
+    returns m = W W*ᵀ/D (steps + 1, 2, 2)."""
+    rng = np.random.default_rng(seed)
+    n = int(alpha * d)
+    teacher = np.linalg.qr(rng.standard_normal((d, 2)))[0].T * np.sqrt(d)
+    W = rng.standard_normal((2, d))
+    W -= (W @ teacher.T) @ teacher / d
+    W = np.linalg.qr(W.T)[0].T * np.sqrt(d)
+    a = np.array([1.0, -1.0]) / np.sqrt(2)
+    X = rng.standard_normal((n, d))
+    hs = X @ teacher.T / np.sqrt(d)
+    y = np.tanh(hs[:, 0] + hs[:, 1] ** 3 - 3 * hs[:, 1])
+    out = []
+    for t in range(steps + 1):
+        out.append(W @ teacher.T / d)
+        if t < steps:
+            h = X @ W.T / np.sqrt(d)
+            r = y - np.maximum(h, 0) @ a
+            W = W + lr * ((r[:, None] * a[None, :] * (h > 0)).T @ X) / np.sqrt(d)
+    return np.array(out)
+
+
+@pytest.mark.slow
+def test_dtapzk_reuse_protocol_has_the_law_of_the_authors_run() -> None:
+    """``dtapzk-reuse`` (reduced engine, §3.4 conditioning, our units) against the authors' conventions in numpy
+    (dense, their units) at d = 30: the overlaps m of every step agree in distribution (KS, Holm)."""
+    from scipy import stats
+
+    cfg = SimConfig.from_dict({"protocol": "dtapzk-reuse", "d": 30, "steps": 3})
+    assert cfg.engine_resolved == "reduced" and cfg.n == 90 and math.isclose(cfg.lr_per_neuron, 0.2 * 3 / math.sqrt(2))
+    words = " ".join(deviations(cfg))
+    assert "one batch of 90 samples for all 3 steps" in words and "orthogonal to the teacher" in words
+    seeds = 300
+    theirs = np.array([authors_reuse_run(30, 3.0, 3, 0.2, s)[1:].ravel() for s in range(seeds)])
+    recs = [simulate(cfg, 10**6 + s) for s in range(seeds)]
+    assert recs[0]["per_step"][0]["overlaps"] == [[0.0, 0.0], [0.0, 0.0]] and "not normalised" in recs[0]["overlap_units"]
+    ours = np.array([np.ravel([e["overlaps"] for e in rec["per_step"][1:]]) for rec in recs])
+    ps = np.sort([stats.ks_2samp(theirs[:, j], ours[:, j]).pvalue for j in range(ours.shape[1])])
+    assert min(1.0, float((ps * (len(ps) - np.arange(len(ps)))).min())) >= 0.01
+    assert abs(theirs[:, -4].mean()) > 5 * theirs[:, -4].std() / np.sqrt(seeds)  # the overlap did grow
