@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -164,7 +164,7 @@ def _remove_figures(out: Path, entry: Mapping[str, Any] | None, claim_id: str) -
 # ---------------------------------------------------------------------------
 # the merged report
 # ---------------------------------------------------------------------------
-def read_entries(out: Path, log: Any = print) -> list[dict[str, Any]]:
+def read_entries(out: Path, log: Callable[[str], None] = print) -> list[dict[str, Any]]:
     """The claim entries of ``<out>/results.json`` (``[]`` when there is none). A file that cannot be read as a
     report is kept as ``results.json.unreadable`` (never deleted) and the report starts afresh; ``log`` says so."""
     path = out / RESULTS
@@ -246,7 +246,7 @@ def write_documents(out: Path, entries: Sequence[Mapping[str, Any]], head: Seque
 
 
 def write_report(outcomes: Sequence[Outcome], profile: str, stats: Mapping[str, Any], store: str,
-                 out_root: str | Path, log: Any = print) -> Path:
+                 out_root: str | Path, log: Callable[[str], None] = print) -> Path:
     """Merge the outcomes into ``<out_root>/<profile>/`` (module docstring): their entries and figures replace
     those of the same claims, every other claim's entry and figures are kept, and the documents are rewritten.
 
