@@ -120,12 +120,14 @@ class RunProgress:
         if enabled and not self.plain:
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=self.total_cost, delay=2.0, dynamic_ncols=True, desc=desc, file=self.stream,
-                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix} [{elapsed}<{remaining}]")
-            self.bar.set_postfix_str(f"0/{len(self.todo)} runs", refresh=False)
+            self.bar = tqdm(total=self.total_cost, delay=2.0, dynamic_ncols=True, desc=self._count(), file=self.stream,
+                            bar_format="{desc}: {percentage:3.0f}% of the work|{bar}| [{elapsed}<{remaining}]")
         elif self.plain:
             served = len(self.costs) - len(self.todo)
             self._line(f"{len(self.costs)} runs: {served} from the store, {len(self.todo)} to run")
+
+    def _count(self) -> str:
+        return f"{self.desc} {self.finished}/{len(self.todo)}"
 
     def _line(self, text: str) -> None:
         self.stream.write(f"{self.desc}: {text}\n")
@@ -146,7 +148,7 @@ class RunProgress:
         self.finished += 1
         self.done_cost += self.costs[i]
         if self.bar is not None:
-            self.bar.set_postfix_str(f"{self.finished}/{len(self.todo)} runs", refresh=False)
+            self.bar.set_description_str(self._count(), refresh=False)
             self.bar.update(self.costs[i])
             return
         took = "" if seconds is None else f" in {seconds:.1f} s"

@@ -88,3 +88,19 @@ def test_a_single_run_labels_its_bar_with_the_phase(monkeypatch: pytest.MonkeyPa
     progress.phase(Engine(), "step 1/3")
     assert Engine.bar.text == "step 1/3"
     progress.phase(object(), "readout")  # an engine without a bar: nothing to label
+
+
+def test_a_terminal_gets_a_bar_over_the_cost_with_the_run_count() -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stream = Terminal()
+    bar = RunProgress([1, 1, 6], [False, False, False], list("abc"), stream=stream)
+    assert bar.bar is not None and bar.bar.total == 8
+    bar.bar.delay = 0
+    for i in range(2):
+        bar.update(i, cached=False)
+    assert bar.bar.n == 2  # two cheap runs of three: a quarter of the work, not two thirds
+    bar.close()
+    assert "runs 2/3:  25% of the work" in stream.getvalue()
