@@ -73,12 +73,19 @@ def _slope_label(s: Mapping[str, Any], x_name: str) -> str:
     return f"{math_text(s['label'])}: {base}$^{{{s['slope']:+.2f}}}$ [{lo:+.2f}, {hi:+.2f}]"
 
 
-def _guide(ax: Any, dims: np.ndarray, y0: float, expected: float, x_name: str) -> None:
-    """A grey dotted guide of slope ``expected`` through ``(dims[0], y0)``, labelled ``∝ d^{-1/2}``."""
+def _guide(ax: Any, members: Sequence[Mapping[str, Any]], expected: float, x_name: str) -> None:
+    """A grey dotted guide of slope ``expected`` (``∝ d^{-1/2}``), parallel to and above the fitted line whose
+    slope is closest to it, so a decay can be compared with the prediction by eye."""
+    s = min(members, key=lambda m: abs(float(m["slope"]) - expected))
+    d = np.array(s["dims"], dtype=float)
+    y0 = 2.0 * float(np.exp(s["intercept"]) * d[0] ** s["slope"])
     frac = Fraction(expected).limit_denominator(12)
     power = f"{frac.numerator}/{frac.denominator}" if frac.denominator != 1 else f"{frac.numerator}"
-    ax.plot(dims, y0 * (dims / dims[0]) ** expected, ":", color=REFERENCE, lw=1,
-            label=f"slope of ${'d' if x_name == 'd' else 'x'}^{{{power}}}$ (predicted decay)")
+    ax.plot(d, y0 * (d / d[0]) ** expected, ":", color=REFERENCE, lw=1.2,
+            label=f"slope of ${'d' if x_name == 'd' else 'x'}^{{{power}}}$ (the predicted decay)")
+
+
+LEGEND_BELOW = {"xlabel": -0.15, "ticks": -0.12, "none": -0.05}  # legend offset under a panel, by what is there
 
 
 def loglog(fig: Any, data: Mapping[str, Any]) -> None:
@@ -86,31 +93,36 @@ def loglog(fig: Any, data: Mapping[str, Any]) -> None:
     (:func:`panels`), each legend below its panel; ``x`` is ``d`` unless ``data["xlabel"]`` says; a dotted
     guide of the predicted exponent ``data["expected"]`` when given."""
     x_name = data.get("xlabel", "d")
+    x_label = math_text(x_name) if x_name != "d" else "$d$"
     groups = panels(data["series"])
     cols = min(LOGLOG_COLUMNS, len(groups))
     rows = math.ceil(len(groups) / cols)
     if len(groups) > 1:
         fig.set_size_inches(LOGLOG_PANEL[0] * cols, LOGLOG_PANEL[1] * rows + 0.5)
     axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True).ravel()
-    for ax, (title, members) in zip(axes, groups):
+    for k, (ax, (title, members)) in enumerate(zip(axes, groups)):
         for i, s in enumerate(members):
             d = np.array(s["dims"], dtype=float)
-            m, lo, hi = (np.array(s[k], dtype=float) for k in ("means", "mean_lo", "mean_hi"))
+            m, lo, hi = (np.array(s[key], dtype=float) for key in ("means", "mean_lo", "mean_hi"))
             ax.errorbar(d, m, yerr=[np.maximum(m - lo, 0), np.maximum(hi - m, 0)], fmt=marker(i), color=colour(i),
                         ms=4, capsize=2, label=_slope_label(s, x_name))
             ax.plot(d, np.exp(s["intercept"]) * d ** s["slope"], "-", color=colour(i), lw=1)
         if data.get("expected") is not None and members:
-            d0 = np.array(members[0]["dims"], dtype=float)
-            _guide(ax, d0, float(np.exp(members[0]["intercept"]) * d0[0] ** members[0]["slope"]),
-                   float(data["expected"]), x_name)
+            _guide(ax, members, float(data["expected"]), x_name)
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_title(math_text(title), fontsize=8)
-        ax.set_xlabel(math_text(x_name) if x_name != "d" else "$d$")
+        below = k + cols >= len(groups)  # no panel under it: its tick labels show
+        ax.xaxis.set_tick_params(labelbottom=below)
+        if len(groups) == 1:
+            ax.set_xlabel(x_label)
         if members:
-            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=6)
+            where = "xlabel" if len(groups) == 1 else ("ticks" if below else "none")
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, LEGEND_BELOW[where]), fontsize=6)
     for ax in axes[len(groups):]:
         ax.set_visible(False)
+    if len(groups) > 1:
+        fig.supxlabel(x_label)
     axes[0].set_ylabel(math_text(data.get("ylabel", "overlap / singular value")))
 
 
