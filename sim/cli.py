@@ -36,7 +36,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from sim.drivers import EXIT_HELP, SEED, check_run_count, run_command, run_jobs, seed_jobs
+from sim.drivers import (EXIT_HELP, MAX_SECONDS, NOTE_SECONDS, SEED, check_run_count, run_command, run_jobs,
+                         seed_jobs)
 from sim.fields import FlagParser, add_config_flags, config_overrides, read_mapping
 from sim.giant_step.config import CONSTRAINTS, SimConfig
 from sim.giant_step.protocols import expand
@@ -95,6 +96,10 @@ def _add_common(parser: argparse.ArgumentParser, parallel: str) -> None:
     parser.add_argument("--force", action="store_true", help="recompute even if the store has the run")
     parser.add_argument("--store", default=None, help=f"SQLite results file (default {DEFAULT_PATH})")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--max-seconds", type=float, default=MAX_SECONDS, metavar="S",
+                        help="refuse, before any compute, a run estimated to take longer (sim.giant_step.plan."
+                             f"time_estimate; default {MAX_SECONDS:g}: a day); the estimated time of the runs to "
+                             f"compute is shown when more than {NOTE_SECONDS:g} s")
     parser.add_argument("--csv", metavar="PATH", help="also write one row per run (config fields, test error per "
                         "step, singular values, timings, peak memory) as CSV to PATH (sim.tables; "
                         "sim.tables.to_dataframe gives a pandas DataFrame)")
@@ -273,7 +278,7 @@ def _main_jobs(ns: argparse.Namespace, jobs: list[tuple[SimConfig, int]], ctx: A
 
     try:
         run_jobs(jobs, store, force=ns.force, progress=not ns.no_progress and root, on_record=emit, dist=ctx,
-                 parallel=ns.parallel)
+                 parallel=ns.parallel, max_seconds=ns.max_seconds)
     finally:  # the runs that finished, also before a failure's one line
         if root and rows:
             _report(ns, rows)

@@ -28,6 +28,7 @@ module adds the failures of runs (:func:`classify`).
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -47,7 +48,12 @@ OnDiverged = Callable[[int, str], None]
 PARALLEL = ("runs", "data")
 # jobs of one command (``--seeds``, a sweep's cases × grid × seeds), checked before any list is built
 MAX_RUNS = 100_000
+# the default --max-seconds of the command lines: a run whose estimated time (the kind's plan) is longer is
+# refused before any compute; a command whose runs to compute are estimated at more than NOTE_SECONDS says so
+MAX_SECONDS = 86_400.0
+NOTE_SECONDS = 60.0
 SEED = Interval(int, 0, MAX_SEED)
+SECONDS = Interval(float, 0, None, closed="neither", what="a time budget per run in seconds")
 DIVERGENCES = (Diverged, NonFiniteRecord, *LINALG_ERRORS)  # a run that diverged: not stored, EXIT_DIVERGED
 
 EXIT_HELP = exit_help(f"{EXIT_DIVERGED} a run diverged (the others are stored)")
@@ -133,9 +139,12 @@ def job_name(cfg: Any, seed: int) -> str:
     return f"{cfg.kind} d={cfg.d} seed {seed}"
 
 
-def plan_jobs(jobs: Sequence[Job]) -> list[tuple[Kind, Any]]:
-    """``(kind, plan)`` of every job; raises ``ValueError`` (one line) before anything runs."""
+def plan_jobs(jobs: Sequence[Job], max_seconds: float | None = None) -> list[tuple[Kind, Any]]:
+    """``(kind, plan)`` of every job; raises ``ValueError`` (one line) before anything runs — also for a run
+    whose estimated time (``plan.seconds``) is more than ``max_seconds`` (``None``: no limit)."""
     check_run_count(len(jobs))
+    if max_seconds is not None:
+        check_scalar(max_seconds, "--max-seconds", SECONDS)
     plans: dict[Any, tuple[Kind, Any]] = {}
     out = []
     for cfg, seed in jobs:
@@ -143,8 +152,31 @@ def plan_jobs(jobs: Sequence[Job]) -> list[tuple[Kind, Any]]:
         if cfg not in plans:
             k = kind_of(cfg)
             plans[cfg] = (k, k.plan(cfg))
+            seconds = getattr(plans[cfg][1], "seconds", 0.0)
+            if max_seconds is not None and seconds > max_seconds:
+                raise ValueError(f"run {job_name(cfg, seed)} is estimated to take {duration(seconds)} on "
+                                 f"{plans[cfg][1].device_type}, more than --max-seconds {max_seconds:g}; make it "
+                                 "smaller (fewer steps, samples, neurons or dimensions) or raise --max-seconds")
         out.append(plans[cfg])
     return out
+
+
+def duration(seconds: float) -> str:
+    """``seconds`` in words: ``"45 s"``, ``"12 min"``, ``"3.2 h"``, ``"1.7e+03 days"``."""
+    for unit, size in (("days", 86_400), ("h", 3_600), ("min", 60)):
+        if seconds >= (size if unit == "days" else 2 * size):
+            return f"{seconds / size:.3g} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def note_estimate(checked: Sequence[tuple[Kind, Any]], todo: Sequence[bool]) -> None:
+    """Say on stderr how long the runs still to compute are estimated to take, when more than
+    ``NOTE_SECONDS``."""
+    total = sum(getattr(plan, "seconds", 0.0) for (_, plan), run in zip(checked, todo) if run)
+    if total > NOTE_SECONDS:
+        count = sum(1 for run in todo if run)
+        sys.stderr.write(f"estimated time of the {count} run{'s' if count != 1 else ''} to compute: at most about "
+                         f"{duration(total)} (finished runs are stored as they end)\n")
 
 
 def run_or_load(cfg: Any, seed: int, store: Store, force: bool = False, progress: bool = False) -> Record:
@@ -192,7 +224,8 @@ def stored(jobs: Sequence[Job], store: Store, checked: list[tuple[Kind, Any]] | 
 
 def run_many(jobs: Sequence[Job], store: Store | None, force: bool = False, progress: bool = True,
              on_record: OnRecord | None = None, dist: DistContext | None = None, parallel: str = "runs",
-             run_progress: bool | None = None, on_diverged: OnDiverged | None = None) -> list[Record | None]:
+             run_progress: bool | None = None, on_diverged: OnDiverged | None = None,
+             max_seconds: float | None = None) -> list[Record | None]:
     """Run (or load) every ``(config, seed)`` job, each written to ``store`` as soon as it finishes.
 
     Parameters
@@ -222,6 +255,10 @@ def run_many(jobs: Sequence[Job], store: Store | None, force: bool = False, prog
     on_diverged : callable, optional
         ``on_diverged(job index, one-line message)`` for a run that diverges (``DIVERGENCES``); its slot of
         the result is ``None`` and the other jobs still run. Without it the divergence is raised.
+    max_seconds : float, optional
+        Refuse (``ValueError``, before anything runs) a job whose estimated time is longer (``plan_jobs``);
+        with ``progress``, the estimated time of the runs to compute is written on stderr when it is more
+        than ``NOTE_SECONDS``.
 
     Returns
     -------
@@ -233,13 +270,15 @@ def run_many(jobs: Sequence[Job], store: Store | None, force: bool = False, prog
         raise ValueError(f"parallel must be 'runs' or 'data'; got {parallel!r}")
     from sim.progress import RunProgress, estimated_cost, interactive
 
-    checked = plan_jobs(jobs)
+    checked = plan_jobs(jobs, max_seconds)
     inner = (progress if run_progress is None else run_progress) and interactive()  # no per-run bars in a log
     if dist is not None and dist.world_size > 1:
         return _run_many_distributed(jobs, checked, store, force, inner, on_record, dist, parallel, on_diverged)
     if store is None:
         raise ValueError("run_many needs a store")
     have = [False] * len(jobs) if force else stored(jobs, store, checked)
+    if progress:
+        note_estimate(checked, [not h for h in have])
     out: list[Record | None] = []
     cost = {cfg: estimated_cost(cfg) for cfg, _ in jobs}
     bar = RunProgress([cost[cfg] for cfg, _ in jobs], have, [job_name(*job) for job in jobs], enabled=progress)
@@ -371,5 +410,6 @@ def _run_many_distributed(jobs: Sequence[Job], checked: list[tuple[Kind, Any]], 
 
 __all__ = ["DIVERGENCES", "EXIT_BAD_INPUT", "EXIT_DIVERGED", "EXIT_HELP", "EXIT_INTERNAL", "EXIT_INTERRUPTED",
            "EXIT_IO", "EXIT_OK", "MAX_RUNS", "PARALLEL", "RunFailed", "RunsDiverged", "check_run_count", "classify",
-           "failure", "job_name", "one_line", "plan_jobs", "run_command", "run_jobs", "run_many", "run_or_load",
+           "MAX_SECONDS", "NOTE_SECONDS", "duration", "failure", "job_name",
+           "note_estimate", "one_line", "plan_jobs", "run_command", "run_jobs", "run_many", "run_or_load",
            "seed_jobs", "stored"]

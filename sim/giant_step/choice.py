@@ -61,9 +61,12 @@ def max_coordinates(cfg: Any) -> int:
     first = p // 2 if cfg.init == "symmetric" else p
     estimate = int(cfg.preprocess == "hermite")
     k = r + min(first, d - r)
-    for t in range(1, cfg.steps + 1):
-        k = min(d, k + (first if t == 1 else p) + (estimate if t == 1 or cfg.batch != "reuse" else 0))
-    return min(d, k + (estimate if cfg.steps == 0 else 0))
+    if cfg.steps == 0:
+        return min(d, k + estimate)
+    # step 1 adds first + estimate, each later step p (+ estimate with fresh batches), capped at d: in closed
+    # form, so that a huge --steps costs nothing here (the time estimate refuses it, sim.giant_step.plan)
+    later = p + (estimate if cfg.batch != "reuse" else 0)
+    return min(d, k + first + estimate + (cfg.steps - 1) * later)
 
 
 def resolve_engine(cfg: Any) -> tuple[str, str]:

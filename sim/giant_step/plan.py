@@ -16,6 +16,10 @@ more resident blocks would cost memory and buy no speed. The estimate is that of
 (``sim.giant_step.choice``): the dense engine's samples have ``d`` coordinates, the reduced engine's at
 most ``k_T`` (``max_coordinates``), plus its ``p × p`` covariance and eigendecomposition.
 
+The memory includes the record the run keeps until it is stored (``record_bytes``: the per-step overlaps,
+``p × r`` each); the plan carries the run's estimated time (``time_estimate``), which the drivers check
+against ``--max-seconds`` before any compute (``sim.drivers``).
+
 Pre-flight (``check_label_scale``): the labels' size ``√(E[g²] + Δ)`` is estimated on ``PILOT`` samples in
 float64; a run whose sums of squared labels would overflow the compute dtype (per block) or float64
 (per batch) is refused here, before any compute, with one line — e.g. ``target="1e30*x1"`` in float32 or
@@ -33,6 +37,14 @@ from sim.giant_step.choice import max_coordinates
 from sim.giant_step.config import SimConfig
 
 MAX_CHUNK_BLOCKS = 4
+# the record a run keeps until it is stored (per-step overlaps p × r, …): bytes per number (a list slot, the
+# float object, its JSON text and the store's packed copy) and per row (a list), measured ≤ 90 B per number
+RECORD_NUMBER_BYTES, RECORD_ROW_BYTES = 100, 120
+# the time estimate: floating-point operations per second (a generous lower bound: the 2-core AMD EPYC under
+# load does 4.5e10 with one thread, an H100 or H200 far more), and operations per Gaussian number drawn
+FLOPS = {"cpu": 2e10, "cuda": 2e12}
+DRAW_FLOPS = 20
+RUN_OVERHEAD_S = 1.0  # imports, plan, allocation of one run
 PILOT = 512  # samples of the label-scale pre-flight
 FLOAT_MAX = {"float32": 3.4028234663852886e38, "float64": 1.7976931348623157e308}
 
@@ -51,6 +63,7 @@ class Plan:
     resident_block_bytes: int  # memory of one generated block held in a chunk
     chunk_blocks: int
     ridge_mode: str  # "primal" (p×p Gram) or "dual" (n_fit×n_fit kernel, when n_fit < p)
+    seconds: float = 0.0  # the estimated time of the run (``time_estimate``)
 
 
 def _fmt(nbytes: int) -> str:
@@ -89,10 +102,40 @@ def memory_estimate(cfg: SimConfig) -> tuple[int, int, int, str]:
             m = cfg.n_fit
             fixed += m * p * 8 + m * m * 32 + p * L * 16
             mode = "dual"
+    fixed += record_bytes(cfg)
     fixed += 16 * 2**20  # small tensors, generator state, allocator slack
     block = e * B * (d + 5 * p + 6 * cfg.r + 2 * L + 16) + (8 * B * p if reduced else 0)
     resident = e * B * (d + 1)
     return fixed, block, resident, mode
+
+
+def record_bytes(cfg: SimConfig) -> int:
+    """The memory of the record a run keeps until it is stored: for ``t = 0..T`` and the final entry, the
+    ``p × r`` overlaps (``RECORD_NUMBER_BYTES`` a number, ``RECORD_ROW_BYTES`` a row), the step cosines
+    (``p``), the errors by λ; the store's compressed copy and the JSON line are included in the per-number
+    bytes (a 20-step run with ``p = 65536`` keeps ≈ 120 MiB)."""
+    rows = cfg.p * (RECORD_ROW_BYTES + RECORD_NUMBER_BYTES * (cfg.r + int(cfg.step_cosines)))
+    return (cfg.steps + 2) * (rows + RECORD_NUMBER_BYTES * (4 * len(cfg.ridge_lambdas) + cfg.r + 16))
+
+
+def time_estimate(cfg: SimConfig, device_type: str) -> float:
+    """Seconds one run is expected to take on ``device_type``, from its floating-point work at ``FLOPS``:
+    every step draws ``n`` samples of ``k`` coordinates (``k = d`` dense, ``k_T`` reduced) and multiplies
+    them by the ``p × k`` weights twice; every readout (each step with ``readout="every_step"``, once with
+    ``"final"``) draws and maps its ridge and test samples, forms the ``p × p`` Gram matrix (the
+    ``n_fit × n_fit`` kernel when ``n_fit < p``) and decomposes it. An order of magnitude, not a promise:
+    it is what ``--max-seconds`` is checked against before any compute."""
+    k = max_coordinates(cfg) if cfg.engine_resolved == "reduced" else cfg.d
+    p, n, steps = float(cfg.p), float(cfg.n), cfg.steps
+    draws = n * k * (1 if cfg.reuse_batch else steps)
+    work = steps * n * (4 * k * p + 10 * p) + DRAW_FLOPS * draws
+    readouts = {"every_step": steps + 1, "final": 1}.get(cfg.readout, 0)
+    if readouts:
+        m = float(cfg.n_fit)
+        samples = float(cfg.n_ridge_resolved + cfg.n_test)
+        solve = 2 * m * p * p + 10 * p**3 if m >= p else 2 * m * m * p + 10 * m**3
+        work += readouts * (samples * (2 * k * p + DRAW_FLOPS * k + 10 * p) + solve)
+    return RUN_OVERHEAD_S + work / FLOPS.get(device_type, FLOPS["cpu"])
 
 
 def check_label_scale(cfg: SimConfig) -> None:
@@ -124,9 +167,11 @@ def make_plan(cfg: SimConfig) -> Plan:
     need = fixed + block + resident
     if need > budget:
         raise ValueError(
-            f"max_memory={_fmt(budget)} is too small: this run needs {_fmt(fixed)} for weights and accumulators "
+            f"max_memory={_fmt(budget)} is too small: this run needs {_fmt(fixed)} for weights, accumulators and "
+            f"its record ({_fmt(record_bytes(cfg))} for {cfg.steps} steps) "
             f"plus {_fmt(block + resident)} for one block of {cfg.block_size} samples; raise --max-memory to at "
             f"least {_fmt(need)} or lower --block-size")
     blocks_total = max(1, -(-max(cfg.n, cfg.n_ridge_resolved, cfg.n_test) // cfg.block_size))
     chunk = int(min(MAX_CHUNK_BLOCKS, blocks_total, max(1, (budget - fixed - block) // resident)))
-    return Plan(device, device_type, device_name(device), cfg.dtype, int(budget), fixed, block, resident, chunk, mode)
+    return Plan(device, device_type, device_name(device), cfg.dtype, int(budget), fixed, block, resident, chunk, mode,
+                time_estimate(cfg, device_type))

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sim.drivers import EXIT_HELP, run_command, run_jobs, seed_jobs
+from sim.drivers import EXIT_HELP, MAX_SECONDS, run_command, run_jobs, seed_jobs
 from sim.fields import FlagParser, add_config_flags, config_overrides, read_mapping
 from sim.store import DEFAULT_PATH, Store, record_json
 from sim.zhou_ge.config import CONSTRAINTS, ZGConfig
@@ -58,6 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="recompute even if the store has the run")
     parser.add_argument("--store", default=None, help=f"SQLite results file (default {DEFAULT_PATH})")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--max-seconds", type=float, default=MAX_SECONDS, metavar="S",
+                        help="refuse, before any compute, a run estimated to take longer (sim.zhou_ge.plan."
+                             f"time_estimate; default {MAX_SECONDS:g}: a day)")
     parser.set_defaults(handler=main_ns)
 
 
@@ -110,7 +113,8 @@ def main_ns(ns: argparse.Namespace) -> int:
 
     jobs = seed_jobs(_config(ns), ns.seed0, ns.seeds)
     store = Store(ns.store or DEFAULT_PATH)
-    run_jobs(jobs, store, force=ns.force, progress=False, run_progress=not ns.no_progress, on_record=emit)
+    run_jobs(jobs, store, force=ns.force, progress=False, run_progress=not ns.no_progress, on_record=emit,
+             max_seconds=ns.max_seconds)
     return 0
 
 

@@ -5,7 +5,8 @@ item 4).
 (``memory_estimate``) and refuses, in one line before any compute, a run that needs more than its budget —
 ``cfg.max_memory``, or by default ``sim.device.default_budget`` (a quarter of the host's memory, at most
 4 GiB, on the CPU; 80 % of the GPU's memory on CUDA). The budget itself is checked against the machine by
-the kinds registry (``sim.kinds.Kind.plan``), as for every kind.
+the kinds registry (``sim.kinds.Kind.plan``), as for every kind. The plan carries the run's estimated time
+(``time_estimate``), which the drivers check against ``--max-seconds`` before any compute.
 """
 
 from __future__ import annotations
@@ -16,6 +17,11 @@ from sim.device import default_budget, format_bytes, resolve
 from sim.zhou_ge.config import ZGConfig
 
 SLACK_BYTES = 16 * 2**20  # small tensors, generator state, allocator slack
+# the time estimate (as ``sim.giant_step.plan``): floating-point operations per second, a generous lower bound,
+# and operations per pair (student, teacher) of the population loss (arc-cosine kernel: acos, sqrt, …)
+FLOPS = {"cpu": 2e10, "cuda": 2e12}
+PAIR_FLOPS = 60
+RUN_OVERHEAD_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,7 @@ class Plan:
     device_name: str  # the CPU model or the GPU's name
     budget: int
     need: int
+    seconds: float = 0.0  # the estimated time of the run (``time_estimate``)
 
 
 def memory_estimate(cfg: ZGConfig) -> dict[str, int]:
@@ -60,6 +67,24 @@ def memory_estimate(cfg: ZGConfig) -> dict[str, int]:
     return parts
 
 
+def time_estimate(cfg: ZGConfig, device_type: str) -> float:
+    """Seconds one [ZG] run is expected to take at most on ``device_type`` (an order of magnitude, checked
+    against ``--max-seconds`` before any compute): stage 1 (``stage1_n`` samples with
+    ``stage1_gradient="samples"``), the ridge of stage 2 (``m³``) and every phase running its
+    ``max_steps_per_phase`` steps of gradient descent, each a product of the ``m × d`` student with the
+    ``M × d`` weights and the kernel of every pair (``PAIR_FLOPS``), plus ``n_samples`` inputs for an
+    empirical loss."""
+    m, d, M = float(cfg.m), float(cfg.d), float(cfg.m + cfg.m_star)
+    work = 4 * m * M * d + 20 * m**3
+    if cfg.stage1_gradient == "samples":
+        work += float(cfg.stage1_n) * d * (4 * m + 20)
+    step = 4 * m * M * d + PAIR_FLOPS * m * M
+    if cfg.loss != "population":
+        step += float(cfg.n_samples) * (6 * d * m + 20 * d)
+    work += float(cfg.phases) * float(cfg.max_steps_per_phase) * step
+    return RUN_OVERHEAD_S + work / FLOPS.get(device_type, FLOPS["cpu"])
+
+
 def make_plan(cfg: ZGConfig) -> Plan:
     """Device and memory of ``cfg``; ``ValueError`` in one line, before any compute, when the device is not
     there or the run needs more memory than its budget.
@@ -84,7 +109,8 @@ def make_plan(cfg: ZGConfig) -> Plan:
         raise ValueError(f"this [ZG] run needs about {format_bytes(need)} (most for {biggest}: "
                          f"{format_bytes(parts[biggest])} with d={cfg.d}, m={cfg.m}, m_star={cfg.m_star}) but "
                          f"max_memory={format_bytes(budget)}; lower --m, --d or --n-samples, or raise --max-memory")
-    return Plan(where.device, where.device_type, where.device_name, int(budget), int(need))
+    return Plan(where.device, where.device_type, where.device_name, int(budget), int(need),
+                time_estimate(cfg, where.device_type))
 
 
-__all__ = ["Plan", "SLACK_BYTES", "make_plan", "memory_estimate"]
+__all__ = ["FLOPS", "Plan", "SLACK_BYTES", "make_plan", "memory_estimate", "time_estimate"]
