@@ -182,3 +182,21 @@ def test_claims_flag_takes_the_ascii_spelling(capsys: pytest.CaptureFixture[str]
     assert main(["--list", "--claims", "C1-sigma", "T1-curve"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == ["T1-curve", "C1-σ"]
+
+
+def test_a_report_of_the_old_format_is_merged_too(tmp_path: Path, png_only: None) -> None:
+    out = tmp_path / "quick"
+    out.mkdir()
+    old = [{"id": i, "source": "s", "kind": "theorem", "statement": "", "statistic": "", "rule": "",
+            "verdict": CONFIRMED, "reason": "r", "predicted": "p", "measured": "m1; m2", "runs": {}, "run_keys": []}
+           for i in ("T1-a", "C1-σ")]
+    (out / "results.json").write_text(json.dumps({"profile": "quick", "claims": old}))
+    for name in ("fig_T1-a_loglog.png", "fig_C1-σ_loglog.png", "fig_C1-σ_loglog_2.png"):
+        (out / name).write_bytes(b"png")
+    _write([_outcome("C1-σ")], tmp_path)
+    files = _files(out)
+    assert "fig_C1-σ_loglog.png" not in files and "fig_C1-σ_loglog_2.png" not in files  # replaced by ASCII names
+    assert {"fig_C1-sigma_loglog.png", "fig_T1-a_loglog.png"} <= files
+    claims = {c["id"]: c for c in json.loads((out / "results.json").read_text())["claims"]}
+    assert claims["T1-a"]["figures"] == ["fig_T1-a_loglog.png"] and claims["T1-a"]["decided_by"] == "m1"
+    assert "![T1-a](fig_T1-a_loglog.png)" in (out / "report.md").read_text()
