@@ -33,7 +33,7 @@ import math
 from dataclasses import dataclass
 
 from sim.device import default_budget, device_name, resolve_device
-from sim.giant_step.choice import max_coordinates
+from sim.giant_step.choice import conditioning, max_coordinates
 from sim.giant_step.config import SimConfig
 
 MAX_CHUNK_BLOCKS = 4
@@ -81,7 +81,9 @@ def memory_estimate(cfg: SimConfig) -> tuple[int, int, int, str]:
     partial (``p×k``); the reduced engine's ``p × p`` covariance, eigenvectors and factor and its new
     weights; the Gram matrix of the ``estimate`` preprocessing (``(k+1)²``); the ridge Gram and its
     eigendecomposition (``p×p``, float64), or in the dual the feature matrix and kernel (``n_fit×p``,
-    ``n_fit²``). Per block of ``B`` samples: inputs ``B×k``, pre-activations, activations, derivatives and
+    ``n_fit²``). A reduced run that conditions on its batch (§3.4, ``sim.giant_step.conditioned``) holds the
+    batch whole: ``Z_S``, its left and right probes and the step's work (``n × (3·k_T + 8·p + 4)`` float64
+    numbers). Per block of ``B`` samples: inputs ``B×k``, pre-activations, activations, derivatives and
     the back-propagated factor (``B×p`` each; the reduced engine also a float64 copy), label and
     prediction columns.
     """
@@ -92,6 +94,8 @@ def memory_estimate(cfg: SimConfig) -> tuple[int, int, int, str]:
     fixed = p * d * (16 + 2 * e)
     if reduced:
         fixed += p * p * 8 * 4 + p * d * 8 * 2
+        if conditioning(cfg):
+            fixed += 8 * cfg.n * (3 * d + 8 * p + 4)
     if cfg.preprocess in ("estimate", "hermite"):
         fixed += (d + 1) ** 2 * (16 + e)
     mode = "primal"
@@ -124,11 +128,14 @@ def time_estimate(cfg: SimConfig, device_type: str) -> float:
     them by the ``p × k`` weights twice; every readout (each step with ``readout="every_step"``, once with
     ``"final"``) draws and maps its ridge and test samples, forms the ``p × p`` Gram matrix (the
     ``n_fit × n_fit`` kernel when ``n_fit < p``) and decomposes it. An order of magnitude, not a promise:
-    it is what ``--max-seconds`` is checked against before any compute."""
+    it is what ``--max-seconds`` is checked against before any compute. A reduced run that conditions on its
+    batch (§3.4) also orthogonalises each step's ``p`` probes against the ``≤ k_T`` earlier ones."""
     k = max_coordinates(cfg) if cfg.engine_resolved == "reduced" else cfg.d
     p, n, steps = float(cfg.p), float(cfg.n), cfg.steps
     draws = n * k * (1 if cfg.reuse_batch else steps)
     work = steps * n * (4 * k * p + 10 * p) + DRAW_FLOPS * draws
+    if cfg.engine_resolved == "reduced" and conditioning(cfg):  # §3.4: each probe block against the earlier ones
+        work += steps * n * (8 * k * p + 8 * p * p)
     readouts = {"every_step": steps + 1, "final": 1}.get(cfg.readout, 0)
     if readouts:
         m = float(cfg.n_fit)
