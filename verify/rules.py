@@ -36,7 +36,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from verify.fits import Extrapolation, SlopeFit
+from verify.extrapolation import Extrapolation
+from verify.fits import SlopeFit
 
 CONFIRMED = "CONFIRMED"
 REFUTED = "REFUTED"

@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from verify.fits import fit_extrapolation, fit_loglog, mean_ci
+from verify.extrapolation import fit_extrapolation
+from verify.fits import fit_loglog, mean_ci
 
 COVERAGE_MIN = 0.93
 REPS = 1500

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from verify.fits import fit_extrapolation, fit_loglog, mean_ci
+from verify.extrapolation import fit_extrapolation
+from verify.fits import fit_loglog, mean_ci
 
 DIMS = (64, 128, 256, 512, 1024)
 

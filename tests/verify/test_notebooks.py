@@ -9,10 +9,11 @@ import pytest
 from verify import rules
 from verify.claims import registry
 from verify.claims.base import RunSet
-from verify.claims.notebooks import (MARGIN, NB_ONE_STEP, NB_ORIENT, ORIENT_TOL, PUBLISHED_ERRORS, PUBLISHED_SIZE,
-                                     WIDTH_MAX, difference_interval, evaluate_one_step, evaluate_orient, example_arm,
-                                     kappa_arm, line_component, notebook_reading, offline_limit,
-                                     one_step_prediction, orient_prediction, shifted_published)
+from verify.claims.notebooks import (MARGIN, NB_ONE_STEP, PUBLISHED_ERRORS, PUBLISHED_SIZE, WIDTH_MAX,
+                                     difference_interval, evaluate_one_step, kappa_arm, one_step_prediction,
+                                     shifted_published)
+from verify.claims.orient import (NB_ORIENT, ORIENT_TOL, evaluate_orient, example_arm, line_component,
+                                  notebook_reading, offline_limit, orient_prediction)
 from verify.figures import draw, figure_size
 
 matplotlib.use("Agg")

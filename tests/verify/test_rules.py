@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from verify import rules
-from verify.fits import fit_extrapolation, fit_loglog
+from verify.extrapolation import fit_extrapolation
+from verify.fits import fit_loglog
 
 DIMS = (64, 128, 256, 512, 1024)
 

@@ -2,7 +2,7 @@
 
 The prediction is theory's stairway ``ε_pred(U^T, κ)``; the measurement is
 the tuned-λ ridge test error after ``T`` giant steps, extrapolated in ``d``
-with ``ε(d) = ε∞ + c·d^{-γ}`` (``verify.fits.fit_extrapolation``). The
+with ``ε(d) = ε∞ + c·d^{-γ}`` (``verify.extrapolation.fit_extrapolation``). The
 tolerance on ``ε∞`` is ``ERR_TOL · ‖g‖²`` (5 % of the target's variance).
 
 **Readout regime of T2-error and RF-sep: κ1 = κ2 = 1.5.** The readout has
@@ -84,7 +84,7 @@ from theory.overlap import estimation_angle, protocol_floor
 from verify import rules
 from verify.claims.base import Alternative, Claim, Evaluation, Ladder, Plot, RunSet, Variant
 from verify.claims.common import test_error
-from verify.fits import Extrapolation, fit_extrapolation
+from verify.extrapolation import Extrapolation, fit_extrapolation
 from verify.rules import Decision
 
 ERR_TOL = 0.05
