@@ -24,9 +24,10 @@ fresh-batch staircase), computed exactly for rational polynomials, by quadrature
 ``j = 1..max_power``. *Forbidden* directions are certified by a symmetry: the flip ``x_W → −x_W`` of the
 remaining ``W`` (fixing ``x_U``) or a reflection ``x_b → −x_b`` of one basis vector ``b`` of ``W``, when ``g``
 is invariant (checked exactly by expansion for rational polynomials; at random points to 1e-9 otherwise); in
-a remaining plane, every mirror of ``g`` (found exactly for small rational polynomials, :func:`_mirror_normals`)
+a remaining plane, every mirror of ``g`` (found by an angle scan and Brent's method, :func:`_mirror_normals`)
 — two independent mirror normals forbid the whole plane — or a rotation by ``2π/k`` (which fixes no vector);
-directions outside ``U*_rel`` are irrelevant. For a polynomial ``g`` with ``dim(U*_rel ⊖ U) = 1`` the decision
+directions outside ``U*_rel`` are irrelevant. Certificates are checked on ``U*_rel ⊖ U`` before the witnesses
+and overrule them (a quadrature coefficient below its error is no witness), then again on what is left. For a polynomial ``g`` with ``dim(U*_rel ⊖ U) = 1`` the decision
 is exact whatever the witnesses: ``s ↦ g(x_U + s w)`` is, for almost every ``x_U``, either even (forbidden) or
 not (then ``E[s | y, x_U] ≢ 0``, the proof of :mod:`theory.generative`). What is left is *undecided*.
 
@@ -51,8 +52,7 @@ from theory.validate import Interval, check_scalar
 MAX_POWER = 4
 SYMMETRY_POINTS = 64
 SYMMETRY_TOL = 1e-9
-MIRROR_MAX_DEGREE = 8
-MIRROR_MAX_TERMS = 60
+MIRROR_ANGLES = 2048
 MAX_ROTATION_ORDER = 12
 _POWER = Interval(int, 1, 16, what="the largest power j of the witnesses G = y^j He_α(x_U)")
 
@@ -124,47 +124,78 @@ def _reflection(g: Target, W: Subspace) -> object:
     return sympy.eye(g.r) - 2 * W.projector() if W.exact else np.eye(g.r) - 2 * W.projector()
 
 
-def _mirror_normals(g: Target, W: Subspace) -> list | None:
-    """Every normal ``b`` in the plane ``W`` (dim 2) of a reflection ``x ↦ x − 2(b·x)b/‖b‖²`` that leaves ``g``
-    invariant, exactly (``b = b1 + t b2`` with ``t`` a real root of the gcd of the coefficients, in ``x``, of the
-    cleared ``g(reflected x) − g(x)``, and ``b = b2``). ``None`` when ``g`` is not a rational polynomial or is
-    larger than ``MIRROR_MAX_DEGREE`` / ``MIRROR_MAX_TERMS`` (the search is then skipped, not metered)."""
-    if not (W.exact and g.exact) or (g.degree or 0) > MIRROR_MAX_DEGREE or len(g.expr.args) > MIRROR_MAX_TERMS:
-        return None
-    (c1, c2), _ = W.orthogonal_basis()
-    b1, b2 = (sympy.Matrix([sympy.Rational(int(x.numerator), int(x.denominator)) for x in c]) for c in (c1, c2))
-    t = sympy.Symbol("t", real=True)
-    xs = sympy.Matrix([sympy.Symbol(f"x{i}", real=True) for i in range(1, g.r + 1)])
-    b = b1 + t * b2
-    bb = (b.T * b)[0]
-    y = xs * bb - 2 * b * (b.T * xs)[0]  # bb × the reflected x
-    D = g.degree or 0
-    cleared = sympy.expand(sympy.cancel(g.expr.xreplace(dict(zip(xs, y / bb))) * bb**D) - g.expr * bb**D)
-    coeffs = sympy.Poly(cleared, *xs).coeffs() if cleared != 0 else []
-    common = sympy.Integer(0)
-    for c in coeffs:
-        common = sympy.gcd(common, sympy.Poly(c, t).as_expr())
-    roots = [] if common == 0 else sympy.Poly(common, t).real_roots() if sympy.Poly(common, t).degree() > 0 else []
-    normals = [tuple(b1 + r * b2) for r in sorted(set(roots), key=float)] if coeffs else None
-    if normals is None:  # g(reflected x) = g(x) for every t: any normal in W (already the flip case)
-        return [tuple(b1), tuple(b2)]
-    if _invariant(g, sympy.eye(g.r) - 2 * b2 * b2.T / (b2.T * b2)[0]):
-        normals.append(tuple(b2))
-    return normals
+def _plane_basis(W: Subspace) -> tuple[np.ndarray, np.ndarray]:
+    B = np.asarray(sympy.Matrix(W.matrix()).evalf(), dtype=float) if W.exact else W.matrix()
+    return B[:, 0], B[:, 1]
+
+
+def _mirror_normals(g: Target, W: Subspace) -> list[np.ndarray]:
+    """Unit normals ``b`` in the plane ``W`` of the reflections ``x ↦ x − 2(b·x)b`` that leave ``g`` invariant.
+
+    ``b(θ) = cos θ w1 + sin θ w2``: the signed residual ``g(S_θ x0) − g(x0)`` at one random point changes sign at
+    every mirror; its sign changes on ``MIRROR_ANGLES`` angles of ``[0, π)`` are refined by Brent's method
+    (to 1e-15 in ``θ``) and kept when ``g`` is invariant at ``SYMMETRY_POINTS`` random points
+    (:func:`_invariant`, relative 1e-9)."""
+    from scipy.optimize import brentq
+
+    w1, w2 = _plane_basis(W)
+    fn = g.evaluator("numpy")
+    x0 = np.random.default_rng(1).standard_normal(g.r)
+    g0 = float(np.asarray(fn(x0[None, :]), dtype=float)[0])
+
+    def reflect(theta: float) -> np.ndarray:
+        b = math.cos(theta) * w1 + math.sin(theta) * w2
+        return np.eye(g.r) - 2 * np.outer(b, b)
+
+    thetas = np.linspace(0, math.pi, MIRROR_ANGLES, endpoint=False)
+    b = np.cos(thetas)[:, None] * w1 + np.sin(thetas)[:, None] * w2
+    moved = x0[None, :] - 2 * (b @ x0)[:, None] * b
+    res = np.asarray(fn(moved), dtype=float) - g0
+    res = np.append(res, res[0])  # θ = π is θ = 0
+    def residual(theta: float) -> float:
+        return float(np.asarray(fn((reflect(theta) @ x0)[None, :]), dtype=float)[0]) - g0
+
+    found: dict[float, np.ndarray] = {}
+    for i in np.nonzero(res[:-1] * res[1:] <= 0)[0]:
+        hi = float(thetas[i + 1]) if i + 1 < len(thetas) else math.pi
+        theta = float(thetas[i]) if res[i] == 0 else hi if res[i + 1] == 0 else brentq(
+            residual, float(thetas[i]), hi, xtol=1e-15)
+        if _invariant(g, reflect(theta)):
+            found.setdefault(round(theta % math.pi, 9), math.cos(theta) * w1 + math.sin(theta) * w2)
+    return list(found.values())
 
 
 def _rotation_order(g: Target, W: Subspace) -> int | None:
     """The smallest ``k ≤ MAX_ROTATION_ORDER`` such that ``g`` is invariant under the rotation by ``2π/k`` of the
     plane ``W`` (at random points, :func:`_invariant`), or ``None``. Such a rotation ``O`` gives
     ``E[x_W | y, x_U] = O E[x_W | y, x_U]``, hence 0."""
-    B = np.asarray(sympy.Matrix(W.matrix()).evalf(), dtype=float) if W.exact else W.matrix()
-    w1, w2 = B[:, 0], B[:, 1]
+    w1, w2 = _plane_basis(W)
     for k in range(3, MAX_ROTATION_ORDER + 1):
         c, s = math.cos(2 * math.pi / k), math.sin(2 * math.pi / k)
         O = (np.eye(g.r) + (c - 1) * (np.outer(w1, w1) + np.outer(w2, w2)) + s * (np.outer(w2, w1) - np.outer(w1, w2)))
         if _invariant(g, O):
             return k
     return None
+
+
+def _forbidden(g: Target, W: Subspace) -> list[tuple]:
+    """The parts of ``W`` a symmetry of ``g`` (fixing ``W^⊥``) certifies unreachable (module docstring): the flip
+    of ``W``; in a plane, two mirrors or a rotation; else reflections along the basis vectors of ``W``."""
+    if W.dim == 0:
+        return []
+    if _invariant(g, _reflection(g, W)):
+        return [(Reason.FLIP, W, "")]
+    if W.dim == 2:
+        normals = _mirror_normals(g, W)
+        if len(normals) >= 2:  # two mirror normals (distinct lines of a plane) span it
+            return [(Reason.REFLECTION, W, "normals b = " + ", ".join(
+                "(" + ", ".join(f"{v:.6g}" for v in b) + ")" for b in normals))]
+        order = _rotation_order(g, W)
+        if order is not None:
+            return [(Reason.ROTATION, W, f"by 2π/{order}")]
+    basis = W.matrix()
+    flipped = [list(basis[:, i]) for i in range(W.dim) if _invariant(g, _reflection(g, _span_of(g, [list(basis[:, i])])))]
+    return [(Reason.REFLECTION, _span_of(g, flipped), "b = basis vectors of W")] if flipped else []
 
 
 def _span_of(g: Target, vectors: list) -> Subspace:
@@ -187,7 +218,8 @@ def reuse_reach(target: str | Target, learned: object = None, max_power: int = M
         ``g*`` (THEORY.md §1).
     learned : matrix, list of vectors, subspace or None
         ``U`` learned before the second step; ``None``: ``U^1`` of §2.4 (one giant step at ``n ≍ d``, the same
-        with fresh or reused batches), ``[]``: ``{0}``.
+        with fresh or reused batches; for a numeric target less what a symmetry certifies ``E[x | y] = 0`` on,
+        which a quadrature ``C1`` below its error can contain), ``[]``: ``{0}``.
     max_power : int
         Largest ``j`` of the witnesses ``G = y^j He_α(x_U)``.
 
@@ -200,47 +232,35 @@ def reuse_reach(target: str | Target, learned: object = None, max_power: int = M
     """
     g = target if isinstance(target, Target) else Target.parse(target)
     max_power = check_scalar(max_power, "max_power", _POWER)
-    U = g.staircase().space(1) if learned is None else g.engine.subspace(learned)
     relevant = g.engine.relevant()
+    U = g.engine.subspace(learned) if learned is not None else g.staircase().space(1) if g.exact else \
+        g.staircase().space(1).minus(sum((s for _, s, _ in _forbidden(g, relevant)), g.engine.zero()))
+    pre = _forbidden(g, relevant.minus(U))  # symmetries first: they overrule a quadrature witness below its error
+    blocked = sum((space for _, space, _ in pre), g.engine.zero())
     parts: list[tuple] = []
     reached = g.engine.zero()
     fresh = g.engine.zero()
     for j in range(1, max_power + 1):
-        if (U + reached + relevant).dim == (U + reached).dim:
+        if (U + reached + blocked + relevant).dim == (U + reached + blocked).dim:
             break
         gj = g if j == 1 else _power(g, j)
-        V = gj.engine.subspace(U.matrix())
-        new = gj.engine.directions(V, (1,))
-        new = (new if new.exact == reached.exact else _span_of(g, new.matrix())).minus(U + reached)
+        new = gj.engine.directions(gj.engine.subspace(U.matrix()), (1,))
+        new = (new if new.exact == reached.exact else _span_of(g, new.matrix())).minus(U + reached + blocked)
         if j == 1:
             fresh = new
         if new.dim:
             parts.append((Reason.WITNESS, new, f"j = {j}"))
             reached = reached + new
-    rest = relevant.minus(U + reached)
-    if rest.dim == 1 and reached.dim == 0 and g.exact and not _invariant(g, _reflection(g, rest)):
+    rest = relevant.minus(U + reached + blocked)
+    if rest.dim == 1 and reached.dim == 0 and blocked.dim == 0 and g.exact and \
+            not _invariant(g, _reflection(g, rest)):
         parts.append((Reason.ODD_PART, rest, ""))
         reached, rest = reached + rest, g.engine.zero()
-    if rest.dim and _invariant(g, _reflection(g, rest)):
-        parts.append((Reason.FLIP, rest, ""))
-    elif rest.dim:
-        normals = _mirror_normals(g, rest) if rest.dim == 2 else None
-        if normals is not None and len(normals) >= 2:  # two independent mirror normals span the plane
-            parts.append((Reason.REFLECTION, rest, "normals b ∝ " + ", ".join(str(tuple(b)) for b in normals)))
-            rest = g.engine.zero()
-        else:
-            basis = rest.matrix()
-            flipped = [basis[:, i] for i in range(rest.dim)
-                       if _invariant(g, _reflection(g, _span_of(g, [list(basis[:, i])])))]
-            if flipped:
-                sym = _span_of(g, [list(b) for b in flipped])
-                parts.append((Reason.REFLECTION, sym, "b in " + str(sym)))
-                rest = rest.minus(sym)
-        order = _rotation_order(g, rest) if rest.dim == 2 else None
-        if order is not None:
-            parts.append((Reason.ROTATION, rest, f"by 2π/{order}"))
-        elif rest.dim:
-            parts.append((Reason.UNDECIDED, rest, f"j ≤ {max_power}"))
+    post = _forbidden(g, rest)
+    rest = rest.minus(sum((space for _, space, _ in post), g.engine.zero()))
+    parts += pre + post
+    if rest.dim:
+        parts.append((Reason.UNDECIDED, rest, f"j ≤ {max_power}"))
     irrelevant = relevant.complement().minus(U)
     if irrelevant.dim:
         parts.append((Reason.IRRELEVANT, irrelevant, ""))
