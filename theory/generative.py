@@ -48,7 +48,7 @@ from math import factorial
 import numpy as np
 import sympy
 
-from theory.budget import exact_meter, product
+from theory.budget import LOOP_STEP, exact_meter, expression_operations, numeric_meter, product
 from theory.hermite import hermite_e_coefficients, monomial_to_hermite
 from theory.parse import MAX_DEGREE, parse_expression
 from theory.quadrature import SPLIT_RANGE
@@ -233,6 +233,9 @@ def generative_exponent(link: str | Target, max_power: int = MAX_POWER, kmax: in
                                   "exact: polynomial link, k* = 1 unless σ* is even, then 2 (module docstring); "
                                   f"witness searched over j ≤ {max_power}")
     fn = g.evaluator("numpy")
+    ops = expression_operations(g.expr)
+    numeric_meter().charge(3 * GRID_POINTS * ops + NUM_LEVELS * (GRID_POINTS + 60 * LOOP_STEP),
+                           f"{NUM_LEVELS} levels on {GRID_POINTS:,} points")  # 3 grid evaluations, 60 bisections
     z = np.linspace(-SPLIT_RANGE, SPLIT_RANGE, GRID_POINTS)[:, None]
     y, ym = np.asarray(fn(z), dtype=float), np.asarray(fn(-z), dtype=float)
     even = bool(np.max(np.abs(y - ym)) <= 1e-12 * max(1.0, float(np.max(np.abs(y)))))

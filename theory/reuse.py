@@ -44,6 +44,7 @@ from enum import Enum
 import numpy as np
 import sympy
 
+from theory.budget import expression_operations, numeric_meter
 from theory.engine import Subspace
 from theory.polyalgebra import expand_in_ring
 from theory.target import Target
@@ -139,6 +140,7 @@ def _mirror_normals(g: Target, W: Subspace) -> list[np.ndarray]:
     from scipy.optimize import brentq
 
     w1, w2 = _plane_basis(W)
+    numeric_meter().charge(4 * MIRROR_ANGLES * expression_operations(g.expr) * g.r, f"{MIRROR_ANGLES} mirror angles")
     fn = g.evaluator("numpy")
     x0 = np.random.default_rng(1).standard_normal(g.r)
     g0 = float(np.asarray(fn(x0[None, :]), dtype=float)[0])
