@@ -200,3 +200,19 @@ def test_a_report_of_the_old_format_is_merged_too(tmp_path: Path, png_only: None
     claims = {c["id"]: c for c in json.loads((out / "results.json").read_text())["claims"]}
     assert claims["T1-a"]["figures"] == ["fig_T1-a_loglog.png"] and claims["T1-a"]["decided_by"] == "m1"
     assert "![T1-a](fig_T1-a_loglog.png)" in (out / "report.md").read_text()
+
+
+def test_latex_flag_prints_the_table_and_a_log_gets_no_escape_codes(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.verify.test_cli import USER_FILE
+    from verify.cli import main
+
+    f = tmp_path / "my_claims.py"
+    f.write_text(USER_FILE)
+    argv = ["--profile", "smoke", "--claims-file", str(f), "--claims", "MY-single", "--store",
+            str(tmp_path / "s.sqlite"), "--out", str(tmp_path / "reports"), "--latex"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert r"\begin{tabular}" in captured.out and "\nMY-single & theorem & INCONCLUSIVE & -- & " in captured.out
+    assert "\x1b" not in captured.err and "\r" not in captured.err and "runs: [1/4] " in captured.err
+    assert (tmp_path / "reports" / "smoke" / "report.tex").is_file()
