@@ -6,9 +6,12 @@ config), ``plan`` (memory budget, chunking, label-scale pre-flight), ``init`` (t
 hypercube initialisations), ``protocol`` (the network and its streamed giant step), ``readout`` (streamed
 ridge, λ path), ``evaluation`` (the readout of a run: which data and labels, held-out tuning, test error),
 ``overlaps`` (``M = Ŵ W*ᵀ``, subspace overlaps, step cosines), ``engine`` (the interface an engine
-implements), ``dense`` (samples in all ``d`` coordinates), ``bartlett`` (Bartlett factors of Gaussian
-matrices), ``reduced`` (the exact reduced coordinates of §3.3), ``run`` (``simulate``: one run, end to
-end, and its record).
+implements), ``common`` (the state value a step takes and returns, the construction all engines share),
+``dense`` (samples in all ``d`` coordinates), ``bartlett`` (Bartlett factors of Gaussian matrices),
+``reduced`` (the exact reduced coordinates of §3.3), ``conditioning`` (§3.4: what is known of a batch's
+hidden coordinates, left and right probes), ``conditioned`` (the reduced engine for a batch used more than
+once), ``options`` (batch use, block-size defaults, fields added later), ``run`` (``simulate``: one run,
+end to end, and its record).
 """
 
 from sim.giant_step.config import KIND, SimConfig, load_config
