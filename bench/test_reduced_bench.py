@@ -9,7 +9,8 @@
   CUDA also ``d = 1024`` (1.07·10⁹ samples).
 
 Each runs on the CPU and, marked ``gpu``, on CUDA (skipped without a GPU: "not measured"). On CUDA the
-seeded blocks hold ``CUDA_BLOCK = 2^16`` samples instead of the default 4096 (``--block-size``): a reduced
+seeded blocks hold ``CUDA_BLOCK = 2^16`` samples — since issue 20 the CUDA default of ``SimConfig.block_size``
+(``sim.giant_step.options``), the CPU keeping 4096: a reduced
 block is a few small kernels plus a generator seeded for it, about 0.34 ms whatever its size on an H200,
 so with 4096-sample blocks ``n = d³`` at ``d = 1024`` took 90 s (0.5 % of the limit) and the reduced step at
 ``d = 2048, n = d²`` was no faster than the dense one (0.36 s against 0.30 s); with 2^16-sample blocks
@@ -38,14 +39,13 @@ import pytest
 import torch
 
 from sim import SimConfig, simulate
-from sim.giant_step.config import DEFAULT_BLOCK
+from sim.giant_step.options import CUDA_BLOCK, DEFAULT_BLOCK
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from measure import matmul_peak  # noqa: E402
 
 P = 64
-CUDA_BLOCK = 2**16
 
 
 def randn_rate(device: str = "cpu", size: int = 4096, repeats: int = 3) -> float:
