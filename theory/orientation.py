@@ -116,8 +116,10 @@ class Step2Orientation:
         rows = [f"§3.2 step-2 orientation for g = {self.target} (relu, η̃ = {self.eta}, α = {self.alpha}): "
                 f"κ = {self.kappa}, v* = {self.v_star}, v⊥ = {self.v_perp}"]
         for n in self.neurons:
+            formula = f"2κ|m|/√(2π(m²+R²)) = {float(n.offline_formula):.4f}" if self.linear else \
+                "E[gW | Y] is not κY: no closed form"
             rows.append(f"  a = {n.a:+d}: m = {float(n.m):.4f}, R_s = {float(n.R):.4f}, ⟨G², v⊥⟩ = {n.offline:.4f} "
-                        f"(2κ|m|/√(2π(m²+R²)) = {float(n.offline_formula):.4f}), ⟨G², v*⟩ = {n.online:.4f}, "
+                        f"({formula}), ⟨G², v*⟩ = {n.online:.4f}, "
                         f"‖G²‖ = {n.norm:.4f}, cosine = {n.cosine:.4f}, ρ = {n.rho:.4f}")
         rows.append(f"  off-line cosine over both signs: rms {self.rms_cosine:.4f}, mean {self.mean_cosine:.4f} "
                     f"(quadrature error ≈ {self.error:.1e})")
@@ -202,8 +204,11 @@ def step2_orientation(target: str | Target | int, eta: float = 2, alpha: float =
     kappa_f = float(np.sum(wt2 * gYW * Yg * Wg))
     if kappa_f < 0:
         vp, fvp = [-v for v in vp], -fvp
-    kappa = abs(sympy.nsimplify(g.compose(sympy.Matrix([vs, vp]).T).hermite_coefficient((1, 1)))) if g.exact \
-        else abs(kappa_f)
+    if g.exact:  # κ = E[g Y W] = v*ᵀ C2 v⊥ (x_i x_j = He_{e_i + e_j} + δ_ij and v* ⊥ v⊥)
+        C2 = g.hermite_tensor(2)
+        kappa = abs(sympy.radsimp(sum(vs[i] * C2[i, j] * vp[j] for i in range(2) for j in range(2))))
+    else:
+        kappa = abs(kappa_f)
     # E[gW | Y] = κY iff E[gW He_k(Y)] = 0 for every k ≠ 1 (the W-linear part of g given Y)
     linear = all(abs(float(np.sum(wt2 * gYW * Wg * np.polynomial.hermite_e.hermeval(Yg, [0] * k + [1])))) < 1e-9
                  for k in (0, 2, 3, 4, 5, 6))

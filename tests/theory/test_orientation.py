@@ -98,3 +98,13 @@ def test_dmft_and_the_authors_simulation_agree() -> None:
     assert np.all(np.diff(c.projected(v)[:, 0]) > 0)  # the a > 0 neuron's overlap on v* grows at every step
     with pytest.raises(ValueError):
         c.projected([1, 0, 0])
+
+
+def test_other_targets_by_hand() -> None:
+    # x1 + x1x2: C0 = 0, ‖C1‖ = 1, E[g²] = 2 ⇒ m = 1, R_s² = 1 + η̃²E[g²]E[σ'²] = 5, ⟨G², v⊥⟩ = 2/√(2π·6)
+    o = step2_orientation("x1 + x1*x2")
+    assert o.kappa == 1 and o.linear and o.neurons[0].R == sympy.sqrt(5)
+    assert o.neurons[0].offline == pytest.approx(2 / math.sqrt(12 * math.pi), rel=1e-12)
+    # x1 + x1²x2: E[gW | Y] = −He2(Y)/(2√2), not κY; E[He2(Y) 1{mY + Rζ > 0}] = 0 by Stein, so no off-line part
+    o = step2_orientation("x1 + x1**2*x2")
+    assert o.kappa == 0 and not o.linear and abs(o.neurons[0].offline) < 1e-12
