@@ -127,10 +127,12 @@ class Step2Orientation:
 
 
 def _num(x: object, name: str, constraint: Interval) -> object:
-    check_scalar(x, name, constraint)
-    return sympy.Rational(x) if isinstance(x, int) and not isinstance(x, bool) else (
-        x if isinstance(x, sympy.Rational) else sympy.nsimplify(x, rational=True) if float(x) == round(float(x), 12)
-        else x)
+    """``x`` checked; a sympy Rational when it is one or has at most 12 decimals (``2``, ``1.5``), else a float,
+    so that the closed forms stay exact for the protocol's values."""
+    value = float(check_scalar(x, name, constraint))
+    if isinstance(x, sympy.Rational):
+        return x
+    return sympy.nsimplify(value, rational=True) if value == round(value, 12) else value
 
 
 def _relu_F(mu: np.ndarray, s: float) -> np.ndarray:
@@ -221,7 +223,8 @@ def step2_orientation(target: str | Target | int, eta: float = 2, alpha: float =
         R = sq(b**2 + c**2 + e**2)
         formula = eta_ * kappa * abs(m) / sq(2 * sympy.pi * (m**2 + R**2)) if g.exact else \
             float(eta_) * kappa * abs(float(m)) / math.sqrt(2 * math.pi * (float(m) ** 2 + float(R) ** 2))
-        exact_rows[a] = (m, b, c, e, R, sympy.nsimplify(formula) if g.exact else formula)
+        exact_rows[a] = (m, b, c, e, R, formula if not isinstance(formula, sympy.Basic) or formula.has(sympy.Float)
+                                         else sympy.radsimp(formula))
         pars[a] = {"m": float(m), "c": float(c), "s": math.sqrt(float(b) ** 2 + float(e) ** 2)}
     fine = _quadrature(fn, fvs, fvp, pars, float(alpha_), QUAD_POINTS)
     coarse = _quadrature(fn, fvs, fvp, pars, float(alpha_), 2 * QUAD_POINTS // 3)
