@@ -266,7 +266,7 @@ class Store:
             yield con
         except sqlite3.Error as exc:
             if _is_io_error(exc):  # a full disk, a failing device: an I/O error, not bad input
-                raise OSError(errno.EIO, f"results store {self.path!r}: SQLite: {' '.join(str(exc).split())}",
+                raise OSError(errno.EIO, f"SQLite: {' '.join(str(exc).split())}",
                               self.path) from None
             raise self._fail(*_sqlite_problem(exc)) from None
         finally:

@@ -10,8 +10,8 @@ exactly one line ``"{prog}: …"`` on stderr — never a traceback — and exits
 * ``EXIT_DIVERGED`` = 4: ``sim`` only, a run diverged (the command's other runs are stored);
 * ``EXIT_IO`` = 74 (``EX_IOERR`` of ``sysexits.h``): an I/O error — a full device (``> /dev/full``, a full
   disk under the results store or the report folder), a file-size limit (``ulimit -f``), a failing disk.
-  A file a command writes is written to a temporary file beside it and renamed (:func:`write_atomic`), so
-  it is complete or absent, never truncated;
+  A file a command writes is written to a temporary file beside it and renamed (``verify.files``), so it
+  is complete or absent, never truncated;
 * ``EXIT_INTERRUPTED`` = 130: Ctrl-C (or ``SIGTERM``) in any phase — while importing, computing, writing or
   exiting. After the first interrupt further ones are ignored, so the exit itself (torch's handlers,
   flushing) cannot print a traceback.
@@ -32,11 +32,9 @@ import importlib
 import os
 import signal
 import sys
-import tempfile
 from collections.abc import Callable
 from contextlib import suppress
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 EXIT_OK = 0
 EXIT_REFUTED = 1
@@ -208,43 +206,6 @@ def main_module(prog: str, module: str) -> int:
         return EXIT_INTERRUPTED
 
 
-def write_atomic(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
-    """Write a file completely or not at all: ``write(fh)`` fills a temporary file in the same folder, which
-    is then renamed to ``path``; on any failure (a full device, a file-size limit, an interrupt) the
-    temporary file is removed and the error raised, and an older ``path`` is left as it was.
-
-    Parameters
-    ----------
-    path : str or Path
-        The file to write.
-    write : callable
-        Writes the content to the binary file object it is given.
-
-    Returns
-    -------
-    Path
-        ``path``.
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def write_text_atomic(path: str | Path, text: str) -> Path:
-    """:func:`write_atomic` of ``text`` as UTF-8 (whatever the locale)."""
-    return write_atomic(path, lambda fh: fh.write(text.encode("utf-8")))
-
-
 __all__ = ["EXIT_BAD_INPUT", "EXIT_DIVERGED", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_IO", "EXIT_OK",
            "EXIT_REFUTED", "IO_HINT", "ascii_safe", "catch_terminate", "exit_help", "failure", "io_line",
-           "guard_startup", "main_module", "one_line", "run_command", "stop_interrupts", "write_atomic", "write_text_atomic"]
+           "guard_startup", "main_module", "one_line", "run_command", "stop_interrupts"]

@@ -7,11 +7,17 @@ Exit status (one line on stderr for every failure, never a traceback; ``sim.driv
 * 2: bad input, before any compute: a flag, the profile, a claim id or ``--claims-file``, a ladder's
   config or resources (naming the claim and the arm), the results store (``--store``), an unwritable
   ``--out``;
+* 2 also: a ``--claims-file`` that fails to import — an exception, ``sys.exit()`` or ``KeyboardInterrupt``
+  raised by its code;
 * 3: an internal error — a crash never looks like a refutation;
-* 130: interrupted (finished runs are in the store).
+* 74: an I/O error (``theory.exits.EXIT_IO``): a full device or a file-size limit while writing the report
+  (every file is written to a temporary file and renamed, ``verify.files``: none is left truncated) or
+  the store;
+* 130: interrupted, in any phase (finished runs are in the store).
 
-A claim whose prediction or evaluation fails, or one of whose runs diverges, is INCONCLUSIVE with the
-reason; the other claims still run and the report is written (``verify.runner``).
+A claim whose prediction or evaluation fails (``sys.exit()`` included) or runs past ``--claim-timeout``
+seconds (``verify.limits.CLAIM_TIMEOUT`` by default), or one of whose runs diverges, is INCONCLUSIVE with
+the reason; the other claims still run and the report is written (``verify.runner``).
 """
 
 from __future__ import annotations
@@ -23,8 +29,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from theory.validate import check_scalar
 from verify.claims import registry
 from verify.claims.base import Claim
+from verify.limits import TIMEOUT
 from verify.profiles import PROFILES, get_profile
 
 PROG = "python -m verify"
@@ -41,8 +49,9 @@ def load_claims_file(path: str) -> tuple[Claim, ...]:
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:  # noqa: BLE001 - report the user's error in one line
-        raise ValueError(f"--claims-file {path!r} failed to import: {type(exc).__name__}: {exc}") from None
+    except (Exception, SystemExit, KeyboardInterrupt) as exc:  # noqa: BLE001 - the user's error, in one line
+        what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        raise ValueError(f"--claims-file {path!r} failed to import: {what}") from None
     claims = getattr(module, "CLAIMS", None)
     if not isinstance(claims, (list, tuple)) or not all(isinstance(c, Claim) for c in claims):
         raise ValueError(f"--claims-file {path!r} must define CLAIMS = [verify.Claim(...), ...]")
@@ -50,15 +59,14 @@ def load_claims_file(path: str) -> tuple[Claim, ...]:
 
 
 def parser() -> argparse.ArgumentParser:
-    from sim.drivers import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, EXIT_INTERRUPTED
     from sim.fields import FlagParser
     from sim.store import DEFAULT_PATH
+    from theory.exits import exit_help
+    from verify.limits import CLAIM_TIMEOUT
     from verify.runner import EXIT_REFUTED
 
-    ap = FlagParser(prog=PROG, description="Decide the claims of THEORY.md §5.", epilog=(
-        f"exit status: {EXIT_OK} ok, {EXIT_REFUTED} a theorem REFUTED (--strict: a claim not CONFIRMED), "
-        f"{EXIT_BAD_INPUT} bad input (one line, before any compute), {EXIT_INTERNAL} an internal error, "
-        f"{EXIT_INTERRUPTED} interrupted"))
+    ap = FlagParser(prog=PROG, description="Decide the claims of THEORY.md §5.", epilog=exit_help(
+        f"{EXIT_REFUTED} a theorem REFUTED (--strict: a claim not CONFIRMED)"))
     ap.add_argument("--profile", default="quick", help=f"one of {', '.join(PROFILES)} (default quick)")
     ap.add_argument("--claims", nargs="+", metavar="ID", help="only these claim ids (or their ASCII spelling: "
                     "C1-sigma for C1-σ); the report folder keeps the other claims' results")
@@ -70,6 +78,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--strict", action="store_true", help="exit 1 unless every claim is CONFIRMED")
     ap.add_argument("--list", action="store_true", help="list the claims and exit")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ap.add_argument("--claim-timeout", type=float, default=CLAIM_TIMEOUT, metavar="S",
+                    help="seconds a claim's predict() and, separately, its evaluate() may take; past it the claim "
+                         f"is INCONCLUSIVE and the others are reported (default {CLAIM_TIMEOUT:g})")
     ap.add_argument("--latex", action="store_true", help="print the verdict table as LaTeX (booktabs) instead of the "
                     "console summary; report.tex is written either way")
     return ap
@@ -122,6 +133,7 @@ def _main(argv: Sequence[str] | None) -> int:
     t0 = time.perf_counter()
     args = parser().parse_args(argv)
     profile = get_profile(args.profile)
+    check_scalar(args.claim_timeout, "--claim-timeout", TIMEOUT)
     claims = select(args)
     if args.list:
         for c in claims:
@@ -138,7 +150,8 @@ def _main(argv: Sequence[str] | None) -> int:
     if not args.force:
         check_store(claims, profile, store)
     try:
-        outcomes, stats = verify(claims, profile, store, force=args.force, progress=not args.no_progress)
+        outcomes, stats = verify(claims, profile, store, force=args.force, progress=not args.no_progress,
+                                 claim_timeout=args.claim_timeout)
         stats["wall_s"] = time.perf_counter() - t0
         out = write_report(outcomes, profile.name, stats, store.path, args.out)
     except StoreError:

@@ -8,7 +8,8 @@ claim's ``evaluate`` turns both into an :class:`Outcome`. Identical
 Claims are isolated (issue 9 item 5): a claim whose ``predict()`` raises or returns something other than a
 mapping of finite numbers, whose ``evaluate()`` raises or returns something other than an ``Evaluation``,
 or one of whose runs diverged (``sim.drivers.DIVERGENCES``), is INCONCLUSIVE with the reason; the other
-claims still run. ``check_ladders`` validates every run's config and resources before anything is
+claims still run. So is a claim whose ``predict()`` or ``evaluate()`` runs past ``claim_timeout`` seconds
+(``verify.limits``, ``--claim-timeout``) or calls ``sys.exit``. ``check_ladders`` validates every run's config and resources before anything is
 computed, naming the claim and the arm of a bad one.
 """
 
@@ -23,6 +24,7 @@ from typing import Any
 
 from verify import rules
 from verify.claims.base import Claim, Evaluation, Ladder, Record, RunSet
+from verify.limits import ClaimTimeout, time_limit
 from verify.profiles import Profile
 from verify.rules import Decision
 
@@ -197,12 +199,17 @@ def _failure_text(exc: BaseException) -> str:
     return traceback.format_exception_only(type(exc), exc)[-1].strip()
 
 
-def evaluate_claim(claim: Claim, prediction: Mapping[str, Any], runs: RunSet) -> Outcome:
-    """Evaluate one claim; an evaluation that raises or returns something other than an ``Evaluation`` holding
-    a ``verify.rules.Decision`` is INCONCLUSIVE with the reason (never a pass)."""
+def evaluate_claim(claim: Claim, prediction: Mapping[str, Any], runs: RunSet, timeout: float | None = None
+                   ) -> Outcome:
+    """Evaluate one claim; an evaluation that raises (``SystemExit`` too), runs past ``timeout`` seconds
+    (``verify.limits``) or returns something other than an ``Evaluation`` holding a ``verify.rules.Decision``
+    is INCONCLUSIVE with the reason (never a pass)."""
     try:
-        ev = claim.judge(prediction, runs)
-    except Exception as exc:  # noqa: BLE001 - a broken evaluation must not stop the other claims
+        with time_limit(timeout, f"evaluate() of claim {claim.id}"):
+            ev = claim.judge(prediction, runs)
+    except ClaimTimeout as exc:
+        return _inconclusive(claim, prediction, f"evaluation failed: {exc}", runs)
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - a broken evaluation must not stop the other claims
         return _inconclusive(claim, prediction, f"evaluation failed: {_failure_text(exc)}", runs)
     if not isinstance(ev, Evaluation) or not isinstance(ev.decision, Decision):
         what = type(ev).__name__ if not isinstance(ev, Evaluation) else \
@@ -214,14 +221,18 @@ def evaluate_claim(claim: Claim, prediction: Mapping[str, Any], runs: RunSet) ->
                    prediction, ev, tuple(runs.keys()), counts)
 
 
-def predict_claim(claim: Claim) -> tuple[Mapping[str, Any], str | None]:
-    """``(prediction, None)``, or ``({}, reason)`` when ``predict()`` raises or returns something other than
-    a mapping whose numbers are finite (keys starting with ``_`` hold objects for the claim's own use)."""
+def predict_claim(claim: Claim, timeout: float | None = None) -> tuple[Mapping[str, Any], str | None]:
+    """``(prediction, None)``, or ``({}, reason)`` when ``predict()`` raises (``SystemExit`` too), runs past
+    ``timeout`` seconds (``verify.limits``) or returns something other than a mapping whose numbers are
+    finite (keys starting with ``_`` hold objects for the claim's own use)."""
     from sim.store import nonfinite_path
 
     try:
-        pred = claim.predict()
-    except Exception as exc:  # noqa: BLE001 - a broken prediction must not stop the other claims
+        with time_limit(timeout, f"predict() of claim {claim.id}"):
+            pred = claim.predict()
+    except ClaimTimeout as exc:
+        return {}, f"prediction failed: {exc}"
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - a broken prediction must not stop the other claims
         return {}, f"prediction failed: {_failure_text(exc)}"
     if not isinstance(pred, Mapping):
         return {}, f"prediction failed: predict() returned {type(pred).__name__}, not a mapping"
@@ -238,7 +249,8 @@ def predictions(claims: Sequence[Claim]) -> dict[str, Mapping[str, Any]]:
 
 
 def verify(claims: Sequence[Claim], profile: Profile, store: Any = None, force: bool = False,
-           progress: bool = True, log: Callable[[str], None] = print) -> tuple[list[Outcome], dict[str, Any]]:
+           progress: bool = True, log: Callable[[str], None] = print, claim_timeout: float | None = None
+           ) -> tuple[list[Outcome], dict[str, Any]]:
     """Predict, plan, run/load, evaluate.
 
     Parameters
@@ -255,6 +267,9 @@ def verify(claims: Sequence[Claim], profile: Profile, store: Any = None, force: 
         A progress bar over the runs.
     log : callable
         Where one-line progress notes go.
+    claim_timeout : float, optional
+        Seconds each claim's ``predict()`` and ``evaluate()`` may take (``None``: no limit); past it the claim
+        is INCONCLUSIVE and the others go on (``verify.limits``).
 
     Returns
     -------
@@ -263,7 +278,7 @@ def verify(claims: Sequence[Claim], profile: Profile, store: Any = None, force: 
         times, ``diverged`` runs).
     """
     t0 = time.perf_counter()
-    predicted = {c.id: predict_claim(c) for c in claims}
+    predicted = {c.id: predict_claim(c, claim_timeout) for c in claims}
     live = [c for c in claims if predicted[c.id][1] is None]
     plan = make_plan(live, profile)
     sim_configs(plan)  # validate before compute
@@ -282,7 +297,7 @@ def verify(claims: Sequence[Claim], profile: Profile, store: Any = None, force: 
             failed = (f"{len(bad)} of its runs diverged (first: {job.kind} d={job.config.get('d')} seed "
                       f"{job.seed}: {diverged[bad[0]]})")
         outcomes.append(_inconclusive(c, pred, failed, runs) if failed is not None else
-                        evaluate_claim(c, pred, runs or RunSet({})))
+                        evaluate_claim(c, pred, runs or RunSet({}), claim_timeout))
     t3 = time.perf_counter()
     sim_seconds = sum(float(r.get("timings", {}).get("total", 0.0)) for r in records if r is not None)
     stats = {"runs": len(plan.jobs), "diverged": len(diverged), "predict_s": t1 - t0, "simulate_s": t2 - t1,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.drivers import EXIT_BAD_INPUT, EXIT_INTERNAL
+from sim.drivers import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_IO
 from sim.store import Store
 from tests.faults.clis import REFUSE_SECONDS, call, failure_line
 from verify.claims import registry
@@ -112,7 +112,7 @@ def test_refuted_theorem_exits_1_and_a_crash_exits_3(claims_file: Path, tmp_path
 
     monkeypatch.setattr("verify.report.write_report", disk_full)
     res = call(main, _argv(claims_file, tmp_path, ["OK", "REFUTES"]), capsys)
-    failure_line(res, EXIT_INTERNAL, "internal error", "No space left on device")
+    failure_line(res, EXIT_IO, "I/O error", "No space left on device")  # issue 19: its own status, not a bug
 
     def value_error(*args: object, **kwargs: object) -> None:
         raise ValueError("a bug deep inside")
@@ -120,7 +120,7 @@ def test_refuted_theorem_exits_1_and_a_crash_exits_3(claims_file: Path, tmp_path
     monkeypatch.setattr("verify.runner.verify", value_error)
     res = call(main, _argv(claims_file, tmp_path, ["OK"]), capsys)
     failure_line(res, EXIT_INTERNAL, "internal error", "a bug deep inside")  # after the checks: not bad input
-    assert len({0, EXIT_REFUTED, EXIT_BAD_INPUT, EXIT_INTERNAL}) == 4
+    assert len({0, EXIT_REFUTED, EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_IO}) == 5
 
 
 def test_ladder_config_error_names_the_claim_and_the_arm(claims_file: Path, tmp_path: Path, capsys) -> None:
