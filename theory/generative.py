@@ -7,9 +7,9 @@ For ``y = σ*(z)``, ``z ~ N(0, 1)``, the generative exponent is
 
 ``E[He_k(z) | y] = 0`` a.e. iff ``E[T(y) He_k(z)] = 0`` for every bounded ``T``, and the indicators
 ``T = 1{y > t}`` already decide it (they generate the Borel sets of ``y``). Polynomial transforms ``T = y^j``
-give *witnesses* (``E[y^j He_k] ≠ 0`` ⇒ ``k* ≤ k``) but do not decide the converse in general: the law of
-``He3(z)`` (like that of ``z³``, Berg 1988) is not determined by its moments, so polynomials need not be dense
-in ``L²(law of y)``.
+give *witnesses* (``E[y^j He_k] ≠ 0`` ⇒ ``k* ≤ k``) but do not decide the converse in general: the density of
+``He3(z)`` decays like ``exp(−|y|^{2/3}/2)``, so by Krein's condition its law is not determined by its moments
+(as for ``z³``, Berg 1988), and polynomials need not be dense in ``L²(law of y)``.
 
 **Polynomial links (exact).** For a non-constant polynomial ``P``: ``k* = 2`` if ``P`` is even
 (``P(−z) = P(z)``) and ``k* = 1`` otherwise. Proof: (i) ``k* ≤ 2``: ``P`` is bounded on bounded sets, so on
@@ -17,8 +17,8 @@ in ``L²(law of y)``.
 ``P(z) = y`` has ``z² > 2`` for ``Y`` large, hence ``E[He_2(z) | y] = E[z² | y] − 1 > 0`` there. (ii) Even
 ``P``: ``z → −z`` preserves ``y`` and flips every odd ``He_k``, so ``E[He_k | y] = 0`` for odd ``k``.
 (iii) Not even: with ``zφ(z) = −φ'(z)``, ``E[z 1{P(z) > t}] = Σ_up φ(a) − Σ_down φ(b)`` over the up- and
-down-crossings of the level ``t``. For odd degree and ``t → +∞`` (leading coefficient ``> 0``) there is one
-crossing, up: the sum is ``φ(a) > 0``. For even degree there are two, ``b < 0 < a``, and the sum vanishes for
+down-crossings of the level ``t``. Take the leading coefficient ``> 0`` (else use ``−P``). For odd degree and
+``t → +∞`` there is one crossing, up: the sum is ``φ(a) > 0``. For even degree there are two, ``b < 0 < a``, and the sum vanishes for
 all large ``t`` only if ``a(t) = −b(t)``, i.e. ``P(z) = P(−z)`` on a half-line, so ``P`` is even. Hence
 ``E[z | y] ≢ 0``. The result reports the smallest ``j ≤ max_power`` with ``E[P^j He_{k*}] ≠ 0`` (exact
 rational) as a certificate, e.g. ``E[He3(z)³ z] = 324``; the exponent does not depend on finding one.
