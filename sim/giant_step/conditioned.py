@@ -25,6 +25,9 @@ held-out and test sets are fresh samples in the run's coordinates, as in §3.3. 
 they probe a copy, and the draws of a probe are seeded by (seed, batch, probe count), so the step that
 follows repeats the same probes with the same bits.
 
+Numerics: the batch is drawn in the compute dtype (its seeded blocks, ``sim.data``) and everything after —
+labels, forward pass, probes — is float64, whatever ``dtype`` says (the probes' rank decisions need it).
+
 Cost: a step is ``O(n·p·(k + pT))`` (the probes' Gram–Schmidt against at most ``pT + 1`` earlier ones) and
 the batch is held whole: ``n × (k + 2·(pT + 1))`` float64 numbers. All of it runs on every rank of a
 data-parallel run (the same bits everywhere; only the readout's fresh sets are sharded).
@@ -94,7 +97,7 @@ class ConditionedEngine(EngineBase):
     perturb = ""  # a wrong variant of ``sim.giant_step.conditioning.PERTURBATIONS`` (tests only)
 
     def __init__(self, cfg: SimConfig, seed: int, plan: Plan, progress: bool, shard: Shard, hint: str) -> None:
-        super().__init__(cfg, seed, plan, progress, shard, hint, step_blocks=-(-cfg.n // (cfg.block_size or 1)))
+        super().__init__(cfg, seed, plan, progress, shard, hint, step_blocks=-(-cfg.n // cfg.block_size))
 
     # -- probes ---------------------------------------------------------------------------------------
     def _generators(self, batch: Batch) -> tuple[torch.Generator, np.random.Generator]:
@@ -164,6 +167,7 @@ class ConditionedEngine(EngineBase):
         check_finite(loss, "batch loss", t, self.hint)
         Q = torch.cat([q for _, q in rb.parts], dim=1)  # n × p
         CT = Q * (state.a / c.n)[None, :]  # Cᵀ
+        check_finite(CT, "step factor C", t, self.hint)
         GS = CT.T @ batch.Z
         GR, batch = self.left(batch, CT)  # dr' × p
         eta = c.lr_per_neuron
