@@ -11,7 +11,7 @@ first ``z`` (``block_size × d``) then ``ξ`` (``block_size``), and a short last
 block keeps the first rows. A sample therefore depends on (seed, stream, step,
 index) only — never on the chunking, and the first ``n`` samples of a stream do
 not depend on ``n``. The streams are the step batches (``"train"``, one per step,
-or step 0 for every step with ``reuse_batch``), the ridge fit (``"ridge"``), the
+or step 0 for every step with ``batch="reuse"``), the ridge fit (``"ridge"``), the
 held-out split (``"holdout"``), the test set (``"test"``) and the initialisation
 (``"init"``).
 """
@@ -151,26 +151,21 @@ class Labels:
 
 def label_transform(text: str) -> TorchFn:
     """``T`` of a label transformation written in ``y`` (THEORY §3.5: ``"y**3"``, ``"tanh(y)"``, ``"He3(y)"``),
-    read by the safe parser of ``theory.parse`` (numbers, ``+ - * / **``, ``He_k``, the registered
-    activations; never ``eval``). Returns ``y (rows,) ↦ T(y) (rows,)`` for torch tensors; ``ValueError`` in
-    one line for text it cannot read."""
+    read as ``theory`` reads it (``theory.generative.parse_transform``: the safe parser of ``theory.parse``,
+    never ``eval``). Returns ``y (rows,) ↦ T(y) (rows,)`` for torch tensors; ``ValueError`` in one line for
+    text it cannot read."""
     import sympy
 
     from theory.evaluate import compile_expression
-    from theory.parse import parse_expression
-    from theory.registry import NAMED
+    from theory.generative import parse_transform
 
-    y = sympy.Symbol("y", real=True)
     if not isinstance(text, str) or not text.strip():
         raise ValueError(f"label_transform must be an expression in y such as 'y**3' or 'tanh(y)'; got {text!r}")
     try:
-        expr = parse_expression(text, lambda name: y if name == "y" else None,
-                                {name: sympy.Function(name) for name in NAMED},
-                                "allowed are the variable y, numbers, + - * / ** ( ), He0, He1, … and the "
-                                "activations " + ", ".join(NAMED))
+        expr = parse_transform(text)
     except ValueError as exc:
         raise ValueError(f"label_transform {text!r} cannot be read: {exc}") from None
-    fn = compile_expression(expr, [y], "torch")
+    fn = compile_expression(expr, [sympy.Symbol("y", real=True)], "torch")
     return lambda v: fn(v[:, None]) if expr.free_symbols else torch.full_like(v, float(expr))
 
 
