@@ -225,4 +225,58 @@ def _extrapolate_fixed(ds: np.ndarray, groups: list[np.ndarray], means: np.ndarr
                          **common)
 
 
-__all__ = ["Extrapolation", "fit_extrapolation"]
+@dataclass(frozen=True)
+class Pooled:
+    """A statistic whose mean does not depend on ``d`` (an unbiased estimate at every ``d`` whose spread shrinks
+    like ``d^{-rate}``), pooled over the ladder: ``value = Σ_d a_d·mean_d`` with ``a_d ∝ n_d·d^{2·rate}``, its
+    Student interval over seeds (``verify.fits.linear_halfwidth``) and ``p_flat``, the χ² p-value of "the same
+    mean at every ``d``" (seed standard errors; ``None`` without two seeds at every ``d``)."""
+
+    value: float
+    ci: tuple[float, float]
+    level: float
+    dims: tuple[int, ...]
+    seeds: tuple[int, ...]
+    means: tuple[float, ...]
+    p_flat: float | None
+
+    def to_dict(self) -> dict:
+        return {"value": self.value, "ci": list(self.ci), "level": self.level, "dims": list(self.dims),
+                "seeds": list(self.seeds), "means": list(self.means), "p_flat": self.p_flat}
+
+
+def fit_pooled(values: Samples, rate: float = 0.5, level: float = DEFAULT_LEVEL, paired: bool = True) -> Pooled:
+    """Pool a ``d``-independent mean over the ladder (:class:`Pooled`; a value claim decided from every ``d`` at
+    once, THEORY §5.1).
+
+    Parameters
+    ----------
+    values : mapping int → sequence of float
+        ``{d: [value per seed]}``.
+    rate : float
+        The spread of one seed shrinks like ``d^{-rate}`` (weights ``n_d·d^{2·rate}``).
+    level : float
+        Confidence level.
+    paired : bool
+        Seeds are the same at every ``d`` (used when every ``d`` has the same number).
+
+    Returns
+    -------
+    Pooled
+    """
+    ds, groups = clean_samples(values)
+    means = np.array([g.mean() for g in groups])
+    w = np.array([g.size for g in groups], dtype=float) * np.power(ds, 2 * rate)
+    a = w / w.sum()
+    value = float(a @ means)
+    half = linear_halfwidth(groups, a, level, paired)
+    p_flat = None
+    if len(ds) >= 2 and all(g.size >= 2 for g in groups):
+        se2 = np.array([max(float(g.var(ddof=1)) / g.size, 1e-300) for g in groups])
+        flat = float(np.sum(means / se2) / np.sum(1 / se2))
+        p_flat = float(chi2_dist.sf(float(np.sum((means - flat) ** 2 / se2)), len(ds) - 1))
+    return Pooled(value, (value - half, value + half), level, tuple(int(d) for d in ds),
+                  tuple(int(g.size) for g in groups), tuple(float(m) for m in means), p_flat)
+
+
+__all__ = ["Extrapolation", "Pooled", "fit_extrapolation", "fit_pooled"]

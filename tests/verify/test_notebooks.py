@@ -13,7 +13,7 @@ from verify.claims.notebooks import (MARGIN, NB_ONE_STEP, PUBLISHED_ERRORS, PUBL
                                      difference_interval, evaluate_one_step, kappa_arm, one_step_prediction,
                                      shifted_published)
 from verify.claims.orient import (NB_ORIENT, ORIENT_TOL, evaluate_orient, example_arm, line_component,
-                                  notebook_reading, offline_limit, orient_prediction)
+                                  notebook_reading, orient_prediction, own_noise)
 from verify.figures import draw, figure_size
 
 matplotlib.use("Agg")
@@ -125,8 +125,8 @@ def test_orient_prediction_from_theory():
         # σ-aware (relu) staircase: U^1 = v*, U^2 = R² (given y = ⟨v*, x⟩: x1²/2 holds −4yw/17 in example 1)
         assert ex["dims"] == [0, 1, 2] and ex["departure"] == 2
         assert ex["tol"] == pytest.approx(ORIENT_TOL * ex["c_step2"])
-    # THEORY §3.2's population values (theory.orientation): rms 0.035 and 0.141
-    assert ex1["c_step2"] == pytest.approx(0.0350, abs=5e-4) and ex2["c_step2"] == pytest.approx(0.1407, abs=5e-4)
+    # THEORY §3.2's population values (theory.orientation), averaged over both signs of a_i: 0.0345 and 0.1407
+    assert ex1["c_step2"] == pytest.approx(0.0345, abs=5e-4) and ex2["c_step2"] == pytest.approx(0.1407, abs=5e-4)
     alt = notebook_reading(pred)["examples"]
     assert alt[0]["departure"] is None and alt[0]["c_step2"] == 0.0 and alt[1]["departure"] == 2
 
@@ -147,16 +147,17 @@ def test_line_component_hand_value():
         line_component(rec, 0, [1.0, 0.0])
 
 
-def test_offline_limit_recovers_c_from_c2_plus_noise():
-    rng = np.random.default_rng(9)
-    vals = {d: list(0.04 ** 2 + 2.0 / d + 0.05 / d * rng.standard_normal(5)) for d in (512, 1024, 2048, 4096)}
-    fit, (lo, hi) = offline_limit(vals)
-    assert fit.fixed_gamma and fit.gamma == 1.0
-    assert lo < 0.04 < hi and hi - lo < 0.01
+def test_own_noise_removes_the_part_each_sign_group_shares():
+    # two neurons per sign; off-line cosines 0.3 ± 0.1 (a = +1) and −0.2 ± 0.05 (a = −1): residual RMS √((0.01 + 0.0025)/2)
+    v, u = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    on, off = np.array([0.5, 0.5, -0.5, -0.5]), np.array([0.4, 0.2, -0.15, -0.25])
+    rec = {"per_step": [{"step_cosines": None}, {"step_cosines": (np.outer(on, v) + np.outer(off, u)).tolist()}]}
+    assert own_noise(rec, 1, v, u) == pytest.approx(np.sqrt((0.01 + 0.0025) / 2))
 
 
-def orient_runs(pred, off_level, dims=(512, 1024, 2048), seeds=6, p=256, steps=6) -> RunSet:
-    """Step cosines: on-line Θ(1) at every step; off-line ``off_level(example, t)`` plus ``N(0, 1/d)`` per neuron."""
+def orient_runs(pred, off_level, dims=(512, 1024, 2048), seeds=10, p=256, steps=6) -> RunSet:
+    """Step cosines: on-line ``±0.5`` (the sign of ``a_i``); off-line ``off_level(example, t)`` for every neuron plus a
+    shared ``N(0, 0.3/d)`` per seed and step and an own ``N(0, 1/d)`` per neuron."""
     rng = np.random.default_rng(5)
     runs = {}
     for i, ex in enumerate(pred["examples"], 1):
@@ -166,10 +167,11 @@ def orient_runs(pred, off_level, dims=(512, 1024, 2048), seeds=6, p=256, steps=6
             recs = []
             for s in range(seeds):
                 per = [{"step_cosines": None}]
+                a = np.sign(rng.standard_normal(p))
                 for t in range(1, steps + 1):
-                    on = 0.5 * np.sign(rng.standard_normal(p))
-                    off = off_level(i, t) * np.sign(rng.standard_normal(p)) + rng.standard_normal(p) / np.sqrt(d)
-                    per.append({"step_cosines": (np.outer(on, v) + np.outer(off, u)).tolist()})
+                    off = (off_level(i, t) + a * np.sqrt(0.3 / d) * rng.standard_normal()
+                           + rng.standard_normal(p) / np.sqrt(d))
+                    per.append({"step_cosines": (np.outer(0.5 * a, v) + np.outer(off, u)).tolist()})
                 recs.append({"key": f"o{i}-{d}-{s}", "seed": s, "per_step": per})
             runs[example_arm(i)][d] = recs
     return RunSet(runs)
@@ -186,7 +188,7 @@ def test_orient_confirmed_at_theory_s_values_and_the_notebook_reading_refuted():
     ev = NB_ORIENT.judge(pred, orient_runs(pred, theory_levels(pred)))
     assert ev.decision.verdict == rules.CONFIRMED, ev.decision.reason
     assert [c.refuted for c in ev.controls] == [True]
-    assert "ex1 t=2 off-line limit c" in ev.controls[0].decision.reason
+    assert "ex1 t=2 off-line cosine" in ev.controls[0].decision.reason
     assert {p.kind for p in ev.plots} == {"loglog", "step_plane"}
 
 
