@@ -334,7 +334,7 @@ def _describe(m: object, dim: int, r: int) -> str:
 
 def _finite_entry(x: object) -> bool:
     """``x`` is a finite real number (an int, a float, a numpy or sympy number); a huge exact integer counts."""
-    if isinstance(x, (bool, np.bool_)):
+    if isinstance(x, (bool, np.bool_, str, bytes)):
         return False
     if isinstance(x, (int, np.integer)):
         return True
