@@ -8,7 +8,8 @@ Kinds: ``loglog`` (per-``x`` means with intervals and the fitted power law), ``c
 one-step overlap against ``α = n/d``), ``plane`` (neurons in the ``(v*, v⊥)`` plane after each step),
 ``extrapolation`` (test error against ``d`` with ``ε∞ + c·d^{-γ}``), ``stairway`` (test error against
 ``log_d n``), ``zg_time``, ``zg_neurons``, ``zg_mass`` ([ZG] loss/λ trajectory, neurons, mass per teacher),
-``published`` (the authors' published errors against the suite's seeds, NB-one-step), ``step_plane`` (the
+``published`` (the authors' published errors against the suite's seeds, NB-one-step), ``dmft`` (overlaps per
+reused step against the authors' DMFT, BR-dmft), ``step_plane`` (the
 neurons' step cosines in the ``(e1, e2)`` plane per step with the ``±v*`` line, NB-orient), ``paper_stairway``
 (test error against ``log_d n`` per number of steps with the predicted plateaus as steps, ``verify.paper``).
 """
@@ -242,6 +243,29 @@ def published(fig: Any, data: Mapping[str, Any]) -> None:
     fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=7)
 
 
+def dmft(fig: Any, data: Mapping[str, Any]) -> None:
+    """One panel per neuron ``i`` and teacher axis ``k``: the authors' DMFT ``m[t, i, k]`` against the step ``t``
+    (line) and the suite's mean with its interval at each ``d`` (BR-dmft)."""
+    m = np.asarray(data["dmft"], dtype=float)
+    rows, cols = m.shape[1], m.shape[2]
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for i in range(rows):
+        for k in range(cols):
+            ax = axes[i][k]
+            ax.plot(range(m.shape[0]), m[:, i, k], "-", color=REFERENCE, lw=1, label="DMFT (published)")
+            for j, d in enumerate(data["d"]):
+                cells = [(t, data["measured"].get(f"{t},{i},{k},{d}")) for t in range(m.shape[0])]
+                cells = [(t, c) for t, c in cells if c]
+                ax.errorbar([t + 0.08 * (j - 1) for t, _ in cells], [c["mean"] for _, c in cells],
+                            yerr=[[c["mean"] - c["lo"] for _, c in cells], [c["hi"] - c["mean"] for _, c in cells]],
+                            fmt=marker(j), ms=3, color=colour(j), capsize=2, label=f"$d = {d}$")
+            ax.set_title(rf"$m_{{t,{i},{k}}}$", fontsize=8)
+            ax.tick_params(labelsize=7)
+    axes[-1][0].set_xlabel("reused step $t$")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=7)
+
+
 def step_plane(fig: Any, data: Mapping[str, Any]) -> None:
     """Rows = examples, columns = steps: each neuron's step cosines ``(cos e1, cos e2)``, the ``±v*`` line
     (dashed) and the staircase's new directions at that step (dotted)."""
@@ -360,7 +384,7 @@ def zg_mass(fig: Any, data: Mapping[str, Any]) -> None:
 
 FIGURES: Mapping[str, Renderer] = {
     "loglog": loglog, "curve": curve, "plane": plane, "extrapolation": extrapolation, "stairway": stairway,
-    "zg_time": zg_time, "zg_neurons": zg_neurons, "zg_mass": zg_mass, "published": published,
+    "zg_time": zg_time, "zg_neurons": zg_neurons, "zg_mass": zg_mass, "published": published, "dmft": dmft,
     "step_plane": step_plane, "paper_stairway": paper_stairway}
 SIZES: Mapping[str, tuple[float, float]] = {"plane": WIDE, "published": WIDE, "paper_stairway": PAPER_SIZE}
 
@@ -394,5 +418,5 @@ def draw(fig: Any, plot: Plot) -> None:
         FIGURES[plot.kind](fig, plot.data)
 
 
-__all__ = ["FIGURES", "PER_PANEL", "curve", "draw", "extrapolation", "figure_size", "loglog", "paper_stairway", "plane",
+__all__ = ["FIGURES", "PER_PANEL", "curve", "dmft", "draw", "extrapolation", "figure_size", "loglog", "paper_stairway", "plane",
            "panels", "published", "stairway", "step_plane", "zg_mass", "zg_neurons", "zg_time"]

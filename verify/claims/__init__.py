@@ -13,7 +13,7 @@ import importlib
 from verify.claims.base import Claim, Evaluation, Ladder, Plot, RunSet, Variant
 
 FAMILIES = ("verify.claims.one_step", "verify.claims.staircase", "verify.claims.errors", "verify.claims.zhou_ge",
-            "verify.claims.notebooks")
+            "verify.claims.notebooks", "verify.claims.reuse")
 
 
 def registry() -> tuple[Claim, ...]:
