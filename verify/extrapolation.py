@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize_scalar
 from scipy.stats import chi2 as chi2_dist
+from scipy.stats import f as f_dist
 
 from verify.fits import (DEFAULT_BOOT, DEFAULT_LEVEL, Samples, bootstrap_interval, clean_samples, linear_halfwidth,
                          mean_ci, pairable, resample_means)
@@ -229,8 +230,9 @@ def _extrapolate_fixed(ds: np.ndarray, groups: list[np.ndarray], means: np.ndarr
 class Pooled:
     """A statistic whose mean does not depend on ``d`` (an unbiased estimate at every ``d`` whose spread shrinks
     like ``d^{-rate}``), pooled over the ladder: ``value = Σ_d a_d·mean_d`` with ``a_d ∝ n_d·d^{2·rate}``, its
-    Student interval over seeds (``verify.fits.linear_halfwidth``) and ``p_flat``, the χ² p-value of "the same
-    mean at every ``d``" (seed standard errors; ``None`` without two seeds at every ``d``)."""
+    Student interval over seeds (``verify.fits.linear_halfwidth``) and ``p_flat``, the p-value of "the same mean at
+    every ``d``" (an F test with one variance law ``σ²·d^{-2·rate}`` estimated from every seed: per-``d``
+    variances from 8 seeds made a χ² test reject true constants; ``None`` without a spread to estimate)."""
 
     value: float
     ci: tuple[float, float]
@@ -271,10 +273,15 @@ def fit_pooled(values: Samples, rate: float = 0.5, level: float = DEFAULT_LEVEL,
     value = float(a @ means)
     half = linear_halfwidth(groups, a, level, paired)
     p_flat = None
-    if len(ds) >= 2 and all(g.size >= 2 for g in groups):
-        se2 = np.array([max(float(g.var(ddof=1)) / g.size, 1e-300) for g in groups])
-        flat = float(np.sum(means / se2) / np.sum(1 / se2))
-        p_flat = float(chi2_dist.sf(float(np.sum((means - flat) ** 2 / se2)), len(ds) - 1))
+    dof = sum(g.size - 1 for g in groups)
+    if len(ds) >= 2 and dof > 0:
+        # one variance law for every d (σ² d^{-2·rate}, σ² from all seeds): F test of "the same mean at every d"
+        sigma2 = sum(float(np.sum((g - g.mean()) ** 2)) * d ** (2 * rate) for d, g in zip(ds, groups)) / dof
+        if sigma2 > 0:
+            se2 = np.array([sigma2 * d ** (-2 * rate) / g.size for d, g in zip(ds, groups)])
+            flat = float(np.sum(means / se2) / np.sum(1 / se2))
+            F = float(np.sum((means - flat) ** 2 / se2)) / (len(ds) - 1)
+            p_flat = float(f_dist.sf(F, len(ds) - 1, dof))
     return Pooled(value, (value - half, value + half), level, tuple(int(d) for d in ds),
                   tuple(int(g.size) for g in groups), tuple(float(m) for m in means), p_flat)
 

@@ -209,3 +209,44 @@ def test_c1_stair_u1_is_not_span_e1_e2():
     runs = staircase_runs({"": pred["levels"]}, pred["r"])
     ev = CLAIMS["C1-stair"].evaluate(one_step_ahead(pred), runs)
     assert ev.decision.verdict == rules.REFUTED and "t=1" in ev.decision.reason
+
+
+# ---------------------------------------------------------------------------
+# issue 20: reused batches, transformed labels, the authors' DMFT
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("claim_id", ["BR-reuse", "BR-even", "GE-labels"])
+def test_reuse_and_label_claims_have_power(claim_id):
+    pred = CLAIMS[claim_id].predict()
+    runs = one_step_runs({arm: as_basis(p["learned_basis"], p["r"]) for arm, p in pred["arms"].items()},
+                         max(p["r"] for p in pred["arms"].values()))
+    if claim_id == "BR-even":  # x1*x2 has r = 2, the single-index links r = 1: one run set per arm's r
+        runs = RunSet({arm: one_step_runs({arm: np.zeros((p["r"], 0))}, p["r"]).variant(arm)
+                       for arm, p in pred["arms"].items()})
+    ev = judged(claim_id, runs, pred)
+    assert_power(ev)
+    assert [a.name for a in ev.arms] == list(pred["arms"])
+
+
+def test_reuse_predictions_come_from_theory():
+    arms = CLAIMS["BR-reuse"].predict()["arms"]
+    assert (arms["reuse"]["dim_learned"], arms["fresh"]["dim_learned"]) == (1, 0)  # E[y³ x1] ≠ 0; leap 3
+    assert all(p["dim_learned"] == 0 for p in CLAIMS["BR-even"].predict()["arms"].values())  # the flip symmetry
+    labels = CLAIMS["GE-labels"].predict()["arms"]
+    assert [labels[a]["dim_learned"] for a in ("He3 tanh", "He3 raw", "He2 tanh")] == [1, 0, 0]
+
+
+def dmft_runs(shift: float = 0.0, dims=(100_000, 200_000, 400_000), seeds: int = 8) -> RunSet:
+    """dtapzk-reuse-like records: m[t, i, k] = DMFT + shift + N(0, (0.4/√d)²) per seed."""
+    m = np.asarray(CLAIMS["BR-dmft"].predict()["m"])
+    rng = np.random.default_rng(4)
+    return RunSet({"": {d: [{"key": f"m{d}-{s}", "per_step": [{"overlaps": (m[t] + shift * (t > 0) + 0.4 / np.sqrt(d)
+                                                                             * rng.standard_normal(m[t].shape)).tolist()}
+                                                            for t in range(m.shape[0])]} for s in range(seeds)]
+                        for d in dims}})
+
+
+def test_br_dmft_has_power_and_refutes_a_shifted_curve():
+    assert_power(judged("BR-dmft", dmft_runs()))
+    assert judged("BR-dmft", dmft_runs(shift=0.02)).decision.verdict == rules.REFUTED
+    short = judged("BR-dmft", dmft_runs(dims=(100_000, 200_000)))
+    assert short.decision.verdict == rules.INCONCLUSIVE and "ladder too short" in short.decision.reason

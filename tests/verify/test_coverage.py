@@ -80,3 +80,19 @@ def test_former_bootstrap_weights_under_covered():
         se = np.sqrt(np.sum(solve[0] ** 2 / w))
         hits += abs(est - 1.0) <= 1.96 * se
     assert hits / REPS < COVERAGE_MIN
+
+
+@pytest.mark.parametrize("seeds", (6, 8, 10))
+def test_pooled_interval_covers_and_its_flatness_test_holds_its_size(seeds):
+    """``fit_pooled`` (NB-orient, BR-dmft): a mean 0.2 at every ``d`` with a spread ``0.4·d^{-1/2}``; the pooled
+    interval covers 0.2 and "the same mean at every d" is rejected at 0.01 about 1 % of the time."""
+    from verify.extrapolation import fit_pooled
+
+    rng = np.random.default_rng(500 + seeds)
+    hits = rejected = 0
+    for _ in range(REPS):
+        fit = fit_pooled({d: list(0.2 + 0.4 / np.sqrt(d) * rng.standard_normal(seeds)) for d in DIMS[:3]})
+        hits += fit.ci[0] <= 0.2 <= fit.ci[1]
+        rejected += fit.p_flat < 0.01
+    assert hits / REPS >= COVERAGE_MIN
+    assert rejected / REPS <= 0.02
