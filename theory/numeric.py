@@ -40,6 +40,9 @@ from theory.quadrature import GRID_FACTOR, Grid, build_grid
 from theory.registry import KINKED
 from theory.subspace import FloatSubspace, as_subspace
 
+# a target whose constant part is more than this many times its fluctuation is refused by the rank decisions:
+# float64 evaluation of g itself loses the digits that the fluctuation is made of (abs(x1 − 1e12) + x2)
+MAX_CONSTANT_RATIO = 1e8
 OBLIQUE_TOL = 1e-3  # rank tolerance on grids that straddle kinks
 MAX_VALUE = 1e150  # |g| on the grid above this: g² (norms, Gram matrices) would overflow float64
 CHUNK_POINTS = 2**18  # grid points built and evaluated at a time (memory: CHUNK_POINTS × r floats, and temporaries)
@@ -121,6 +124,9 @@ class NumericEngine:
         """``(grid, T, betas)``: ``T[j, b] = E[g He_{betas[b]}(w) | y_j]`` for ``|β| ≤ kmax``."""
         grid = self._grid(V, coarse)
         G = self._values(grid, meter, kmax)
+        # centred: E[g He_β] = E[(g − m) He_β] for β ≠ 0, without the rounding noise of a large constant m
+        m = float(np.median(G)) if G.size else 0.0
+        G = G - m
         ny, s = G.shape[0], len(grid.W)
         step = max(1, CHUNK_POINTS * ny // grid.size)  # y-nodes at a time: per-node rules make H as large as G
         parts = []
@@ -136,9 +142,18 @@ class NumericEngine:
                 T = np.moveaxis(T, -1, 1 + k)
             parts.append(T)
         T = np.concatenate(parts)
+        T[(slice(None),) + (0,) * s] += m * self._mass(grid)  # the constant back, times each node's mass
         betas = [b for k in range(kmax + 1) for b in multi_indices(s, k)]
         flat = np.stack([T[(slice(None),) + b] for b in betas], axis=1)
         return grid, flat, betas
+
+    @staticmethod
+    def _mass(grid: Grid) -> np.ndarray | float:
+        """``Σ`` of the ``w``-weights per ``y``-node (1 up to the mass outside the split range, < 1e-32)."""
+        mass: np.ndarray | float = 1.0
+        for Om in grid.Om:
+            mass = mass * Om.sum(axis=1)
+        return mass
 
     def _norm2_of(self, coarse: bool) -> float:
         grid = self._grid(self.zero(), coarse)  # V = {0}: one y-node, every axis a w-axis
@@ -190,7 +205,20 @@ class NumericEngine:
         return sum(c * c / multi_factorial(a) for a, c in self.hermite.items() if sum(a) == k)
 
     def order_nonzero(self, k: int) -> bool:
-        return self.order_energy(k) > self.tol**2 * max(self.norm2(), 1e-300)
+        return self.order_energy(k) > self.tol**2 * self._scale
+
+    @cached_property
+    def _scale(self) -> float:
+        """What the rank tolerance is relative to: the energy of the orders ``≥ 1`` (``‖g‖² − c_0²``, summed,
+        not subtracted), so that a constant, however large (``abs(x1 − 1e6) + x2`` is ``1e6 − x1 + x2`` at
+        float64 precision), changes no direction's rank."""
+        energy = sum(c * c / multi_factorial(a) for a, c in self.hermite.items() if sum(a) >= 1)
+        c0 = abs(self.hermite[(0,) * self.r])
+        if c0 > MAX_CONSTANT_RATIO * math.sqrt(energy):
+            raise ValueError(f"the target's constant part {c0:.3g} is more than MAX_CONSTANT_RATIO = "
+                             f"{MAX_CONSTANT_RATIO:g} times the rest (√(‖g‖² − c_0²) ≈ {math.sqrt(energy):.3g}): "
+                             "float64 quadrature cannot tell its directions apart; subtract the constant")
+        return max(energy, 1e-300)
 
     def tensor(self, k: int) -> np.ndarray:
         if k > self.kmax:
@@ -230,12 +258,12 @@ class NumericEngine:
 
     # -- conditioning ----------------------------------------------------------------------------
     def _rank_cut(self, M: np.ndarray, grid: Grid) -> FloatSubspace:
-        """Eigenvectors of the PSD matrix ``M`` (in complement coordinates) with ``λ > tol²‖g‖²``."""
+        """Eigenvectors of the PSD matrix ``M`` (in complement coordinates) with ``λ > tol²(‖g‖² − c_0²)``."""
         if M.size == 0:
             return self.zero()
         tol = self.tol if grid.aligned else max(self.tol, OBLIQUE_TOL)
         lam, vec = np.linalg.eigh((M + M.T) / 2)
-        keep = lam > tol**2 * max(self.norm2(), 1e-300)
+        keep = lam > tol**2 * self._scale
         return FloatSubspace.span(grid.QW @ vec[:, keep], 1e-8)
 
     def relevant(self) -> FloatSubspace:
