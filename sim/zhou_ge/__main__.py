@@ -1,5 +1,5 @@
-"""``python -m sim.zhou_ge``: see ``sim.zhou_ge.cli``."""
+"""``python -m sim.zhou_ge``: see ``sim.zhou_ge.cli`` (``theory.exits`` for the exit statuses)."""
 
-from sim.zhou_ge.cli import main
+from theory.exits import main_module
 
-raise SystemExit(main())
+raise SystemExit(main_module("python -m sim.zhou_ge", "sim.zhou_ge.cli"))

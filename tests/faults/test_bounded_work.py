@@ -25,6 +25,7 @@ from tests.faults.clis import REFUSE_SECONDS, call, failure_line
 from theory import Target, activation
 from theory.activations import MAX_ORDER
 from theory.cli import main as theory_main
+from theory.orientation import MAX_ALPHA, MAX_ETA, step2_orientation
 from theory.target import MAX_KAPPA, MAX_LEAP, MAX_STEPS
 
 SIM_REFUSE_SECONDS = 10.0  # a refusal in-process, a plan included (label-scale pilot), on a loaded machine
@@ -42,6 +43,8 @@ THEORY = [
     ("hermite_tensor", lambda v: R1.hermite_tensor(v), MAX_ORDER, "MAX_ORDER"),
     ("hermite", lambda v: activation("relu").hermite(v), MAX_ORDER, "MAX_ORDER"),
     ("hermite_series", lambda v: activation("relu").hermite_series(v), MAX_ORDER, "MAX_ORDER"),
+    ("eta", lambda v: step2_orientation(1, eta=v), MAX_ETA, "MAX_ETA"),
+    ("alpha", lambda v: step2_orientation(1, alpha=v), MAX_ALPHA, "MAX_ALPHA"),
 ]
 
 
@@ -67,7 +70,7 @@ def test_every_theory_parameter_past_its_limit_is_refused_at_once(case: tuple, e
     with pytest.raises(ValueError) as info:
         request(limit + excess)
     assert time.perf_counter() - start < REFUSE_SECONDS, name
-    assert constant in str(info.value) and str(limit) in str(info.value) and "\n" not in str(info.value)
+    assert constant in str(info.value) and f"{int(limit)}" in str(info.value) and "\n" not in str(info.value)
 
 
 @pytest.mark.parametrize("case", THEORY, ids=[c[0] for c in THEORY])
