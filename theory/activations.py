@@ -11,13 +11,13 @@
   relu from order 2 on (any of the above followed by ``[k:]``).
 
 Specs are parsed safely (:mod:`theory.parse`), never evaluated. Limits, refused in one line before any work:
-orders ``k ≤ MAX_ORDER``; an argument ``a·u + b`` with ``1/MAX_SCALE ≤ |a| ≤ MAX_SCALE`` and
-``|b/a| ≤ MAX_SHIFT`` (a kink a million standard deviations out is constant to every digit: write the
-constant); orders without a closed form up to ``theory.registry.MAX_QUADRATURE_ORDER``. ``μ_k`` is the sum over the terms:
-exact sympy numbers where every term has a closed form (polynomials, relu/abs/sign at any affine
-argument, erf at any affine argument, gelu) or a symmetry zero, else mpmath tanh–sinh quadrature at
-50 digits (at least 30 significant digits, checked against the quadrature's own error estimate);
-:meth:`Activation.method` says which.
+orders ``k ≤ MAX_ORDER``; an argument ``a·u + b`` with ``1/MAX_SCALE ≤ |a| ≤ MAX_SCALE`` and ``|b/a| ≤
+MAX_SHIFT`` (a kink a million standard deviations out is constant to every digit: write the constant); orders
+without a closed form up to ``theory.registry.MAX_QUADRATURE_ORDER``. ``μ_k`` is the sum over the terms: exact
+sympy numbers where every term has a closed form (polynomials, relu/abs/sign at any affine argument, erf at
+any affine argument, gelu) or a symmetry zero, else mpmath tanh–sinh quadrature at 50 digits (at least 30
+significant digits, checked against the quadrature's own error estimate); :meth:`Activation.method` says
+which.
 
 Normalisations, by name: ``"expectation"`` (default) is ``E[σ He_k]``; ``"orthonormal"`` is
 ``E[σ He_k]/√k!``; ``"series"`` is ``E[σ He_k]/k!``, the coefficient of ``He_k`` in ``σ = Σ_k (μ_k/k!) He_k``.
@@ -151,6 +151,11 @@ class Activation:
     def polynomial_part(self) -> tuple:
         """Monomial coefficients of the polynomial part of σ (``poly`` minus the removed orders)."""
         return tuple(add(list(self.poly) or [0], [-c for c in self._removed()]))
+
+    def same_function(self, other: Activation) -> bool:
+        """σ and ``other`` are the same function: the same terms, polynomial and removed orders (the spec text
+        may differ, ``"relu"`` and ``"relu(u)"``)."""
+        return (self.terms, self.poly, self.min_order) == (other.terms, other.poly, other.min_order)
 
     @property
     def smooth(self) -> bool:
@@ -333,4 +338,5 @@ def as_activation(spec: str | Activation) -> Activation:
     return spec if isinstance(spec, Activation) else activation(spec)
 
 
-__all__ = ["Activation", "HermiteSeries", "MAX_ORDER", "MAX_SCALE", "MAX_SHIFT", "NAMED", "Term", "activation", "as_activation"]
+__all__ = ["Activation", "HermiteSeries", "MAX_ORDER", "MAX_SCALE", "MAX_SHIFT", "NAMED", "Term", "activation",
+           "as_activation"]

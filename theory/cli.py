@@ -8,12 +8,12 @@ Readable tables by default, ``--json`` for machines,
 next to the generic ones. A readout exponent ``--kappa`` (and ``--batch-exponent``)
 may be any number ``≥ 0`` (``≥ 1``): §2.6 uses ``⌊κ⌋`` (the readout represents
 degree ``≤ ⌊κ⌋`` in the unlearned coordinates) and the output says so.
-Every failure is one line on stderr and an exit status (:mod:`theory.exits`): 2 bad input
-(before any compute: a limit such as ``theory.activations.MAX_ORDER`` or ``theory.target.MAX_KAPPA``,
-a request over the analysis budget of :mod:`theory.budget`), 3 an internal error, 74 an I/O error
-(``> /dev/full``), 130 Ctrl-C; a closed output pipe (``… | head -1``) ends quietly. ``--json`` is strict
-JSON: a non-finite number is written as the string ``"inf"``, ``"-inf"`` or ``"nan"``. The mathematics: ``docs/theory.md`` (same section
-numbers as THEORY.md).
+Every failure is one line on stderr and an exit status (:mod:`theory.exits`): 2 bad input (before any compute:
+a limit such as ``theory.activations.MAX_ORDER`` or ``theory.target.MAX_KAPPA``, a request over the analysis
+budget of :mod:`theory.budget`), 3 an internal error, 74 an I/O error (``> /dev/full``), 130 Ctrl-C; a closed
+output pipe (``… | head -1``) ends quietly. ``--json`` is strict JSON: a non-finite number is written as the
+string ``"inf"``, ``"-inf"`` or ``"nan"``. The mathematics: ``docs/theory.md`` (same section numbers as
+THEORY.md).
 """
 
 from __future__ import annotations

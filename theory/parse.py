@@ -38,9 +38,9 @@ each is named in its error message:
 ``He_k(arg)`` is expanded by the three-term recurrence in a sparse polynomial ring
 (:func:`theory.polyalgebra.hermite_of`), never by ``sympy.expand`` of an expression tree; any accepted text
 parses in about a second. Only ASCII is read: a digit of another script (``৪``, ``４``) or a look-alike letter
-(Cyrillic ``х``) is an unexpected character, never a number or a name. These limits bound the size of a target, not the work of analysing it: that is the
-budget of :mod:`theory.budget` (``MAX_TERM_OPERATIONS``, ``MAX_POINT_OPERATIONS``, about ``BUDGET_SECONDS``
-seconds per request).
+(Cyrillic ``х``) is an unexpected character, never a number or a name. These limits bound the size of a
+target, not the work of analysing it: that is the budget of :mod:`theory.budget` (``MAX_TERM_OPERATIONS``,
+``MAX_POINT_OPERATIONS``, about ``BUDGET_SECONDS`` seconds per request).
 """
 
 from __future__ import annotations
@@ -158,7 +158,8 @@ class _Parser:
     def take(self) -> Token:
         tok = self.tokens[self.i]
         if tok.kind == "bad":
-            look = " (numbers are written with the ASCII digits 0-9)" if tok.text.isdigit() or tok.text.isnumeric() else ""
+            digit = tok.text.isdigit() or tok.text.isnumeric()
+            look = " (numbers are written with the ASCII digits 0-9)" if digit else ""
             raise ValueError(
                 f"unexpected character {tok.text!r} (U+{ord(tok.text):04X}) at position {tok.pos}{look}: "
                 "use ASCII numbers, variables, + - * / ** ( ) and activation names only"

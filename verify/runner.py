@@ -6,11 +6,11 @@ claim's ``evaluate`` turns both into an :class:`Outcome`. Identical
 ``(config, seed)`` pairs requested by several claims run once.
 
 Claims are isolated (issue 9 item 5): a claim whose ``predict()`` raises or returns something other than a
-mapping of finite numbers, whose ``evaluate()`` raises or returns something other than an ``Evaluation``,
-or one of whose runs diverged (``sim.drivers.DIVERGENCES``), is INCONCLUSIVE with the reason; the other
-claims still run. So is a claim whose ``predict()`` or ``evaluate()`` runs past ``claim_timeout`` seconds
-(``verify.limits``, ``--claim-timeout``) or calls ``sys.exit``. ``check_ladders`` validates every run's config and resources before anything is
-computed, naming the claim and the arm of a bad one.
+mapping of finite numbers, whose ``evaluate()`` raises or returns something other than an ``Evaluation``, or
+one of whose runs diverged (``sim.drivers.DIVERGENCES``), is INCONCLUSIVE with the reason; the other claims
+still run. So is a claim whose ``predict()`` or ``evaluate()`` runs past ``claim_timeout`` seconds
+(``verify.limits``, ``--claim-timeout``) or calls ``sys.exit``. ``check_ladders`` validates every run's config
+and resources before anything is computed, naming the claim and the arm of a bad one.
 """
 
 from __future__ import annotations

@@ -113,7 +113,8 @@ def test_activation_arguments_past_their_limits_are_refused(spec: str, limit: st
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(b=st.integers(-int(MAX_SHIFT), int(MAX_SHIFT)), a=st.sampled_from([1 / MAX_SCALE, 1e-3, 0.5, 1.0, 7.0, MAX_SCALE]),
+@given(b=st.integers(-int(MAX_SHIFT), int(MAX_SHIFT)),
+       a=st.sampled_from([1 / MAX_SCALE, 1e-3, 0.5, 1.0, 7.0, MAX_SCALE]),
        f=st.sampled_from(["sign", "relu", "abs", "erf"]))
 def test_activation_arguments_within_their_limits_give_finite_coefficients(b: int, a: float, f: str) -> None:
     act = activation(f"{f}({a!r}*u + ({a * b!r}))")

@@ -47,7 +47,8 @@ CLAIMS = textwrap.dedent('''
 
 
     CLAIMS = [claim("OK"), claim("PREDICT-HANGS", predict=forever), claim("EVALUATE-HANGS", evaluate=forever),
-              claim("PREDICT-EXITS", predict=lambda: sys.exit(5)), claim("EVALUATE-EXITS", evaluate=lambda p, r: exit())]
+              claim("PREDICT-EXITS", predict=lambda: sys.exit(5)),
+              claim("EVALUATE-EXITS", evaluate=lambda p, r: exit())]
 ''')
 
 
