@@ -36,8 +36,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from sim.drivers import (EXIT_HELP, MAX_SECONDS, NOTE_SECONDS, SEED, check_run_count, run_command, run_jobs,
-                         seed_jobs)
+from sim.drivers import EXIT_HELP, SEED, check_run_count, run_command, run_jobs, seed_jobs
+from sim.estimates import MAX_SECONDS, NOTE_SECONDS
 from sim.fields import FlagParser, add_config_flags, config_overrides, read_mapping
 from sim.giant_step.config import CONSTRAINTS, SimConfig
 from sim.giant_step.protocols import expand

@@ -28,13 +28,13 @@ module adds the failures of runs (:func:`classify`).
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from sim.distributed import DistContext, all_gather_objects, broadcast_object
 from sim.divergence import LINALG_ERRORS, Diverged
+from sim.estimates import check_seconds, note_estimate
 from sim.kinds import Kind, kind_of
 from sim.store import MAX_SEED, NonFiniteRecord, Store, StoreError, check_record
 from theory import exits
@@ -48,12 +48,7 @@ OnDiverged = Callable[[int, str], None]
 PARALLEL = ("runs", "data")
 # jobs of one command (``--seeds``, a sweep's cases × grid × seeds), checked before any list is built
 MAX_RUNS = 100_000
-# the default --max-seconds of the command lines: a run whose estimated time (the kind's plan) is longer is
-# refused before any compute; a command whose runs to compute are estimated at more than NOTE_SECONDS says so
-MAX_SECONDS = 86_400.0
-NOTE_SECONDS = 60.0
 SEED = Interval(int, 0, MAX_SEED)
-SECONDS = Interval(float, 0, None, closed="neither", what="a time budget per run in seconds")
 DIVERGENCES = (Diverged, NonFiniteRecord, *LINALG_ERRORS)  # a run that diverged: not stored, EXIT_DIVERGED
 
 EXIT_HELP = exit_help(f"{EXIT_DIVERGED} a run diverged (the others are stored)")
@@ -143,8 +138,6 @@ def plan_jobs(jobs: Sequence[Job], max_seconds: float | None = None) -> list[tup
     """``(kind, plan)`` of every job; raises ``ValueError`` (one line) before anything runs — also for a run
     whose estimated time (``plan.seconds``) is more than ``max_seconds`` (``None``: no limit)."""
     check_run_count(len(jobs))
-    if max_seconds is not None:
-        check_scalar(max_seconds, "--max-seconds", SECONDS)
     plans: dict[Any, tuple[Kind, Any]] = {}
     out = []
     for cfg, seed in jobs:
@@ -152,31 +145,9 @@ def plan_jobs(jobs: Sequence[Job], max_seconds: float | None = None) -> list[tup
         if cfg not in plans:
             k = kind_of(cfg)
             plans[cfg] = (k, k.plan(cfg))
-            seconds = getattr(plans[cfg][1], "seconds", 0.0)
-            if max_seconds is not None and seconds > max_seconds:
-                raise ValueError(f"run {job_name(cfg, seed)} is estimated to take {duration(seconds)} on "
-                                 f"{plans[cfg][1].device_type}, more than --max-seconds {max_seconds:g}; make it "
-                                 "smaller (fewer steps, samples, neurons or dimensions) or raise --max-seconds")
+            check_seconds(job_name(cfg, seed), plans[cfg][1], max_seconds)  # sim.estimates
         out.append(plans[cfg])
     return out
-
-
-def duration(seconds: float) -> str:
-    """``seconds`` in words: ``"45 s"``, ``"12 min"``, ``"3.2 h"``, ``"1.7e+03 days"``."""
-    for unit, size in (("days", 86_400), ("h", 3_600), ("min", 60)):
-        if seconds >= (size if unit == "days" else 2 * size):
-            return f"{seconds / size:.3g} {unit}"
-    return f"{seconds:.0f} s"
-
-
-def note_estimate(checked: Sequence[tuple[Kind, Any]], todo: Sequence[bool]) -> None:
-    """Say on stderr how long the runs still to compute are estimated to take, when more than
-    ``NOTE_SECONDS``."""
-    total = sum(getattr(plan, "seconds", 0.0) for (_, plan), run in zip(checked, todo) if run)
-    if total > NOTE_SECONDS:
-        count = sum(1 for run in todo if run)
-        sys.stderr.write(f"estimated time of the {count} run{'s' if count != 1 else ''} to compute: at most about "
-                         f"{duration(total)} (finished runs are stored as they end)\n")
 
 
 def run_or_load(cfg: Any, seed: int, store: Store, force: bool = False, progress: bool = False) -> Record:
@@ -278,7 +249,7 @@ def run_many(jobs: Sequence[Job], store: Store | None, force: bool = False, prog
         raise ValueError("run_many needs a store")
     have = [False] * len(jobs) if force else stored(jobs, store, checked)
     if progress:
-        note_estimate(checked, [not h for h in have])
+        note_estimate([plan for _, plan in checked], [not h for h in have])
     out: list[Record | None] = []
     cost = {cfg: estimated_cost(cfg) for cfg, _ in jobs}
     bar = RunProgress([cost[cfg] for cfg, _ in jobs], have, [job_name(*job) for job in jobs], enabled=progress)
@@ -410,6 +381,5 @@ def _run_many_distributed(jobs: Sequence[Job], checked: list[tuple[Kind, Any]], 
 
 __all__ = ["DIVERGENCES", "EXIT_BAD_INPUT", "EXIT_DIVERGED", "EXIT_HELP", "EXIT_INTERNAL", "EXIT_INTERRUPTED",
            "EXIT_IO", "EXIT_OK", "MAX_RUNS", "PARALLEL", "RunFailed", "RunsDiverged", "check_run_count", "classify",
-           "MAX_SECONDS", "NOTE_SECONDS", "duration", "failure", "job_name",
-           "note_estimate", "one_line", "plan_jobs", "run_command", "run_jobs", "run_many", "run_or_load",
+           "failure", "job_name", "one_line", "plan_jobs", "run_command", "run_jobs", "run_many", "run_or_load",
            "seed_jobs", "stored"]

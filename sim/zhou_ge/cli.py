@@ -16,7 +16,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sim.drivers import EXIT_HELP, MAX_SECONDS, run_command, run_jobs, seed_jobs
+from sim.drivers import EXIT_HELP, run_command, run_jobs, seed_jobs
+from sim.estimates import MAX_SECONDS
 from sim.fields import FlagParser, add_config_flags, config_overrides, read_mapping
 from sim.store import DEFAULT_PATH, Store, record_json
 from sim.zhou_ge.config import CONSTRAINTS, ZGConfig

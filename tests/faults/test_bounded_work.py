@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.cli import main as sim_main
-from sim.drivers import EXIT_BAD_INPUT, MAX_SECONDS, NOTE_SECONDS, note_estimate, plan_jobs
+from sim.drivers import EXIT_BAD_INPUT, plan_jobs
+from sim.estimates import MAX_SECONDS, NOTE_SECONDS, note_estimate
 from sim.giant_step.config import SimConfig
 from sim.giant_step.plan import make_plan, record_bytes, time_estimate
 from sim.memory import PeakMemory
@@ -122,9 +123,9 @@ def test_the_estimated_time_is_said_above_the_threshold(capsys) -> None:
     class FakePlan:
         seconds = NOTE_SECONDS
 
-    note_estimate([(None, FakePlan())], [True])  # at the threshold: quiet
+    note_estimate([FakePlan()], [True])  # at the threshold: quiet
     assert capsys.readouterr().err == ""
-    note_estimate([(None, FakePlan())] * 3, [True, True, False])
+    note_estimate([FakePlan()] * 3, [True, True, False])
     assert "estimated time of the 2 runs to compute: at most about 2 min" in capsys.readouterr().err
 
 
