@@ -228,8 +228,8 @@ def run_many(jobs: Sequence[Job], store: Store | None, force: bool = False, prog
         the result is ``None`` and the other jobs still run. Without it the divergence is raised.
     max_seconds : float, optional
         Refuse (``ValueError``, before anything runs) a job whose estimated time is longer (``plan_jobs``);
-        with ``progress``, the estimated time of the runs to compute is written on stderr when it is more
-        than ``NOTE_SECONDS``.
+        with ``progress`` or ``run_progress``, the estimated time of the runs to compute is written on stderr
+        when it is more than ``sim.estimates.NOTE_SECONDS``.
 
     Returns
     -------
@@ -248,7 +248,7 @@ def run_many(jobs: Sequence[Job], store: Store | None, force: bool = False, prog
     if store is None:
         raise ValueError("run_many needs a store")
     have = [False] * len(jobs) if force else stored(jobs, store, checked)
-    if progress:
+    if progress or run_progress:
         note_estimate([plan for _, plan in checked], [not h for h in have])
     out: list[Record | None] = []
     cost = {cfg: estimated_cost(cfg) for cfg, _ in jobs}

@@ -14,7 +14,8 @@ exactly one line ``"{prog}: …"`` on stderr — never a traceback — and exits
   is complete or absent, never truncated;
 * ``EXIT_INTERRUPTED`` = 130: Ctrl-C (or ``SIGTERM``) in any phase — while importing, computing, writing or
   exiting. After the first interrupt further ones are ignored, so the exit itself (torch's handlers,
-  flushing) cannot print a traceback.
+  flushing) cannot print a traceback. (Before the interpreter reaches the package's first line — its own
+  start and the search for the module, a tenth of a second or so — Python's own handling applies.)
 
 A closed stdout (``… | head -1``) ends quietly with status 0. Output to a terminal or a pipe whose locale
 cannot encode a character (``LC_ALL=C``) falls back to ASCII escapes (``\\u03c3`` for σ) instead of failing.
