@@ -152,6 +152,11 @@ class Activation:
         """Monomial coefficients of the polynomial part of σ (``poly`` minus the removed orders)."""
         return tuple(add(list(self.poly) or [0], [-c for c in self._removed()]))
 
+    def same_function(self, other: Activation) -> bool:
+        """σ and ``other`` are the same function: the same terms, polynomial and removed orders (the spec text
+        may differ, ``"relu"`` and ``"relu(u)"``)."""
+        return (self.terms, self.poly, self.min_order) == (other.terms, other.poly, other.min_order)
+
     @property
     def smooth(self) -> bool:
         """False when a term has a kink or jump (relu, abs, sign)."""

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 import sympy
 
 from theory.activations import activation
+from theory.display import number_json
 from theory.exits import EXIT_BAD_INPUT, EXIT_OK, exit_help, run_command
 from theory.parse import parse_expression, target_variable
 from theory.staircase import Staircase
@@ -84,14 +85,6 @@ def _basis_json(m: object) -> list[list[str]] | list[list[float]]:
     return [[float(x) for x in m[:, j]] for j in range(m.shape[1])]
 
 
-def _num_json(x: object) -> object:
-    if isinstance(x, float):
-        return "inf" if math.isinf(x) else x
-    if isinstance(x, int):
-        return x
-    return {"exact": str(x), "value": float(x)}
-
-
 def learned_subspace(text: str, r: int) -> list[list[sympy.Expr]]:
     """Directions from ``--learned``: comma-separated linear forms, e.g. ``"x1, x2 - x3"``; ``""`` is ``{0}``.
 
@@ -135,9 +128,9 @@ def cmd_analyze(args: argparse.Namespace) -> tuple[str, dict]:
         f"leap index  {leap}",
         f"hard dirs   dim {hard.shape[1]}",
     ]
-    data = {"target": g.label, "r": g.r, "method": g.describe_method(), "norm2": _num_json(g.norm2()),
-            "first_nonzero_order": _num_json(l1), "relevant_subspace": _basis_json(rel),
-            "staircase": sc.to_dict(), "leap_index": _num_json(leap), "hard_directions": _basis_json(hard)}
+    data = {"target": g.label, "r": g.r, "method": g.describe_method(), "norm2": number_json(g.norm2()),
+            "first_nonzero_order": number_json(l1), "relevant_subspace": _basis_json(rel),
+            "staircase": sc.to_dict(), "leap_index": number_json(leap), "hard_directions": _basis_json(hard)}
     return "\n".join(lines), data
 
 
@@ -177,7 +170,7 @@ def cmd_leap(args: argparse.Namespace) -> tuple[str, dict]:
         f"hard directions (U*_rel ⊖ leap-1 limit): dim {hard.shape[1]}",
         str(tr),
     ])
-    data = {"target": g.label, "leap_index": _num_json(leap), "first_nonzero_order": _num_json(g.first_nonzero_order()),
+    data = {"target": g.label, "leap_index": number_json(leap), "first_nonzero_order": number_json(g.first_nonzero_order()),
             "hard_directions": _basis_json(hard), "transitions": tr.to_dict()}
     return text, data
 
@@ -190,7 +183,7 @@ def cmd_error(args: argparse.Namespace) -> tuple[str, dict]:
         e = g.predicted_error(U, int(k), noise=args.noise)
         shown = f"{k:g}" if k == int(k) else f"{k:g} → ⌊κ⌋={int(k)}"
         rows.append(f"ε_pred(U, κ={shown}) = {e}" + ("" if isinstance(e, float) else f" ≈ {float(e):.10g}"))
-        data.append({"kappa": int(k) if k == int(k) else k, "kappa_used": int(k), "error": _num_json(e)})
+        data.append({"kappa": int(k) if k == int(k) else k, "kappa_used": int(k), "error": number_json(e)})
     head = f"g = {g}, learned U = span{{{args.learned}}} (dim {len(U)}), ‖g‖² = {g.norm2()}"
     note = floor_note(args.kappa)
     return "\n".join([head, *rows, *([note] if note else [])]), {"target": g.label, "learned": args.learned,

@@ -53,11 +53,35 @@ def latex_text(text: str) -> str:
     return r"\text{" + "".join(_LATEX_SPECIAL.get(ch, ch) for ch in str(text)) + "}"
 
 
+def is_exact(x: object) -> bool:
+    """``x`` is an exact sympy number (a sympy expression without floating-point parts)."""
+    return isinstance(x, sympy.Basic) and not x.has(sympy.Float)
+
+
+def number_text(x: object, digits: int = 10, width: int | None = None) -> str:
+    """An exact number as sympy writes it (``"≈ "`` and its float when longer than ``width`` characters), anything
+    else as a float to ``digits`` significant digits."""
+    if not is_exact(x):
+        return f"{float(x):.{digits}g}"
+    text = str(x)
+    return text if width is None or len(text) <= width else f"≈ {float(x):.10g}"
+
+
+def number_json(x: object) -> object:
+    """JSON-able: an exact number as ``{"exact": str, "value": float}``, an int as it is, anything else as a float;
+    a list or tuple entry by entry."""
+    if isinstance(x, (tuple, list)):
+        return [number_json(v) for v in x]
+    if isinstance(x, int) and not isinstance(x, bool):
+        return x
+    if is_exact(x):
+        return {"exact": str(x), "value": float(x)}
+    return float(x)
+
+
 def latex_number(x: object) -> str:
     """An exact number in sympy's LaTeX, a float to 6 significant digits."""
-    if isinstance(x, sympy.Basic) and not x.has(sympy.Float):
-        return sympy.latex(x)
-    return f"{float(x):.6g}"
+    return sympy.latex(x) if is_exact(x) else f"{float(x):.6g}"
 
 
 def latex_span(m: object, r: int) -> str:
@@ -91,5 +115,5 @@ def html_table(caption: str, head: Sequence[str], rows: Sequence[Sequence[object
     return "".join(parts)
 
 
-__all__ = ["MAX_LINE", "MAX_REPR_LINES", "columns", "compact", "html_table", "latex_number", "latex_rows",
-           "latex_span", "latex_text"]
+__all__ = ["MAX_LINE", "MAX_REPR_LINES", "columns", "compact", "html_table", "is_exact", "latex_number", "latex_rows",
+           "latex_span", "latex_text", "number_json", "number_text"]

@@ -42,6 +42,7 @@ from numpy.polynomial.hermite_e import hermegauss
 from scipy.special import ndtr
 
 from theory.activations import as_activation
+from theory.display import number_json
 from theory.target import Target
 from theory.validate import Interval, check_scalar
 
@@ -105,14 +106,12 @@ class Step2Orientation:
 
     def to_dict(self) -> dict:
         """JSON-able: exact numbers as ``{"exact": str, "value": float}``, the rest floats."""
-        def num(x: object) -> object:
-            return {"exact": str(x), "value": float(x)} if isinstance(x, sympy.Basic) else float(x)
-
-        rows = [{k: (n.a if k == "a" else num(getattr(n, k))) for k in NeuronStep.__dataclass_fields__}
+        rows = [{k: (n.a if k == "a" else number_json(getattr(n, k))) for k in NeuronStep.__dataclass_fields__}
                 for n in self.neurons]
-        return {"target": self.target, "eta": num(self.eta), "alpha": num(self.alpha), "kappa": num(self.kappa),
-                "linear": self.linear, "v_star": [num(v) for v in self.v_star], "v_perp": [num(v) for v in self.v_perp],
-                "neurons": rows, "rms_cosine": self.rms_cosine, "mean_cosine": self.mean_cosine, "quadrature_error": self.error}
+        return {"target": self.target, "eta": number_json(self.eta), "alpha": number_json(self.alpha),
+                "kappa": number_json(self.kappa), "linear": self.linear, "v_star": number_json(list(self.v_star)),
+                "v_perp": number_json(list(self.v_perp)), "neurons": rows, "rms_cosine": self.rms_cosine,
+                "mean_cosine": self.mean_cosine, "quadrature_error": self.error}
 
     def __str__(self) -> str:
         rows = [f"§3.2 step-2 orientation for g = {self.target} (relu, η̃ = {self.eta}, α = {self.alpha}): "

@@ -50,9 +50,10 @@ import numpy as np
 import sympy
 
 from theory.activations import Activation, as_activation
-from theory.display import compact, html_table, latex_number, latex_rows, latex_text
+from theory.display import (compact, html_table, is_exact, latex_number, latex_rows, latex_text, number_json,
+                            number_text)
 from theory.target import Target
-from theory.validate import Interval, check_scalar
+from theory.validate import Interval, check_array, check_scalar
 
 _ETA = Interval(float, 0, None, closed="neither", what="the per-neuron step η̃")
 _ALPHA = Interval(float, 0, None, closed="neither", what="α = n/d")
@@ -69,22 +70,6 @@ def _number(value: object, name: str, constraint: Interval) -> sympy.Expr | floa
     if isinstance(value, sympy.Basic) and value.is_Rational:
         return value
     return float(checked)
-
-
-def _is_exact(x: object) -> bool:
-    return isinstance(x, sympy.Basic) and not x.has(sympy.Float)
-
-
-def _show(x: object) -> str:
-    return str(x) if _is_exact(x) else f"{float(x):.10g}"
-
-
-def _json(x: object) -> object:
-    if isinstance(x, (tuple, list)):
-        return [_json(v) for v in x]
-    if _is_exact(x):
-        return {"exact": str(x), "value": float(x)}
-    return float(x)
 
 
 @dataclass(frozen=True)
@@ -159,7 +144,7 @@ class OneStepOverlap:
     @property
     def exact(self) -> bool:
         """True when every field is an exact sympy number."""
-        return all(_is_exact(getattr(self, k)) for k in ("mu1", "mu2", "dsigma2", "norm_C1", "C0", "norm2",
+        return all(is_exact(getattr(self, k)) for k in ("mu1", "mu2", "dsigma2", "norm_C1", "C0", "norm2",
                                                           "noise", "eta"))
 
     def value(self, alpha: float, a: float = 1) -> Any:
@@ -179,7 +164,7 @@ class OneStepOverlap:
         """
         alpha_ = _number(alpha, "alpha", _ALPHA)
         a_ = _number(a, "a", _A)
-        if self.exact and _is_exact(alpha_) and _is_exact(a_):
+        if self.exact and is_exact(alpha_) and is_exact(a_):
             return sympy.radsimp(self._overlap(alpha_, a_, sympy.sqrt))
         return float(self._floats()._overlap(float(alpha_), float(a_), math.sqrt))
 
@@ -198,11 +183,7 @@ class OneStepOverlap:
         numpy.ndarray
             The broadcast shape of ``alpha`` and ``a``.
         """
-        al, av = np.asarray(alpha, dtype=float), np.asarray(a, dtype=float)
-        if not (np.all(np.isfinite(al)) and np.all(al > 0)):
-            raise ValueError(f"alpha must be finite numbers > 0 ({_ALPHA.what}); got {alpha!r}")
-        if not np.all(np.isfinite(av)):
-            raise ValueError(f"a must be finite numbers ({_A.what}); got {a!r}")
+        al, av = check_array(alpha, "alpha", _ALPHA), check_array(a, "a", _A)
         return self._floats()._overlap(al, av, np.sqrt)
 
     def gaussian_mean(self, alpha: Any, absolute: bool = False) -> np.ndarray:
@@ -231,9 +212,7 @@ class OneStepOverlap:
         """
         import mpmath
 
-        al = np.asarray(alpha, dtype=float)
-        if not (np.all(np.isfinite(al)) and np.all(al > 0)):
-            raise ValueError(f"alpha must be finite numbers > 0 ({_ALPHA.what}); got {alpha!r}")
+        al = check_array(alpha, "alpha", _ALPHA)
         f = self._floats()
         out = np.empty(al.shape)
         with mpmath.workdps(GAUSS_DPS):
@@ -247,7 +226,7 @@ class OneStepOverlap:
 
     # -- display ----------------------------------------------------------------------------
     def __str__(self) -> str:
-        show = _show
+        show = number_text
         return (f"§3.1 one-step overlap for g = {self.target}, σ = {self.activation}:\n"
                 "  ⟨ŵ, v*⟩ = a η̃ μ1 ‖C1‖ / √((1 + a η̃ μ2 C0)² + a² η̃² μ1² ‖C1‖² + a² η̃² (E g² + Δ) E σ'² / α)\n"
                 f"  η̃ = {show(self.eta)}, μ1 = {show(self.mu1)}, μ2 = {show(self.mu2)}, E σ'² = {show(self.dsigma2)}, "
@@ -275,15 +254,15 @@ class OneStepOverlap:
         head, formula, _ = str(self).split("\n")
         names = {"eta": "η̃", "mu1": "μ1", "mu2": "μ2", "dsigma2": "E σ'²", "norm_C1": "‖C1‖", "C0": "C0",
                  "norm2": "E g²", "noise": "Δ"}
-        rows = [(names[k], _show(getattr(self, k))) for k in names]
-        rows.append(("v*", "(" + ", ".join(_show(v) for v in self.v_star) + ")"))
+        rows = [(names[k], number_text(getattr(self, k))) for k in names]
+        rows.append(("v*", "(" + ", ".join(number_text(v) for v in self.v_star) + ")"))
         return html_table(head, ("quantity", "value"), rows, [formula.strip()])
 
     def to_dict(self) -> dict:
         """JSON-able fields (exact numbers as ``{"exact": str, "value": float}``)."""
         out = {"target": self.target, "activation": self.activation}
         for k in ("eta", "mu1", "mu2", "dsigma2", "norm_C1", "C0", "norm2", "noise", "v_star"):
-            out[k] = _json(getattr(self, k))
+            out[k] = number_json(getattr(self, k))
         return out
 
 
@@ -356,8 +335,7 @@ def protocol_floor(target: str | Target, activation: str | Activation, eta: floa
     """
     g = target if isinstance(target, Target) else Target.parse(target)
     s = as_activation(activation)
-    relu = as_activation(FLOOR_ACTIVATION)
-    if (s.terms, s.poly, s.min_order) != (relu.terms, relu.poly, relu.min_order):
+    if not s.same_function(as_activation(FLOOR_ACTIVATION)):
         raise ValueError(f"the protocol floor is derived for σ = {FLOOR_ACTIVATION} and targets {FLOOR_TARGETS}; "
                          f"got σ = {s}")
     _, c = _floor_shape(g)
@@ -390,7 +368,7 @@ def estimation_angle(target: str | Target, alpha: float, noise: float = 0) -> An
     g = target if isinstance(target, Target) else Target.parse(target)
     al, de = _number(alpha, "alpha", _ALPHA), _number(noise, "noise", _NOISE)
     C1 = g.hermite_tensor(1)
-    if g.exact and _is_exact(al) and _is_exact(de):
+    if g.exact and is_exact(al) and is_exact(de):
         c1sq, norm2 = sum(sympy.nsimplify(c) ** 2 for c in C1), g.norm2()
     else:
         c1sq, norm2 = float(np.sum(np.asarray(C1, dtype=float) ** 2)), float(g.norm2())

@@ -38,7 +38,7 @@ The reach is the generic (σ-agnostic) one, like §2.4: with reuse, the signal i
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 import numpy as np
@@ -208,7 +208,7 @@ def _power(g: Target, j: int) -> Target:
     expr = g.expr**j if j > 1 else g.expr
     if j > 1 and g.exact:
         expr = expand_in_ring(expr)
-    return Target(expr, g.r, g.method, g.tol, g.kmax, g.budget, f"({g.label})^{j}")
+    return replace(g, expr=expr, text=f"({g.label})^{j}")
 
 
 def reuse_reach(target: str | Target, learned: object = None, max_power: int = MAX_POWER) -> ReuseReach:

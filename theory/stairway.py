@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from theory.display import compact, html_table
+from theory.display import compact, html_table, number_json, number_text
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class Stairway:
         cols = f"  {'T':<3s}{'dim U^T':<9s}" + "".join(f"{'κ=' + str(k):<26s}" for k in self.kappas)
         rows = []
         for T, (dim, errs) in enumerate(zip(self.dims, self.errors)):
-            cells = "".join(f"{_fmt(e):<26s}" for e in errs)
+            cells = "".join(f"{number_text(e, 6, 18):<26s}" for e in errs)
             rows.append(f"  {T:<3d}{dim:<9d}{cells}")
         return "\n".join(line.rstrip() for line in [head, cols, *rows])
 
@@ -67,7 +67,8 @@ class Stairway:
                 f"leap-{self.batch_exponent} staircase{sigma}")
 
     def _repr_html_(self) -> str:
-        rows = [(T, d, *(_fmt(e) for e in errs)) for T, (d, errs) in enumerate(zip(self.dims, self.errors))]
+        rows = [(T, d, *(number_text(e, 6, 18) for e in errs))
+                for T, (d, errs) in enumerate(zip(self.dims, self.errors))]
         return html_table(self._caption(), ("T", "dim U^T", *(f"κ={k}" for k in self.kappas)), rows)
 
     def to_latex(self) -> str:
@@ -92,19 +93,7 @@ class Stairway:
             "activation": self.activation,
             "batch_exponent": self.batch_exponent,
             "kappas": list(self.kappas),
-            "norm2": _json(self.norm2),
-            "rows": [{"steps": T, "dim": d, "errors": {str(k): _json(e) for k, e in zip(self.kappas, errs)}}
+            "norm2": number_json(self.norm2),
+            "rows": [{"steps": T, "dim": d, "errors": {str(k): number_json(e) for k, e in zip(self.kappas, errs)}}
                      for T, (d, errs) in enumerate(zip(self.dims, self.errors))],
         }
-
-
-def _fmt(e: object) -> str:
-    if isinstance(e, float):
-        return f"{e:.6g}"
-    return str(e) if len(str(e)) <= 18 else f"≈ {float(e):.10g}"
-
-
-def _json(e: object) -> object:
-    if isinstance(e, float):
-        return e
-    return {"exact": str(e), "value": float(e)}

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import sympy
@@ -100,7 +100,7 @@ class Target:
     kmax: int | None = None
     budget: int = DEFAULT_BUDGET
     text: str = ""
-    _memo: dict = field(default_factory=dict, compare=False, repr=False, hash=False)
+    _memo: dict = field(default_factory=dict, init=False, compare=False, repr=False, hash=False)
 
     # -- construction ---------------------------------------------------------
     @classmethod
@@ -140,9 +140,8 @@ class Target:
         expr = self.expr.xreplace({x: new[i] for i, x in enumerate(xs)})
         rational = all(x.is_Rational for x in M)
         expand = expand_in_ring if rational and self.is_rational_polynomial else sympy.expand  # the same result
-        return Target(expand(expr) if self.is_polynomial else expr, self.r,
-                      self.method if self.method != "exact" or rational else "auto",
-                      self.tol, self.kmax, self.budget, f"({self.label})∘R")
+        return replace(self, expr=expand(expr) if self.is_polynomial else expr,
+                       method=self.method if self.method != "exact" or rational else "auto", text=f"({self.label})∘R")
 
     # -- properties -----------------------------------------------------------
     def _cached(self, key: tuple, compute: Callable[[], object]) -> object:
@@ -404,8 +403,7 @@ class Target:
     def orders_below(self, ell: int) -> Target:
         """The part of ``g`` with Hermite orders ``< ℓ``: ``Σ_{|α|<ℓ} c_α He_α/α!`` (what preprocessing removes)."""
         ell = _int(ell, "ell", 0, MAX_ORDER + 1, "MAX_ORDER + 1")
-        return Target(self.engine.low_orders(ell), self.r, "auto", self.tol, self.kmax, self.budget,
-                      f"orders<{ell} of {self.label}")
+        return replace(self, expr=self.engine.low_orders(ell), method="auto", text=f"orders<{ell} of {self.label}")
 
     # -- display -----------------------------------------------------------------
     def __str__(self) -> str:

@@ -51,8 +51,10 @@ class Interval:
         if self.closed not in CLOSED:
             raise ValueError(f"Interval closed must be one of {', '.join(CLOSED)}; got {self.closed!r}")
 
-    def describe(self) -> str:
-        kind = "an integer" if self.type is int else "a finite number"
+    def describe(self, plural: bool = False) -> str:
+        """The interval in words: ``"a finite number > 0 (α = n/d)"`` (``plural``: ``"finite numbers > 0 …"``)."""
+        kind = ("integers" if plural else "an integer") if self.type is int else \
+            ("finite numbers" if plural else "a finite number")
         lo_in = self.closed in ("both", "left")
         hi_in = self.closed in ("both", "right")
         if self.low is not None and self.high is not None:
@@ -166,6 +168,28 @@ def check_scalar(value: object, name: str, constraint: Constraint, *, allow_none
     return out
 
 
+def check_array(value: Any, name: str, constraint: Interval) -> Any:
+    """``value`` as a float numpy array whose every entry is finite and in ``constraint``; ``ValueError`` with one
+    line otherwise.
+
+    >>> check_array([0.5, 0.0], "alpha", Interval(float, 0, None, closed="neither"))
+    Traceback (most recent call last):
+    ...
+    ValueError: alpha must be finite numbers > 0; got [0.5, 0.0]
+    """
+    import numpy as np  # here, so that importing this module needs only the standard library
+
+    arr = np.asarray(value, dtype=float)
+    ok = np.isfinite(arr)
+    if constraint.low is not None:
+        ok &= arr >= constraint.low if constraint.closed in ("both", "left") else arr > constraint.low
+    if constraint.high is not None:
+        ok &= arr <= constraint.high if constraint.closed in ("both", "right") else arr < constraint.high
+    if not np.all(ok):
+        raise ValueError(f"{name} must be {constraint.describe(plural=True)}; got {value!r}")
+    return arr
+
+
 def check_params(values: Mapping[str, Any], constraints: Mapping[str, Constraint],
                  optional: tuple[str, ...] = ()) -> dict[str, Any]:
     """``{name: check_scalar(values[name], name, constraint)}`` for every constrained name present in
@@ -196,4 +220,5 @@ def _num(x: float) -> str:
     return f"{x:g}" if isinstance(x, float) else str(x)
 
 
-__all__ = ["AsciiNumbers", "Boolean", "Constraint", "Interval", "Options", "check_params", "check_scalar"]
+__all__ = ["AsciiNumbers", "Boolean", "Constraint", "Interval", "Options", "check_array", "check_params",
+           "check_scalar"]
