@@ -34,15 +34,22 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from fractions import Fraction
 
 from verify.extrapolation import Extrapolation
 from verify.fits import SlopeFit
 
-CONFIRMED = "CONFIRMED"
-REFUTED = "REFUTED"
-INCONCLUSIVE = "INCONCLUSIVE"
-VERDICTS = (CONFIRMED, REFUTED, INCONCLUSIVE)
+class Verdict(StrEnum):
+    """A claim's verdict (THEORY §5); the members compare equal to their names."""
+
+    CONFIRMED = "CONFIRMED"
+    REFUTED = "REFUTED"
+    INCONCLUSIVE = "INCONCLUSIVE"
+
+
+CONFIRMED, REFUTED, INCONCLUSIVE = Verdict.CONFIRMED, Verdict.REFUTED, Verdict.INCONCLUSIVE
+VERDICTS = tuple(Verdict)
 
 THETA_BAND = 0.1
 DECAY_MIN = 0.1
@@ -124,6 +131,22 @@ def decays(fit: SlopeFit, minimum: float = DECAY_MIN, what: str = "exponent") ->
 def exponent(fit: SlopeFit, expected: float, band: float = EXP_BAND, what: str = "exponent") -> Decision:
     """Fitted exponent CI inside ``[expected - band, expected + band]``."""
     return check_ladder(fit) or interval_rule(fit.ci, expected - band, expected + band, what)
+
+
+class Law(StrEnum):
+    """The law in ``d`` a statement predicts for a statistic (module docstring): Θ(1), → 0, or ``≍ d^expected``."""
+
+    THETA1 = "theta1"
+    DECAY = "decay"
+    EXPONENT = "exponent"
+
+    def decide(self, fit: SlopeFit, what: str, expected: float = -0.5) -> Decision:
+        """The rule of this law on a log–log fit (:func:`theta1`, :func:`decays`, :func:`exponent`)."""
+        if self is Law.THETA1:
+            return theta1(fit, what=what)
+        if self is Law.DECAY:
+            return decays(fit, what=what)
+        return exponent(fit, expected, what=what)
 
 
 def value(ci: tuple[float, float], predicted: float, tol: float, what: str = "value") -> Decision:
@@ -218,7 +241,7 @@ def combine(decisions: Iterable[Decision]) -> Decision:
     return Decision(INCONCLUSIVE, "; ".join(p.reason for p in parts if p.verdict == INCONCLUSIVE))
 
 
-__all__ = ["CONFIRMED", "DECAY_MIN", "Decision", "EXP_BAND", "INCONCLUSIVE", "MIN_DIMS", "MIN_SEEDS", "MIN_SPAN",
+__all__ = ["CONFIRMED", "DECAY_MIN", "Decision", "EXP_BAND", "INCONCLUSIVE", "Law", "Verdict", "MIN_DIMS", "MIN_SEEDS", "MIN_SPAN",
            "P_FIT_MIN", "REFUTED", "THETA_BAND", "VERDICTS", "at_least", "check_ladder", "check_points", "combine", "decay_text",
            "decays", "exponent", "exponent_text", "extrapolated", "fraction_text", "interval_rule", "ladder_text",
            "theta1", "theta1_text", "value"]

@@ -27,7 +27,7 @@ import numpy as np
 from verify import rules
 from verify.claims.base import Arm, Evaluation, Plot, Record, RunSet
 from verify.fits import SlopeFit, fit_loglog
-from verify.rules import Decision
+from verify.rules import Decision, Law
 
 NOISE_EXPONENT = -0.5  # the d^{-1/2} law of what is not learned (init overlap, batch noise; §2.4, §3.1)
 
@@ -65,13 +65,13 @@ def strongest(M: np.ndarray, B: np.ndarray) -> float:
     return float(s[0]) if s.size else 0.0
 
 
-def space_statistic(how: str) -> Callable[[np.ndarray, np.ndarray], float]:
-    """The statistic that matches a rule on a space (module docstring): :func:`weakest` for Θ(1), :func:`strongest`
+def space_statistic(how: Law) -> Callable[[np.ndarray, np.ndarray], float]:
+    """The statistic that matches a law on a space (module docstring): :func:`weakest` for Θ(1), :func:`strongest`
     for → 0 and ``≍ d^{-1/2}``."""
-    return weakest if how == "theta1" else strongest
+    return weakest if how == Law.THETA1 else strongest
 
 
-def space_values(runs: RunSet, arm: str, B: np.ndarray, how: str, step: int | None = None
+def space_values(runs: RunSet, arm: str, B: np.ndarray, how: Law, step: int | None = None
                  ) -> dict[int, list[float]]:
     """``{d: [statistic per seed]}`` of the space ``B`` after ``step`` steps (final when ``None``) for rule ``how``."""
     stat = space_statistic(how)
@@ -96,19 +96,19 @@ def fit_or_none(values: Mapping[int, Sequence[float]]) -> SlopeFit | None:
     return fit_loglog(vals) if len(vals) >= 2 else None
 
 
-def decide_fit(fit: SlopeFit | None, how: str, what: str, expected: float = NOISE_EXPONENT) -> Decision:
-    """Apply ``rules.theta1`` / ``rules.decays`` / ``rules.exponent`` to a fit (INCONCLUSIVE when missing).
+def decide_fit(fit: SlopeFit | None, how: Law, what: str, expected: float = NOISE_EXPONENT) -> Decision:
+    """``how.decide`` on a fit (``rules.Law``: Θ(1), → 0 or ``≍ d^expected``); INCONCLUSIVE when it is missing.
 
     Parameters
     ----------
     fit : SlopeFit or None
         A log–log fit (``None``: fewer than two dimensions measured).
-    how : {"theta1", "decay", "exponent"}
-        The rule: Θ(1), → 0, or ``≍ d^expected``.
+    how : Law
+        The law the statement predicts.
     what : str
         Name of the statistic, for the reason.
     expected : float
-        The exponent of the ``"exponent"`` rule.
+        The exponent of ``Law.EXPONENT``.
 
     Returns
     -------
@@ -116,16 +116,10 @@ def decide_fit(fit: SlopeFit | None, how: str, what: str, expected: float = NOIS
     """
     if fit is None:
         return Decision(rules.INCONCLUSIVE, f"{what}: fewer than two dimensions measured")
-    if how == "theta1":
-        return rules.theta1(fit, what=what)
-    if how == "decay":
-        return rules.decays(fit, what=what)
-    if how == "exponent":
-        return rules.exponent(fit, expected, what=what)
-    raise ValueError(f"unknown fit rule {how!r}; use theta1, decay or exponent")
+    return Law(how).decide(fit, what, expected)
 
 
-def fit_part(label: str, how: str, values: Mapping[int, Sequence[float]], expected: float = NOISE_EXPONENT,
+def fit_part(label: str, how: Law, values: Mapping[int, Sequence[float]], expected: float = NOISE_EXPONENT,
              what: str | None = None, missing: str | None = None) -> tuple[Decision, SlopeFit | None, dict[str, Any]]:
     """Fit one scaling statement and decide it: ``(decision, fit, JSON entry)``.
 
@@ -133,12 +127,12 @@ def fit_part(label: str, how: str, values: Mapping[int, Sequence[float]], expect
     ----------
     label : str
         The statement's name (``"s_2"``, ``"far mass"``).
-    how : {"theta1", "decay", "exponent"}
-        The rule (:func:`decide_fit`).
+    how : Law
+        The law (:func:`decide_fit`).
     values : mapping int → sequence of float
         ``{x: [value per seed]}``; ``x`` is ``d`` (or ``λ0/λ`` for [ZG]).
     expected : float
-        The exponent of the ``"exponent"`` rule.
+        The exponent of ``Law.EXPONENT``.
     what : str, optional
         The statistic's name in the reason (default ``label``).
     missing : str, optional
@@ -169,7 +163,7 @@ class Part:
     ----------
     label : str
         The statement's name (``"s_2"``, ``"t=2: U^2⊖U^1"``).
-    rule : {"theta1", "decay", "exponent"}
+    rule : Law
         Θ(1), → 0, or ``≍ d^expected`` (:func:`decide_fit`).
     values : mapping int → list of float
         Per ``d`` the statistic of each seed.
@@ -178,7 +172,7 @@ class Part:
     """
 
     label: str
-    rule: str
+    rule: Law
     values: Mapping[int, Sequence[float]]
     arm: str = ""
 
@@ -210,7 +204,7 @@ def scaling_evaluation(parts: Sequence[Part], predicted: str, title: str, expect
     title : str
         Title of the ``loglog`` plot of every fitted part.
     expected : float
-        The exponent of the ``"exponent"`` parts.
+        The exponent of the ``Law.EXPONENT`` parts.
     arms : sequence of str
         Every arm of the prediction; an arm without a measured part is INCONCLUSIVE (:func:`arm_decisions`).
 

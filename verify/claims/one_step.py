@@ -54,7 +54,7 @@ from verify import rules
 from verify.claims.base import Alternative, Arm, Claim, Evaluation, Ladder, Plot, RunSet, Variant
 from verify.claims.common import NOISE_EXPONENT, Part, overlaps, scaling_evaluation, singular_value, space_values
 from verify.fits import mean_ci
-from verify.rules import Decision
+from verify.rules import Decision, Law
 
 LR0 = 2.0
 CURVE_TOL = 1.0      # T1-curve tolerance tol(d) = CURVE_TOL / √d
@@ -134,12 +134,12 @@ def _rank_parts(pred: Mapping[str, Any], runs: RunSet, arm: str) -> list[Part]:
     m = V.shape[1]
     parts = []
     if m:
-        parts.append(Part(f"{arm}s_min on U_1step", "theta1", space_values(runs, arm, V, "theta1"), arm))
+        parts.append(Part(f"{arm}s_min on U_1step", Law.THETA1, space_values(runs, arm, V, Law.THETA1), arm))
     for k in range(1, m + 1):
-        parts.append(Part(f"{arm}s_{k}", "theta1",
+        parts.append(Part(f"{arm}s_{k}", Law.THETA1,
                           runs.values(arm, lambda rec, k=k: singular_value(overlaps(rec), k)), arm))
     if m < U.shape[1]:
-        parts.append(Part(f"{arm}s_{m + 1}", "exponent",
+        parts.append(Part(f"{arm}s_{m + 1}", Law.EXPONENT,
                           runs.values(arm, lambda rec: singular_value(overlaps(rec), m + 1)), arm))
     return parts
 
@@ -174,10 +174,10 @@ def _learnability_parts(pred: Mapping[str, Any], runs: RunSet, arm: str) -> list
     V, U = _bases(pred)
     parts = []
     if V.shape[1]:
-        parts.append(Part(f"{arm}: s_min on U_1step", "theta1", space_values(runs, arm, V, "theta1"), arm))
+        parts.append(Part(f"{arm}: s_min on U_1step", Law.THETA1, space_values(runs, arm, V, Law.THETA1), arm))
     rest = complement_in(U, V)
     if rest.shape[1]:
-        parts.append(Part(f"{arm}: s_max on U*_rel ⊖ U_1step", "decay", space_values(runs, arm, rest, "decay"), arm))
+        parts.append(Part(f"{arm}: s_max on U*_rel ⊖ U_1step", Law.DECAY, space_values(runs, arm, rest, Law.DECAY), arm))
     return parts
 
 

@@ -26,7 +26,6 @@ The protocol runs dense at every size (``k_T = r + 7p > d/2``): a run takes 1.7,
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -41,7 +40,7 @@ from verify import rules
 from verify.claims.base import Alternative, Arm, Claim, Evaluation, Ladder, Plot, Record, RunSet, Variant
 from verify.claims.common import NOISE_EXPONENT, decide_fit, fit_or_none, series
 from verify.extrapolation import Pooled, fit_pooled
-from verify.rules import Decision
+from verify.rules import Decision, Law
 
 MULTI_STEP = "dklps-multi-step"
 # the multi-step notebook's examples (sim.giant_step.protocols.MULTI_STEP_EXAMPLES, in order) and the step
@@ -170,7 +169,7 @@ def _example_parts(i: int, ex: Mapping[str, Any], runs: RunSet, T: int, cache: d
     if on not in cache:
         cache[on] = fit_or_none(runs.values(arm, lambda rec: line_component(rec, 1, ex["v_star"])))
         cache[own] = fit_or_none(runs.values(arm, lambda rec: own_noise(rec, 1, ex["v_star"], ex["normal"])))
-    out += [decide_fit(cache[on], "theta1", on), decide_fit(cache[own], "exponent", own)]
+    out += [decide_fit(cache[on], Law.THETA1, on), decide_fit(cache[own], Law.EXPONENT, own)]
     for ts in [g for g in ((2,), tuple(range(3, T + 1))) if g and g[0] <= T]:
         label = f"ex{i} {_steps_text(ts)} off-line cosine"
         if label not in cache:

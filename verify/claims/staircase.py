@@ -36,6 +36,7 @@ from sim import as_basis
 from theory import Target
 from theory.subspace import complement_in
 from verify import rules
+from verify.rules import Law
 from verify.claims.base import Alternative, Claim, Evaluation, Ladder, Plot, RunSet, Variant
 from verify.claims.common import NOISE_EXPONENT, Part, overlaps, scaling_evaluation, space_values
 
@@ -117,7 +118,7 @@ def staircase_parts(pred: Mapping[str, Any], runs: RunSet, arm: str = "",
     head = f"{arm} " if arm else ""
     parts = []
 
-    def part(label: str, how: str, t: int, B: np.ndarray) -> Part:
+    def part(label: str, how: Law, t: int, B: np.ndarray) -> Part:
         return Part(f"{head}t={t}: {label}", how, space_values(runs, arm, B, how, t), arm)
 
     for t in range(1, T + 1):
@@ -125,17 +126,17 @@ def staircase_parts(pred: Mapping[str, Any], runs: RunSet, arm: str = "",
         for s in range(1, t + 1):
             new = complement_in(levels[s], levels[s - 1])
             if new.shape[1]:
-                parts.append(part(f"U^{s}⊖U^{s - 1}", "theta1", t, new))
+                parts.append(part(f"U^{s}⊖U^{s - 1}", Law.THETA1, t, new))
                 stated.append(new)
         rest = complement_in(U, levels[t])
         if rest.shape[1]:
-            parts.append(part(f"U*⊖U^{t}", "exponent", t, rest))
+            parts.append(part(f"U*⊖U^{t}", Law.EXPONENT, t, rest))
             stated.append(rest)
         for B in extra:
             if any(_same_space(B, S) for S in stated):
                 continue
             inside = complement_in(B, levels[t]).shape[1] == 0
-            parts.append(part(_name(B), "theta1" if inside else "exponent", t, B))
+            parts.append(part(_name(B), Law.THETA1 if inside else Law.EXPONENT, t, B))
     return parts
 
 

@@ -35,7 +35,7 @@ from verify import rules
 from verify.claims.base import Alternative, Claim, Evaluation, Ladder, Plot, Record, RunSet, Variant
 from verify.claims.common import fit_part
 from verify.fits import mean_ci
-from verify.rules import Decision
+from verify.rules import Decision, Law
 
 
 # Ladders: the phases are the ladder (λ0/λ_min = 2^(phases−1)); d, m, m* are fixed per profile. Full uses
@@ -114,7 +114,7 @@ def baseline_gap(rec: Record) -> float:
     return math.log10(base["plateau"] / last)
 
 
-def _fit_part(label: str, how: str, values: Mapping[int, Sequence[float]]) -> tuple[Decision, dict[str, Any]]:
+def _fit_part(label: str, how: Law, values: Mapping[int, Sequence[float]]) -> tuple[Decision, dict[str, Any]]:
     """One per-phase statistic against ``x = λ0/λ``: decision and JSON entry (``common.fit_part``)."""
     dec, _, entry = fit_part(label, how, values, what=f"{label} exponent in λ0/λ",
                              missing=f"{label}: fewer than two λ values with positive measurements")
@@ -232,7 +232,7 @@ def evaluate_z2(prediction: Mapping[str, Any], runs: RunSet) -> Evaluation:
         d_base = Decision(rules.INCONCLUSIVE, "baseline not run (baseline=False)")
         d_gap = d_base
     else:
-        d_base, numbers["baseline loss"] = _fit_part("baseline loss", "theta1", per_lambda(records, baseline_loss))
+        d_base, numbers["baseline loss"] = _fit_part("baseline loss", Law.THETA1, per_lambda(records, baseline_loss))
         gaps = [g for g in (baseline_gap(r) for r in records) if math.isfinite(g)]
         if len(gaps) < rules.MIN_SEEDS:
             d_gap = Decision(rules.INCONCLUSIVE, f"baseline gap: {len(gaps)} seed(s), need ≥ {rules.MIN_SEEDS}")
@@ -265,7 +265,7 @@ def zg_prediction(claim: str) -> dict[str, Any]:
         "Z2": "mean angle to the teachers → 0 during stage 3 (exponent < 0); fixed-feature baseline flat in λ "
               "and above the final stage-3 loss",
     }
-    laws = {"Z1": {"far mass": "decay", "loss": "decay", "mass deficit": "decay"}, "Z2": {"mean angle": "decay"}}
+    laws = {"Z1": {"far mass": Law.DECAY, "loss": Law.DECAY, "mass deficit": Law.DECAY}, "Z2": {"mean angle": Law.DECAY}}
     return {"statement": statements[claim], "kernel": str(relu_kernel_sympy(min_order=2)),
             "decay_min": rules.DECAY_MIN, "rules": laws[claim]}
 
@@ -273,7 +273,7 @@ def zg_prediction(claim: str) -> dict[str, Any]:
 def stays(label: str) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
     """A control of the [ZG] claims (a wrong exponent): the statistic ``label`` stays Θ(1) as ``λ → 0``."""
     def alter(prediction: Mapping[str, Any]) -> dict[str, Any]:
-        return {**prediction, "rules": {**prediction["rules"], label: "theta1"},
+        return {**prediction, "rules": {**prediction["rules"], label: Law.THETA1},
                 "statement": f"{label} stays Θ(1) as λ → 0"}
     return alter
 
