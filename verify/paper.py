@@ -67,8 +67,8 @@ from typing import Any
 import numpy as np
 
 from theory import Target
-from verify.claims.base import Ladder, Plot, Record, RunSet, Variant
-from verify.profiles import PROFILES, Profile, get_profile
+from verify.claims.base import Ladder, Plot, RunSet, Variant
+from verify.profiles import PROFILES, get_profile
 
 PROG = "python -m verify figures"
 GRID_POINTS = 15
@@ -159,6 +159,11 @@ class StairwayFigure:
     target: str
     activation: str = "relu"
 
+    @property
+    def id(self) -> str:
+        """The figure's name, as ``verify.runner.make_plan`` knows what it plans (claims and figures alike)."""
+        return self.name
+
     def arm(self, x: float) -> str:
         """The arm of batch exponent ``x``."""
         return f"x={x:g}"
@@ -207,38 +212,6 @@ FIGURES = (StairwayFigure("stairway_single_index", "single-index", "He2(x1)/2 + 
 # ---------------------------------------------------------------------------
 # python -m verify figures
 # ---------------------------------------------------------------------------
-Slot = tuple[str, str, int, int, int]  # (figure name, arm, d, seed, job index)
-
-
-def plan(figures: Sequence[StairwayFigure], profile: Profile) -> tuple[list[tuple[Any, int]], list[Slot]]:
-    """The distinct ``(config, seed)`` jobs of the figures' ladders (configs built and checked now, before any
-    compute) and where each run lands."""
-    from sim.kinds import make_config
-
-    index: dict[str, int] = {}
-    jobs: list[tuple[Any, int]] = []
-    slots: list[Slot] = []
-    for fig in figures:
-        for arm, d, seed, cfg in fig.ladder(profile.name).runs():
-            fields = {"device": profile.device, **cfg}
-            ident = json.dumps([fields, seed], sort_keys=True, default=str)
-            if ident not in index:
-                index[ident] = len(jobs)
-                jobs.append((make_config("giant_step", fields), seed))
-            slots.append((fig.name, arm, d, seed, index[ident]))
-    return jobs, slots
-
-
-def runsets(slots: Sequence[Slot], records: Sequence[Record | None]) -> dict[str, RunSet]:
-    """Figure name → its records as ``{arm: {d: [records by seed]}}`` (diverged runs left out)."""
-    out: dict[str, dict[str, dict[int, list[tuple[int, Record]]]]] = {}
-    for name, arm, d, seed, k in slots:
-        if records[k] is not None:
-            out.setdefault(name, {}).setdefault(arm, {}).setdefault(d, []).append((seed, records[k]))
-    return {name: RunSet({a: {d: [r for _, r in sorted(rs, key=lambda x: x[0])] for d, rs in by_d.items()}
-                          for a, by_d in arms.items()}) for name, arms in out.items()}
-
-
 def draw_figure(plot: Plot, folder: Path, stem: str) -> list[str]:
     """Write ``plot`` (``verify.figures``, shared style ``verify.style``) as ``<stem>.png``, ``.pdf`` and ``.svg``
     in ``folder``; returns the file names."""
@@ -307,13 +280,15 @@ def _main(argv: Sequence[str] | None) -> int:
     from sim.store import DEFAULT_PATH, Store
     from verify.files import report_folder, write_text
     from verify.report import refresh
+    from verify.runner import make_plan, runset, sim_configs
 
-    jobs, slots = plan(figures, profile)
+    planned = make_plan(figures, profile)
+    jobs = sim_configs(planned)  # configs built and checked now, before any compute
     store = Store(args.store or DEFAULT_PATH)
     have = stored(jobs, store)  # every stored record read now: a damaged one is named before any compute
     if args.list:
         for fig in figures:
-            ks = sorted({k for name, *_, k in slots if name == fig.name})
+            ks = sorted({k for *_, k in planned.slots[fig.id]})
             print(f"{fig.name:24s} g = {fig.target:28s} {len(ks)} runs, {sum(have[k] for k in ks)} stored")
         return 0
     out = report_folder(args.out, profile.name)
@@ -323,9 +298,8 @@ def _main(argv: Sequence[str] | None) -> int:
                        on_diverged=diverged.__setitem__)
     for k, message in sorted(diverged.items()):
         sys.stderr.write(f"{PROG}: left out of its figure: {job_name(*jobs[k])}: {message}\n")
-    sets = runsets(slots, records)
     for fig in figures:
-        plot = fig.plot(sets.get(fig.name, RunSet({})), profile.name)
+        plot = fig.plot(runset(planned, fig.id, records), profile.name)
         draw_figure(plot, out, fig.name)
         write_text(out / f"{fig.name}.json", json.dumps({"title": plot.title, **plot.data}, indent=1,
                                                          ensure_ascii=False) + "\n")
@@ -338,4 +312,4 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 __all__ = ["FIGURES", "FigureSize", "GRID", "LR0", "PROG", "READOUT", "SIZES", "STEPS", "StairwayFigure", "leap",
-           "main", "plan", "plateaus", "readout_kappa", "runsets", "select"]
+           "main", "plateaus", "readout_kappa", "select"]

@@ -20,7 +20,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from verify import rules
 from verify.claims.base import Claim, Evaluation, Ladder, Record, RunSet
@@ -79,7 +79,7 @@ def _arm(claim: Claim, variant_name: str, d: int | None = None) -> str:
     return f"{where} (d={d})" if d is not None else where
 
 
-def _count_runs(claim: Claim, ladder: Ladder) -> int:
+def _count_runs(claim: Laddered, ladder: Ladder) -> int:
     """Runs of one ladder (arms × dimensions × seeds), counted without listing them."""
     from sim.drivers import check_run_count
 
@@ -87,13 +87,24 @@ def _count_runs(claim: Claim, ladder: Ladder) -> int:
     return check_run_count(total, f"claim {claim.id}'s ladder")
 
 
-def make_plan(claims: Sequence[Claim], profile: Profile) -> Plan:
-    """Jobs of every claim's ladder for ``profile`` (device from the profile unless a ladder fixes it).
+class Laddered(Protocol):
+    """What :func:`make_plan` plans: anything with an ``id`` and a ladder per profile (a ``Claim``, a
+    ``verify.paper.StairwayFigure``)."""
+
+    @property
+    def id(self) -> str: ...
+
+    def ladder(self, profile: str) -> Ladder | None: ...
+
+
+def make_plan(claims: Sequence[Laddered], profile: Profile) -> Plan:
+    """Jobs of every claim's (or figure's) ladder for ``profile`` (device from the profile unless a ladder fixes
+    it) — the one planning path of ``python -m verify`` and ``python -m verify figures``.
 
     Parameters
     ----------
-    claims : sequence of Claim
-        The claims whose ladders are run.
+    claims : sequence of Claim or StairwayFigure
+        What is planned (:class:`Laddered`).
     profile : Profile
         Which ladder of each claim, and the default device.
 
