@@ -173,11 +173,12 @@ def make_plan(cfg: SimConfig) -> Plan:
     fixed, block, resident, mode = memory_estimate(cfg)
     need = fixed + block + resident
     if need > budget:
+        record = record_bytes(cfg)
+        lower = "--steps or --p (the record)" if record > block + resident else "--block-size"
         raise ValueError(
             f"max_memory={_fmt(budget)} is too small: this run needs {_fmt(fixed)} for weights, accumulators and "
-            f"its record ({_fmt(record_bytes(cfg))} for {cfg.steps} steps) "
-            f"plus {_fmt(block + resident)} for one block of {cfg.block_size} samples; raise --max-memory to at "
-            f"least {_fmt(need)} or lower --block-size")
+            f"its record ({_fmt(record)} for {cfg.steps} steps) plus {_fmt(block + resident)} for one block of "
+            f"{cfg.block_size} samples; raise --max-memory to at least {_fmt(need)} or lower {lower}")
     blocks_total = max(1, -(-max(cfg.n, cfg.n_ridge_resolved, cfg.n_test) // cfg.block_size))
     chunk = int(min(MAX_CHUNK_BLOCKS, blocks_total, max(1, (budget - fixed - block) // resident)))
     return Plan(device, device_type, device_name(device), cfg.dtype, int(budget), fixed, block, resident, chunk, mode,
