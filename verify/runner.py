@@ -173,16 +173,17 @@ def check_store(claims: Sequence[Claim], profile: Profile, store: Any) -> None:
     stored(sim_configs(make_plan(claims, profile)), store)
 
 
-def run_plan(plan: Plan, store: Any = None, force: bool = False, progress: bool = True,
+def run_plan(configs: Sequence[tuple[Any, int]], store: Any = None, force: bool = False, progress: bool = True,
              on_diverged: Callable[[int, str], None] | None = None) -> list[Record | None]:
-    """Records of every job, from the store or simulated (``sim.drivers.run_many``, one results store),
-    in job order; ``None`` for a job that diverged (reported to ``on_diverged(job index, message)``)."""
+    """Records of every job (``configs``: :func:`sim_configs` of a plan), from the store or simulated
+    (``sim.drivers.run_many``, one results store), in job order; ``None`` for a job that diverged (reported to
+    ``on_diverged(job index, message)``)."""
     from sim.drivers import run_many
     from sim.store import Store
 
     if not isinstance(store, Store):
         store = Store(store) if store else Store()
-    return run_many(sim_configs(plan), store, force=force, progress=progress, on_diverged=on_diverged)
+    return run_many(list(configs), store, force=force, progress=progress, on_diverged=on_diverged)
 
 
 def runset(plan: Plan, claim_id: str, records: Sequence[Record | None]) -> RunSet:
@@ -292,11 +293,11 @@ def verify(claims: Sequence[Claim], profile: Profile, store: Any = None, force: 
     predicted = {c.id: predict_claim(c, claim_timeout) for c in claims}
     live = [c for c in claims if predicted[c.id][1] is None]
     plan = make_plan(live, profile)
-    sim_configs(plan)  # validate before compute
+    configs = sim_configs(plan)  # built and validated once, before any compute
     log(f"verify: profile {profile.name}, {len(claims)} claim(s), {len(plan.jobs)} distinct run(s)")
     t1 = time.perf_counter()
     diverged: dict[int, str] = {}
-    records = run_plan(plan, store, force, progress, on_diverged=diverged.__setitem__) if plan.jobs else []
+    records = run_plan(configs, store, force, progress, on_diverged=diverged.__setitem__) if plan.jobs else []
     t2 = time.perf_counter()
     outcomes = []
     for c in claims:
