@@ -14,7 +14,7 @@ import pytest
 
 from theory import Target
 from theory.activations import NAMED, _cached_raw, activation
-from theory.budget import BUDGET_SECONDS, MAX_POINT_OPERATIONS, MAX_TERM_OPERATIONS
+from theory.budget import BUDGET_SECONDS, MAX_POINT_OPERATIONS, MAX_TERM_OPERATIONS, metered
 from theory.registry import _quadrature
 from theory.staircase import staircase_levels
 
@@ -131,11 +131,11 @@ def test_bench_budget_calibration(benchmark, text: str, request_: str) -> None:
         return (g,), {}
 
     def run(g: Target) -> None:
-        meter = g.engine.meter()
-        if request_ == "norm2":
-            g.engine.expansion(meter) if g.engine.exact else g.norm2()
-        else:
-            staircase_levels(g.engine, 1, None, meter)
+        with metered(g.engine.meter()) as meter:
+            if request_ == "norm2":
+                g.engine.expansion() if g.engine.exact else g.norm2()
+            else:
+                staircase_levels(g.engine, 1, None)
         spent.append(meter)
 
     benchmark.pedantic(run, setup=setup, rounds=2, iterations=1)

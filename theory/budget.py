@@ -1,5 +1,5 @@
 """The analysis budget: every request on an accepted target finishes within a stated amount of work, or is
-refused in one line naming the limit before the step that would exceed it (issue 9 item 4).
+refused in one line naming the limit before the step that would exceed it.
 
 The parser's limits (:mod:`theory.parse`) bound the size of a target, not the work of analysing it:
 ``(x1+x2+x3)**60`` has 1,891 monomials but 1,159,401 Hermite terms. Each request — ``norm2``, one staircase
@@ -20,15 +20,25 @@ the meter refuses the request when the total would pass the limit:
   are limited by the target's ``budget`` of quadrature points (:func:`theory.quadrature.build_grid`);
 * Hermite tensors ``C_k`` (``r^k`` entries): at most ``MAX_TENSOR_ENTRIES`` entries.
 
+The meter of the request in progress is ambient: a request opens it (:func:`request`, or :func:`metered` for a
+given meter) and every step inside charges it with :func:`charge`, so the mathematics takes no meter argument.
+The open meter lives in a :class:`contextvars.ContextVar`, so threads and asynchronous tasks each see their own.
+
 Either limit is about ``BUDGET_SECONDS`` seconds on one core (a full budget measured at 1.5–4.2 s on the
 reference 2-core AMD EPYC under load ≈ 4, the most for large coefficients:
-``bench/test_theory_bench.py::test_bench_budget_calibration``); a refusal costs none of the work refused. A composite question (``leap_index``, ``transition_exponents``,
-``stairway``) asks several requests, each with its own budget.
+``bench/test_theory_bench.py::test_bench_budget_calibration``); a refusal costs none of the work refused. A
+composite question (``leap_index``, ``transition_exponents``, ``stairway``) asks several requests, each with its
+own budget.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import sympy
 
@@ -74,6 +84,54 @@ def numeric_meter() -> Meter:
                  "pass a smaller budget= (quadrature points, less accurate) or use a shorter target")
 
 
+T = TypeVar("T")
+_OPEN: ContextVar[Meter | None] = ContextVar("theory.budget.open_meter", default=None)
+
+
+@contextmanager
+def metered(meter: Meter) -> Iterator[Meter]:
+    """Within the block, :func:`charge` counts against ``meter`` (the meter open before is back after it)."""
+    token = _OPEN.set(meter)
+    try:
+        yield meter
+    finally:
+        _OPEN.reset(token)
+
+
+@contextmanager
+def request(fresh: Callable[[], Meter]) -> Iterator[Meter]:
+    """One request: a part of the request in progress when a meter of the same limit is open (one staircase
+    shares one budget over its levels), else a request of its own on ``fresh()`` (:func:`exact_meter`,
+    :func:`numeric_meter`)."""
+    meter = fresh()
+    current = _OPEN.get()
+    if current is not None and current.name == meter.name:
+        yield current
+        return
+    with metered(meter):
+        yield meter
+
+
+def one_request(fresh: Callable[[], Meter]) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Decorator: each call of the function is one :func:`request` on ``fresh``."""
+    def decorate(fn: Callable[..., T]) -> Callable[..., T]:
+        @functools.wraps(fn)
+        def metered_call(*args: Any, **kwargs: Any) -> T:
+            with request(fresh):
+                return fn(*args, **kwargs)
+        return metered_call
+    return decorate
+
+
+def charge(work: int, step: str) -> None:
+    """Count ``work`` units about to be spent on ``step`` against the open meter (:meth:`Meter.charge`)."""
+    meter = _OPEN.get()
+    if meter is None:
+        raise RuntimeError(f"theory.budget.charge({step!r}) outside a request: open one with budget.request(...) or "
+                           "budget.metered(...)")
+    meter.charge(work, step)
+
+
 def derivative(terms: int, nnz: int) -> int:
     """Term operations of a derivative of a polynomial with ``terms`` terms along a direction with ``nnz``
     non-zero entries (one pass per entry: differentiate, scale, add; ``+ 1``: a call costs even when empty)."""
@@ -117,5 +175,6 @@ def expression_operations(expr: sympy.Expr) -> int:
 
 
 __all__ = ["BUDGET_SECONDS", "DERIVATIVE", "ELIMINATION", "FUNCTION", "HERMITE", "LOOP_STEP", "MAX_POINT_OPERATIONS",
-           "MAX_TENSOR_ENTRIES", "MAX_TERM_OPERATIONS", "Meter", "PRODUCT", "check_tensor", "derivative", "elimination",
-           "exact_meter", "expression_operations", "hermite_terms", "numeric_meter", "product"]
+           "MAX_TENSOR_ENTRIES", "MAX_TERM_OPERATIONS", "Meter", "PRODUCT", "charge", "check_tensor", "derivative",
+           "elimination", "exact_meter", "expression_operations", "hermite_terms", "metered", "numeric_meter",
+           "one_request", "product", "request"]

@@ -6,8 +6,9 @@ tolerance). Subspaces are :class:`theory.subspace.ExactSubspace` or :class:`theo
 accordingly. ``direction_groups`` is what the σ-aware staircase (§2.8) needs: the directions of §2.4–2.5
 grouped by the total Hermite order ``|α| + k`` whose activation coefficient ``μ_{|α|+k}(σ)`` weights them.
 
-Every request is metered (:mod:`theory.budget`): the conditioning methods take the :class:`Meter` of the
-request (``None``: a fresh one, :meth:`Engine.meter`), so that one staircase shares one budget over its levels.
+Every request is metered (:mod:`theory.budget`): a conditioning method is one request on a fresh meter
+(:meth:`Engine.meter`), or a part of the request in progress when one is open, so that one staircase
+(:func:`theory.staircase.staircase_levels`) shares one budget over its levels.
 """
 
 from __future__ import annotations
@@ -61,16 +62,15 @@ class Engine(Protocol):
         """``U*_rel`` (§2.1)."""
         ...
 
-    def directions(self, V: Subspace, orders: tuple[int, ...], meter: Meter | None = None) -> Subspace:
+    def directions(self, V: Subspace, orders: tuple[int, ...]) -> Subspace:
         """Span of the ranges of the conditional order-``k`` tensors given ``x_V``, ``k ∈ orders`` (§2.4–2.5)."""
         ...
 
-    def direction_groups(self, V: Subspace, orders: tuple[int, ...], meter: Meter | None = None
-                         ) -> dict[int, Subspace]:
+    def direction_groups(self, V: Subspace, orders: tuple[int, ...]) -> dict[int, Subspace]:
         """The same directions grouped by total order ``|α| + k`` (§2.8)."""
         ...
 
-    def predicted_error(self, V: Subspace, kappa: int, meter: Meter | None = None) -> object:
+    def predicted_error(self, V: Subspace, kappa: int) -> object:
         """``ε_pred(V, κ)`` without noise (§2.6)."""
         ...
 

@@ -31,7 +31,8 @@ import sympy
 from sympy.polys.domains import QQ
 from sympy.polys.rings import PolyElement
 
-from theory.budget import HERMITE, Meter, derivative, elimination, exact_meter, hermite_terms
+from theory.budget import (HERMITE, Meter, charge, derivative, elimination, exact_meter, hermite_terms, metered,
+                           one_request, request)
 from theory.hermite import hermite_e_coefficients, index_tuple_to_alpha, multi_factorial
 from theory.polyalgebra import (
     LinearSubstitution,
@@ -60,10 +61,10 @@ class _Frame:
     subst: LinearSubstitution
 
 
-def _span(vectors: list, r: int, meter: Meter) -> ExactSubspace:
-    """``ExactSubspace.span`` with its row reduction charged to ``meter`` first."""
+def _span(vectors: list, r: int) -> ExactSubspace:
+    """``ExactSubspace.span`` with its row reduction charged to the open meter first."""
     nnz = max((sum(1 for x in v if x) for v in vectors), default=0)
-    meter.charge(elimination(len(vectors), nnz, r), f"reducing {len(vectors):,} vectors of Q^{r}")
+    charge(elimination(len(vectors), nnz, r), f"reducing {len(vectors):,} vectors of Q^{r}")
     return ExactSubspace.span(vectors, r)
 
 
@@ -71,8 +72,8 @@ def _span(vectors: list, r: int, meter: Meter) -> ExactSubspace:
 class ExactEngine:
     """Exact §2 computations for ``g ∈ QQ[x1..xr]`` (the :class:`theory.engine.Engine` protocol).
 
-    Every request is metered (:mod:`theory.budget`): the methods taking ``meter`` charge it (a fresh one when
-    ``None``) before each step, and refuse the request before a step that would pass ``MAX_TERM_OPERATIONS``.
+    Every request is metered (:mod:`theory.budget`): each step charges the request's meter first, and the request
+    is refused before a step that would pass ``MAX_TERM_OPERATIONS``.
     """
 
     g: PolyElement
@@ -86,10 +87,11 @@ class ExactEngine:
         """A fresh meter for one request."""
         return exact_meter()
 
-    def expansion(self, meter: Meter | None = None) -> dict[tuple[int, ...], object]:
+    def expansion(self) -> dict[tuple[int, ...], object]:
         """All non-zero ``c_α`` (QQ elements), computed once (the first request pays for it)."""
         if "hermite" not in self._cache:
-            self._cache["hermite"] = hermite_expansion(self.g, self.r, meter or exact_meter())
+            with request(exact_meter):
+                self._cache["hermite"] = hermite_expansion(self.g, self.r)
         return self._cache["hermite"]
 
     @property
@@ -117,14 +119,14 @@ class ExactEngine:
         """``‖g‖² = Σ_α c_α²/α!``."""
         return QQ.to_sympy(self._norm2())
 
-    def _norm2(self, meter: Meter | None = None) -> object:
-        return sum(self._energies(meter).values(), QQ(0))
+    def _norm2(self) -> object:
+        return sum(self._energies().values(), QQ(0))
 
-    def _energies(self, meter: Meter | None = None) -> dict[int, object]:
+    def _energies(self) -> dict[int, object]:
         """``{k: Σ_{|α|=k} c_α²/α!}``, the squared norms of the Hermite components by order (computed once)."""
         if "energies" not in self._cache:
             out: dict[int, object] = {}
-            for a, c in self.expansion(meter).items():
+            for a, c in self.expansion().items():
                 out[sum(a)] = out.get(sum(a), QQ(0)) + c * c / multi_factorial(a)
             self._cache["energies"] = out
         return self._cache["energies"]
@@ -151,7 +153,8 @@ class ExactEngine:
         """``Σ_{|α| < ℓ} c_α He_α / α!`` (the part preprocessing removes) as a sympy expression."""
         R = self.g.ring
         low = [(alpha, c) for alpha, c in self.hermite.items() if sum(alpha) < ell]
-        exact_meter().charge(HERMITE * hermite_terms([a for a, _ in low]), "building the low Hermite orders")
+        with metered(exact_meter()):
+            charge(HERMITE * hermite_terms([a for a, _ in low]), "building the low Hermite orders")
         out = R.zero
         for alpha, c in low:
             term = R.ground_new(c / multi_factorial(alpha))
@@ -162,101 +165,103 @@ class ExactEngine:
         return out.as_expr(*self.variables)
 
     # -- conditioning ---------------------------------------------------------
-    def _transform(self, meter: Meter) -> PolyElement:
+    def _transform(self) -> PolyElement:
         """``P = exp(½Δ) g = Σ_α (c_α/α!) x^α`` (``He_α = exp(−½Δ) x^α``): ``E[g | x_V]`` for ``V = {0}``."""
         if "transform" not in self._cache:
-            coeffs = {a: c / multi_factorial(a) for a, c in self.expansion(meter).items()}
+            coeffs = {a: c / multi_factorial(a) for a, c in self.expansion().items()}
             self._cache["transform"] = self.g.ring.from_dict(coeffs) if coeffs else self.g.ring.zero
         return self._cache["transform"]
 
-    def frame(self, V: ExactSubspace, meter: Meter, complement: bool = True) -> _Frame:
+    def frame(self, V: ExactSubspace, complement: bool = True) -> _Frame:
         """The frame of ``V``. ``h = exp(½ Σ_a ∂²_{c_a}/‖c_a‖²) g = exp(−½ Σ_j ∂²_{b_j}/‖b_j‖²) P`` (the ``b_j/‖b_j‖``
         and ``c_a/‖c_a‖`` together are an orthonormal basis, so ``Σ_a ∂²_{c_a}/‖c_a‖² = Δ − Σ_j ∂²_{b_j}/‖b_j‖²``):
         a backward heat operator along the ``dim V`` directions of ``V`` only."""
-        meter.charge(elimination(V.dim, max((sum(1 for x in v if x) for v in V.rows), default=0), self.r),
-                     "the orthogonal basis of V")
+        charge(elimination(V.dim, max((sum(1 for x in v if x) for v in V.rows), default=0), self.r),
+               "the orthogonal basis of V")
         vb, vn = integral(V.orthogonal_basis()[0])
-        cb, cn = integral(self._complement(V, meter)[0]) if complement else ([], [])
-        h = heat(self._transform(meter), vb, [-n for n in vn], meter)
+        cb, cn = integral(self._complement(V)[0]) if complement else ([], [])
+        h = heat(self._transform(), vb, [-n for n in vn])
         return _Frame(vb, vn, cb, cn, h, LinearSubstitution.from_basis(self.g.ring, vb))
 
-    def _complement(self, V: ExactSubspace, meter: Meter) -> tuple[list[Vector], list]:
+    def _complement(self, V: ExactSubspace) -> tuple[list[Vector], list]:
         """An orthogonal basis of ``V^⊥`` and the squared norms."""
         s = self.r - V.dim
-        meter.charge(elimination(s, V.dim + 1, self.r), "the complement of V")
+        charge(elimination(s, V.dim + 1, self.r), "the complement of V")
         C = V.complement()
-        meter.charge(elimination(s, max((sum(1 for x in c if x) for c in C.rows), default=0), self.r),
-                     "the orthogonal basis of the complement of V")
+        charge(elimination(s, max((sum(1 for x in c if x) for c in C.rows), default=0), self.r),
+               "the orthogonal basis of the complement of V")
         return C.orthogonal_basis()
 
     def relevant(self) -> ExactSubspace:
         """``U*_rel = range E[∇g ∇gᵀ]`` = span of the coefficient vectors of ``∇g`` (§2.1)."""
-        meter = exact_meter()
-        meter.charge(derivative(len(self.g), 1) * self.r, "the gradient of g")
-        return _span(coefficient_vectors([self.g.diff(i) for i in range(self.r)]), self.r, meter)
+        with metered(exact_meter()):
+            charge(derivative(len(self.g), 1) * self.r, "the gradient of g")
+            return _span(coefficient_vectors([self.g.diff(i) for i in range(self.r)]), self.r)
 
-    def _gradients(self, V: ExactSubspace, orders: tuple[int, ...], meter: Meter):  # noqa: ANN202 - iterator
+    def _gradients(self, V: ExactSubspace, orders: tuple[int, ...]):  # noqa: ANN202 - iterator
         """``(k, fr, ∇q(By))`` for every order ``k ∈ orders`` and every ``q = ∂_{c_a} h``, ``|a| = k − 1``."""
         top = max(orders, default=0)
-        fr = self.frame(V, meter, complement=top > 1)
+        fr = self.frame(V, complement=top > 1)
         level: dict[tuple[int, ...], PolyElement] = {(): fr.h}
         for k in range(1, top + 1):
             if k in orders:
                 for q in level.values():
-                    meter.charge((len(q) + 1) * self.r, "a gradient (conditioning, THEORY.md §2.4)")  # a pass per x_i
-                    yield k, fr, [fr.subst(q.diff(i), meter) for i in range(self.r)]  # x_i by index (no search)
+                    charge((len(q) + 1) * self.r, "a gradient (conditioning, THEORY.md §2.4)")  # a pass per x_i
+                    yield k, fr, [fr.subst(q.diff(i)) for i in range(self.r)]  # x_i by index (no search)
             if k == top:
                 return
-            level = next_derivatives(level, fr.C, meter)
+            level = next_derivatives(level, fr.C)
             if not level:
                 return
 
-    def directions(self, V: ExactSubspace, orders: tuple[int, ...], meter: Meter | None = None) -> ExactSubspace:
+    @one_request(exact_meter)
+    def directions(self, V: ExactSubspace, orders: tuple[int, ...]) -> ExactSubspace:
         """Span of the ranges of the conditional order-``k`` tensors given ``x_V``, ``k ∈ orders`` (§2.4–2.5)."""
-        meter = meter or exact_meter()
         vectors: list[Vector] = []
-        for _, _, grads in self._gradients(V, orders, meter):
+        for _, _, grads in self._gradients(V, orders):
             vectors.extend(coefficient_vectors(grads))
-        return _span(vectors, self.r, meter)
+        return _span(vectors, self.r)
 
-    def direction_groups(self, V: ExactSubspace, orders: tuple[int, ...], meter: Meter | None = None
-                         ) -> dict[int, ExactSubspace]:
+    @one_request(exact_meter)
+    def direction_groups(self, V: ExactSubspace, orders: tuple[int, ...]) -> dict[int, ExactSubspace]:
         """The directions of :meth:`directions` grouped by total order ``|α| + k`` (module docstring, §2.8)."""
-        meter = meter or exact_meter()
         groups: dict[int, list[Vector]] = {}
         m = V.dim
-        for k, fr, grads in self._gradients(V, orders, meter):
-            smoothed = [heat_in(p, m, fr.V_norms, meter) for p in grads] if m else grads
+        for k, fr, grads in self._gradients(V, orders):
+            smoothed = [heat_in(p, m, fr.V_norms) for p in grads] if m else grads
             for degree, vecs in vectors_by_degree(smoothed, m).items():
                 groups.setdefault(degree + k, []).extend(vecs)
-        return {o: _span(v, self.r, meter) for o, v in sorted(groups.items())}
+        return {o: _span(v, self.r) for o, v in sorted(groups.items())}
 
-    def conditional_energy(self, V: ExactSubspace, kappa: int, meter: Meter | None = None) -> object:
+    @one_request(exact_meter)
+    def conditional_energy(self, V: ExactSubspace, kappa: int) -> object:
         """``Σ_{|β| ≤ κ} Σ_α c_{α,β}(V)² / (α! β!)`` (§2.6), a QQ element."""
-        meter = meter or exact_meter()
-        fr = self.frame(V, meter, complement=kappa > 0)
+        fr = self.frame(V, complement=kappa > 0)
         total = QQ(0)
         level: dict[tuple[int, ...], PolyElement] = {(): fr.h}
         for k in range(kappa + 1):
             for beta, q in level.items():
-                restricted = fr.subst(q, meter)
-                if not restricted:
-                    continue
-                weight = QQ(1)
-                counts: dict[int, int] = {}
-                for a in beta:
-                    counts[a] = counts.get(a, 0) + 1
-                    weight *= fr.C_norms[a]
-                weight *= multi_factorial(tuple(counts.values()))
-                total += gaussian_norm2(restricted, V.dim, fr.V_norms, meter) / weight
+                restricted = fr.subst(q)
+                if restricted:
+                    total += gaussian_norm2(restricted, V.dim, fr.V_norms) / _beta_weight(beta, fr.C_norms)
             if k < kappa:
-                level = next_derivatives(level, fr.C, meter)
+                level = next_derivatives(level, fr.C)
         return total
 
-    def predicted_error(self, V: ExactSubspace, kappa: int, meter: Meter | None = None) -> sympy.Rational:
+    @one_request(exact_meter)
+    def predicted_error(self, V: ExactSubspace, kappa: int) -> sympy.Rational:
         """``ε_pred(V, κ) = ‖g‖² − Σ_{|β| ≤ κ} Σ_α c_{α,β}(V)²/(α!β!)`` (§2.6), exact."""
-        meter = meter or exact_meter()
-        return QQ.to_sympy(self._norm2(meter) - self.conditional_energy(V, kappa, meter))
+        return QQ.to_sympy(self._norm2() - self.conditional_energy(V, kappa))
+
+
+def _beta_weight(beta: tuple[int, ...], norms: list) -> object:
+    """``β! Π_a ‖c_a‖²`` for the multiset ``beta`` of complement directions (squared norms ``norms``)."""
+    weight = QQ(1)
+    counts: dict[int, int] = {}
+    for a in beta:
+        counts[a] = counts.get(a, 0) + 1
+        weight *= norms[a]
+    return weight * multi_factorial(tuple(counts.values()))
 
 
 __all__ = ["ExactEngine"]

@@ -33,7 +33,8 @@ import numpy as np
 import sympy
 from numpy.polynomial.hermite_e import hermevander
 
-from theory.budget import LOOP_STEP, Meter, check_tensor, expression_operations, numeric_meter
+from theory.budget import (LOOP_STEP, Meter, charge, check_tensor, expression_operations, metered, numeric_meter,
+                           one_request)
 from theory.hermite import hermite_e, index_tuple_to_alpha, multi_factorial, multi_indices
 from theory.kinks import Hyperplane, kink_hyperplanes
 from theory.quadrature import GRID_FACTOR, Grid, build_grid
@@ -94,17 +95,17 @@ class NumericEngine:
         n_gl = max(math.ceil(0.8 * self.n_gl), 2) if coarse else self.n_gl
         return build_grid(V.basis, V.complement().basis, self.planes, q, n_gl, self.budget)
 
-    def _values(self, grid: Grid, meter: Meter, kmax: int = 0) -> np.ndarray:
+    def _values(self, grid: Grid, kmax: int = 0) -> np.ndarray:
         """``g`` on the grid, shape ``(Ny, n_1, …, n_s)``; the points (``r`` coordinates built in ``s + 1`` passes),
         the evaluation and the contraction of every ``w``-axis with ``kmax + 1`` Hermite polynomials
-        (:meth:`_table`) charged to ``meter`` first."""
+        (:meth:`_table`) charged to the open meter first."""
         ns = [W.shape[1] for W in grid.W]
         work, lead = 0, grid.Y.shape[0]
         for k in range(len(ns)):  # contracting axis k: an array of lead × n_k × … × n_s entries, kmax + 1 times
             work += lead * math.prod(ns[k:]) * (kmax + 1)
             lead *= kmax + 1
-        meter.charge(grid.size * (self.operations + self.r * (len(ns) + 1)) + work,
-                     f"evaluating the target on {grid.size:,} quadrature points")
+        charge(grid.size * (self.operations + self.r * (len(ns) + 1)) + work,
+               f"evaluating the target on {grid.size:,} quadrature points")
         G = np.empty(grid.shape)
         n = G.shape[grid.lead]
         step = max(1, CHUNK_POINTS * n // grid.size)  # points built and evaluated CHUNK_POINTS at a time
@@ -119,11 +120,11 @@ class NumericEngine:
             G[(slice(None),) * grid.lead + (part,)] = values
         return G
 
-    def _table(self, V: FloatSubspace, kmax: int, meter: Meter, coarse: bool = False
+    def _table(self, V: FloatSubspace, kmax: int, coarse: bool = False
                ) -> tuple[Grid, np.ndarray, list[tuple[int, ...]]]:
         """``(grid, T, betas)``: ``T[j, b] = E[g He_{betas[b]}(w) | y_j]`` for ``|β| ≤ kmax``."""
         grid = self._grid(V, coarse)
-        G = self._values(grid, meter, kmax)
+        G = self._values(grid, kmax)
         # centred: E[g He_β] = E[(g − m) He_β] for β ≠ 0, without the rounding noise of a large constant m
         m = float(np.median(G)) if G.size else 0.0
         G = G - m
@@ -157,14 +158,16 @@ class NumericEngine:
 
     def _norm2_of(self, coarse: bool) -> float:
         grid = self._grid(self.zero(), coarse)  # V = {0}: one y-node, every axis a w-axis
-        G2 = self._values(grid, numeric_meter())[0] ** 2
+        with metered(numeric_meter()):  # computed once per engine: a request of its own
+            G2 = self._values(grid)[0] ** 2
         for k in range(len(grid.W)):
             G2 = np.tensordot(G2, grid.Om[k][0], axes=([0], [0]))
         return float(G2)
 
     def _coefficients_of(self, coarse: bool) -> dict[tuple[int, ...], float]:
         """``c_α`` for ``|α| ≤ kmax`` in the original coordinates (the frame's tensors rotated back, §1)."""
-        grid, T, betas = self._table(self.zero(), self.kmax, numeric_meter(), coarse)
+        with metered(numeric_meter()):  # computed once per engine: a request of its own
+            grid, T, betas = self._table(self.zero(), self.kmax, coarse)
         coeffs = {b: float(T[0, i]) for i, b in enumerate(betas)}
         Q = grid.QW
         if np.allclose(Q, np.eye(self.r), atol=0):
@@ -270,7 +273,8 @@ class NumericEngine:
         """``Σ_{k ≤ kmax} range(C_k)``: the relevant subspace up to the truncation order (§2.1)."""
         return self.directions(self.zero(), tuple(range(1, self.kmax + 1)))
 
-    def directions(self, V: FloatSubspace, orders: tuple[int, ...], meter: Meter | None = None) -> FloatSubspace:
+    @one_request(numeric_meter)
+    def directions(self, V: FloatSubspace, orders: tuple[int, ...]) -> FloatSubspace:
         """Ranges of the conditional order-k tensors given ``x_V``, ``k ∈ orders`` (§2.4–2.5).
 
         Builds ``M = Σ_k Σ_{|γ|=k−1} E_y[t_γ t_γᵀ]/γ!`` with ``t_γ = (T[γ + e_i])_i``, whose range is the
@@ -279,31 +283,29 @@ class NumericEngine:
         s = self.r - V.dim
         if s == 0 or not orders:
             return self.zero()
-        meter = meter or numeric_meter()
-        grid, T, betas = self._table(V, max(orders), meter)
+        grid, T, betas = self._table(V, max(orders))
         index = {b: i for i, b in enumerate(betas)}
         M = np.zeros((s, s))
         count = sum(len(multi_indices(s, k - 1)) for k in orders)
-        meter.charge(count * (T.shape[0] * s * s + LOOP_STEP), f"{count:,} conditional tensors")
+        charge(count * (T.shape[0] * s * s + LOOP_STEP), f"{count:,} conditional tensors")
         for k in orders:
             for gamma in multi_indices(s, k - 1):
                 t = T[:, [index[_plus(gamma, i)] for i in range(s)]]  # (Ny, s)
                 M += (t.T * grid.wy) @ t / multi_factorial(gamma)
         return self._rank_cut(M, grid)
 
-    def direction_groups(self, V: FloatSubspace, orders: tuple[int, ...], meter: Meter | None = None
-                         ) -> dict[int, FloatSubspace]:
+    @one_request(numeric_meter)
+    def direction_groups(self, V: FloatSubspace, orders: tuple[int, ...]) -> dict[int, FloatSubspace]:
         """The directions grouped by total order ``o = |α| + k ≤ kmax`` (§2.8): the range of
         ``M_o = Σ_{k} Σ_{|γ|=k−1} Σ_{|α|=o−k} t_{α,γ} t_{α,γ}ᵀ/(α!γ!)``, ``t_{α,γ,i} = c_{α,γ+e_i}(V)``."""
         s, m = self.r - V.dim, V.dim
         if s == 0 or not orders:
             return {}
-        meter = meter or numeric_meter()
-        grid, T, betas = self._table(V, max(orders), meter)
+        grid, T, betas = self._table(V, max(orders))
         index = {b: i for i, b in enumerate(betas)}
         alphas = [a for j in range(self.kmax - min(orders) + 1) for a in multi_indices(m, j)]
         count = len(alphas) * sum(len(multi_indices(s, k - 1)) for k in orders)
-        meter.charge(len(alphas) * T.size + count * (s * s + LOOP_STEP), f"{count:,} conditional tensors")
+        charge(len(alphas) * T.size + count * (s * s + LOOP_STEP), f"{count:,} conditional tensors")
         Hy = np.ones((grid.Y.shape[0], len(alphas)))
         for col, a in enumerate(alphas):
             for i, ai in enumerate(a):
@@ -322,15 +324,17 @@ class NumericEngine:
                             multi_factorial(a) * multi_factorial(gamma))
         return {o: self._rank_cut(M, grid) for o, M in sorted(groups.items())}
 
-    def conditional_energy(self, V: FloatSubspace, kappa: int, meter: Meter | None = None) -> float:
+    @one_request(numeric_meter)
+    def conditional_energy(self, V: FloatSubspace, kappa: int) -> float:
         """``Σ_{|β| ≤ κ} Σ_α c_{α,β}(V)²/(α! β!)`` (§2.6)."""
-        grid, T, betas = self._table(V, kappa, meter or numeric_meter())
+        grid, T, betas = self._table(V, kappa)
         fact = np.array([multi_factorial(b) for b in betas], dtype=float)
         return float(np.sum(grid.wy[:, None] * T**2 / fact[None, :]))
 
-    def predicted_error(self, V: FloatSubspace, kappa: int, meter: Meter | None = None) -> float:
+    @one_request(numeric_meter)
+    def predicted_error(self, V: FloatSubspace, kappa: int) -> float:
         """``ε_pred(V, κ)`` (§2.6), clipped at 0 against rounding."""
-        return max(self.norm2() - self.conditional_energy(V, kappa, meter), 0.0)
+        return max(self.norm2() - self.conditional_energy(V, kappa), 0.0)
 
     def low_orders(self, ell: int) -> sympy.Expr:
         """``Σ_{|α|<ℓ} c_α He_α/α!`` with the quadrature coefficients (floats)."""

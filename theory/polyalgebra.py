@@ -15,7 +15,7 @@ import sympy
 from sympy.polys.domains import QQ, ZZ
 from sympy.polys.rings import PolyElement, PolyRing, ring
 
-from theory.budget import HERMITE, PRODUCT, Meter, derivative, hermite_terms, product
+from theory.budget import HERMITE, PRODUCT, charge, derivative, hermite_terms, product
 from theory.hermite import double_factorial, monomial_to_hermite, multi_factorial
 from theory.subspace import Vector
 
@@ -26,15 +26,16 @@ def polynomial_ring(r: int) -> PolyRing:
     return R
 
 
-def hermite_expansion(g: PolyElement, r: int, meter: Meter) -> dict[tuple[int, ...], object]:
+def hermite_expansion(g: PolyElement, r: int) -> dict[tuple[int, ...], object]:
     """All non-zero ``c_α = E[g He_α]`` of a polynomial (THEORY §1), as QQ elements.
 
     Each monomial ``x^m`` expands as ``Π_j Σ_i a_{m_j,i} He_i(x_j)`` and ``E[He_α He_α] = α!``, so the monomial
     contributes ``coef · Π_j a_{m_j,α_j} α_j!``; summed in integers over the common denominator of ``g``. The
-    work, :func:`theory.budget.hermite_terms`, is charged to ``meter`` before the expansion starts.
+    work, :func:`theory.budget.hermite_terms`, is charged to the open meter (:func:`theory.budget.charge`) before
+    the expansion starts.
     """
     terms = hermite_terms(g.monoms())
-    meter.charge(HERMITE * terms, f"the Hermite expansion ({terms:,} terms)")
+    charge(HERMITE * terms, f"the Hermite expansion ({terms:,} terms)")
     den = 1
     for c in g.coeffs():
         den = lcm(den, int(c.denominator))
@@ -63,21 +64,21 @@ def _sparse(c: Vector) -> list[tuple[int, object]]:
     return [(i, ci) for i, ci in enumerate(c) if ci]
 
 
-def _along(p: PolyElement, c: list[tuple[int, object]], meter: Meter) -> PolyElement:
+def _along(p: PolyElement, c: list[tuple[int, object]]) -> PolyElement:
     """``∂_c p`` for a direction given by its non-zero entries ``(i, c_i)``."""
-    meter.charge(derivative(len(p), len(c)), "a derivative (conditioning, THEORY.md §2.4)")
+    charge(derivative(len(p), len(c)), "a derivative (conditioning, THEORY.md §2.4)")
     out = p.ring.zero
     for i, ci in c:
         out += p.diff(i) * ci  # x_i by its index (sympy finds a generator element by a linear search)
     return out
 
 
-def directional_derivative(p: PolyElement, c: Vector, meter: Meter) -> PolyElement:
+def directional_derivative(p: PolyElement, c: Vector) -> PolyElement:
     """``∂_c p = Σ_i c_i ∂p/∂x_i``."""
-    return _along(p, _sparse(c), meter)
+    return _along(p, _sparse(c))
 
 
-def heat(p: PolyElement, directions: list[Vector], norms: list, meter: Meter) -> PolyElement:
+def heat(p: PolyElement, directions: list[Vector], norms: list) -> PolyElement:
     """``exp(½ Σ_a ∂²_{c_a}/‖c_a‖²) p`` = ``E_ξ[p(x + ξ)]``, ``ξ ~ N(0, Σ_a c_a c_aᵀ/‖c_a‖²)``.
 
     The ``c_a`` must be mutually orthogonal. The series ends after ``deg/2`` terms. A negative ``norms[a]``
@@ -85,7 +86,7 @@ def heat(p: PolyElement, directions: list[Vector], norms: list, meter: Meter) ->
     """
     sparse = [_sparse(c) for c in directions]
     if all(len(c) == 1 for c in sparse):  # coordinate directions c = λ e_k: ½ ∂²_c/‖c‖² = ½ ∂²_k
-        return _heat_along_coordinates(p, {c[0][0]: c[0][1] ** 2 / n for c, n in zip(sparse, norms)}, meter)
+        return _heat_along_coordinates(p, {c[0][0]: c[0][1] ** 2 / n for c, n in zip(sparse, norms)})
     total = p
     term = p
     j = 0
@@ -93,7 +94,7 @@ def heat(p: PolyElement, directions: list[Vector], norms: list, meter: Meter) ->
         j += 1
         nxt = term.ring.zero
         for c, nc in zip(sparse, norms):
-            nxt += _along(_along(term, c, meter), c, meter) * (QQ(1, 2) / nc)
+            nxt += _along(_along(term, c), c) * (QQ(1, 2) / nc)
         term = nxt * QQ(1, j)
         total += term
     return total
@@ -114,12 +115,12 @@ def integral(basis: list[Vector]) -> tuple[list[Vector], list]:
     return out, norms
 
 
-def _heat_along_coordinates(p: PolyElement, variances: dict[int, object], meter: Meter) -> PolyElement:
+def _heat_along_coordinates(p: PolyElement, variances: dict[int, object]) -> PolyElement:
     """``exp(½ Σ_k v_k ∂²_k) p`` term by term: ``x_k^m ↦ Σ_i (v_k/2)^i m!/(i!(m−2i)!) x_k^{m−2i}`` (the Hermite
     transform when every ``v_k = 1``); costs ``HERMITE`` per term of the result, counted first."""
     axes = list(variances)
     terms = hermite_terms([tuple(m[k] for k in axes) for m in p.monoms()])
-    meter.charge(HERMITE * terms, f"the heat operator ({terms:,} terms; conditioning, THEORY.md §2.4)")
+    charge(HERMITE * terms, f"the heat operator ({terms:,} terms; conditioning, THEORY.md §2.4)")
     out: dict[tuple[int, ...], object] = {}
     for monom, coeff in p.terms():
         free = [k for k in axes if monom[k] > 1]
@@ -161,29 +162,28 @@ class LinearSubstitution:
         return cls(R, tuple(Z.from_dict({unit[j]: int(b[i]) for j, b in enumerate(basis) if b[i]})
                             for i in range(R.ngens)))
 
-    def _product(self, m: tuple[int, ...], meter: Meter) -> PolyElement:
+    def _product(self, m: tuple[int, ...]) -> PolyElement:
         """``Π_i form_i^{m_i}`` (in ``ZZ``), from its prefix times a power of the last form, cached."""
         if m not in self._products:
             last = max(i for i, e in enumerate(m) if e)
             rest = m[:last] + (0,) * (len(m) - last)
             if any(rest):
-                base, step = self._product(rest, meter), self._product((0,) * last + m[last:last + 1] + rest[last + 1:],
-                                                                       meter)
+                base, step = self._product(rest), self._product((0,) * last + m[last:last + 1] + rest[last + 1:])
             elif m[last] > 1:
-                base, step = self._product(m[:last] + (m[last] - 1,) + m[last + 1:], meter), self.forms[last]
+                base, step = self._product(m[:last] + (m[last] - 1,) + m[last + 1:]), self.forms[last]
             else:
                 self._products[m] = self.forms[last]
                 return self.forms[last]
-            meter.charge(product(len(base), len(step)), "a substitution x = By (conditioning, THEORY.md §2.4)")
+            charge(product(len(base), len(step)), "a substitution x = By (conditioning, THEORY.md §2.4)")
             self._products[m] = base * step
         return self._products[m]
 
-    def __call__(self, p: PolyElement, meter: Meter) -> PolyElement:
+    def __call__(self, p: PolyElement) -> PolyElement:
         L, p = p.clear_denoms()
         acc: dict[tuple[int, ...], int] = {}
         for monom, coeff in p.terms():
-            value = self._product(monom, meter) if any(monom) else self.forms[0].ring.one
-            meter.charge(PRODUCT * (len(value) + 1), "a substitution x = By (conditioning, THEORY.md §2.4)")
+            value = self._product(monom) if any(monom) else self.forms[0].ring.one
+            charge(PRODUCT * (len(value) + 1), "a substitution x = By (conditioning, THEORY.md §2.4)")
             c = int(coeff)
             for mono, v in value.items():
                 acc[mono] = acc.get(mono, 0) + c * v
@@ -205,15 +205,14 @@ def gaussian_expectation(p: PolyElement, variances: list) -> object:
     return total
 
 
-def next_derivatives(level: dict[tuple[int, ...], PolyElement], C: list[Vector], meter: Meter
-                     ) -> dict[tuple[int, ...], PolyElement]:
+def next_derivatives(level: dict[tuple[int, ...], PolyElement], C: list[Vector]) -> dict[tuple[int, ...], PolyElement]:
     """From ``{a: ∂_{c_a} h}`` over multisets of size j to size j+1 (zero polynomials dropped)."""
     sparse = [_sparse(c) for c in C]
     out: dict[tuple[int, ...], PolyElement] = {}
     for multiset, q in level.items():
         start = multiset[-1] if multiset else 0
         for a in range(start, len(C)):
-            d = _along(q, sparse[a], meter)
+            d = _along(q, sparse[a])
             if d:
                 out[multiset + (a,)] = d
     return out
@@ -306,17 +305,17 @@ def hermite_of(k: int, expr: sympy.Expr) -> sympy.Expr:
     return cur.set_ring(u.ring).mul_ground(QQ(1, L**k)).as_expr(*atoms)
 
 
-def heat_in(p: PolyElement, m: int, norms: list, meter: Meter) -> PolyElement:
+def heat_in(p: PolyElement, m: int, norms: list) -> PolyElement:
     """``exp(½ Σ_{j<m} ∂²_{y_j}/norms[j]) p`` in the first ``m`` generators (the ``y`` of a substitution)."""
-    return _heat_along_coordinates(p, {j: 1 / norms[j] for j in range(m)}, meter)
+    return _heat_along_coordinates(p, {j: 1 / norms[j] for j in range(m)})
 
 
-def gaussian_norm2(p: PolyElement, m: int, norms: list, meter: Meter) -> object:
+def gaussian_norm2(p: PolyElement, m: int, norms: list) -> object:
     """``E[p(y)²]`` for ``y_j ~ N(0, 1/norms[j])`` independent (``p`` in the first ``m`` generators), without
     squaring ``p``: with ``P = exp(½ Σ_j ∂²_{y_j}/norms[j]) p`` (:func:`heat_in`), ``p = Σ_α P_α He^D_α`` and
     ``E[He^D_α He^D_β] = δ_αβ α! D^α`` (``He^D_α = exp(−½Δ_D) y^α``, ``D_j = 1/norms[j]``)."""
     total = QQ(0)
-    for monom, coeff in heat_in(p, m, norms, meter).terms():
+    for monom, coeff in heat_in(p, m, norms).terms():
         weight = QQ(multi_factorial(monom[:m]))
         for j, n in enumerate(monom[:m]):
             if n:

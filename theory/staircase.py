@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import reduce
 
-from theory.budget import Meter
+from theory.budget import request
 from theory.display import MAX_REPR_LINES, compact, html_table, latex_rows, latex_span, latex_text
 from theory.engine import Engine, Subspace
 from theory.validate import Interval, check_scalar
@@ -39,32 +39,32 @@ class Blocked:
         return [{"step": self.step, "direction": v, "order": self.order} for v in self.space.vectors()]
 
 
-def staircase_levels(engine: Engine, leap: int, sigma: object = None, meter: Meter | None = None
+def staircase_levels(engine: Engine, leap: int, sigma: object = None
                      ) -> tuple[tuple[Subspace, ...], tuple[Blocked, ...]]:
     """``(U^0, …, U^∞)`` until the recursion stops growing (at most ``r`` steps), and what σ blocked. All levels
-    share one budget, ``meter`` (a fresh :meth:`Engine.meter` when ``None``; :mod:`theory.budget`): a staircase
-    beyond it is refused with a ``ValueError``.
+    are one request (:func:`theory.budget.request` on :meth:`Engine.meter`; part of the request in progress when
+    one is open): a staircase beyond its budget is refused with a ``ValueError``.
 
     ``sigma``: ``None`` (generic, §2.4–2.5) or an :class:`theory.activations.Activation` (§2.8).
     """
-    levels: list[Subspace] = [engine.zero()]
-    blocked: list[Blocked] = []
-    orders = tuple(range(1, leap + 1))
-    meter = meter or engine.meter()
-    while levels[-1].dim < engine.r:
-        V = levels[-1]
-        if sigma is None:
-            nxt = V + engine.directions(V, orders, meter)
-        else:
-            groups = engine.direction_groups(V, orders, meter)
-            nxt = reduce(lambda a, b: a + b, [S for o, S in groups.items() if not sigma.vanishes(o)], V)
-            for o, S in groups.items():
-                extra = S.minus(nxt) if sigma.vanishes(o) else None
-                if extra is not None and extra.dim:
-                    blocked.append(Blocked(len(levels), o, extra))
-        if nxt.dim == V.dim:
-            break
-        levels.append(nxt)
+    with request(engine.meter):
+        levels: list[Subspace] = [engine.zero()]
+        blocked: list[Blocked] = []
+        orders = tuple(range(1, leap + 1))
+        while levels[-1].dim < engine.r:
+            V = levels[-1]
+            if sigma is None:
+                nxt = V + engine.directions(V, orders)
+            else:
+                groups = engine.direction_groups(V, orders)
+                nxt = reduce(lambda a, b: a + b, [S for o, S in groups.items() if not sigma.vanishes(o)], V)
+                for o, S in groups.items():
+                    extra = S.minus(nxt) if sigma.vanishes(o) else None
+                    if extra is not None and extra.dim:
+                        blocked.append(Blocked(len(levels), o, extra))
+            if nxt.dim == V.dim:
+                break
+            levels.append(nxt)
     return tuple(levels), tuple(blocked)
 
 

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from theory import Target, activation
-from theory.budget import BUDGET_SECONDS, MAX_POINT_OPERATIONS, MAX_TENSOR_ENTRIES, MAX_TERM_OPERATIONS, Meter
+from theory.budget import BUDGET_SECONDS, MAX_POINT_OPERATIONS, MAX_TENSOR_ENTRIES, MAX_TERM_OPERATIONS, Meter, metered
 from theory.hermite import double_factorial
 from theory.parse import MAX_DEGREE, MAX_NUMBER_DIGITS, MAX_TERMS, MAX_VARIABLES
 from theory.quadrature import GRID_FACTOR
@@ -179,7 +179,8 @@ def test_a_staircase_beyond_the_budget_is_refused_when_it_reaches_it() -> None:
     meter = Meter(MAX_TERM_OPERATIONS // 10, "MAX_TERM_OPERATIONS", "term operations", "use a smaller target")
     start = time.perf_counter()
     with pytest.raises(ValueError, match=f"MAX_TERM_OPERATIONS = {MAX_TERM_OPERATIONS // 10:,} term operations"):
-        staircase_levels(g.engine, 1, None, meter)
+        with metered(meter):
+            staircase_levels(g.engine, 1, None)
     assert 0 < meter.spent <= meter.limit and time.perf_counter() - start < SLACK * BUDGET_SECONDS / 10 + 0.5
 
 

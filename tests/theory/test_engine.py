@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sympy.polys.domains import QQ
 
 from theory import Target
-from theory.budget import exact_meter
+from theory.budget import exact_meter, metered
 from theory.engine import Engine
 from theory.exact import ExactEngine
 from theory.numeric import NumericEngine
@@ -50,7 +50,8 @@ def test_gaussian_norm2_equals_the_expectation_of_the_square(m: int, terms: list
     for mon, c in terms:
         p += R.from_dict({tuple(e if j < m else 0 for j, e in enumerate(mon)): QQ(c.numerator, c.denominator)})
     qn = [QQ(n.numerator, n.denominator) for n in norms]
-    assert gaussian_norm2(p, m, qn, exact_meter()) == gaussian_expectation(p * p, [1 / n for n in qn])
+    with metered(exact_meter()):
+        assert gaussian_norm2(p, m, qn) == gaussian_expectation(p * p, [1 / n for n in qn])
 
 
 # -- the exact engine's algebra, each step against a second method (issue 9 item 4 rewrote them for speed) ---
@@ -77,7 +78,8 @@ def test_hermite_expansion_in_integers_equals_gaussian_moments(terms: list) -> N
 
     g = _ring_poly(terms)
     R = g.ring
-    coeffs = hermite_expansion(g, 3, exact_meter())
+    with metered(exact_meter()):
+        coeffs = hermite_expansion(g, 3)
     for k in range(sum(max(m) for m, _ in terms) + 2):
         for alpha in multi_indices(3, k):
             he = R.one
@@ -98,7 +100,8 @@ def test_conditioning_by_the_backward_heat_along_v_is_the_heat_along_its_complem
     V = ExactSubspace.span(rows, 3)
     engine = ExactEngine(g, 3, ())
     C, norms = V.complement().orthogonal_basis()
-    assert engine.frame(V, exact_meter()).h == heat(g, C, norms, exact_meter())
+    with metered(exact_meter()):
+        assert engine.frame(V).h == heat(g, C, norms)
 
 
 @given(_POLY, _VECTORS)
@@ -112,7 +115,8 @@ def test_substitution_in_integers_is_sympys_substitution(terms: list, rows: list
     R = p.ring
     basis, _ = integral(ExactSubspace.span(rows, 3).orthogonal_basis()[0])
     forms = [sum((R.gens[j] * b[i] for j, b in enumerate(basis)), R.zero) for i in range(3)]
-    assert LinearSubstitution.from_basis(R, basis)(p, exact_meter()) == p.compose(list(zip(R.gens, forms)))
+    with metered(exact_meter()):
+        assert LinearSubstitution.from_basis(R, basis)(p) == p.compose(list(zip(R.gens, forms)))
 
 
 def test_meter_refuses_before_the_step_that_would_pass_its_limit() -> None:
@@ -126,3 +130,24 @@ def test_meter_refuses_before_the_step_that_would_pass_its_limit() -> None:
     assert meter.spent == 10
     # Σ_m Π_j (⌊m_j/2⌋ + 1): x1^4 x2^3 → He_{4,2,0} × He_{3,1} = 6 terms, x3^1 → 1
     assert hermite_terms([(4, 3, 0), (0, 0, 1)]) == 7
+
+
+def test_the_open_meter_is_ambient_and_a_request_joins_one_of_its_limit() -> None:
+    """``charge`` counts against the meter open in the block; a request inside a request of the same limit is
+    part of it (one staircase, one budget), of another limit a request of its own; outside any, ``charge`` is a
+    programming error."""
+    from theory.budget import Meter, charge, exact_meter, numeric_meter, request
+
+    with pytest.raises(RuntimeError, match="outside a request"):
+        charge(1, "a")
+    outer = Meter(10, "MAX_TERM_OPERATIONS", "units", "do less")
+    with metered(outer):
+        with request(exact_meter) as joined:
+            charge(4, "a")
+        with request(numeric_meter) as other:
+            charge(7, "b")
+        with pytest.raises(ValueError, match="^analysis refused before c: .*MAX_TERM_OPERATIONS = 10 units"):
+            charge(7, "c")
+    assert joined is outer and outer.spent == 4 and other is not outer and other.spent == 7
+    with pytest.raises(RuntimeError):
+        charge(1, "d")
