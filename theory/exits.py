@@ -1,6 +1,6 @@
 """Exit statuses and the one-line failure policy of every command line (``theory``, ``sim``, ``verify``).
 
-One place for what a failure looks like to the user (issue 19): whatever goes wrong, a command line writes
+One place for what a failure looks like to the user: whatever goes wrong, a command line writes
 exactly one line ``"{prog}: …"`` on stderr — never a traceback — and exits with its documented status:
 
 * ``EXIT_OK`` = 0;

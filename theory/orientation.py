@@ -49,7 +49,7 @@ from theory.validate import Interval, check_scalar
 EXAMPLES = {1: "(4*x1 + x1**2 + x2)/2", 2: "(x1 + x1**2 + x2 - x2**2)/2"}  # §3.2: g = (σ1*(x1) + σ2*(x2))/2
 QUAD_POINTS = 60
 ACTIVATION = "relu"
-MAX_ETA = 1e6  # η̃ and α beyond these (or α below 1/MAX_ALPHA) overflow float64 in the quadrature (issue 19)
+MAX_ETA = 1e6  # η̃ and α beyond these (or α below 1/MAX_ALPHA) overflow float64 in the quadrature
 MAX_ALPHA = 1e6
 _ETA = Interval(float, 0, MAX_ETA, closed="right", what="the per-neuron step η̃, at most MAX_ETA")
 _ALPHA = Interval(float, 1 / MAX_ALPHA, MAX_ALPHA, what="α = n/d, between 1/MAX_ALPHA and MAX_ALPHA")

@@ -24,7 +24,7 @@ through ``x_w F(t)``; projecting ``x_v`` on ``span{1, Φ(t/c')}`` (``E[x_v Φ(t/
 
     R = c² (1 − m² / arcsin(m² + q²)),
 
-instead of §2.6's ``ε_pred(span v*, 1) = 0``. Found by this project (THEORY.md §2.6); other targets and
+instead of §2.6's ``ε_pred(span v*, 1) = 0`` (THEORY.md §2.6); other targets and
 activations are refused.
 
 **Estimation angle (any σ, any a_i).** The part of every neuron's step that all neurons share is ``μ1``

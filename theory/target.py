@@ -49,7 +49,7 @@ _KMAX = Interval(int, 1, 24, what="highest Hermite order of the numeric path")
 _BUDGET = Interval(int, 1_000, None, what="quadrature points in all")
 _R = Interval(int, 1, MAX_VARIABLES, what="number of variables")
 _NOISE = Interval(float, 0, None, what="the label-noise variance Δ")
-# limits of the integer parameters of a request, refused in one line before any work (issue 19 item 1)
+# limits of the integer parameters of a request, refused in one line before any work
 MAX_KAPPA = MAX_DEGREE  # readout exponent κ: beyond the degree of any accepted target nothing changes
 MAX_LEAP = MAX_DEGREE  # batch exponent ℓ of a staircase (leap, ell, batch_exponent): likewise
 MAX_STEPS = MAX_VARIABLES  # giant steps T: the staircase stops growing after at most r ≤ MAX_VARIABLES steps
