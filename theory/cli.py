@@ -242,25 +242,24 @@ def cmd_orientation(args: argparse.Namespace) -> tuple[str, dict]:
     return str(o), o.to_dict()
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, epilog=exit_help(), description="Symbolic questions about targets and activations "
-                "(THEORY.md §2; docs/theory.md explains each answer).")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+def _target_command(sub: argparse._SubParsersAction, name: str, help_: str) -> argparse.ArgumentParser:
+    """A subcommand about one target: the target, ``--r``, ``--method`` and ``--json``."""
+    s = sub.add_parser(name, help=help_, description=help_)
+    s.add_argument("target", help='target, e.g. "x1 + x1*x2" (variables x1..xr, + - * / **, activations)')
+    s.add_argument("--r", type=int, default=None,
+                   help="number of variables r (None: the largest index the target uses)")
+    s.add_argument("--method", choices=("auto", "exact", "numeric"), default="auto",
+                   help="exact: sympy, rational polynomials only; numeric: quadrature with a rank tolerance; "
+                        "auto: exact when the target allows it")
+    s.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    return s
 
-    def target_cmd(name: str, help_: str) -> argparse.ArgumentParser:
-        s = sub.add_parser(name, help=help_, description=help_)
-        s.add_argument("target", help='target, e.g. "x1 + x1*x2" (variables x1..xr, + - * / **, activations)')
-        s.add_argument("--r", type=int, default=None,
-                       help="number of variables r (None: the largest index the target uses)")
-        s.add_argument("--method", choices=("auto", "exact", "numeric"), default="auto",
-                       help="exact: sympy, rational polynomials only; numeric: quadrature with a rank tolerance; "
-                            "auto: exact when the target allows it")
-        s.add_argument("--json", action="store_true", help="print JSON instead of a table")
-        return s
 
-    def latex_flag(s: argparse.ArgumentParser) -> None:
-        s.add_argument("--latex", action="store_true", help="print a LaTeX tabular (booktabs) for a paper")
+def _latex_flag(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--latex", action="store_true", help="print a LaTeX tabular (booktabs) for a paper")
 
+
+def _add_hermite(sub: argparse._SubParsersAction) -> None:
     h = sub.add_parser("hermite", help="Hermite coefficients μ_k = E[σ He_k] of an activation",
                        description="Hermite coefficients μ_k = E[σ He_k] of an activation (§1, §2.7)")
     h.add_argument("activation", help='e.g. relu, tanh, He3, "u**3 - u", "relu[2:]"')
@@ -270,33 +269,41 @@ def build_parser() -> argparse.ArgumentParser:
     h.add_argument("--json", action="store_true", help="print JSON instead of a table")
     h.set_defaults(func=cmd_hermite)
 
-    target_cmd("analyze", "ℓ1, relevant subspace, staircase, leap index, hard directions").set_defaults(func=cmd_analyze)
+
+def _add_staircase_commands(sub: argparse._SubParsersAction) -> None:
+    """``analyze``, ``staircase``, ``leap``, ``error`` and ``stairway`` (THEORY.md §2)."""
+    s = _target_command(sub, "analyze", "ℓ1, relevant subspace, staircase, leap index, hard directions")
+    s.set_defaults(func=cmd_analyze)
     sigma_help = ('activation σ for the σ-aware answers (§2.8), e.g. relu, "relu + He3/6", "tanh(u + 0.5)"; '
                   "None: the generic answers only")
-    s = target_cmd("staircase", "the staircase U^0 ⊆ U^1 ⊆ … (Conjecture 1), generic and σ-aware")
+    s = _target_command(sub, "staircase", "the staircase U^0 ⊆ U^1 ⊆ … (Conjecture 1), generic and σ-aware")
     s.add_argument("--leap", type=int, default=1, help="ℓ of the leap-ℓ staircase (n ≍ d^ℓ per step; §2.5)")
     s.add_argument("--activation", default=None, help=sigma_help)
-    latex_flag(s)
+    _latex_flag(s)
     s.set_defaults(func=cmd_staircase)
-    s = target_cmd("leap", "leap index, hard directions and transition exponents")
+    s = _target_command(sub, "leap", "leap index, hard directions and transition exponents")
     s.add_argument("--steps", type=int, default=3, help="transition exponents for T = 1..steps giant steps (§2.5)")
     s.add_argument("--activation", default=None, help=sigma_help)
     s.set_defaults(func=cmd_leap)
-    s = target_cmd("error", "predicted error ε_pred(U, κ) for a learned subspace U")
+    s = _target_command(sub, "error", "predicted error ε_pred(U, κ) for a learned subspace U")
     s.add_argument("--learned", default="", help='comma-separated linear forms spanning U, e.g. "x1, x2 - x3" ("" = {0})')
     s.add_argument("--kappa", type=readout_exponent, nargs="+", default=[1],
                    help="readout exponents κ ≥ 0 (p, n₂ ≍ d^κ); a non-integer κ is read as ⌊κ⌋ (§2.6)")
     s.add_argument("--noise", type=float, default=0.0, help="label noise Δ added to the test error")
     s.set_defaults(func=cmd_error)
-    s = target_cmd("stairway", "the stairway to accuracy ε_pred(U^T, κ)")
+    s = _target_command(sub, "stairway", "the stairway to accuracy ε_pred(U^T, κ)")
     s.add_argument("--steps", type=int, default=3, help="last number of giant steps T")
     s.add_argument("--kappa", type=readout_exponent, nargs="+", default=[1, 2],
                    help="readout exponents κ ≥ 0 (p, n₂ ≍ d^κ); a non-integer κ is read as ⌊κ⌋ (§2.6)")
     s.add_argument("--batch-exponent", type=readout_exponent, default=1,
                    help="ℓ ≥ 1: n ≍ d^ℓ per step, U^T the leap-⌊ℓ⌋ staircase (§2.5)")
     s.add_argument("--activation", default=None, help=sigma_help)
-    latex_flag(s)
+    _latex_flag(s)
     s.set_defaults(func=cmd_stairway)
+
+
+def _add_single_index_commands(sub: argparse._SubParsersAction) -> None:
+    """``generative`` and ``reuse`` (THEORY.md §3.5)."""
     s = sub.add_parser("generative", help="generative exponent k* of a single-index link y = σ*(x1) (§3.5)",
                        description="generative exponent k* of y = σ*(x1) and, with --label-transform, the "
                                    "information exponent of T(y) (THEORY.md §3.5)")
@@ -306,11 +313,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--method", choices=("auto", "exact", "numeric"), default="auto", help="analysis of the link")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.set_defaults(func=cmd_generative)
-    s = target_cmd("reuse", "directions a second gradient step on a reused batch reaches at n ≍ d (§3.5)")
+    s = _target_command(sub, "reuse", "directions a second gradient step on a reused batch reaches at n ≍ d (§3.5)")
     s.add_argument("--learned", default=None, help='comma-separated linear forms spanning the learned U ("" = {0}; '
                    "None: U^1, what one giant step at n ≍ d learns)")
     s.add_argument("--max-power", type=int, default=4, help="largest j of the witnesses y^j He_α(x_U)")
     s.set_defaults(func=cmd_reuse)
+
+
+def _add_protocol_commands(sub: argparse._SubParsersAction) -> None:
+    """``orientation`` (THEORY.md §3.2) and ``report``."""
     s = sub.add_parser("orientation", help="population step-2 orientation of dklps-multi-step (§3.2, NB-orient)",
                        description="off-line component and cosine of the second step (THEORY.md §3.2)")
     s.add_argument("target", help='1 or 2 (the published examples) or a target in x1, x2 with C1 ≠ 0')
@@ -323,6 +334,14 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("targets", nargs="+", help="targets, each quoted")
     rp.add_argument("--json", action="store_true", help="print JSON instead of a table")
     rp.set_defaults(func=cmd_report)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, epilog=exit_help(), description="Symbolic questions about targets and activations "
+                "(THEORY.md §2; docs/theory.md explains each answer).")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for add in (_add_hermite, _add_staircase_commands, _add_single_index_commands, _add_protocol_commands):
+        add(sub)
     return p
 
 
