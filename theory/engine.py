@@ -7,7 +7,7 @@ accordingly. ``direction_groups`` is what the σ-aware staircase (§2.8) needs: 
 grouped by the total Hermite order ``|α| + k`` whose activation coefficient ``μ_{|α|+k}(σ)`` weights them.
 
 Every request is metered (:mod:`theory.budget`): a conditioning method is one request on a fresh meter
-(:meth:`Engine.meter`), or a part of the request in progress when one is open, so that one staircase
+(:meth:`AnalysisEngine.meter`), or a part of the request in progress when one is open, so that one staircase
 (:func:`theory.staircase.staircase_levels`) shares one budget over its levels.
 """
 
@@ -23,7 +23,7 @@ from theory.subspace import ExactSubspace, FloatSubspace
 Subspace = ExactSubspace | FloatSubspace
 
 
-class Engine(Protocol):
+class AnalysisEngine(Protocol):
     """What every engine computes for a target ``g: R^r → R`` (THEORY.md §2)."""
 
     r: int
@@ -87,4 +87,4 @@ class Engine(Protocol):
         ...
 
 
-__all__ = ["Engine", "Subspace"]
+__all__ = ["AnalysisEngine", "Subspace"]

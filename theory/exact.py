@@ -70,7 +70,7 @@ def _span(vectors: list, r: int) -> ExactSubspace:
 
 @dataclass(frozen=True)
 class ExactEngine:
-    """Exact §2 computations for ``g ∈ QQ[x1..xr]`` (the :class:`theory.engine.Engine` protocol).
+    """Exact §2 computations for ``g ∈ QQ[x1..xr]`` (the :class:`theory.engine.AnalysisEngine` protocol).
 
     Every request is metered (:mod:`theory.budget`): each step charges the request's meter first, and the request
     is refused before a step that would pass ``MAX_TERM_OPERATIONS``.

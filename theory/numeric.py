@@ -1,4 +1,4 @@
-"""Numeric analysis of any target by quadrature (THEORY.md §2; the :class:`theory.engine.Engine` protocol).
+"""Numeric analysis of any target by quadrature (THEORY.md §2; the :class:`theory.engine.AnalysisEngine` protocol).
 
 For a subspace ``V`` the target is evaluated on a tensor-product grid in rotated coordinates
 ``x = Q_V y + Q_W w`` (:mod:`theory.quadrature`; the Gaussian is rotation invariant). Contracting every

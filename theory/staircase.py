@@ -17,7 +17,7 @@ from functools import reduce
 
 from theory.budget import request
 from theory.display import MAX_REPR_LINES, compact, html_table, latex_rows, latex_span, latex_text
-from theory.engine import Engine, Subspace
+from theory.engine import AnalysisEngine, Subspace
 from theory.validate import Interval, check_scalar
 
 SYMMETRIC_STEP_MAX = 2  # directions one step (after the first) can add with the symmetric initialisation (§2.8)
@@ -39,11 +39,11 @@ class Blocked:
         return [{"step": self.step, "direction": v, "order": self.order} for v in self.space.vectors()]
 
 
-def staircase_levels(engine: Engine, leap: int, sigma: object = None
+def staircase_levels(engine: AnalysisEngine, leap: int, sigma: object = None
                      ) -> tuple[tuple[Subspace, ...], tuple[Blocked, ...]]:
     """``(U^0, …, U^∞)`` until the recursion stops growing (at most ``r`` steps), and what σ blocked. All levels
-    are one request (:func:`theory.budget.request` on :meth:`Engine.meter`; part of the request in progress when
-    one is open): a staircase beyond its budget is refused with a ``ValueError``.
+    are one request (:func:`theory.budget.request` on :meth:`AnalysisEngine.meter`; part of the request in
+    progress when one is open): a staircase beyond its budget is refused with a ``ValueError``.
 
     ``sigma``: ``None`` (generic, §2.4–2.5) or an :class:`theory.activations.Activation` (§2.8).
     """

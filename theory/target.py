@@ -31,7 +31,7 @@ import sympy
 
 from theory.activations import MAX_ORDER, Activation, activation, as_activation
 from theory.budget import check_tensor
-from theory.engine import Engine, Subspace
+from theory.engine import AnalysisEngine, Subspace
 from theory.exact import ExactEngine
 from theory.numeric import NumericEngine, numeric_engine
 from theory.parse import MAX_DEGREE, MAX_VARIABLES, parse_expression, target_variable
@@ -180,7 +180,7 @@ class Target:
                             if self.is_polynomial else None)
 
     @property
-    def engine(self) -> Engine:
+    def engine(self) -> AnalysisEngine:
         """The exact engine for rational polynomials (unless ``method="numeric"``), else the numeric one."""
         return self._cached(("engine",), lambda: ExactEngine(self._ring_element(), self.r, tuple(_variables(self.r)))
                             if self.exact else self._numeric_engine())

@@ -12,19 +12,19 @@ from sympy.polys.domains import QQ
 
 from theory import Target
 from theory.budget import exact_meter, metered
-from theory.engine import Engine
+from theory.engine import AnalysisEngine
 from theory.exact import ExactEngine
 from theory.numeric import NumericEngine
 from theory.polyalgebra import gaussian_expectation, gaussian_norm2, polynomial_ring
 
-PROTOCOL = sorted(name for name in vars(Engine) if not name.startswith("_") and name != "r")
+PROTOCOL = sorted(name for name in vars(AnalysisEngine) if not name.startswith("_") and name != "r")
 
 
 @pytest.mark.parametrize("cls", [ExactEngine, NumericEngine])
 def test_engines_have_every_protocol_member_with_the_same_signature(cls: type) -> None:
     for name in PROTOCOL:
         assert hasattr(cls, name), (cls.__name__, name)
-        proto = getattr(Engine, name)
+        proto = getattr(AnalysisEngine, name)
         if inspect.isfunction(proto):
             assert list(inspect.signature(getattr(cls, name)).parameters) == list(inspect.signature(proto).parameters)
 
