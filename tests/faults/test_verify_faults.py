@@ -26,6 +26,7 @@ CLAIMS_FILE = textwrap.dedent('''
 
     from verify import Claim, Ladder, Variant
     from verify.claims.base import Evaluation
+    from verify import Alternative
     from verify.rules import CONFIRMED, REFUTED, Decision
 
     TINY = dict(target="x1", p=8, n_test=64, block_size=16, readout="final")
@@ -49,7 +50,8 @@ CLAIMS_FILE = textwrap.dedent('''
 
     def claim(id, predict=lambda: {"bound": 2.0}, evaluate=test_error_below_bound, cfg=TINY, name=""):
         return Claim(id=id, source="fault suite", statement="a tiny run has a finite test error", kind="theorem",
-                     predict=predict, ladders=ladder(cfg, name), evaluate=evaluate)
+                     predict=predict, ladders=ladder(cfg, name), evaluate=evaluate,
+                     controls=(Alternative("a bound below any error", lambda p: {**p, "bound": -1.0}),))
 
 
     CLAIMS = [
