@@ -155,6 +155,21 @@ def fit_part(label: str, how: Law, values: Mapping[int, Sequence[float]], expect
     return dec, fit, entry
 
 
+def learned_parts(learned: np.ndarray, relevant: np.ndarray, runs: RunSet, arm: str, name: str,
+                  rest: Law = Law.DECAY) -> list["Part"]:
+    """The two statements of "``learned`` is learned, the rest of ``relevant`` is not" for one arm: ``s_min`` on
+    ``learned`` Θ(1), ``s_max`` on ``relevant ⊖ learned`` by ``rest`` (module docstring); ``name`` labels the space."""
+    from theory.subspace import complement_in
+
+    parts = []
+    if learned.shape[1]:
+        parts.append(Part(f"{arm}: s_min on {name}", Law.THETA1, space_values(runs, arm, learned, Law.THETA1), arm))
+    other = complement_in(relevant, learned)
+    if other.shape[1]:
+        parts.append(Part(f"{arm}: s_max on U*_rel ⊖ {name}", rest, space_values(runs, arm, other, rest), arm))
+    return parts
+
+
 @dataclass(frozen=True)
 class Part:
     """One scaling statement of a claim: ``values`` (``{d: [value per seed]}``) decided by ``rule``.

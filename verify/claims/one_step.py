@@ -49,10 +49,10 @@ import numpy as np
 from sim import as_basis
 from theory import Target
 from theory.overlap import OneStepOverlap
-from theory.subspace import complement_in
 from verify import rules
 from verify.claims.base import Alternative, Arm, Claim, Evaluation, Ladder, Plot, RunSet, Variant
-from verify.claims.common import NOISE_EXPONENT, Part, overlaps, scaling_evaluation, singular_value, space_values
+from verify.claims.common import (NOISE_EXPONENT, Part, learned_parts, overlaps, scaling_evaluation, singular_value,
+                                  space_values)
 from verify.fits import mean_ci
 from verify.rules import Decision, Law
 
@@ -172,13 +172,7 @@ def all_relevant_learned(pred: Mapping[str, Any]) -> dict[str, Any]:
 
 def _learnability_parts(pred: Mapping[str, Any], runs: RunSet, arm: str) -> list[Part]:
     V, U = _bases(pred)
-    parts = []
-    if V.shape[1]:
-        parts.append(Part(f"{arm}: s_min on U_1step", Law.THETA1, space_values(runs, arm, V, Law.THETA1), arm))
-    rest = complement_in(U, V)
-    if rest.shape[1]:
-        parts.append(Part(f"{arm}: s_max on U*_rel ⊖ U_1step", Law.DECAY, space_values(runs, arm, rest, Law.DECAY), arm))
-    return parts
+    return learned_parts(V, U, runs, arm, "U_1step")
 
 
 def _learnability_text(pred: Mapping[str, Any], arm: str) -> str:

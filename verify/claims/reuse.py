@@ -33,12 +33,11 @@ import numpy as np
 
 from sim import as_basis
 from theory import Target, dtapzk_dmft_curve, label_exponent, reuse_reach
-from theory.subspace import complement_in
 from verify import rules
 from verify.claims.base import Alternative, Claim, Evaluation, Ladder, Plot, RunSet, Variant
-from verify.claims.common import NOISE_EXPONENT, Part, overlaps, scaling_evaluation, space_values
+from verify.claims.common import NOISE_EXPONENT, Part, learned_parts, overlaps, scaling_evaluation
 from verify.extrapolation import fit_pooled
-from verify.rules import Decision, Law
+from verify.rules import Decision
 
 REUSE = dict(activation="relu", p=8, n_exp=1.0, n_scale=4.0, steps=2, lr0=5.0, readout="none")
 HE3 = "He3(x1)"
@@ -109,13 +108,7 @@ def _arms_prediction(arms: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------
 def _parts(pred: Mapping[str, Any], runs: RunSet, arm: str) -> list[Part]:
     L, U = as_basis(pred["learned_basis"], pred["r"]), as_basis(pred["relevant_basis"], pred["r"])
-    parts = []
-    if L.shape[1]:
-        parts.append(Part(f"{arm}: s_min on the learned space", Law.THETA1, space_values(runs, arm, L, Law.THETA1), arm))
-    rest = complement_in(U, L)
-    if rest.shape[1]:
-        parts.append(Part(f"{arm}: s_max on U*_rel ⊖ learned", Law.DECAY, space_values(runs, arm, rest, Law.DECAY), arm))
-    return parts
+    return learned_parts(L, U, runs, arm, "the learned space")
 
 
 def evaluate_arms(preds: Mapping[str, Any], runs: RunSet) -> Evaluation:
