@@ -41,8 +41,8 @@ import sympy
 from theory.hermite import hermite_e_coefficients
 from theory.piecewise import Piecewise
 from theory.polyeval import add, derivative, horner
-from theory.registry import NAMED, QUAD_DPS, REGISTRY
-from theory.series import NORMALIZATIONS, HermiteSeries
+from theory.registry import NAMED, QUAD_DPS, REGISTRY, Backend
+from theory.series import HermiteSeries, Normalization
 from theory.validate import Interval, Options, check_scalar
 
 MAX_ORDER = 64  # the highest Hermite order μ_k asked for (as theory.parse.MAX_EXPONENT, the largest He_k)
@@ -94,7 +94,7 @@ class Activation:
         exact = sympy.simplify(total) if len(methods) > 1 else total
         return exact, methods[0] if len(set(methods)) == 1 else "exact (closed form)"
 
-    def hermite(self, k: int, normalization: str = "expectation") -> sympy.Expr:
+    def hermite(self, k: int, normalization: Normalization = Normalization.EXPECTATION) -> sympy.Expr:
         """``μ_k``: ``E[σ He_k]`` by default (module docstring for the other normalisations)."""
         return self.hermite_series(k, normalization).coefficients[k]
 
@@ -103,14 +103,14 @@ class Activation:
         k = check_scalar(k, "Hermite order", ORDER)
         return "exact (order removed)" if k < self.min_order else self._raw(k)[1]
 
-    def hermite_series(self, kmax: int, normalization: str = "expectation") -> HermiteSeries:
+    def hermite_series(self, kmax: int, normalization: Normalization = Normalization.EXPECTATION) -> HermiteSeries:
         """``μ_0 … μ_kmax`` in the chosen normalisation, with the method of each.
 
         Parameters
         ----------
         kmax : int
             Highest order ``≥ 0``.
-        normalization : str
+        normalization : Normalization
             ``"expectation"``, ``"orthonormal"`` or ``"series"``.
 
         Returns
@@ -119,14 +119,11 @@ class Activation:
             ``kmax + 1`` coefficients and their methods.
         """
         kmax = check_scalar(kmax, "Hermite order", ORDER)
-        check_scalar(normalization, "normalization", Options(NORMALIZATIONS))
+        normalization = check_scalar(normalization, "normalization", Options(tuple(Normalization)))
         coeffs, methods = [], []
         for k in range(kmax + 1):
             c, m = (sympy.Integer(0), "exact (order removed)") if k < self.min_order else _cached_raw(self, k)
-            if normalization == "orthonormal":
-                c = c / sympy.sqrt(factorial(k))
-            elif normalization == "series":
-                c = c / factorial(k)
+            c = c / normalization.divisor(k)
             coeffs.append(c)
             methods.append(m)
         return HermiteSeries(self.spec, tuple(coeffs), tuple(methods), normalization)
@@ -201,15 +198,15 @@ class Activation:
         return sympy.Float(value, 30)
 
     # -- evaluation ------------------------------------------------------------------------
-    def _forms(self, backend: str) -> tuple[list, list[float]]:
-        if backend == "torch":
+    def _forms(self, backend: Backend) -> tuple[list, list[float]]:
+        if backend is Backend.TORCH:
             pairs = [REGISTRY[t.name].torch_pair() for t in self.terms]
         else:
             pairs = [(REGISTRY[t.name].np_fn, REGISTRY[t.name].np_deriv) for t in self.terms]
         parts = [(float(t.coef), float(t.a), float(t.b), f, df) for t, (f, df) in zip(self.terms, pairs)]
         return parts, [float(c) for c in self.polynomial_part()]
 
-    def _function(self, backend: str, deriv: bool) -> Callable:
+    def _function(self, backend: Backend, deriv: bool) -> Callable:
         parts, poly = self._forms(backend)
         if len(parts) == 1 and parts[0][:3] == (1.0, 1.0, 0.0) and not any(poly):
             return parts[0][4] if deriv else parts[0][3]  # one base function as it is (torch.relu for "relu")
@@ -226,15 +223,15 @@ class Activation:
 
     def numpy(self) -> Callable[[np.ndarray], np.ndarray]:
         """σ as a vectorised numpy function (float64)."""
-        return self._function("numpy", deriv=False)
+        return self._function(Backend.NUMPY, deriv=False)
 
     def numpy_derivative(self) -> Callable[[np.ndarray], np.ndarray]:
         """σ' (a.e.) as a vectorised numpy function (float64)."""
-        return self._function("numpy", deriv=True)
+        return self._function(Backend.NUMPY, deriv=True)
 
     def torch_pair(self) -> tuple[Callable, Callable]:
         """``(σ, σ')`` as torch functions of a tensor (any dtype/device; imports torch)."""
-        return self._function("torch", deriv=False), self._function("torch", deriv=True)
+        return self._function(Backend.TORCH, deriv=False), self._function(Backend.TORCH, deriv=True)
 
     def __str__(self) -> str:
         return self.spec

@@ -30,7 +30,8 @@ from theory.display import number_json
 from theory.exits import EXIT_BAD_INPUT, EXIT_OK, exit_help, run_command
 from theory.parse import parse_expression, target_variable
 from theory.staircase import Staircase
-from theory.target import Target
+from theory.series import Normalization
+from theory.target import Method, Target
 from theory.validate import AsciiNumbers
 
 
@@ -205,7 +206,7 @@ def cmd_stairway(args: argparse.Namespace) -> tuple[str, dict]:
 def cmd_report(args: argparse.Namespace) -> tuple[str, dict]:
     texts, datas = [], []
     for t in args.targets:
-        ns = argparse.Namespace(target=t, r=None, method="auto")
+        ns = argparse.Namespace(target=t, r=None, method=Method.AUTO)
         a_text, a_data = cmd_analyze(ns)
         g = _target(ns)
         sw = g.stairway(3, (1, 2))
@@ -248,7 +249,7 @@ def _target_command(sub: argparse._SubParsersAction, name: str, help_: str) -> a
     s.add_argument("target", help='target, e.g. "x1 + x1*x2" (variables x1..xr, + - * / **, activations)')
     s.add_argument("--r", type=int, default=None,
                    help="number of variables r (None: the largest index the target uses)")
-    s.add_argument("--method", choices=("auto", "exact", "numeric"), default="auto",
+    s.add_argument("--method", choices=tuple(Method), default=Method.AUTO,
                    help="exact: sympy, rational polynomials only; numeric: quadrature with a rank tolerance; "
                         "auto: exact when the target allows it")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -264,7 +265,7 @@ def _add_hermite(sub: argparse._SubParsersAction) -> None:
                        description="Hermite coefficients μ_k = E[σ He_k] of an activation (§1, §2.7)")
     h.add_argument("activation", help='e.g. relu, tanh, He3, "u**3 - u", "relu[2:]"')
     h.add_argument("--kmax", type=int, default=6, help="highest order k")
-    h.add_argument("--normalization", choices=("expectation", "orthonormal", "series"), default="expectation",
+    h.add_argument("--normalization", choices=tuple(Normalization), default=Normalization.EXPECTATION,
                    help="expectation: E[σ He_k]; orthonormal: E[σ He_k]/√k!; series: E[σ He_k]/k!")
     h.add_argument("--json", action="store_true", help="print JSON instead of a table")
     h.set_defaults(func=cmd_hermite)
@@ -310,7 +311,7 @@ def _add_single_index_commands(sub: argparse._SubParsersAction) -> None:
     s.add_argument("link", help='single-index link in x1, e.g. "He3(x1)", "abs(x1)"')
     s.add_argument("--label-transform", default=None, help='T as an expression in y, e.g. "y**3", "tanh(y)"')
     s.add_argument("--standardize", action="store_true", help="use y = σ*(z)/√E[σ*²] (e.g. He3/√6)")
-    s.add_argument("--method", choices=("auto", "exact", "numeric"), default="auto", help="analysis of the link")
+    s.add_argument("--method", choices=tuple(Method), default=Method.AUTO, help="analysis of the link")
     s.add_argument("--json", action="store_true", help="print JSON instead of a table")
     s.set_defaults(func=cmd_generative)
     s = _target_command(sub, "reuse", "directions a second gradient step on a reused batch reaches at n ≍ d (§3.5)")

@@ -14,18 +14,19 @@ import numpy as np
 import sympy
 
 from theory.activations import activation
+from theory.registry import Backend
+from theory.validate import Options, check_scalar
 
 
-def compile_expression(expr: sympy.Expr, variables: list[sympy.Symbol], backend: str) -> Callable:
-    """``X (n, r) ↦ expr(X) (n,)`` for ``backend`` in ``{"numpy", "torch"}``."""
-    if backend not in ("numpy", "torch"):
-        raise ValueError(f"backend must be 'numpy' or 'torch'; got {backend!r}")
+def compile_expression(expr: sympy.Expr, variables: list[sympy.Symbol], backend: Backend) -> Callable:
+    """``X (n, r) ↦ expr(X) (n,)`` with the array library ``backend`` (``"numpy"`` or ``"torch"``)."""
+    backend = check_scalar(backend, "backend", Options(tuple(Backend)))
     index = {v: i for i, v in enumerate(variables)}
     funcs: dict[str, Callable] = {}
     for f in expr.atoms(sympy.Function):
         name = f.func.__name__
         act = activation(name)
-        funcs[name] = act.numpy() if backend == "numpy" else act.torch_pair()[0]
+        funcs[name] = act.numpy() if backend is Backend.NUMPY else act.torch_pair()[0]
 
     def walk(e: sympy.Expr, X: object) -> object:
         if e.is_Symbol:

@@ -22,11 +22,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
 
+from theory.validate import Options, check_scalar
+
 DTAPZK_FILE = Path(__file__).parent / "reference" / "dtapzk_dmft.json"
+
+
+class Source(StrEnum):
+    """Which of the published curves: the DMFT solution or the authors' finite-``D`` simulation mean."""
+
+    DMFT = "dmft"
+    SIM = "sim"
 
 
 @dataclass(frozen=True)
@@ -48,15 +58,14 @@ class DmftCurve:
     protocol: dict
     provenance: dict
 
-    def projected(self, direction: object, source: str = "dmft") -> np.ndarray:
+    def projected(self, direction: object, source: Source = Source.DMFT) -> np.ndarray:
         """``Σ_k m[t, i, k] u_k`` for a direction ``u`` of the teacher plane (e.g. ``v* = C1/‖C1‖``), shape
         ``(steps, neurons)``; ``source`` is ``"dmft"`` or ``"sim"`` (the simulation's mean)."""
         u = np.asarray(direction, dtype=float).reshape(-1)
         if u.shape != (self.dmft.shape[2],) or not np.all(np.isfinite(u)):
             raise ValueError(f"direction must be {self.dmft.shape[2]} finite numbers; got {direction!r}")
-        if source not in ("dmft", "sim"):
-            raise ValueError(f"source must be 'dmft' or 'sim'; got {source!r}")
-        return (self.dmft if source == "dmft" else self.sim_mean) @ u
+        source = check_scalar(source, "source", Options(tuple(Source)))
+        return (self.dmft if source is Source.DMFT else self.sim_mean) @ u
 
     def __str__(self) -> str:
         rows = [f"[DTAPZK] DMFT, {self.protocol['target']}, α = {self.protocol['alpha']}, lr = {self.protocol['lr']}, "
@@ -88,4 +97,4 @@ def dtapzk_dmft_curve() -> DmftCurve:
                      tuple(raw["protocol"]["a"]), raw["protocol"], raw["provenance"])
 
 
-__all__ = ["DTAPZK_FILE", "DmftCurve", "dtapzk_dmft_curve"]
+__all__ = ["DTAPZK_FILE", "DmftCurve", "Source", "dtapzk_dmft_curve"]

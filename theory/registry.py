@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from fractions import Fraction
 from functools import lru_cache
 from math import comb
@@ -36,6 +37,13 @@ QUAD_DPS = 50
 # the highest order μ_k computed by quadrature (no closed form): ~0.3 s per order at 50 digits near this order
 MAX_QUADRATURE_ORDER = 24
 _ZERO, _ONE = sympy.Integer(0), sympy.Integer(1)
+
+
+class Backend(StrEnum):
+    """The array library a function is evaluated with (its numpy or its torch form)."""
+
+    NUMPY = "numpy"
+    TORCH = "torch"
 
 
 @dataclass(frozen=True)
@@ -209,4 +217,4 @@ REGISTRY: dict[str, Entry] = {
 NAMED = tuple(REGISTRY)
 KINKED = tuple(name for name, e in REGISTRY.items() if not e.smooth)
 
-__all__ = ["Entry", "KINKED", "NAMED", "QUAD_DPS", "REGISTRY"]
+__all__ = ["Backend", "Entry", "KINKED", "NAMED", "QUAD_DPS", "REGISTRY"]

@@ -7,12 +7,25 @@ Normalisations, by name: ``"expectation"`` is ``E[σ He_k]``; ``"orthonormal"`` 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 import sympy
 
 from theory.display import compact
 
-NORMALIZATIONS = ("expectation", "orthonormal", "series")
+
+class Normalization(StrEnum):
+    """How a coefficient ``E[σ He_k]`` is scaled (module docstring)."""
+
+    EXPECTATION = "expectation"
+    ORTHONORMAL = "orthonormal"
+    SERIES = "series"
+
+    def divisor(self, k: int) -> sympy.Expr:
+        """``1``, ``√k!`` or ``k!``: the coefficient is ``E[σ He_k]`` divided by this."""
+        f = sympy.factorial(k)
+        return {Normalization.EXPECTATION: sympy.Integer(1), Normalization.ORTHONORMAL: sympy.sqrt(f),
+                Normalization.SERIES: f}[self]
 
 
 @dataclass(frozen=True)
@@ -22,7 +35,7 @@ class HermiteSeries:
     activation: str
     coefficients: tuple[sympy.Expr, ...]
     methods: tuple[str, ...]
-    normalization: str
+    normalization: Normalization
 
     def __str__(self) -> str:
         head = f"Hermite coefficients of {self.activation} ({_NORM_TEXT[self.normalization]})"
@@ -66,3 +79,6 @@ def _show(c: sympy.Expr) -> str:
 
 def _approx(c: sympy.Expr) -> str:
     return str(sympy.N(c, 30)) if c != 0 else "0"
+
+
+__all__ = ["HermiteSeries", "Normalization"]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 
 import numpy as np
 import sympy
@@ -36,12 +37,11 @@ from theory.exact import ExactEngine
 from theory.numeric import NumericEngine, numeric_engine
 from theory.parse import MAX_DEGREE, MAX_VARIABLES, parse_expression, target_variable
 from theory.polyalgebra import expand_in_ring, rational_polynomial
-from theory.registry import NAMED
+from theory.registry import NAMED, Backend
 from theory.staircase import Staircase, Transitions, staircase_levels
 from theory.stairway import Stairway
 from theory.validate import Interval, Options, check_scalar
 
-METHODS = ("auto", "exact", "numeric")
 DEFAULT_BUDGET = 2_000_000
 DEFAULT_KMAX = 6
 _TOL = Interval(float, 0, 1, closed="neither", what="relative rank tolerance")
@@ -70,6 +70,14 @@ def _sigma(act: str | Activation | None) -> Activation | None:
     return None if act is None else as_activation(act)
 
 
+class Method(StrEnum):
+    """How a target's §2 analysis is computed: exact rational arithmetic or quadrature."""
+
+    AUTO = "auto"  # exact for polynomials with rational coefficients, numeric otherwise
+    EXACT = "exact"
+    NUMERIC = "numeric"
+
+
 @dataclass(frozen=True)
 class Target:
     """A target ``g*(x)``, ``x ∈ R^r`` (THEORY §1), with its §2 analysis.
@@ -80,7 +88,7 @@ class Target:
         ``g`` in the real symbols ``x1..xr`` (use :meth:`parse` for strings).
     r : int
         Number of variables (``1 ≤ r ≤ MAX_VARIABLES``).
-    method : str
+    method : Method
         ``"auto"`` (exact for rational polynomials, else numeric), ``"exact"`` or ``"numeric"``.
     tol : float or None
         Relative rank tolerance of the numeric path (default ``1e-6``; ``1e-3`` when the kinks are not on
@@ -95,7 +103,7 @@ class Target:
 
     expr: sympy.Expr
     r: int
-    method: str = "auto"
+    method: Method = Method.AUTO
     tol: float | None = None
     kmax: int | None = None
     budget: int = DEFAULT_BUDGET
@@ -104,7 +112,7 @@ class Target:
 
     # -- construction ---------------------------------------------------------
     @classmethod
-    def parse(cls, text: str, r: int | None = None, method: str = "auto", tol: float | None = None,
+    def parse(cls, text: str, r: int | None = None, method: Method = Method.AUTO, tol: float | None = None,
               kmax: int | None = None, budget: int = DEFAULT_BUDGET) -> Target:
         """Parse ``text`` (variables ``x1..xr``, numbers, ``+ - * / **``, ``He_k``, activations).
 
@@ -121,11 +129,11 @@ class Target:
 
     def __post_init__(self) -> None:
         check_scalar(self.r, "r", _R)
-        check_scalar(self.method, "method", Options(METHODS))
+        object.__setattr__(self, "method", check_scalar(self.method, "method", Options(tuple(Method))))
         check_scalar(self.tol, "tol", _TOL, allow_none=True)
         check_scalar(self.kmax, "kmax", _KMAX, allow_none=True)
         check_scalar(self.budget, "budget", _BUDGET)
-        if self.method == "exact" and not self.is_rational_polynomial:
+        if self.method is Method.EXACT and not self.is_rational_polynomial:
             raise ValueError(f"method='exact' needs a polynomial with rational coefficients; {self} is not")
 
     def compose(self, R: object) -> Target:
@@ -141,7 +149,7 @@ class Target:
         rational = all(x.is_Rational for x in M)
         expand = expand_in_ring if rational and self.is_rational_polynomial else sympy.expand  # the same result
         return replace(self, expr=expand(expr) if self.is_polynomial else expr,
-                       method=self.method if self.method != "exact" or rational else "auto", text=f"({self.label})∘R")
+                       method=self.method if self.method is not Method.EXACT or rational else Method.AUTO, text=f"({self.label})∘R")
 
     # -- properties -----------------------------------------------------------
     def _cached(self, key: tuple, compute: Callable[[], object]) -> object:
@@ -169,7 +177,7 @@ class Target:
     @property
     def exact(self) -> bool:
         """True when the analysis is exact rational arithmetic."""
-        return self.method != "numeric" and self.is_rational_polynomial
+        return self.method is not Method.NUMERIC and self.is_rational_polynomial
 
     @property
     def degree(self) -> int | None:
@@ -201,7 +209,7 @@ class Target:
         return self.engine.describe()
 
     # -- evaluation -----------------------------------------------------------
-    def evaluator(self, backend: str = "numpy") -> Callable:
+    def evaluator(self, backend: Backend = Backend.NUMPY) -> Callable:
         """``g`` as a vectorised function of an array ``X`` of shape ``(n, r)`` → ``(n,)``.
 
         ``backend="numpy"`` (float64) or ``"torch"`` (any dtype/device; torch imported here).
@@ -403,7 +411,7 @@ class Target:
     def orders_below(self, ell: int) -> Target:
         """The part of ``g`` with Hermite orders ``< ℓ``: ``Σ_{|α|<ℓ} c_α He_α/α!`` (what preprocessing removes)."""
         ell = _int(ell, "ell", 0, MAX_ORDER + 1, "MAX_ORDER + 1")
-        return replace(self, expr=self.engine.low_orders(ell), method="auto", text=f"orders<{ell} of {self.label}")
+        return replace(self, expr=self.engine.low_orders(ell), method=Method.AUTO, text=f"orders<{ell} of {self.label}")
 
     # -- display -----------------------------------------------------------------
     def __str__(self) -> str:
@@ -416,4 +424,4 @@ class Target:
         return f"$g^*(x) = {sympy.latex(self.expr)}$"
 
 
-__all__ = ["MAX_KAPPA", "MAX_LEAP", "MAX_STEPS", "Target", "activation"]
+__all__ = ["MAX_KAPPA", "MAX_LEAP", "MAX_STEPS", "Method", "Target", "activation"]

@@ -24,9 +24,25 @@ import math
 import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
-CLOSED = ("both", "left", "right", "neither")
+
+class Closed(StrEnum):
+    """Which ends of an :class:`Interval` belong to it."""
+
+    BOTH = "both"
+    LEFT = "left"
+    RIGHT = "right"
+    NEITHER = "neither"
+
+    @property
+    def low_in(self) -> bool:
+        return self in (Closed.BOTH, Closed.LEFT)
+
+    @property
+    def high_in(self) -> bool:
+        return self in (Closed.BOTH, Closed.RIGHT)
 
 
 @dataclass(frozen=True)
@@ -42,21 +58,19 @@ class Interval:
     type: type
     low: float | None = None
     high: float | None = None
-    closed: str = "both"
+    closed: Closed = Closed.BOTH
     what: str = ""
 
     def __post_init__(self) -> None:
         if self.type not in (int, float):
             raise ValueError(f"Interval type must be int or float; got {self.type!r}")
-        if self.closed not in CLOSED:
-            raise ValueError(f"Interval closed must be one of {', '.join(CLOSED)}; got {self.closed!r}")
+        object.__setattr__(self, "closed", check_scalar(self.closed, "Interval closed", Options(tuple(Closed))))
 
     def describe(self, plural: bool = False) -> str:
         """The interval in words: ``"a finite number > 0 (α = n/d)"`` (``plural``: ``"finite numbers > 0 …"``)."""
         kind = ("integers" if plural else "an integer") if self.type is int else \
             ("finite numbers" if plural else "a finite number")
-        lo_in = self.closed in ("both", "left")
-        hi_in = self.closed in ("both", "right")
+        lo_in, hi_in = self.closed.low_in, self.closed.high_in
         if self.low is not None and self.high is not None:
             text = f"{kind} in {'[' if lo_in else '('}{_num(self.low)}, {_num(self.high)}{']' if hi_in else ')'}"
         elif self.low is not None:
@@ -87,8 +101,7 @@ class Interval:
         return out
 
     def contains(self, x: float) -> bool:
-        lo_in = self.closed in ("both", "left")
-        hi_in = self.closed in ("both", "right")
+        lo_in, hi_in = self.closed.low_in, self.closed.high_in
         if self.low is not None and (x < self.low or (x == self.low and not lo_in)):
             return False
         if self.high is not None and (x > self.high or (x == self.high and not hi_in)):
@@ -98,7 +111,8 @@ class Interval:
 
 @dataclass(frozen=True)
 class Options:
-    """One of a fixed set of values (strings, as a rule)."""
+    """One of a fixed set of values (the members of a ``StrEnum``, as a rule); :meth:`convert` returns the
+    option itself, so a string naming an enum member comes back as the member."""
 
     values: tuple[Any, ...]
 
@@ -110,7 +124,7 @@ class Options:
             value = value.strip()
         if value not in self.values:
             raise ValueError("not an option")
-        return value
+        return self.values[self.values.index(value)]
 
     def contains(self, x: object) -> bool:
         return True
@@ -182,9 +196,9 @@ def check_array(value: Any, name: str, constraint: Interval) -> Any:
     arr = np.asarray(value, dtype=float)
     ok = np.isfinite(arr)
     if constraint.low is not None:
-        ok &= arr >= constraint.low if constraint.closed in ("both", "left") else arr > constraint.low
+        ok &= arr >= constraint.low if constraint.closed.low_in else arr > constraint.low
     if constraint.high is not None:
-        ok &= arr <= constraint.high if constraint.closed in ("both", "right") else arr < constraint.high
+        ok &= arr <= constraint.high if constraint.closed.high_in else arr < constraint.high
     if not np.all(ok):
         raise ValueError(f"{name} must be {constraint.describe(plural=True)}; got {value!r}")
     return arr
@@ -220,5 +234,5 @@ def _num(x: float) -> str:
     return f"{x:g}" if isinstance(x, float) else str(x)
 
 
-__all__ = ["AsciiNumbers", "Boolean", "Constraint", "Interval", "Options", "check_array", "check_params",
+__all__ = ["AsciiNumbers", "Boolean", "Closed", "Constraint", "Interval", "Options", "check_array", "check_params",
            "check_scalar"]
