@@ -16,7 +16,7 @@ def evaluate(pred, runs):
 
 
 CLAIMS = [Claim(
-    id="MY-single", source="my notes", kind="conjecture",
+    id="MY-single", source="my notes", status="conjecture",
     statement="n ≍ d learns only C_1 of x1 + x2·x3",
     predict=lambda: one_step_prediction(CONFIG["target"], 1, False, CONFIG["activation"]),
     ladders={"smoke": Ladder((Variant("", CONFIG, (16, 32)),), 2),

@@ -29,7 +29,7 @@ from sim.zhou_ge import (
     snapshot,
     stage1,
 )
-from sim.zhou_ge.cli import main
+from sim.cli import main
 from theory.arccos import StudentTeacher
 
 F64 = torch.float64
@@ -192,12 +192,12 @@ def test_store_roundtrip_and_cli(tmp_path, capsys) -> None:  # noqa: ANN001 - py
     again = run_many([(cfg, 1)], store, progress=False, on_record=lambda r, c: flags.append(c))[0]
     cached, cached2 = flags
     assert not cached and cached2 and again["phases"] == rec["phases"] and len(store) == 1
-    code = main(["--d", "8", "--m", "8", "--m-star", "2", "--phases", "2", "--max-steps-per-phase", "20",
+    code = main(["zg", "--d", "8", "--m", "8", "--m-star", "2", "--phases", "2", "--max-steps-per-phase", "20",
                  "--record-every", "10", "--store", str(tmp_path / "r.sqlite"), "--no-progress", "--device", "cpu",
                  "--seed0", "1"])
     out = capsys.readouterr().out
     assert code == 0 and "from store" in out and "λ" in out
-    assert main(["--m", "7", "--store", str(tmp_path / "r.sqlite")]) == 2
+    assert main(["zg", "--m", "7", "--store", str(tmp_path / "r.sqlite")]) == 2
     assert "m must be even" in capsys.readouterr().err
 
 

@@ -82,7 +82,7 @@ from typing import Any
 from theory import Target
 from theory.overlap import estimation_angle, protocol_floor
 from verify import rules
-from verify.claims.base import Alternative, Claim, Evaluation, Ladder, Plot, RunSet, Variant
+from verify.claims.base import Alternative, Claim, Evaluation, Ladder, Plot, RunSet, Status, Variant
 from verify.claims.common import test_error
 from verify.extrapolation import Extrapolation, fit_extrapolation
 from verify.rules import Decision
@@ -313,7 +313,7 @@ C3_DIMS = {"smoke": (16, 32), "quick": (128, 181, 256, 362, 512), "full": (128, 
 C3_SEEDS = {"smoke": 2, "quick": 6, "full": 6}
 
 T2_ERROR = Claim(
-    id="T2-error", source="[DKLPS] Thm 2", kind="theorem",
+    id="T2-error", source="[DKLPS] Thm 2", status=Status.THEOREM,
     statement="κ = 1 readout: test error → ε_pred(U^T, 1) (extrapolated in d)",
     predict=_err_predict,
     ladders=ERR_LADDERS,
@@ -326,7 +326,7 @@ T2_ERROR = Claim(
     controls=(Alternative("nothing learned: ε = ε_pred({0}, 1) at every T", nothing_learned),))
 
 RF_SEP = Claim(
-    id="RF-sep", source="[DKLPS] §lazy vs feature learning", kind="theorem",
+    id="RF-sep", source="[DKLPS] §lazy vs feature learning", status=Status.THEOREM,
     statement="T = 0 error equals the RF baseline and exceeds the trained error by the predicted gap",
     predict=_err_predict,
     ladders=ERR_LADDERS,
@@ -339,7 +339,7 @@ RF_SEP = Claim(
     controls=(Alternative("no gap: one step gains nothing over random features", no_gap),))
 
 C3_ERROR = Claim(
-    id="C3-error", source="[DKLPS] Conj 3", kind="conjecture",
+    id="C3-error", source="[DKLPS] Conj 3", status=Status.CONJECTURE,
     statement="κ1 ≠ κ2: error ≥ ε_pred(U, min(κ1, κ2)) — evidence, open question",
     predict=lambda: c3_prediction(C3["target"]),
     ladders={prof: Ladder((Variant("", C3, C3_DIMS[prof], C3_READOUT),), C3_SEEDS[prof]) for prof in C3_DIMS},

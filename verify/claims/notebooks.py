@@ -36,7 +36,7 @@ import numpy as np
 from scipy.stats import t as student_t
 
 from verify import rules
-from verify.claims.base import Alternative, Arm, Claim, Evaluation, Ladder, Plot, Record, RunSet, Variant
+from verify.claims.base import Alternative, Arm, Claim, Evaluation, Ladder, Plot, Record, RunSet, Status, Variant
 from verify.claims.orient import NB_ORIENT
 from verify.rules import Decision
 
@@ -199,7 +199,7 @@ PUBLISHED_LADDER = Ladder(_one_step_arms(tuple(PUBLISHED_ERRORS), ONE_STEP_SEEDS
                           ONE_STEP_SEEDS)  # the published size in quick (on request) and full alike
 
 NB_ONE_STEP = Claim(
-    id="NB-one-step", source="THEORY §3.2, [DKLPS] single_step notebook", kind="conjecture",
+    id="NB-one-step", source="THEORY §3.2, [DKLPS] single_step notebook", status=Status.CONJECTURE,
     statement="the dklps-one-step protocol reproduces the authors' published test errors at κ = 1.3, 1.65, 2 "
               "within the spread over full seeds",
     predict=one_step_prediction,

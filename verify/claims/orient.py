@@ -37,7 +37,7 @@ from theory import Target
 from theory.orientation import step2_orientation
 from theory.subspace import complement_in
 from verify import rules
-from verify.claims.base import Alternative, Arm, Claim, Evaluation, Ladder, Plot, Record, RunSet, Variant
+from verify.claims.base import Alternative, Arm, Claim, Evaluation, Ladder, Plot, Record, RunSet, Status, Variant
 from verify.claims.common import NOISE_EXPONENT, decide_fit, fit_or_none, series
 from verify.extrapolation import Pooled, fit_pooled
 from verify.rules import Decision, Law
@@ -262,7 +262,7 @@ def _orient_arms(dims: tuple[int, ...], p: int, steps: int) -> tuple[Variant, ..
 
 
 NB_ORIENT = Claim(
-    id="NB-orient", source="THEORY §3.2, [DKLPS] multiple_steps notebook", kind="conjecture",
+    id="NB-orient", source="THEORY §3.2, [DKLPS] multiple_steps notebook", status=Status.CONJECTURE,
     statement="dklps-multi-step: step 1 on the v* line (off-line ≍ d^-1/2); from step 2 both examples leave it, "
               "the off-line cosine's limit c at theory's population value (ex1 ≈ 0.035, ex2 ≈ 0.14); the notebook's "
               "\"example 1 stays\" is refuted",

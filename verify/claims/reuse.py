@@ -34,7 +34,7 @@ import numpy as np
 from sim import as_basis
 from theory import Target, dtapzk_dmft_curve, label_exponent, reuse_reach
 from verify import rules
-from verify.claims.base import Alternative, Claim, Evaluation, Ladder, Plot, RunSet, Variant
+from verify.claims.base import Alternative, Claim, Evaluation, Ladder, Plot, RunSet, Status, Variant
 from verify.claims.common import NOISE_EXPONENT, Part, learned_parts, overlaps, scaling_evaluation
 from verify.extrapolation import fit_pooled
 from verify.rules import Decision
@@ -233,7 +233,7 @@ def _ladders(arms: Any, dims: Mapping[str, tuple[int, ...]], seeds: Mapping[str,
 
 
 BR_REUSE = Claim(
-    id="BR-reuse", source="[DTAPZK], THEORY §3.5", kind="conjecture",
+    id="BR-reuse", source="[DTAPZK], THEORY §3.5", status=Status.CONJECTURE,
     statement="2 steps on one batch, n = 4d: He3(x1) reaches a Θ(1) overlap; with fresh batches it stays ≍ d^-1/2",
     predict=lambda: _arms_prediction({"reuse": reuse_arm(HE3), "fresh": fresh_arm(HE3)}),
     ladders=_ladders(lambda dims: [Variant("reuse", {**REUSE, "target": HE3, "batch": "reuse"}, dims),
@@ -246,7 +246,7 @@ BR_REUSE = Claim(
     controls=(Alternative("reuse learns no more than fresh batches ({0})", as_fresh),))
 
 BR_EVEN = Claim(
-    id="BR-even", source="[DTAPZK], THEORY §3.5", kind="conjecture",
+    id="BR-even", source="[DTAPZK], THEORY §3.5", status=Status.CONJECTURE,
     statement="even links (He2(x1), |x1|, x1x2) stay ≍ d^-1/2 after 2 reused steps at n = 4d",
     predict=lambda: _arms_prediction({t: reuse_arm(t) for t in EVEN}),
     ladders=_ladders(lambda dims: [Variant(t, {**REUSE, "target": t, "batch": "reuse"}, dims) for t in EVEN],
@@ -258,7 +258,7 @@ BR_EVEN = Claim(
 
 LABEL = {**REUSE, "steps": 1, "batch": "fresh"}
 GE_LABELS = Claim(
-    id="GE-labels", source="[Damian et al. 2024], THEORY §3.5", kind="conjecture",
+    id="GE-labels", source="[Damian et al. 2024], THEORY §3.5", status=Status.CONJECTURE,
     statement="one step on T(y) = tanh(y/√6) learns He3(x1) at n ≍ d (Θ(1)), raw labels do not (≍ d^-1/2); "
               "for He2(x1) the transform does not help",
     predict=lambda: _arms_prediction({"He3 tanh": label_arm(HE3, TANH), "He3 raw": label_arm(HE3, None),
@@ -273,7 +273,7 @@ GE_LABELS = Claim(
     controls=(Alternative("raw labels learn He3(x1) at n ≍ d", raw_learns),))
 
 BR_DMFT = Claim(
-    id="BR-dmft", source="[DTAPZK] IdePHICS/benefit-reusing-batch, THEORY §3.5", kind="conjecture",
+    id="BR-dmft", source="[DTAPZK] IdePHICS/benefit-reusing-batch, THEORY §3.5", status=Status.CONJECTURE,
     statement="dtapzk-reuse at d ≥ 10^5 (exact engine, §3.4) matches the authors' published DMFT overlaps per step",
     predict=dmft_prediction,
     ladders={prof: Ladder((Variant("", {"protocol": DMFT_PROTOCOL}, dims),), DMFT_SEEDS[prof])

@@ -37,7 +37,7 @@ from theory import Target
 from theory.subspace import complement_in
 from verify import rules
 from verify.rules import Law
-from verify.claims.base import Alternative, Claim, Evaluation, Ladder, Plot, RunSet, Variant
+from verify.claims.base import Alternative, Claim, Evaluation, Ladder, Plot, RunSet, Status, Variant
 from verify.claims.common import NOISE_EXPONENT, Part, overlaps, scaling_evaluation, space_values
 
 STAIR_TARGET = "x1 + x1*x2 + x1*x2*x3"
@@ -281,7 +281,7 @@ def _statistic(p: int) -> str:
 STAIR_RULE = f"new levels: {rules.theta1_text()}; U*_rel ⊖ U^t_σ: {rules.exponent_text(NOISE_EXPONENT)}"
 
 C1_STAIR = Claim(
-    id="C1-stair", source="[DKLPS] Conj 1, THEORY §2.8", kind="conjecture",
+    id="C1-stair", source="[DKLPS] Conj 1, THEORY §2.8", status=Status.CONJECTURE,
     statement="T steps, n ≍ d: overlap on U^t stays Θ(1) as d grows, on U*_rel ⊖ U^t decays with exponent ≈ −1/2",
     predict=_predict,
     ladders=_ladders(STAIR["p"], DIMS),
@@ -291,7 +291,7 @@ C1_STAIR = Claim(
     controls=(Alternative("the staircase one step ahead (U^t = U^{t+1}_σ: U^1 = span(e1, e2))", one_step_ahead),))
 
 C1_STAIR_P = Claim(
-    id="C1-stair-p", source="THEORY §3, §2.4", kind="conjecture",
+    id="C1-stair-p", source="THEORY §3, §2.4", status=Status.CONJECTURE,
     statement=f"C1-stair at width p = {WIDE_P} with s_p = 1/p (the network scale of the authors' code)",
     predict=_predict,
     ladders=_ladders(WIDE_P, WIDE_DIMS),
@@ -301,7 +301,7 @@ C1_STAIR_P = Claim(
     controls=(Alternative("the staircase one step ahead (U^t = U^{t+1}_σ: U^1 = span(e1, e2))", one_step_ahead),))
 
 C1_SIGMA = Claim(
-    id="C1-σ", source="THEORY §2.8", kind="conjecture",
+    id="C1-σ", source="THEORY §2.8", status=Status.CONJECTURE,
     statement=f"g = {STAIR_TARGET.replace('*', '')}, {STEPS} steps, n ≍ d: with {BLIND_SIGMA} (μ3 = 0) the e3 overlap "
               f"decays like d^-1/2 at every step; with {STAIR_SIGMA} (μ1μ2μ3 ≠ 0) it is Θ(1) from step 3 on",
     predict=_predict_sigma,

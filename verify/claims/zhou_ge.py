@@ -32,7 +32,7 @@ import numpy as np
 
 from sim.zhou_ge import KIND
 from verify import rules
-from verify.claims.base import Alternative, Claim, Evaluation, Ladder, Plot, Record, RunSet, Variant
+from verify.claims.base import Alternative, Claim, Evaluation, Ladder, Plot, Record, RunSet, Status, Variant
 from verify.claims.common import fit_part
 from verify.fits import mean_ci
 from verify.rules import Decision, Law
@@ -282,7 +282,7 @@ Z1_LOCAL = Claim(
     id="Z1-local", source="[ZG] Thm 3.1 (local convergence), THEORY §4 (Z1)",
     statement="once the loss is below a threshold, GD on L_λ with decreasing λ drives the far mass → 0, the "
               "mass near each teacher → |a*_j| and the loss → 0 as λ → 0",
-    kind="theorem", predict=lambda: zg_prediction("Z1"), ladders=LADDERS, evaluate=evaluate_z1,
+    status=Status.THEOREM, predict=lambda: zg_prediction("Z1"), ladders=LADDERS, evaluate=evaluate_z1,
     statistic="per-phase far mass, population loss, max_j |Σ_near a‖w‖ − a*_j|/|a*_j| vs λ0/λ",
     rule=f"each: log–log {rules.decay_text()} (rules.decays) over {rules.ladder_text('phases', 'λ span')}",
     controls=(Alternative("the far mass stays Θ(1) as λ → 0 (student mass left far from every teacher)",
@@ -292,7 +292,7 @@ Z2_LATE = Claim(
     id="Z2-late", source="[ZG] §1/§4 (feature learning at the end of training), THEORY §4 (Z2)",
     statement="the angle to the teacher directions keeps decreasing during stage 3, while a fixed-feature "
               "baseline (first layer frozen after stage 1) plateaus at a higher loss",
-    kind="theorem", predict=lambda: zg_prediction("Z2"), ladders=LADDERS, evaluate=evaluate_z2,
+    status=Status.THEOREM, predict=lambda: zg_prediction("Z2"), ladders=LADDERS, evaluate=evaluate_z2,
     statistic="mass-weighted mean angle to the nearest teacher and baseline loss vs λ0/λ; "
               "log10(baseline plateau / final loss)",
     rule=f"angle {rules.decay_text()}; baseline {rules.theta1_text()}; gap CI ≥ 0",
