@@ -3,14 +3,14 @@ runs (THEORY §3); ``python -m sim zg …`` runs the [ZG] experiment (§4), regi
 Each subcommand carries its handler (``handler``), so ``main`` dispatches without testing names.
 
 Every ``SimConfig`` field is a flag of the same name (``--lr0``, ``--n-ridge``, ``--no-normalize``,
-``--reuse-batch``, ``--ridge-lambdas 1e-3 1e-2``, …); ``--config FILE`` (YAML/JSON) gives defaults that
+``--batch reuse``, ``--ridge-lambdas 1e-3 1e-2``, …); ``--config FILE`` (YAML/JSON) gives defaults that
 the flags override. ``--protocol NAME`` (or ``protocol:`` in a file) applies a named protocol's field table
 first (``sim.giant_step.protocols``) and runs every case of it that the fields given leave open
 (``--protocol dklps-one-step`` runs κ = 2, 1.65, 1.3; adding ``--n-exp 1.65`` runs that one). Runs are served from the store (``--store``, default ``runs/results.sqlite``) unless
 ``--force``. ``--json`` prints one record per run, one JSON object per line, on stdout (the summary
 table then goes to stderr).
 
-Exit status (``sim.drivers.failure``, one line on stderr for every failure, never a traceback):
+Exit status (``sim.exits.failure``, one line on stderr for every failure, never a traceback):
 
 * 0: every run finished (or was served from the store);
 * 2: bad input, before any compute — a flag, a config or sweep file, a limit (``sim.drivers.MAX_RUNS``,
@@ -36,11 +36,13 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from sim.drivers import EXIT_HELP, SEED, check_run_count, run_command, run_jobs, seed_jobs
+from sim.drivers import SEED, RunSpec, check_run_count, run_jobs, seed_jobs
 from sim.estimates import MAX_SECONDS, NOTE_SECONDS
+from sim.exits import EXIT_HELP, run_command
 from sim.fields import FlagParser, add_config_flags, config_overrides, read_mapping
 from sim.giant_step.config import CONSTRAINTS, SimConfig
 from sim.giant_step.protocols import expand
+from sim.giant_step.record import RunRecord
 from sim.store import DEFAULT_PATH, Store, StoreError, record_json
 from sim.zhou_ge.cli import add_subparser as add_zhou_ge
 from theory.validate import check_scalar
@@ -143,7 +145,7 @@ def _seed_list(value: object, where: str) -> list[int]:
 
 
 def sweep_jobs(spec: dict[str, Any], overrides: dict[str, Any] | None = None,
-               where: str = "sweep") -> list[tuple[SimConfig, int]]:
+               where: str = "sweep") -> list[RunSpec]:
     """The ``(config, seed)`` jobs of a sweep mapping (keys ``base``, ``grid``, ``cases``, ``seeds``); the
     number of runs (cases × grid × seeds ≤ ``sim.drivers.MAX_RUNS``) is checked before any is built."""
     if not spec:
@@ -169,7 +171,7 @@ def sweep_jobs(spec: dict[str, Any], overrides: dict[str, Any] | None = None,
     for case in cases:
         for values in itertools.product(*(grid[k] for k in names)):
             for data in expand({**base, **case, **dict(zip(names, values))}):  # a named protocol's cases
-                jobs += [(SimConfig.from_dict(data), s) for s in seeds]
+                jobs += [RunSpec(SimConfig.from_dict(data), s) for s in seeds]
     return jobs
 
 
@@ -177,23 +179,23 @@ def _fmt(x: float | None, spec: str = ".4g") -> str:
     return "-" if x is None else format(x, spec)
 
 
-def summary_table(rows: list[tuple[dict[str, Any], bool]]) -> str:
+def summary_table(rows: list[tuple[RunRecord, bool]]) -> str:
     """A plain-text table: one line per run."""
     head = ["seed", "target", "d", "p", "n", "T", "test error t=0…T", "σ(M) final", "steps s", "peak MiB", "from"]
     lines = []
     for rec, cached in rows:
-        c = rec["config"]
-        errs = " ".join(_fmt(e["test_error"], ".3g") for e in rec["per_step"] if e["test_error"] is not None)
-        sv = " ".join(_fmt(s, ".3f") for s in rec["singular_values"][:3])
-        lines.append([str(rec["seed"]), c["target"], str(c["d"]), str(c["p"]), str(rec["n"]), str(c["steps"]),
-                      errs or "-", sv, _fmt(rec["timings"]["steps"], ".2f"),
-                      _fmt(rec["peak_memory_bytes"] / 2**20, ".1f"), "store" if cached else "run"])
+        c = rec.config
+        errs = " ".join(_fmt(e.test_error, ".3g") for e in rec.per_step if e.test_error is not None)
+        sv = " ".join(_fmt(s, ".3f") for s in rec.singular_values[:3])
+        lines.append([str(rec.seed), c["target"], str(c["d"]), str(c["p"]), str(rec.n), str(c["steps"]),
+                      errs or "-", sv, _fmt(rec.timings["steps"], ".2f"),
+                      _fmt(rec.peak_memory_bytes / 2**20, ".1f"), "store" if cached else "run"])
     widths = [max(len(h), *(len(r[i]) for r in lines)) if lines else len(h) for i, h in enumerate(head)]
     fmt = lambda r: "  ".join(v.ljust(w) for v, w in zip(r, widths))  # noqa: E731
     return "\n".join([fmt(head), fmt(["-" * w for w in widths]), *map(fmt, lines)])
 
 
-def jobs(argv: Sequence[str]) -> list[tuple[SimConfig, int]]:
+def jobs(argv: Sequence[str]) -> list[RunSpec]:
     """The ``(config, seed)`` jobs a ``run`` or ``sweep`` command line asks for, read and validated as the
     command does, without running anything (``ValueError`` in one line for bad input)."""
     ns = build_parser().parse_args(argv)
@@ -202,7 +204,7 @@ def jobs(argv: Sequence[str]) -> list[tuple[SimConfig, int]]:
     return _jobs(ns)
 
 
-def _jobs(ns: argparse.Namespace) -> list[tuple[SimConfig, int]]:
+def _jobs(ns: argparse.Namespace) -> list[RunSpec]:
     if ns.command == "run":
         data = read_mapping(ns.config) if ns.config else {}
         data.update(config_overrides(ns, SimConfig))
@@ -265,12 +267,12 @@ def open_store(path: str | None, ctx: Any = None) -> Store | None:
     return store
 
 
-def _main_jobs(ns: argparse.Namespace, jobs: list[tuple[SimConfig, int]], ctx: Any) -> int:
+def _main_jobs(ns: argparse.Namespace, jobs: list[RunSpec], ctx: Any) -> int:
     root = ctx is None or ctx.is_root
     store = open_store(ns.store, ctx)
-    rows: list[tuple[dict[str, Any], bool]] = []
+    rows: list[tuple[RunRecord, bool]] = []
 
-    def emit(rec: dict[str, Any], cached: bool) -> None:
+    def emit(rec: RunRecord, cached: bool) -> None:
         rows.append((rec, cached))
         if ns.json:
             sys.stdout.write(record_json(rec) + "\n")
@@ -285,7 +287,7 @@ def _main_jobs(ns: argparse.Namespace, jobs: list[tuple[SimConfig, int]], ctx: A
     return 0
 
 
-def _report(ns: argparse.Namespace, rows: list[tuple[dict[str, Any], bool]]) -> None:
+def _report(ns: argparse.Namespace, rows: list[tuple[RunRecord, bool]]) -> None:
     """The per-run table, the per-case summary (mean ± s.e. over seeds, when a case has several seeds or there
     are several cases) and the ``--csv`` file of the finished runs."""
     from sim.tables import case_rows, case_table, write_csv

@@ -1,114 +1,47 @@
-"""Run or load simulations of any kind through the results store (THEORY.md §3, §4; issue items 3, 6 and 9).
+"""Run or load simulations of any kind through the results store (THEORY.md §3, §4).
 
-A job is ``(config, seed)`` with a config of any kind of ``sim.kinds`` (``SimConfig``, ``ZGConfig``).
-``run_or_load`` serves one job from the store or runs it and stores the record; ``run_many`` does so for
-a list of jobs, checks every job before anything runs (``plan_jobs``: at most ``MAX_RUNS`` jobs, seeds a
-store can hold, ``Kind.plan``: device, memory against the budget and the machine), reads the stored
-records of the jobs up front (a damaged one is named before any compute), writes each finished run at once
-(a sweep killed half-way resumes where it stopped) and, under ``torchrun``, spreads the jobs over the ranks
-(``sim.distributed``). Both return records, the dicts the kinds' run functions return.
+A run is a :class:`RunSpec` ``(config, seed)`` with a config of any kind of ``sim.kinds`` (``SimConfig``,
+``ZGConfig``); the functions below call a list of them *jobs*. ``run_or_load`` serves one run from the store
+or runs it and stores the record; ``run_many`` does so for a list of jobs, checks every job before anything
+runs (``plan_jobs``: at most ``MAX_RUNS`` jobs, seeds a store can hold, ``Kind.plan``: device, memory against
+the budget and the machine), reads the stored records of the jobs up front (a damaged one is named before any
+compute), writes each finished run at once (a sweep killed half-way resumes where it stopped) and, under
+``torchrun``, spreads the jobs over the ranks (``sim.distributed``): one strategy per ``parallel`` —
+``"runs"`` shards the jobs over the ranks (:func:`_sharded`), ``"data"`` runs each job on all ranks
+(:func:`_data_parallel`). Both return records (``sim.kinds.AnyRecord``), what the kinds' run functions return.
 
-Failures (issue 9). A run that *diverges* — ``sim.divergence.Diverged``, a record holding a NaN or an
-infinity (``sim.store.NonFiniteRecord``), a linear-algebra routine that failed on its numbers
-(``DIVERGENCES``) — is not stored; with ``on_diverged`` the other jobs still run. Any other exception from
-inside a run is a bug, not bad input: it is raised as :class:`RunFailed`. ``failure(exc)`` is the one place
-that turns an exception into a command line's one line and exit status, and ``run_command`` wraps every
-command line of ``sim`` and ``verify`` in it:
-
-* ``EXIT_BAD_INPUT`` = 2: a ``ValueError`` (a config, a file, a limit, the results store — refused before
-  any compute);
-* ``EXIT_INTERNAL`` = 3: anything unexpected (a bug; never mistaken for bad input or a verdict);
-* ``EXIT_DIVERGED`` = 4: a run diverged (the other runs of the command were still run and stored);
-* ``EXIT_IO`` = 74: an I/O error (a full disk under the store, stdout to a full device);
-* ``EXIT_INTERRUPTED`` = 130: Ctrl-C or ``SIGTERM`` (finished runs are in the store).
-
-The statuses and the policy common to every command line (``theory``'s too) are :mod:`theory.exits`; this
-module adds the failures of runs (:func:`classify`).
+Failures. A run that *diverges* (``sim.exits.DIVERGENCES``) is not stored; with ``on_diverged`` the other jobs
+still run. Any other exception from inside a run is a bug, not bad input: it is raised as
+``sim.exits.RunFailed``. The exit statuses and one-line messages of the command lines are :mod:`sim.exits`.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from sim.distributed import DistContext, all_gather_objects, broadcast_object
-from sim.divergence import LINALG_ERRORS, Diverged
 from sim.estimates import check_seconds, note_estimate
-from sim.kinds import Kind, kind_of
+from sim.exits import DIVERGENCES, RunFailed, RunsDiverged, one_line
+from sim.kinds import AnyRecord, Kind, kind_of
 from sim.store import MAX_SEED, NonFiniteRecord, Store, StoreError, check_record
-from theory import exits
-from theory.exits import EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_IO, EXIT_OK, exit_help
 from theory.validate import Interval, check_scalar
 
-Record = dict[str, Any]
-Job = tuple[Any, int]
-OnRecord = Callable[[Record, bool], None]
+OnRecord = Callable[[AnyRecord, bool], None]
 OnDiverged = Callable[[int, str], None]
 PARALLEL = ("runs", "data")
 # jobs of one command (``--seeds``, a sweep's cases × grid × seeds), checked before any list is built
 MAX_RUNS = 100_000
 SEED = Interval(int, 0, MAX_SEED)
-DIVERGENCES = (Diverged, NonFiniteRecord, *LINALG_ERRORS)  # a run that diverged: not stored, EXIT_DIVERGED
-
-EXIT_HELP = exit_help(f"{EXIT_DIVERGED} a run diverged (the others are stored)")
-INTERNAL = "internal error (a bug, not bad input; please report it): "
 
 
-class RunFailed(RuntimeError):
-    """A run raised an unexpected exception (a bug, not bad input); the message names the run."""
+class RunSpec(NamedTuple):
+    """One run: a config of any kind (``sim.kinds``) and its seed."""
 
-    def __init__(self, job: str, exc: BaseException) -> None:
-        super().__init__(f"run {job} failed: {one_line(exc)}")
-
-
-class RunsDiverged(RuntimeError):
-    """Some runs of a command diverged (``(job, message)`` each); the others ran and are stored."""
-
-    def __init__(self, failures: Sequence[tuple[str, str]], total: int) -> None:
-        self.failures = tuple(failures)
-        job, message = self.failures[0]
-        if total == 1:
-            text = f"run {job}: {message}"
-        else:
-            text = (f"{len(self.failures)} of {total} runs diverged (first: {job}: {message}); the other "
-                    f"{total - len(self.failures)} runs are in the store")
-        super().__init__(text)
-
-
-def one_line(exc: BaseException) -> str:
-    """``exc``'s message on one line, prefixed by its type unless it is one of the named failures."""
-    text = " ".join(str(exc).split())
-    if isinstance(exc, (Diverged, NonFiniteRecord, RunFailed, RunsDiverged, StoreError)):
-        return text
-    named = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    if isinstance(exc, DIVERGENCES):  # a decomposition that met non-finite or degenerate numbers
-        return f"the run diverged: a linear-algebra routine failed on its numbers ({named})"
-    return named
-
-
-def classify(exc: BaseException, diverged_status: int = EXIT_DIVERGED) -> tuple[int, str] | None:
-    """The status and line of the failures of runs (``theory.exits.failure`` does the rest): an interrupt,
-    a divergence (``diverged_status``), a run that failed (a bug, named with its run)."""
-    if isinstance(exc, KeyboardInterrupt):
-        return EXIT_INTERRUPTED, "interrupted; finished runs are in the store"
-    if isinstance(exc, (RunsDiverged, *DIVERGENCES)):
-        return diverged_status, one_line(exc)
-    if isinstance(exc, RunFailed):
-        return EXIT_INTERNAL, INTERNAL + one_line(exc)
-    return None
-
-
-def failure(exc: BaseException) -> tuple[int, str]:
-    """The exit status and the one line (after the program's name) of a command line stopped by ``exc``."""
-    return exits.failure(exc, classify)
-
-
-def run_command(prog: str, command: Callable[[], int], diverged_status: int = EXIT_DIVERGED) -> int:
-    """``command()``'s exit status; a failure is written as one line ``"{prog}: …"`` on stderr and gets its
-    status from ``failure`` (``diverged_status`` for a divergence). A closed stdout (``… | head``) is quiet;
-    an interrupt in any phase is one line and ``EXIT_INTERRUPTED`` (``theory.exits.run_command``)."""
-    return exits.run_command(prog, command, lambda exc: classify(exc, diverged_status))
+    config: Any
+    seed: int
 
 
 def check_run_count(count: int, what: str = "this command") -> int:
@@ -119,14 +52,14 @@ def check_run_count(count: int, what: str = "this command") -> int:
     return count
 
 
-def seed_jobs(cfg: Any, seed0: int, seeds: int) -> list[Job]:
+def seed_jobs(cfg: Any, seed0: int, seeds: int) -> list[RunSpec]:
     """The jobs ``(cfg, seed0)``, …, ``(cfg, seed0 + seeds − 1)`` (``--seed0``, ``--seeds``), their number
     (≤ ``MAX_RUNS``) and seeds (≤ ``MAX_SEED``) checked before the list is built."""
     if seeds < 1 or seed0 < 0:
         raise ValueError(f"--seeds must be ≥ 1 and --seed0 ≥ 0; got --seeds {seeds} --seed0 {seed0}")
     check_run_count(seeds, "--seeds")
     check_scalar(seed0 + seeds - 1, "the last seed (--seed0 + --seeds − 1)", SEED)
-    return [(cfg, seed0 + s) for s in range(seeds)]
+    return [RunSpec(cfg, seed0 + s) for s in range(seeds)]
 
 
 def job_name(cfg: Any, seed: int) -> str:
@@ -134,7 +67,7 @@ def job_name(cfg: Any, seed: int) -> str:
     return f"{cfg.kind} d={cfg.d} seed {seed}"
 
 
-def plan_jobs(jobs: Sequence[Job], max_seconds: float | None = None) -> list[tuple[Kind, Any]]:
+def plan_jobs(jobs: Sequence[RunSpec], max_seconds: float | None = None) -> list[tuple[Kind, Any]]:
     """``(kind, plan)`` of every job; raises ``ValueError`` (one line) before anything runs — also for a run
     whose estimated time (``plan.seconds``) is more than ``max_seconds`` (``None``: no limit)."""
     check_run_count(len(jobs))
@@ -150,7 +83,7 @@ def plan_jobs(jobs: Sequence[Job], max_seconds: float | None = None) -> list[tup
     return out
 
 
-def run_or_load(cfg: Any, seed: int, store: Store, force: bool = False, progress: bool = False) -> Record:
+def run_or_load(cfg: Any, seed: int, store: Store, force: bool = False, progress: bool = False) -> AnyRecord:
     """The stored record of ``(cfg, seed)`` if there is one (and not ``force``), else run it and store it.
 
     Parameters
@@ -168,14 +101,14 @@ def run_or_load(cfg: Any, seed: int, store: Store, force: bool = False, progress
 
     Returns
     -------
-    dict
-        The record (``sim.giant_step.run`` or ``sim.zhou_ge.run`` describe its fields). A run that
+    AnyRecord
+        The record (``sim.giant_step.record`` or ``sim.zhou_ge.run`` describe its fields). A run that
         diverges raises (``DIVERGENCES``) and stores nothing.
     """
-    return run_many([(cfg, seed)], store, force=force, progress=False, run_progress=progress)[0]
+    return run_many([RunSpec(cfg, seed)], store, force=force, progress=False, run_progress=progress)[0]
 
 
-def _run(k: Kind, cfg: Any, seed: int, plan: Any, progress: bool, **kw: Any) -> Record:
+def _run(k: Kind, cfg: Any, seed: int, plan: Any, progress: bool, **kw: Any) -> AnyRecord:
     """One run, its record checked finite; an exception other than a divergence becomes :class:`RunFailed`."""
     try:
         return check_record(k.run(cfg, int(seed), progress=progress, plan=plan, **kw))
@@ -185,7 +118,7 @@ def _run(k: Kind, cfg: Any, seed: int, plan: Any, progress: bool, **kw: Any) -> 
         raise RunFailed(job_name(cfg, seed), exc) from exc
 
 
-def stored(jobs: Sequence[Job], store: Store, checked: list[tuple[Kind, Any]] | None = None) -> list[bool]:
+def stored(jobs: Sequence[RunSpec], store: Store, checked: list[tuple[Kind, Any]] | None = None) -> list[bool]:
     """Which jobs the store has; every such record is read now, so a damaged one is named (``StoreError``)
     before anything is computed. ``checked``: the jobs' ``plan_jobs``, if already made."""
     checked = checked if checked is not None else plan_jobs(jobs)
@@ -193,10 +126,10 @@ def stored(jobs: Sequence[Job], store: Store, checked: list[tuple[Kind, Any]] | 
             for (cfg, seed), (_, plan) in zip(jobs, checked)]
 
 
-def run_many(jobs: Sequence[Job], store: Store | None, force: bool = False, progress: bool = True,
+def run_many(jobs: Sequence[RunSpec], store: Store | None, force: bool = False, progress: bool = True,
              on_record: OnRecord | None = None, dist: DistContext | None = None, parallel: str = "runs",
              run_progress: bool | None = None, on_diverged: OnDiverged | None = None,
-             max_seconds: float | None = None) -> list[Record | None]:
+             max_seconds: float | None = None) -> list[AnyRecord | None]:
     """Run (or load) every ``(config, seed)`` job, each written to ``store`` as soon as it finishes.
 
     Parameters
@@ -233,7 +166,7 @@ def run_many(jobs: Sequence[Job], store: Store | None, force: bool = False, prog
 
     Returns
     -------
-    list of dict or None
+    list of AnyRecord or None
         The records in job order (on rank 0; another rank returns the records it computed with
         ``parallel="runs"``, all of them with ``"data"``); ``None`` for a run that diverged.
     """
@@ -250,7 +183,7 @@ def run_many(jobs: Sequence[Job], store: Store | None, force: bool = False, prog
     have = [False] * len(jobs) if force else stored(jobs, store, checked)
     if progress or run_progress:
         note_estimate([plan for _, plan in checked], [not h for h in have])
-    out: list[Record | None] = []
+    out: list[AnyRecord | None] = []
     cost = {cfg: estimated_cost(cfg) for cfg, _ in jobs}
     bar = RunProgress([cost[cfg] for cfg, _ in jobs], have, [job_name(*job) for job in jobs], enabled=progress)
     try:
@@ -276,7 +209,7 @@ def run_many(jobs: Sequence[Job], store: Store | None, force: bool = False, prog
     return out
 
 
-def run_jobs(jobs: Sequence[Job], store: Store | None, **kwargs: Any) -> list[Record | None]:
+def run_jobs(jobs: Sequence[RunSpec], store: Store | None, **kwargs: Any) -> list[AnyRecord | None]:
     """``run_many`` for a command line: a run that diverges does not stop the others, and once they are all
     done and stored :class:`RunsDiverged` names the ones that diverged."""
     failures: list[tuple[str, str]] = []
@@ -286,8 +219,8 @@ def run_jobs(jobs: Sequence[Job], store: Store | None, **kwargs: Any) -> list[Re
     return out
 
 
-def _root_todo(jobs: Sequence[Job], checked: list[tuple[Kind, Any]], store: Store | None, force: bool,
-               on_record: OnRecord | None, results: dict[int, Record]) -> tuple[list[int] | None, str | None]:
+def _root_todo(jobs: Sequence[RunSpec], checked: list[tuple[Kind, Any]], store: Store | None, force: bool,
+               on_record: OnRecord | None, results: dict[int, AnyRecord]) -> tuple[list[int] | None, str | None]:
     """Rank 0's list of jobs to run (the others served from the store into ``results``), or the store's error."""
     if store is None:
         return None, "rank 0 needs a store"
@@ -303,83 +236,122 @@ def _root_todo(jobs: Sequence[Job], checked: list[tuple[Kind, Any]], store: Stor
     return [i for i in range(len(jobs)) if i not in results], None
 
 
-def _run_many_distributed(jobs: Sequence[Job], checked: list[tuple[Kind, Any]], store: Store | None, force: bool,
-                          progress: bool, on_record: OnRecord | None, dist: DistContext, parallel: str,
-                          on_diverged: OnDiverged | None) -> list[Record | None]:
-    """``run_many`` over the ranks of ``dist`` (see there); every rank raises the same errors."""
-    root = dist.is_root
+class RankResult(NamedTuple):
+    """What one rank of a sharded round sends the others: the job's index and its record, or the one line of
+    its divergence (``diverged``) or of an unexpected failure (``error``)."""
+
+    index: int
+    record: AnyRecord | None = None
+    diverged: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class _Ranks:
+    """What every rank of a distributed ``run_many`` shares: the jobs and their plans, rank 0's store and
+    callbacks, and whether this rank shows the per-run bar."""
+
+    jobs: Sequence[RunSpec]
+    checked: list[tuple[Kind, Any]]
+    store: Store | None
+    on_record: OnRecord | None
+    on_diverged: OnDiverged | None
+    dist: DistContext
+    show: bool
+
+    def run(self, i: int, **kw: Any) -> AnyRecord:
+        """Job ``i`` (``_run``)."""
+        (cfg, seed), (k, plan) = self.jobs[i], self.checked[i]
+        return _run(k, cfg, seed, plan, self.show, **kw)
+
+    def finished(self, i: int, rec: AnyRecord, results: dict[int, AnyRecord | None]) -> None:
+        """Job ``i`` ran: its record kept, and on rank 0 stored and passed to ``on_record``."""
+        results[i] = rec
+        if self.dist.is_root:
+            assert self.store is not None
+            self.store.put(rec)
+            if self.on_record is not None:
+                self.on_record(rec, False)
+
+    def diverged(self, i: int, message: str, results: dict[int, AnyRecord | None]) -> None:
+        """Job ``i`` diverged: ``None`` in its slot and rank 0 tells ``on_diverged``; without it every rank
+        raises :class:`RunsDiverged`."""
+        results[i] = None
+        if self.on_diverged is None:
+            raise RunsDiverged([(job_name(*self.jobs[i]), message)], len(self.jobs))
+        if self.dist.is_root:
+            self.on_diverged(i, message)
+
+
+def _run_many_distributed(jobs: Sequence[RunSpec], checked: list[tuple[Kind, Any]], store: Store | None,
+                          force: bool, progress: bool, on_record: OnRecord | None, dist: DistContext,
+                          parallel: str, on_diverged: OnDiverged | None) -> list[AnyRecord | None]:
+    """``run_many`` over the ranks of ``dist`` (see there): rank 0 serves what the store has, then the jobs
+    left run by ``parallel``'s strategy; every rank raises the same errors."""
     if parallel == "data":
         serial = sorted({k.name for k, _ in checked if not k.data_parallel})
         if serial:
             raise ValueError(f"kind {serial[0]} does not run data-parallel; use --parallel runs")
-    results: dict[int, Record | None] = {}
-    todo, error = broadcast_object(_root_todo(jobs, checked, store, force, on_record, results) if root else None)
+    results: dict[int, AnyRecord | None] = {}
+    todo, error = broadcast_object(_root_todo(jobs, checked, store, force, on_record, results)
+                                   if dist.is_root else None)
     if error is not None:
         raise StoreError(error)
-    show = progress and root
-
-    def diverged(i: int, message: str) -> None:
-        results[i] = None
-        if on_diverged is None:
-            raise RunsDiverged([(job_name(*jobs[i]), message)], len(jobs))
-        if root:
-            on_diverged(i, message)
-
-    if parallel == "data":
-        for i in todo:
-            (cfg, seed), (k, plan) = jobs[i], checked[i]
-            try:
-                rec = _run(k, cfg, seed, plan, show, dist=dist)
-            except DIVERGENCES as exc:
-                diverged(i, one_line(exc))
-                continue
-            results[i] = rec
-            if root:
-                assert store is not None
-                store.put(rec)
-                if on_record is not None:
-                    on_record(rec, False)
-        return [results[i] for i in sorted(results)] if not root else [results.get(i) for i in range(len(jobs))]
-    w = dist.world_size
-    for first in range(0, len(todo), w):  # rounds: rank r runs todo[first + r], then rank 0 stores the round
-        mine = first + dist.rank
-        outcome: tuple[int, Record | None, str | None, str | None] | None = None
-        if mine < len(todo):
-            i = todo[mine]
-            (cfg, seed), (k, plan) = jobs[i], checked[i]
-            try:
-                outcome = (i, _run(k, cfg, seed, plan, show), None, None)
-            except DIVERGENCES as exc:
-                outcome = (i, None, one_line(exc), None)
-            except Exception as exc:  # noqa: BLE001 - reported by every rank below, after the others stored
-                outcome = (i, None, None, one_line(exc))
-        errors, divergences = [], []
-        for item in all_gather_objects(outcome):
-            if item is None:
-                continue
-            i, rec, divergence, err = item
-            if err is not None:
-                errors.append(err)
-            elif divergence is not None:
-                divergences.append((i, divergence))
-            elif root:
-                assert store is not None and rec is not None
-                store.put(rec)
-                if on_record is not None:
-                    on_record(rec, False)
-                results[i] = rec
-            elif i == (todo[mine] if mine < len(todo) else None):
-                results[i] = rec
-        if errors:
-            raise RuntimeError("; ".join(errors))
-        for i, message in divergences:
-            diverged(i, message)
-    if root:
+    ranks = _Ranks(jobs, checked, store, on_record, on_diverged, dist, progress and dist.is_root)
+    (_data_parallel if parallel == "data" else _sharded)(ranks, todo, results)
+    if dist.is_root:
         return [results.get(i) for i in range(len(jobs))]
     return [results[i] for i in sorted(results)]
 
 
-__all__ = ["DIVERGENCES", "EXIT_BAD_INPUT", "EXIT_DIVERGED", "EXIT_HELP", "EXIT_INTERNAL", "EXIT_INTERRUPTED",
-           "EXIT_IO", "EXIT_OK", "MAX_RUNS", "PARALLEL", "RunFailed", "RunsDiverged", "check_run_count", "classify",
-           "failure", "job_name", "one_line", "plan_jobs", "run_command", "run_jobs", "run_many", "run_or_load",
-           "seed_jobs", "stored"]
+def _data_parallel(ranks: _Ranks, todo: Sequence[int], results: dict[int, AnyRecord | None]) -> None:
+    """``parallel="data"``: every rank runs every job of ``todo``, each data-parallel over the ranks."""
+    for i in todo:
+        try:
+            rec = ranks.run(i, dist=ranks.dist)
+        except DIVERGENCES as exc:
+            ranks.diverged(i, one_line(exc), results)
+            continue
+        ranks.finished(i, rec, results)
+
+
+def _sharded(ranks: _Ranks, todo: Sequence[int], results: dict[int, AnyRecord | None]) -> None:
+    """``parallel="runs"``: in rounds, rank ``r`` runs ``todo[first + r]`` on its own, then every rank hears
+    every outcome (:class:`RankResult`) and rank 0 stores the round."""
+    w = ranks.dist.world_size
+    for first in range(0, len(todo), w):
+        mine = todo[first + ranks.dist.rank] if first + ranks.dist.rank < len(todo) else None
+        _collect(ranks, all_gather_objects(_run_shard(ranks, mine)), mine, results)
+
+
+def _run_shard(ranks: _Ranks, i: int | None) -> RankResult | None:
+    """This rank's job of a round (``None``: none left for it), its outcome caught to be sent to the others."""
+    if i is None:
+        return None
+    try:
+        return RankResult(i, record=ranks.run(i))
+    except DIVERGENCES as exc:
+        return RankResult(i, diverged=one_line(exc))
+    except Exception as exc:  # noqa: BLE001 - reported by every rank in _collect, after the others stored
+        return RankResult(i, error=one_line(exc))
+
+
+def _collect(ranks: _Ranks, gathered: Sequence[RankResult | None], mine: int | None,
+             results: dict[int, AnyRecord | None]) -> None:
+    """One round's outcomes on every rank: the records kept (all on rank 0, which stores them; this rank's
+    own elsewhere), then an unexpected failure raised on every rank, then the divergences reported."""
+    sent = [r for r in gathered if r is not None]
+    for r in sent:
+        if r.error is None and r.diverged is None and (ranks.dist.is_root or r.index == mine):
+            assert r.record is not None
+            ranks.finished(r.index, r.record, results)
+    errors = [r.error for r in sent if r.error is not None]
+    if errors:
+        raise RuntimeError("; ".join(errors))
+    for r in sent:
+        if r.diverged is not None:
+            ranks.diverged(r.index, r.diverged, results)
+
+
+__all__ = ["MAX_RUNS", "PARALLEL", "RankResult", "RunSpec", "check_run_count", "job_name", "plan_jobs",
+           "run_jobs", "run_many", "run_or_load", "seed_jobs", "stored"]

@@ -21,7 +21,7 @@ A closed stdout (``… | head -1``) ends quietly with status 0. Output to a term
 cannot encode a character (``LC_ALL=C``) falls back to ASCII escapes (``\\u03c3`` for σ) instead of failing.
 
 :func:`run_command` applies the policy to a command; a package adds its own kinds of failure with
-``classify`` (``sim.drivers.failure``: divergences, runs that failed). :func:`main_module` runs a package's
+``classify`` (``sim.exits.failure``: divergences, runs that failed). :func:`main_module` runs a package's
 ``__main__``, so that an interrupt while the package is still being imported also ends in one line.
 This module imports nothing but the standard library.
 """

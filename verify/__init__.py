@@ -10,8 +10,9 @@ from theory.exits import guard_startup
 
 guard_startup()  # python -m …: Ctrl-C while the package imports ends in one line (theory.exits)
 
-from verify.claims.base import Alternative, Arm, Claim, Control, Evaluation, Ladder, Plot, RunSet, Variant
+from verify.claims.base import (Alternative, Arm, Claim, Control, Evaluation, FigureKind, Ladder, Plot, RunSet, Status,
+                                Variant)
 from verify.rules import CONFIRMED, INCONCLUSIVE, REFUTED, Decision
 
-__all__ = ["Alternative", "Arm", "CONFIRMED", "Claim", "Control", "Decision", "Evaluation", "INCONCLUSIVE", "Ladder", "Plot", "REFUTED", "RunSet",
-           "Variant"]
+__all__ = ["Alternative", "Arm", "CONFIRMED", "Claim", "Control", "Decision", "Evaluation", "FigureKind", "INCONCLUSIVE",
+           "Ladder", "Plot", "REFUTED", "RunSet", "Status", "Variant"]

@@ -1,9 +1,9 @@
-"""``python -m verify``: decide the claims of THEORY.md §5 (issue items 3–5; issue 9 item 5).
+"""``python -m verify``: decide the claims of THEORY.md §5.
 
-Exit status (one line on stderr for every failure, never a traceback; ``sim.drivers.failure``):
+Exit status (one line on stderr for every failure, never a traceback; ``sim.exits``):
 
-* 0: the report was written and no claim of kind "theorem" is REFUTED;
-* 1: a theorem is REFUTED (with ``--strict``: a claim is not CONFIRMED) — ``verify.runner.EXIT_REFUTED``;
+* 0: the report was written and no claim of status "theorem" is REFUTED;
+* 1: a theorem is REFUTED (with ``--strict``: a claim is not CONFIRMED) — ``theory.exits.EXIT_REFUTED``;
 * 2: bad input, before any compute: a flag, the profile, a claim id or ``--claims-file``, a ladder's
   config or resources (naming the claim and the arm), the results store (``--store``), an unwritable
   ``--out``;
@@ -61,9 +61,8 @@ def load_claims_file(path: str) -> tuple[Claim, ...]:
 def parser() -> argparse.ArgumentParser:
     from sim.fields import FlagParser
     from sim.store import DEFAULT_PATH
-    from theory.exits import exit_help
+    from theory.exits import EXIT_REFUTED, exit_help
     from verify.limits import CLAIM_TIMEOUT
-    from verify.runner import EXIT_REFUTED
 
     ap = FlagParser(prog=PROG, description="Decide the claims of THEORY.md §5.", epilog=exit_help(
         f"{EXIT_REFUTED} a theorem REFUTED (--strict: a claim not CONFIRMED)"))
@@ -118,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         Exit status (module docstring): 0, 1 when a theorem is REFUTED (``--strict``: any claim not
         CONFIRMED), 2 on bad input (one line on stderr, before any compute), 3 on an internal error.
     """
-    from sim.drivers import EXIT_INTERNAL, run_command
+    from sim.exits import EXIT_INTERNAL, run_command
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["figures"]:  # python -m verify figures [--profile …]: the paper-style figures
@@ -137,9 +136,9 @@ def _main(argv: Sequence[str] | None) -> int:
     claims = select(args)
     if args.list:
         for c in claims:
-            print(f"{c.id:10s} {c.kind:10s} {c.source:36s} {c.statement}")
+            print(f"{c.id:10s} {c.status:10s} {c.source:36s} {c.statement}")
         return 0
-    from sim.drivers import one_line
+    from sim.exits import one_line
     from sim.store import DEFAULT_PATH, Store, StoreError
     from verify.report import latex_table, report_folder, summary, write_report
     from verify.runner import check_ladders, check_store, exit_status, verify

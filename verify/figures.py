@@ -1,10 +1,11 @@
-"""Every figure of the report: one renderer per plot kind (THEORY.md §5; [ZG] figures §4).
+"""Every figure of the report: one renderer per figure kind (THEORY.md §5; [ZG] figures §4).
 
-A claim's evaluation returns :class:`verify.Plot` objects (``kind``, ``title``, ``data``: plain numbers);
-this module turns them into matplotlib figures, so no claim module draws and the report imports no claim.
-Every renderer takes a matplotlib ``Figure`` and the plot's ``data`` mapping; :func:`draw` picks it by kind.
+A claim's evaluation returns :class:`verify.Plot` objects (``figure``: a ``verify.claims.base.FigureKind``,
+``title``, ``data``: plain numbers); this module turns them into matplotlib figures, so no claim module draws
+and the report imports no claim. Every renderer takes a matplotlib ``Figure`` and the plot's ``data``
+mapping; :func:`draw` picks it from ``RENDERERS`` by the plot's figure kind.
 
-Kinds: ``loglog`` (per-``x`` means with intervals and the fitted power law), ``curve`` (the §3.1
+Figure kinds: ``loglog`` (per-``x`` means with intervals and the fitted power law), ``curve`` (the §3.1
 one-step overlap against ``α = n/d``), ``plane`` (neurons in the ``(v*, v⊥)`` plane after each step),
 ``extrapolation`` (test error against ``d`` with ``ε∞ + c·d^{-γ}``), ``stairway`` (test error against
 ``log_d n``), ``zg_time``, ``zg_neurons``, ``zg_mass`` ([ZG] loss/λ trajectory, neurons, mass per teacher),
@@ -24,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from verify import style
-from verify.claims.base import Plot
+from verify.claims.base import FigureKind, Plot
 from verify.style import REFERENCE, colour, marker, math_text
 
 if TYPE_CHECKING:
@@ -382,20 +383,23 @@ def zg_mass(fig: Any, data: Mapping[str, Any]) -> None:
     ax.legend(fontsize=7)
 
 
-FIGURES: Mapping[str, Renderer] = {
-    "loglog": loglog, "curve": curve, "plane": plane, "extrapolation": extrapolation, "stairway": stairway,
-    "zg_time": zg_time, "zg_neurons": zg_neurons, "zg_mass": zg_mass, "published": published, "dmft": dmft,
-    "step_plane": step_plane, "paper_stairway": paper_stairway}
-SIZES: Mapping[str, tuple[float, float]] = {"plane": WIDE, "published": WIDE, "paper_stairway": PAPER_SIZE}
+RENDERERS: Mapping[FigureKind, Renderer] = {
+    FigureKind.LOGLOG: loglog, FigureKind.CURVE: curve, FigureKind.PLANE: plane,
+    FigureKind.EXTRAPOLATION: extrapolation, FigureKind.STAIRWAY: stairway, FigureKind.ZG_TIME: zg_time,
+    FigureKind.ZG_NEURONS: zg_neurons, FigureKind.ZG_MASS: zg_mass, FigureKind.PUBLISHED: published,
+    FigureKind.DMFT: dmft, FigureKind.STEP_PLANE: step_plane, FigureKind.PAPER_STAIRWAY: paper_stairway}
+FIGURE_SIZES: Mapping[FigureKind, tuple[float, float]] = {
+    FigureKind.PLANE: WIDE, FigureKind.PUBLISHED: WIDE, FigureKind.PAPER_STAIRWAY: PAPER_SIZE}
 
 
-def figure_size(kind: str) -> tuple[float, float]:
-    """Figure size in inches for a plot kind (``WIDE`` for one panel per step, else ``DEFAULT_SIZE``)."""
-    return SIZES.get(kind, DEFAULT_SIZE)
+def figure_size(figure: FigureKind) -> tuple[float, float]:
+    """Figure size in inches for a figure kind (``FIGURE_SIZES``: ``WIDE`` for one panel per step, else
+    ``DEFAULT_SIZE``)."""
+    return FIGURE_SIZES.get(figure, DEFAULT_SIZE)
 
 
 def draw(fig: Any, plot: Plot) -> None:
-    """Draw ``plot`` into the matplotlib figure ``fig`` with the renderer of its kind.
+    """Draw ``plot`` into the matplotlib figure ``fig`` with the renderer of its figure kind (``RENDERERS``).
 
     Parameters
     ----------
@@ -403,20 +407,14 @@ def draw(fig: Any, plot: Plot) -> None:
         An empty figure (size from :func:`figure_size`; ``verify.style.figure`` makes one with the shared
         style); the renderer adds its own axes, under ``verify.style.rc``.
     plot : verify.Plot
-        ``plot.kind`` one of ``FIGURES``; ``plot.data`` the numbers the claim's evaluation stored.
-
-    Raises
-    ------
-    ValueError
-        When ``plot.kind`` has no renderer (the message lists the kinds).
+        ``plot.figure`` picks the renderer; ``plot.data`` the numbers the claim's evaluation stored.
     """
     import matplotlib
 
-    if plot.kind not in FIGURES:
-        raise ValueError(f"unknown plot kind {plot.kind!r}; one of {', '.join(FIGURES)}")
     with matplotlib.rc_context(style.rc()):  # the shared look also for a figure made outside verify.style
-        FIGURES[plot.kind](fig, plot.data)
+        RENDERERS[plot.figure](fig, plot.data)
 
 
-__all__ = ["FIGURES", "PER_PANEL", "curve", "dmft", "draw", "extrapolation", "figure_size", "loglog", "paper_stairway", "plane",
-           "panels", "published", "stairway", "step_plane", "zg_mass", "zg_neurons", "zg_time"]
+__all__ = ["FIGURE_SIZES", "PER_PANEL", "RENDERERS", "curve", "dmft", "draw", "extrapolation", "figure_size", "loglog",
+           "panels", "paper_stairway", "plane", "published", "stairway", "step_plane", "zg_mass", "zg_neurons",
+           "zg_time"]

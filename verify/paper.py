@@ -2,7 +2,7 @@
 
 Each figure is test error against ``x = log_d n`` on a dense grid (``GRID``: ``GRID_POINTS`` exponents in
 ``[0.5, 2.25]``), one curve per number of giant steps ``T = 1..STEPS`` and the random-features baseline
-``T = 0``, with the predicted plateaus drawn as steps; one figure per target of ``FIGURES`` (a single-index
+``T = 0``, with the predicted plateaus drawn as steps; one figure per target of ``STAIRWAY_FIGURES`` (a single-index
 and a two-index target). One run per ``(x, seed)`` gives every curve: the readout is fitted after every step.
 
 **From sizes to theory (the mapping the plateaus use).**
@@ -67,7 +67,7 @@ from typing import Any
 import numpy as np
 
 from theory import Target
-from verify.claims.base import Ladder, Plot, RunSet, Variant
+from verify.claims.base import FigureKind, Ladder, Plot, RunSet, Variant
 from verify.profiles import PROFILES, get_profile
 
 PROG = "python -m verify figures"
@@ -161,7 +161,7 @@ class StairwayFigure:
 
     @property
     def id(self) -> str:
-        """The figure's name, as ``verify.runner.make_plan`` knows what it plans (claims and figures alike)."""
+        """The figure's name, as ``verify.runner.make_run_plan`` knows what it plans (claims and figures alike)."""
         return self.name
 
     def arm(self, x: float) -> str:
@@ -192,12 +192,12 @@ class StairwayFigure:
             recs = [r for rs in runs.variant(self.arm(x)).values() for r in rs]
             seeds = max(seeds, len(recs))
             for T, m in measured.items():
-                vals = [float(r["per_step"][int(T)]["test_error"]) for r in recs]
+                vals = [float(r.per_step[int(T)].test_error) for r in recs]
                 for key, value in (("mean", np.mean), ("lo", min), ("hi", max)):
                     m[key].append(float(value(vals)) if vals else None)  # None: a gap (the runs diverged)
         cfg = Variant("", {}, (d,), READOUT).config_at(d)
         kappa = readout_kappa()
-        return Plot("paper_stairway", f"stairway to accuracy ({self.label})",
+        return Plot(FigureKind.PAPER_STAIRWAY, f"stairway to accuracy ({self.label})",
                     {"target": self.target, "activation": self.activation, "d": d, "p": cfg["p"],
                      "n_ridge": cfg["n_ridge"], "seeds": seeds, "kappa": kappa, "grid": list(GRID),
                      "measured": measured,
@@ -205,7 +205,7 @@ class StairwayFigure:
                      "plateaus": plateaus(self.target, self.activation, GRID, STEPS, kappa)})
 
 
-FIGURES = (StairwayFigure("stairway_single_index", "single-index", "He2(x1)/2 + He3(x1)/6"),
+STAIRWAY_FIGURES = (StairwayFigure("stairway_single_index", "single-index", "He2(x1)/2 + He3(x1)/6"),
            StairwayFigure("stairway_two_index", "two-index", "x1 + x1*x2 + He2(x2)/2"))
 
 
@@ -218,7 +218,7 @@ def draw_figure(plot: Plot, folder: Path, stem: str) -> list[str]:
     from verify import style
     from verify.figures import draw, figure_size
 
-    with style.figure(figure_size(plot.kind)) as fig:
+    with style.figure(figure_size(plot.figure)) as fig:
         draw(fig, plot)
         fig.suptitle(style.math_text(plot.title))
         return style.save(fig, folder, stem)
@@ -242,13 +242,13 @@ def parser() -> argparse.ArgumentParser:
 
 def select(only: Sequence[str] | None) -> list[StairwayFigure]:
     """The figures named in ``only`` (all when ``None``); ``ValueError`` naming the figures otherwise."""
-    names = [f.name for f in FIGURES]
+    names = [f.name for f in STAIRWAY_FIGURES]
     if only:
         unknown = [n for n in only if n not in names]
         if unknown:
             raise ValueError(f"unknown figure {unknown[0]!r}; the figures are {', '.join(names)}")
-        return [f for f in FIGURES if f.name in only]
-    return list(FIGURES)
+        return [f for f in STAIRWAY_FIGURES if f.name in only]
+    return list(STAIRWAY_FIGURES)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -266,7 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         figure and named on stderr), 2 on bad input (one line, before any compute), 3 on an internal error,
         130 when interrupted (finished runs are in the store).
     """
-    from sim.drivers import EXIT_INTERNAL, run_command
+    from sim.exits import EXIT_INTERNAL, run_command
 
     return run_command(PROG, lambda: _main(argv), diverged_status=EXIT_INTERNAL)
 
@@ -280,15 +280,15 @@ def _main(argv: Sequence[str] | None) -> int:
     from sim.store import DEFAULT_PATH, Store
     from verify.files import report_folder, write_text
     from verify.report import refresh
-    from verify.runner import make_plan, runset, sim_configs
+    from verify.runner import make_run_plan, runset, sim_configs
 
-    planned = make_plan(figures, profile)
+    planned = make_run_plan(figures, profile)
     jobs = sim_configs(planned)  # configs built and checked now, before any compute
     store = Store(args.store or DEFAULT_PATH)
     have = stored(jobs, store)  # every stored record read now: a damaged one is named before any compute
     if args.list:
         for fig in figures:
-            ks = sorted({k for *_, k in planned.slots[fig.id]})
+            ks = sorted({slot.run for slot in planned.slots[fig.id]})
             print(f"{fig.name:24s} g = {fig.target:28s} {len(ks)} runs, {sum(have[k] for k in ks)} stored")
         return 0
     out = report_folder(args.out, profile.name)
@@ -311,5 +311,5 @@ def _main(argv: Sequence[str] | None) -> int:
     return 0
 
 
-__all__ = ["FIGURES", "FigureSize", "GRID", "LR0", "PROG", "READOUT", "SIZES", "STEPS", "StairwayFigure", "leap",
+__all__ = ["FigureSize", "GRID", "LR0", "PROG", "READOUT", "SIZES", "STAIRWAY_FIGURES", "STEPS", "StairwayFigure", "leap",
            "main", "plateaus", "readout_kappa", "select"]

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from verify import documents
+from verify.claims.base import FigureKind
 from verify.files import report_folder, write_text
 from verify.names import ascii_id
 from verify.runner import Outcome
@@ -33,7 +34,7 @@ from verify.style import FORMATS, math_text
 
 RESULTS = "results.json"
 UNREADABLE = ".unreadable"  # suffix a results.json that cannot be read is kept under (never deleted)
-PAPER_FIGURES = "stairway_*.png"  # the figures of python -m verify figures (verify.paper.FIGURES) in the folder
+PAPER_FIGURES = "stairway_*.png"  # the figures of python -m verify figures (verify.paper.STAIRWAY_FIGURES)
 DECIDED_KEY = "decided_by"  # Evaluation.numbers[DECIDED_KEY]: a claim's own "decided by" text, if it gives one
 
 
@@ -86,14 +87,14 @@ def claim_entry(o: Outcome, figures: Sequence[str], written: str) -> dict[str, A
     """
     ev = o.evaluation
     return _jsonable({
-        "id": o.id, "ascii_id": ascii_id(o.id), "source": o.source, "kind": o.kind, "statement": o.statement,
+        "id": o.id, "ascii_id": ascii_id(o.id), "source": o.source, "kind": str(o.status), "statement": o.statement,
         "statistic": o.statistic, "rule": o.rule, "verdict": o.verdict, "reason": ev.decision.reason,
         "decided_by": decided_by(o),
         "arms": [{"name": a.name, "verdict": a.decision.verdict, "reason": a.decision.reason} for a in ev.arms],
         "controls": [{"alternative": c.alternative, "verdict": c.decision.verdict, "reason": c.decision.reason,
                       "refuted": c.refuted, "text": c.text()} for c in ev.controls],
         "predicted": ev.predicted, "measured": ev.measured, "prediction": o.prediction, "numbers": ev.numbers,
-        "plots": [{"kind": p.kind, "title": p.title, "data": p.data} for p in ev.plots],
+        "plots": [{"kind": str(p.figure), "title": p.title, "data": p.data} for p in ev.plots],
         "runs": o.runs_by_variant, "run_keys": list(o.run_keys), "figures": list(figures), "written": written})
 
 
@@ -101,10 +102,11 @@ def claim_entry(o: Outcome, figures: Sequence[str], written: str) -> dict[str, A
 # figures
 # ---------------------------------------------------------------------------
 def figure_stems(o: Outcome) -> list[str]:
-    """``fig_<ascii id>_<kind>`` per plot, ``…_<kind>_2`` for a second plot of that kind in the same claim."""
-    kinds = [plot.kind for plot in o.evaluation.plots]
-    return [f"fig_{ascii_id(o.id)}_{ascii_id(k)}" + ("" if kinds[:i].count(k) == 0 else f"_{kinds[:i].count(k) + 1}")
-            for i, k in enumerate(kinds)]
+    """``fig_<ascii id>_<figure kind>`` per plot, ``…_<figure kind>_2`` for a second plot of that figure kind in
+    the same claim."""
+    shown = [str(plot.figure) for plot in o.evaluation.plots]
+    return [f"fig_{ascii_id(o.id)}_{ascii_id(k)}" + ("" if shown[:i].count(k) == 0 else f"_{shown[:i].count(k) + 1}")
+            for i, k in enumerate(shown)]
 
 
 def render_figures(outcomes: Sequence[Outcome], out: Path) -> dict[str, list[str]]:
@@ -130,7 +132,7 @@ def render_figures(outcomes: Sequence[Outcome], out: Path) -> dict[str, list[str
     for o in outcomes:
         files[o.id] = []
         for plot, stem in zip(o.evaluation.plots, figure_stems(o)):
-            with style.figure(figure_size(plot.kind)) as fig:
+            with style.figure(figure_size(plot.figure)) as fig:
                 try:
                     draw(fig, plot)
                     fig.suptitle(f"{o.id}: {math_text(plot.title)}")
@@ -142,9 +144,7 @@ def render_figures(outcomes: Sequence[Outcome], out: Path) -> dict[str, list[str
 
 def _legacy_figures(out: Path, claim_id: str) -> list[Path]:
     """Figures of ``claim_id`` an older report wrote without listing them in ``results.json``."""
-    from verify.figures import FIGURES
-
-    kinds = "|".join(re.escape(k) for k in FIGURES)
+    kinds = "|".join(re.escape(k) for k in FigureKind)
     found = []
     for name in {claim_id.replace("/", "_"), ascii_id(claim_id)}:
         pattern = re.compile(rf"fig_{re.escape(name)}_({kinds})(_\d+)?\.(png|pdf|svg)")

@@ -1,13 +1,14 @@
-"""Plan the union of the runs the selected claims need, run or load them through ``sim``, evaluate (issue item 2).
+"""Plan the union of the runs the selected claims need, run or load them through ``sim``, evaluate (THEORY.md §5).
 
 Data flow theory → sim → verify: predictions come from each claim's
 ``predict()`` (theory), records from ``sim`` (its results store), and each
-claim's ``evaluate`` turns both into an :class:`Outcome`. Identical
-``(config, seed)`` pairs requested by several claims run once.
+claim's ``evaluate`` turns both into an :class:`Outcome`. :func:`make_run_plan` lists the
+:class:`PlannedRun` of every claim's ladder once (identical runs requested by several claims run once) and
+where each of a claim's runs lands (:class:`Slot`): the :class:`RunPlan` of a verify invocation.
 
-Claims are isolated (issue 9 item 5): a claim whose ``predict()`` raises or returns something other than a
+Claims are isolated: a claim whose ``predict()`` raises or returns something other than a
 mapping of finite numbers, whose ``evaluate()`` raises or returns something other than an ``Evaluation``, or
-one of whose runs diverged (``sim.drivers.DIVERGENCES``), is INCONCLUSIVE with the reason; the other claims
+one of whose runs diverged (``sim.exits.DIVERGENCES``), is INCONCLUSIVE with the reason; the other claims
 still run. So is a claim whose ``predict()`` or ``evaluate()`` runs past ``claim_timeout`` seconds
 (``verify.limits``, ``--claim-timeout``) or calls ``sys.exit``. ``check_ladders`` validates every run's config
 and resources before anything is computed, naming the claim and the arm of a bad one.
@@ -20,20 +21,24 @@ import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from theory.exits import EXIT_OK, EXIT_REFUTED
 from verify import rules
-from verify.claims.base import Claim, Evaluation, Ladder, Record, RunSet
+from sim.kinds import AnyRecord, to_json
+from verify.claims.base import Claim, Evaluation, Ladder, RunSet, Status
 from verify.limits import ClaimTimeout, time_limit
 from verify.profiles import Profile
 from verify.rules import Decision
 
-EXIT_REFUTED = 1  # python -m verify: a theorem is REFUTED (--strict: a claim is not CONFIRMED)
+if TYPE_CHECKING:
+    from sim.drivers import RunSpec
 
 
 @dataclass(frozen=True)
-class Job:
-    """One simulation: its kind (``sim.kinds``), the config fields of that kind's config class, a seed."""
+class PlannedRun:
+    """One simulation a claim's ladder asks for: its kind (``sim.kinds``), the config fields of that kind's
+    config class, a seed."""
 
     config: Mapping[str, Any]
     seed: int
@@ -45,12 +50,22 @@ class Job:
                           default=str)
 
 
-@dataclass(frozen=True)
-class Plan:
-    """The union of jobs (``jobs``, deduplicated, in first-request order) and, per claim, where each lands."""
+class Slot(NamedTuple):
+    """Where one run of a claim lands: its arm (``variant``), dimension, seed and index in ``RunPlan.runs``."""
 
-    jobs: tuple[Job, ...]
-    slots: Mapping[str, tuple[tuple[str, int, int, int], ...]]  # claim id → (variant, d, seed, job index)
+    variant: str
+    d: int
+    seed: int
+    run: int
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """The runs of a verify invocation: their union (``runs``, deduplicated, in first-request order) and, per
+    claim id, where each of the claim's runs lands (``slots``)."""
+
+    runs: tuple[PlannedRun, ...]
+    slots: Mapping[str, tuple[Slot, ...]]
 
 
 @dataclass(frozen=True)
@@ -59,7 +74,7 @@ class Outcome:
 
     id: str
     source: str
-    kind: str
+    status: Status
     statement: str
     statistic: str
     rule: str
@@ -88,7 +103,7 @@ def _count_runs(claim: Laddered, ladder: Ladder) -> int:
 
 
 class Laddered(Protocol):
-    """What :func:`make_plan` plans: anything with an ``id`` and a ladder per profile (a ``Claim``, a
+    """What :func:`make_run_plan` plans: anything with an ``id`` and a ladder per profile (a ``Claim``, a
     ``verify.paper.StairwayFigure``)."""
 
     @property
@@ -97,8 +112,8 @@ class Laddered(Protocol):
     def ladder(self, profile: str) -> Ladder | None: ...
 
 
-def make_plan(claims: Sequence[Laddered], profile: Profile) -> Plan:
-    """Jobs of every claim's (or figure's) ladder for ``profile`` (device from the profile unless a ladder fixes
+def make_run_plan(claims: Sequence[Laddered], profile: Profile) -> RunPlan:
+    """Runs of every claim's (or figure's) ladder for ``profile`` (device from the profile unless a ladder fixes
     it) — the one planning path of ``python -m verify`` and ``python -m verify figures``.
 
     Parameters
@@ -110,13 +125,13 @@ def make_plan(claims: Sequence[Laddered], profile: Profile) -> Plan:
 
     Returns
     -------
-    Plan
-        The distinct jobs and, per claim, where each of its runs lands. A ladder asking for more than
+    RunPlan
+        The distinct runs and, per claim, where each of its runs lands. A ladder asking for more than
         ``sim.drivers.MAX_RUNS`` runs is refused (``ValueError``) before any is listed.
     """
     index: dict[str, int] = {}
-    jobs: list[Job] = []
-    slots: dict[str, list[tuple[str, int, int, int]]] = {}
+    runs: list[PlannedRun] = []
+    slots: dict[str, list[Slot]] = {}
     for claim in claims:
         ladder = claim.ladder(profile.name)
         slots[claim.id] = []
@@ -125,21 +140,22 @@ def make_plan(claims: Sequence[Laddered], profile: Profile) -> Plan:
         _count_runs(claim, ladder)
         for variant in ladder.variants:
             for d, seed, cfg in variant.runs(ladder.seeds):
-                job = Job({"device": profile.device, **cfg}, seed, variant.kind)
-                k = index.get(job.ident)
+                run = PlannedRun({"device": profile.device, **cfg}, seed, variant.kind)
+                k = index.get(run.ident)
                 if k is None:
-                    k = index[job.ident] = len(jobs)
-                    jobs.append(job)
-                slots[claim.id].append((variant.name, d, seed, k))
-    return Plan(tuple(jobs), {k: tuple(v) for k, v in slots.items()})
+                    k = index[run.ident] = len(runs)
+                    runs.append(run)
+                slots[claim.id].append(Slot(variant.name, d, seed, k))
+    return RunPlan(tuple(runs), {k: tuple(v) for k, v in slots.items()})
 
 
-def sim_configs(plan: Plan) -> list[tuple[Any, int]]:
-    """``(config object, seed)`` for every job, built by its kind's config class (``sim.kinds``) — validates
-    all before anything runs."""
+def sim_configs(plan: RunPlan) -> list[RunSpec]:
+    """The ``sim.drivers.RunSpec`` ``(config object, seed)`` of every run, its config built by its kind's
+    config class (``sim.kinds``) — validates all before anything runs."""
+    from sim.drivers import RunSpec
     from sim.kinds import make_config
 
-    return [(make_config(job.kind, job.config), job.seed) for job in plan.jobs]
+    return [RunSpec(make_config(run.kind, run.config), run.seed) for run in plan.runs]
 
 
 def check_ladders(claims: Sequence[Claim], profile: Profile) -> None:
@@ -156,11 +172,11 @@ def check_ladders(claims: Sequence[Claim], profile: Profile) -> None:
         for variant in ladder.variants:
             for d in variant.dims:
                 try:
-                    job = Job({"device": profile.device, **variant.config_at(d)}, 0, variant.kind)
-                    if job.ident not in seen:
-                        seen.add(job.ident)
-                        k = kind(job.kind)
-                        k.plan(k.config.from_dict(job.config))
+                    run = PlannedRun({"device": profile.device, **variant.config_at(d)}, 0, variant.kind)
+                    if run.ident not in seen:
+                        seen.add(run.ident)
+                        k = kind(run.kind)
+                        k.plan(k.config.from_dict(run.config))
                 except (ValueError, TypeError) as exc:
                     raise ValueError(f"{_arm(claim, variant.name, d)}: {' '.join(str(exc).split())}") from None
 
@@ -170,14 +186,14 @@ def check_store(claims: Sequence[Claim], profile: Profile, store: Any) -> None:
     (``sim.store.StoreError``) before anything is computed."""
     from sim.drivers import stored
 
-    stored(sim_configs(make_plan(claims, profile)), store)
+    stored(sim_configs(make_run_plan(claims, profile)), store)
 
 
-def run_plan(configs: Sequence[tuple[Any, int]], store: Any = None, force: bool = False, progress: bool = True,
-             on_diverged: Callable[[int, str], None] | None = None) -> list[Record | None]:
-    """Records of every job (``configs``: :func:`sim_configs` of a plan), from the store or simulated
-    (``sim.drivers.run_many``, one results store), in job order; ``None`` for a job that diverged (reported to
-    ``on_diverged(job index, message)``)."""
+def run_plan(configs: Sequence[RunSpec], store: Any = None, force: bool = False, progress: bool = True,
+             on_diverged: Callable[[int, str], None] | None = None) -> list[AnyRecord | None]:
+    """Records of every run (``configs``: :func:`sim_configs` of a plan), from the store or simulated
+    (``sim.drivers.run_many``, one results store), in the plan's order; ``None`` for a run that diverged
+    (reported to ``on_diverged(run index, message)``)."""
     from sim.drivers import run_many
     from sim.store import Store
 
@@ -186,9 +202,9 @@ def run_plan(configs: Sequence[tuple[Any, int]], store: Any = None, force: bool 
     return run_many(list(configs), store, force=force, progress=progress, on_diverged=on_diverged)
 
 
-def runset(plan: Plan, claim_id: str, records: Sequence[Record | None]) -> RunSet:
+def runset(plan: RunPlan, claim_id: str, records: Sequence[AnyRecord | None]) -> RunSet:
     """The records of one claim, as ``{variant: {d: [records by seed]}}``."""
-    out: dict[str, dict[int, list[tuple[int, Record]]]] = {}
+    out: dict[str, dict[int, list[tuple[int, AnyRecord]]]] = {}
     for variant, d, seed, k in plan.slots.get(claim_id, ()):
         rec = records[k]
         if rec is not None:
@@ -202,7 +218,7 @@ def _inconclusive(claim: Claim, prediction: Mapping[str, Any], reason: str, runs
     runs = runs or RunSet({})
     ev = Evaluation(Decision(rules.INCONCLUSIVE, reason), "", "not evaluated")
     counts = {v: {int(d): len(rs) for d, rs in by_d.items()} for v, by_d in runs.runs.items()}
-    return Outcome(claim.id, claim.source, claim.kind, claim.statement, claim.statistic, claim.rule,
+    return Outcome(claim.id, claim.source, claim.status, claim.statement, claim.statistic, claim.rule,
                    prediction, ev, tuple(runs.keys()), counts)
 
 
@@ -229,7 +245,7 @@ def evaluate_claim(claim: Claim, prediction: Mapping[str, Any], runs: RunSet, ti
         return _inconclusive(claim, prediction, f"evaluation returned {what}, not a verify.Evaluation holding a "
                              "verify.rules.Decision", runs)
     counts = {v: {int(d): len(rs) for d, rs in by_d.items()} for v, by_d in runs.runs.items()}
-    return Outcome(claim.id, claim.source, claim.kind, claim.statement, claim.statistic, claim.rule,
+    return Outcome(claim.id, claim.source, claim.status, claim.statement, claim.statistic, claim.rule,
                    prediction, ev, tuple(runs.keys()), counts)
 
 
@@ -292,40 +308,41 @@ def verify(claims: Sequence[Claim], profile: Profile, store: Any = None, force: 
     t0 = time.perf_counter()
     predicted = {c.id: predict_claim(c, claim_timeout) for c in claims}
     live = [c for c in claims if predicted[c.id][1] is None]
-    plan = make_plan(live, profile)
+    plan = make_run_plan(live, profile)
     configs = sim_configs(plan)  # built and validated once, before any compute
-    log(f"verify: profile {profile.name}, {len(claims)} claim(s), {len(plan.jobs)} distinct run(s)")
+    log(f"verify: profile {profile.name}, {len(claims)} claim(s), {len(plan.runs)} distinct run(s)")
     t1 = time.perf_counter()
     diverged: dict[int, str] = {}
-    records = run_plan(configs, store, force, progress, on_diverged=diverged.__setitem__) if plan.jobs else []
+    records = run_plan(configs, store, force, progress, on_diverged=diverged.__setitem__) if plan.runs else []
     t2 = time.perf_counter()
     outcomes = []
     for c in claims:
         pred, failed = predicted[c.id]
         runs = runset(plan, c.id, records) if failed is None else None
-        bad = sorted({k for _, _, _, k in plan.slots.get(c.id, ()) if k in diverged})
+        bad = sorted({slot.run for slot in plan.slots.get(c.id, ()) if slot.run in diverged})
         if failed is None and bad:
-            job = plan.jobs[bad[0]]
-            failed = (f"{len(bad)} of its runs diverged (first: {job.kind} d={job.config.get('d')} seed "
-                      f"{job.seed}: {diverged[bad[0]]})")
+            run = plan.runs[bad[0]]
+            failed = (f"{len(bad)} of its runs diverged (first: {run.kind} d={run.config.get('d')} seed "
+                      f"{run.seed}: {diverged[bad[0]]})")
         outcomes.append(_inconclusive(c, pred, failed, runs) if failed is not None else
                         evaluate_claim(c, pred, runs or RunSet({}), claim_timeout))
     t3 = time.perf_counter()
-    sim_seconds = sum(float(r.get("timings", {}).get("total", 0.0)) for r in records if r is not None)
-    stats = {"runs": len(plan.jobs), "diverged": len(diverged), "predict_s": t1 - t0, "simulate_s": t2 - t1,
+    sim_seconds = sum(float(to_json(r).get("timings", {}).get("total", 0.0)) for r in records if r is not None)
+    stats = {"runs": len(plan.runs), "diverged": len(diverged), "predict_s": t1 - t0, "simulate_s": t2 - t1,
              "evaluate_s": t3 - t2, "sim_seconds_in_records": sim_seconds}
     return outcomes, stats
 
 
 def exit_status(outcomes: Sequence[Outcome], strict: bool = False) -> int:
-    """``EXIT_REFUTED`` (1) if a theorem is REFUTED (or, with ``strict``, if any claim is not CONFIRMED),
-    else 0."""
-    if any(o.kind == "theorem" and o.verdict == rules.REFUTED for o in outcomes):
+    """``theory.exits.EXIT_REFUTED`` (1) if a theorem is REFUTED (or, with ``strict``, if any claim is not
+    CONFIRMED), else ``EXIT_OK`` (0)."""
+    if any(o.status == Status.THEOREM and o.verdict == rules.REFUTED for o in outcomes):
         return EXIT_REFUTED
     if strict and any(o.verdict != rules.CONFIRMED for o in outcomes):
         return EXIT_REFUTED
-    return 0
+    return EXIT_OK
 
 
-__all__ = ["EXIT_REFUTED", "Job", "Outcome", "Plan", "check_ladders", "check_store", "evaluate_claim", "exit_status",
-           "make_plan", "predict_claim", "predictions", "run_plan", "runset", "sim_configs", "verify"]
+__all__ = ["Laddered", "Outcome", "PlannedRun", "RunPlan", "Slot", "check_ladders", "check_store", "evaluate_claim",
+           "exit_status", "make_run_plan", "predict_claim", "predictions", "run_plan", "runset", "sim_configs",
+           "verify"]

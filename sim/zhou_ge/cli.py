@@ -1,11 +1,11 @@
-"""Command line of the [ZG] runs (THEORY.md §4): ``python -m sim zg …`` and ``python -m sim.zhou_ge …``.
+"""The ``zg`` subcommand of ``python -m sim`` (``sim.cli``): [ZG] runs (THEORY.md §4).
 
 Every ``ZGConfig`` field is a flag of the same name (typed by its constraint, ``sim.fields``), plus
 ``--config FILE`` (YAML/JSON, flags override it), ``--seeds``, ``--seed0``, ``--json``, ``--force``,
-``--store`` and ``--no-progress``. Runs go through ``sim.drivers`` and the shared results store. Each run
-prints the variant that ran and one line per λ phase. Exit statuses are those of ``python -m sim``
-(``sim.drivers.failure``): 0, 2 bad input (before any compute: flags, files, the results store, memory —
-``sim.zhou_ge.plan``), 3 an internal error, 4 a run diverged, 130 interrupted; one line on stderr each.
+``--store``, ``--no-progress`` and ``--max-seconds``. Runs go through ``sim.drivers`` and the shared results
+store. Each run prints the variant that ran and one line per λ phase. Exit statuses are those of
+``python -m sim`` (``sim.exits``): 0, 2 bad input (before any compute: flags, files, the results store,
+memory — ``sim.zhou_ge.plan``), 3 an internal error, 4 a run diverged, 130 interrupted; one line on stderr each.
 """
 
 from __future__ import annotations
@@ -13,16 +13,16 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
-from sim.drivers import EXIT_HELP, run_command, run_jobs, seed_jobs
+from sim.drivers import run_jobs, seed_jobs
 from sim.estimates import MAX_SECONDS
-from sim.fields import FlagParser, add_config_flags, config_overrides, read_mapping
+from sim.exits import EXIT_HELP
+from sim.fields import add_config_flags, config_overrides, read_mapping
 from sim.store import DEFAULT_PATH, Store, record_json
 from sim.zhou_ge.config import CONSTRAINTS, ZGConfig
 
-PROG_ALONE = "python -m sim.zhou_ge"
 _LISTS = {"teacher_a": ("A",)}
 _HELP = {
     "d": "input dimension", "m": "student width (even: stage 1 pairs neuron i with i+m/2)",
@@ -101,7 +101,7 @@ def _config(ns: argparse.Namespace) -> ZGConfig:
 
 
 def main_ns(ns: argparse.Namespace) -> int:
-    """Run the ``zg`` command for parsed arguments; returns 0 or raises (``sim.drivers.run_command`` turns a
+    """Run the ``zg`` command for parsed arguments; returns 0 or raises (``sim.exits.run_command`` turns a
     failure into its one line and exit status)."""
 
     def emit(rec: dict[str, Any], cached: bool) -> None:
@@ -119,15 +119,4 @@ def main_ns(ns: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m sim.zhou_ge …``: the ``zg`` command on its own (exit statuses: module docstring)."""
-    def command() -> int:
-        parser = FlagParser(prog=PROG_ALONE, description="[ZG] GD with decreasing weight decay (THEORY.md §4)",
-                            epilog=EXIT_HELP)
-        add_arguments(parser)
-        return main_ns(parser.parse_args(argv))
-
-    return run_command(PROG_ALONE, command)
-
-
-__all__ = ["add_arguments", "add_subparser", "main", "main_ns", "summary_lines"]
+__all__ = ["add_arguments", "add_subparser", "main_ns", "summary_lines"]

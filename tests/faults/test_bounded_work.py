@@ -16,10 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.cli import main as sim_main
-from sim.drivers import EXIT_BAD_INPUT, plan_jobs
+from sim.drivers import plan_jobs
 from sim.estimates import MAX_SECONDS, NOTE_SECONDS, note_estimate
+from sim.exits import EXIT_BAD_INPUT
 from sim.giant_step.config import SimConfig
-from sim.giant_step.plan import make_plan, record_bytes, time_estimate
+from sim.giant_step.plan import execution_plan, record_bytes, time_estimate
 from sim.memory import PeakMemory
 from sim.store import Store
 from tests.faults.clis import REFUSE_SECONDS, call, failure_line
@@ -133,7 +134,7 @@ def test_the_memory_plan_counts_the_per_step_record() -> None:
     """A run with a wide record (``p × r`` overlaps per step) stays within its plan; the record is counted."""
     cfg = SimConfig(target="x1 + x2", d=16, p=8192, n_exp=1.0, n_test=64, block_size=64, steps=8, readout="none",
                     device="cpu")
-    plan = make_plan(cfg)
+    plan = execution_plan(cfg)
     need = plan.fixed_bytes + plan.block_bytes + plan.resident_block_bytes
     assert record_bytes(cfg) > cfg.steps * cfg.p * cfg.r * 8
     from sim.giant_step.run import simulate
@@ -145,4 +146,4 @@ def test_the_memory_plan_counts_the_per_step_record() -> None:
     assert 0 < peak.bytes <= need, (peak.bytes, need)
     too_small = SimConfig.from_dict({**cfg.to_dict(), "max_memory": need - record_bytes(cfg)})
     with pytest.raises(ValueError, match="its record"):
-        make_plan(too_small)
+        execution_plan(too_small)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.drivers import EXIT_BAD_INPUT, EXIT_DIVERGED
+from sim.exits import EXIT_BAD_INPUT, EXIT_DIVERGED
 from sim.store import Store
 from tests.faults.clis import Result, failure_line, finish, spawn
 

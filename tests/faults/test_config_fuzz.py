@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 from sim import SimConfig, ZGConfig
 from sim.cli import PROG, jobs
-from sim.drivers import EXIT_BAD_INPUT, plan_jobs, run_command, seed_jobs
+from sim.drivers import plan_jobs, seed_jobs
+from sim.exits import EXIT_BAD_INPUT, run_command
 from sim.fields import field_names, read_mapping
 
 CASE_SECONDS = 2.0

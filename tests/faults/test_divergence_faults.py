@@ -2,7 +2,7 @@
 with their own status (``EXIT_DIVERGED`` = 4, not 2: the input was valid), the other runs of the command
 still run and are stored, nothing non-finite is stored, and ``--json`` never prints ``NaN``/``Infinity``.
 Which failures count as a divergence, and which status every failure gets, is one table
-(``sim.drivers.failure``)."""
+(``sim.exits.failure``)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import torch
 from sim import SimConfig, run_many, run_or_load
 from sim.cli import main as sim_main
 from sim.divergence import Diverged
-from sim.drivers import (
+from sim.exits import (
     EXIT_BAD_INPUT,
     EXIT_DIVERGED,
     EXIT_INTERNAL,

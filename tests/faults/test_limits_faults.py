@@ -12,7 +12,8 @@ import pytest
 
 from sim.cli import main as sim_main
 from sim.device import format_bytes, machine_memory
-from sim.drivers import EXIT_BAD_INPUT, MAX_RUNS
+from sim.drivers import MAX_RUNS
+from sim.exits import EXIT_BAD_INPUT
 from sim.fields import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH
 from sim.memory import PeakMemory
 from sim.store import MAX_SEED, Store
@@ -130,12 +131,10 @@ def test_empty_sweep_is_refused_and_empty_config_means_defaults(tmp_path: Path, 
     assert jobs(["run", "--config", empty, "--d", "16"])[0][0].d == 16  # an empty config file gives no fields
 
 
-def test_zhou_ge_alone_reports_flags_in_one_line(capsys) -> None:
-    """``python -m sim.zhou_ge`` has its own parser: an unknown flag is one line and exit 2 too."""
-    from sim.zhou_ge.cli import main as zhou_ge_main
-
-    res = call(zhou_ge_main, ["--bogus"], capsys)
-    failure_line(res, EXIT_BAD_INPUT, "python -m sim.zhou_ge: error: unrecognized arguments: --bogus")
+def test_zg_subcommand_reports_flags_in_one_line(capsys) -> None:
+    """``python -m sim zg``: an unknown flag is one line and exit 2 too."""
+    res = call(sim_main, ["zg", "--bogus"], capsys)
+    failure_line(res, EXIT_BAD_INPUT, "python -m sim: error: unrecognized arguments: --bogus")
 
 
 def test_readme_states_the_limits_the_code_checks() -> None:

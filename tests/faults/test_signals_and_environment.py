@@ -42,7 +42,7 @@ HANGING_CLAIMS = textwrap.dedent('''
             time.sleep(0.01)
 
 
-    CLAIMS = [Claim(id="HANGS", source="fault suite", statement="never predicts", kind="theorem", predict=forever,
+    CLAIMS = [Claim(id="HANGS", source="fault suite", statement="never predicts", status="theorem", predict=forever,
                     ladders={"smoke": Ladder((Variant("", dict(target="x1", p=8, n_test=64, block_size=16), (16,)),),
                                              1)}, evaluate=lambda prediction, runs: None)]
 ''')

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sim.cli import main as sim_main
-from sim.drivers import EXIT_BAD_INPUT
+from sim.exits import EXIT_BAD_INPUT
 from tests.faults.clis import call, failure_line
 from theory import Target, activation
 from theory.activations import MAX_ORDER, MAX_SCALE, MAX_SHIFT

@@ -17,7 +17,7 @@ import pytest
 
 from sim import SimConfig, run_or_load
 from sim.cli import main as sim_main
-from sim.drivers import EXIT_BAD_INPUT
+from sim.exits import EXIT_BAD_INPUT
 from sim.store import SCHEMA_VERSION, NonFiniteRecord, Store, StoreError, pack_record, record_json
 from tests.faults.clis import REFUSE_SECONDS, call, failure_line
 from verify.claims import registry
@@ -30,8 +30,8 @@ ZG_TINY = ["--d", "8", "--m", "8", "--m-star", "2", "--phases", "1", "--max-step
 
 
 def _fake(i: int) -> dict:
-    """A record as the store sees it (the store knows no kind): key, seed, code version, config, a payload."""
-    return {"key": f"k{i:05d}", "kind": "giant_step", "seed": i, "code_version": "v0", "config": {"d": i},
+    """A record whose kind keeps it as its JSON object (``zhou_ge``): key, seed, code version, config, a payload."""
+    return {"key": f"k{i:05d}", "kind": "zhou_ge", "seed": i, "code_version": "v0", "config": {"d": i},
             "created": float(i), "overlaps": [[0.5, 0.25]] * 8, "note": "x" * 200}
 
 
@@ -54,7 +54,7 @@ def _good(path: Path, rows: int = 200) -> Path:
     try:
         con.execute("BEGIN")
         con.executemany("INSERT INTO runs (key, kind, seed, code_version, device_type, config, created, record) "
-                        "VALUES (?, 'giant_step', ?, 'v0', 'cpu', '{}', ?, ?)",
+                        "VALUES (?, 'zhou_ge', ?, 'v0', 'cpu', '{}', ?, ?)",
                         [(f"k{i:05d}", i, float(i), pack_record(_fake(i))) for i in range(1, rows)])
         con.execute("COMMIT")
     finally:
@@ -109,7 +109,7 @@ FAULTS: dict[str, tuple[Callable[[Path], Path], str]] = {
     "text file": (_text, "is not an SQLite database"),
     "random bytes": (_random, "is not an SQLite database"),
     "truncated": (_truncated, "database disk image is malformed"),
-    "foreign table": (_columns, "without column(s) code_version"),
+    "foreign table": (_columns, "without column(s) kind, code_version"),
     "newer schema (NOT NULL column)": (_newer_column, "written by a newer giantstep"),
     "newer schema (version)": (_newer_version, f"schema {SCHEMA_VERSION + 1} > {SCHEMA_VERSION}"),
     "folder is a file": (_under_a_file, "is a file, not a folder"),
@@ -170,26 +170,19 @@ def test_unwritable_store_is_refused(tmp_path: Path, capsys) -> None:
     failure_line(res, EXIT_BAD_INPUT, str(path), "cannot be written")
 
 
-def test_older_stores_are_migrated_not_refused(tmp_path: Path) -> None:
-    """A store written before kinds shared the table (no ``kind`` column, schema 0) opens and gains both."""
+def test_a_runs_table_without_a_kind_column_is_refused(tmp_path: Path) -> None:
+    """Every row names its kind: a ``runs`` table without the ``kind`` column is not a store of this code."""
     path = _sql(tmp_path / "old.sqlite", "CREATE TABLE runs (key TEXT PRIMARY KEY, seed INTEGER NOT NULL, "
                 "code_version TEXT NOT NULL, device_type TEXT NOT NULL, config TEXT NOT NULL, created REAL NOT NULL, "
                 "record BLOB NOT NULL)")
-    store = Store(path)
-    store.put(_fake(1))
-    con = sqlite3.connect(path)
-    try:
-        assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
-        assert con.execute("SELECT kind FROM runs").fetchone()[0] == "giant_step"
-    finally:
-        con.close()
-    assert store.get_key("k00001") == _fake(1)
+    with pytest.raises(StoreError, match=r"without column\(s\) kind"):
+        Store(path)
 
 
 def test_damaged_record_is_named_before_compute_and_force_replaces_it(tmp_path: Path, capsys) -> None:
     path = tmp_path / "s.sqlite"
     cfg = SimConfig(target="x1", d=16, p=8, n_test=64, block_size=16)
-    key = run_or_load(cfg, 0, Store(path))["key"]
+    key = run_or_load(cfg, 0, Store(path)).key
     con = sqlite3.connect(path)
     try:
         con.execute("UPDATE runs SET record = ? WHERE key = ?", (b"\x78\x9c garbage", key))
@@ -202,7 +195,7 @@ def test_damaged_record_is_named_before_compute_and_force_replaces_it(tmp_path: 
     with pytest.raises(StoreError, match=f"damaged record {key}"):
         Store(path).get_key(key)
     assert call(sim_main, ["run", *TINY, "--store", str(path), "--force"], capsys).status == 0
-    assert Store(path).get_key(key)["seed"] == 0
+    assert Store(path).get_key(key).seed == 0
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])

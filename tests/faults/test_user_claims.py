@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.drivers import EXIT_BAD_INPUT
+from sim.exits import EXIT_BAD_INPUT
 from tests.faults.clis import call, failure_line
 from verify.claims import registry
 from verify.cli import main
@@ -42,7 +42,7 @@ CLAIMS = textwrap.dedent('''
 
     def claim(id, predict=lambda: {"bound": 2.0}, evaluate=ok):
         ladder = Ladder((Variant("", dict(target="x1", p=8, n_test=64, block_size=16, readout="final"), (16,)),), 1)
-        return Claim(id=id, source="fault suite", statement="s", kind="theorem", predict=predict,
+        return Claim(id=id, source="fault suite", statement="s", status="theorem", predict=predict,
                      ladders={"smoke": ladder}, evaluate=evaluate)
 
 

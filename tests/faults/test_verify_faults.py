@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from sim.drivers import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_IO
+from sim.exits import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_IO
 from sim.store import Store
 from tests.faults.clis import REFUSE_SECONDS, call, failure_line
+from theory.exits import EXIT_REFUTED
 from verify.claims import registry
 from verify.cli import main
-from verify.runner import EXIT_REFUTED
 
 registry()  # imported once here, not inside a timed call
 
@@ -49,7 +49,7 @@ CLAIMS_FILE = textwrap.dedent('''
 
 
     def claim(id, predict=lambda: {"bound": 2.0}, evaluate=test_error_below_bound, cfg=TINY, name=""):
-        return Claim(id=id, source="fault suite", statement="a tiny run has a finite test error", kind="theorem",
+        return Claim(id=id, source="fault suite", statement="a tiny run has a finite test error", status="theorem",
                      predict=predict, ladders=ladder(cfg, name), evaluate=evaluate,
                      controls=(Alternative("a bound below any error", lambda p: {**p, "bound": -1.0}),))
 

@@ -12,12 +12,14 @@ from verify.claims.base import RunSet
 from verify.claims.errors import C3_ERROR, ERR, ERR_TOL
 from verify.claims.one_step import T1_CURVE, T1_SHORT, T1_SINGLE, curve_prediction, one_step_prediction
 from verify.runner import evaluate_claim, exit_status
+from sim.giant_step.record import RunRecord
+from tests.records import run_record
 
 DIMS = (64, 128, 256, 512, 1024)
 
 
 def record(M, key):
-    return {"key": key, "overlaps": M.tolist(), "per_step": [{"overlaps": M.tolist()}]}
+    return run_record([{"overlaps": M.tolist()}], key=key)
 
 
 def single_index_runs(level: float, seeds: int = 6, p: int = 64) -> RunSet:
@@ -59,8 +61,8 @@ def test_registry_has_the_dklps_claims_with_kinds():
     claims = {c.id: c for c in registry()}
     assert set(claims) >= {"T1-single", "T1-curve", "T1-short", "T1-spec", "T1-hard", "C1-stair", "T2-error",
                            "C3-error", "RF-sep"}
-    assert claims["C1-stair"].kind == claims["C3-error"].kind == "conjecture"
-    assert claims["T1-single"].kind == claims["T2-error"].kind == claims["RF-sep"].kind == "theorem"
+    assert claims["C1-stair"].status == claims["C3-error"].status == "conjecture"
+    assert claims["T1-single"].status == claims["T2-error"].status == claims["RF-sep"].status == "theorem"
     for c in claims.values():
         assert {"smoke", "quick", "full"} <= set(c.ladders)
 
@@ -116,18 +118,19 @@ def test_curve_confirmed_and_refuted_with_injected_prediction():
 
 
 def test_curve_figure_draws_the_theory_formula(tmp_path):
-    """verify.figures draws the T1-curve plot from the prediction's OneStepOverlap; unknown kinds are refused."""
+    """verify.figures draws the T1-curve plot from the prediction's OneStepOverlap; an unknown figure kind is
+    refused."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from verify import Plot
-    from verify.figures import draw
+    from verify import FigureKind, Plot
+    from verify.figures import RENDERERS, draw
 
     pred = T1_CURVE.predict()
     (plot,) = evaluate_claim(T1_CURVE, pred, curve_runs(pred)).evaluation.plots
-    assert plot.kind == "curve"
+    assert plot.figure == "curve"
     alphas = [float(a) for a in pred["overlap"]]
     assert np.allclose(plot.data["_formula"].evaluate(alphas), list(pred["overlap"].values()), rtol=1e-12)
     fig = plt.figure()
@@ -135,8 +138,9 @@ def test_curve_figure_draws_the_theory_formula(tmp_path):
     fig.savefig(tmp_path / "curve.png")
     plt.close(fig)
     assert (tmp_path / "curve.png").stat().st_size > 1000
-    with pytest.raises(ValueError, match="unknown plot kind"):
-        draw(plt.figure(), Plot("pie", "", {}))
+    with pytest.raises(ValueError, match="a plot's figure kind must be one of loglog, .*; got 'pie'"):
+        Plot("pie", "", {})
+    assert set(RENDERERS) == set(FigureKind)  # every figure kind has its renderer
     plt.close("all")
 
 
@@ -148,7 +152,7 @@ def test_too_few_seeds_is_inconclusive_not_confirmed():
 def test_conjecture_refuted_exits_zero_unless_strict():
     stair = next(c for c in registry() if c.id == "C1-stair")
     out = dataclasses.replace(evaluate_claim(T1_SINGLE, one_step_prediction("x1 + x1*x2", 2, True, "relu"),
-                                             single_index_runs(0.4)), kind=stair.kind)
+                                             single_index_runs(0.4)), status=stair.status)
     assert out.verdict == rules.REFUTED
     assert exit_status([out]) == 0 and exit_status([out], strict=True) == 1
 
@@ -168,7 +172,7 @@ def error_runs(eps0: float, eps1: float, seeds: int = 4, c0: float = 0.7, c1: fl
         for s in range(seeds):
             e0 = eps0 + c0 * d**-0.5 + 0.005 * rng.standard_normal()
             e1 = eps1 + c1 * d**-0.5 + 0.005 * rng.standard_normal()
-            recs.append({"key": f"e{d}-{s}", "test_error": e1, "per_step": [{"test_error": e0}, {"test_error": e1}]})
+            recs.append(run_record([{"test_error": e0}, {"test_error": e1}], key=f"e{d}-{s}"))
         runs[d] = recs
     return RunSet({"": runs})
 
@@ -244,8 +248,8 @@ def test_c3_lower_bound_from_the_fixed_rate_extrapolation(limit, verdict, contro
     """C3-error: ε∞ of ε(d) = ε∞ + c·d^-1/2 against the bound ε_pred(U^1, 1) = 1 from below only; a limit at
     the random-features level 3 (a network that learned nothing) passes the bound but not its control."""
     rng = np.random.default_rng(6)
-    runs = RunSet({"": {d: [{"key": f"c{d}-{s}", "test_error": limit + 0.5 * d**-0.5 + 0.01 * rng.standard_normal()}
-                            for s in range(4)] for d in (128, 181, 256, 362, 512)}})
+    runs = RunSet({"": {d: [run_record([{"test_error": limit + 0.5 * d**-0.5 + 0.01 * rng.standard_normal()}],
+                                       key=f"c{d}-{s}") for s in range(4)] for d in (128, 181, 256, 362, 512)}})
     pred = C3_ERROR.predict()
     # g = x1 + He2(x1) + x2x3: ε_pred(span e1, 1) = ‖x2x3‖² = 1, ε_pred({0}, 1) = ‖He2‖² + ‖x2x3‖² = 3
     assert pred["eps"] == [3.0, 1.0] and pred["informative"]
@@ -263,8 +267,8 @@ def test_c3_is_uninformative_where_the_bound_is_the_random_features_level():
     pred = c3_prediction("x1 + x1*x2*x3")
     assert pred["eps"] == [1.0, 1.0] and not pred["informative"]
     rng = np.random.default_rng(7)
-    runs = RunSet({"": {d: [{"key": f"u{d}-{s}", "test_error": 1.79 + 0.5 * d**-0.5 + 0.01 * rng.standard_normal()}
-                            for s in range(4)] for d in (128, 181, 256, 362, 512)}})
+    runs = RunSet({"": {d: [run_record([{"test_error": 1.79 + 0.5 * d**-0.5 + 0.01 * rng.standard_normal()}],
+                                       key=f"u{d}-{s}") for s in range(4)] for d in (128, 181, 256, 362, 512)}})
     ev = evaluate_c3(pred, runs)
     assert ev.decision.verdict == rules.INCONCLUSIVE and "uninformative" in ev.decision.reason
 
@@ -301,7 +305,7 @@ def test_protocol_floor_matches_monte_carlo():
 STAIR_DIMS = (256, 512, 1024, 2048, 4096)
 
 
-def stair_record(dims_t: tuple[int, ...], d: int, rng: np.random.Generator, p: int = 64, key: str = "") -> dict:
+def stair_record(dims_t: tuple[int, ...], d: int, rng: np.random.Generator, p: int = 64, key: str = "") -> RunRecord:
     """A 3-step record of ``x1 + x1x2 + x1x2x3``: after ``t`` steps the first ``dims_t[t]`` axes carry Θ(1)
     overlap (0.5), the others ``d^-1/2`` noise."""
     steps = []
@@ -309,7 +313,7 @@ def stair_record(dims_t: tuple[int, ...], d: int, rng: np.random.Generator, p: i
         M = rng.standard_normal((p, 3)) / np.sqrt(d)
         M[:, :m] = 0.5 + 0.01 * rng.standard_normal((p, m))
         steps.append({"overlaps": M.tolist()})
-    return {"key": key, "overlaps": steps[-1]["overlaps"], "per_step": steps}
+    return run_record(steps, key=key)
 
 
 def stair_runs(arms: dict[str, tuple[int, ...]], seeds: int = 8) -> RunSet:
@@ -363,6 +367,6 @@ def test_c1_stair_uses_its_activations_staircase():
     runs = stair_runs({"": (0, 1, 2, 3)})
     out = evaluate_claim(stair, stair.predict(), runs)
     assert out.verdict == rules.CONFIRMED, out.evaluation.decision.reason
-    assert any(p.kind == "plane" for p in out.evaluation.plots)
+    assert any(p.figure == "plane" for p in out.evaluation.plots)
     relu = evaluate_claim(stair, stair.predict(), stair_runs({"": (0, 1, 2, 2)}))  # what relu would do
     assert relu.verdict == rules.REFUTED

@@ -18,7 +18,7 @@ USER_FILE = textwrap.dedent('''
 
     CONFIG = dict(target="x1 + x2*x3", activation="relu", n_exp=1.0, steps=1, lr0=2.0, p=16, readout="none")
     CLAIMS = [Claim(
-        id="MY-single", source="my notes", kind="theorem",
+        id="MY-single", source="my notes", status="theorem",
         statement="n ≍ d learns only C_1 = e1 of x1 + x2·x3",
         predict=lambda: one_step_prediction(CONFIG["target"], 1, False, CONFIG["activation"]),
         ladders={"smoke": Ladder((Variant("", CONFIG, (16, 32)),), 2)},

@@ -18,6 +18,8 @@ from verify.claims import registry
 from verify.claims.base import RunSet
 from verify.claims.one_step import evaluate_learnability, one_step_prediction
 from verify.claims.staircase import BLIND_SIGMA, STAIR_SIGMA, one_step_ahead
+from sim.giant_step.record import RunRecord
+from tests.records import run_record
 
 DIMS = (256, 512, 1024, 2048)
 CLAIMS = {c.id: c for c in registry()}
@@ -31,11 +33,10 @@ def overlap_matrix(rng, learned: np.ndarray, r: int, d: int, p: int, level: floa
     return M
 
 
-def record(key: str, per_step: list[np.ndarray], errors: list[float] | None = None) -> dict:
+def record(key: str, per_step: list[np.ndarray], errors: list[float] | None = None) -> RunRecord:
     steps = [{"overlaps": M.tolist(), "test_error": None if errors is None else errors[t]}
              for t, M in enumerate(per_step)]
-    return {"key": key, "overlaps": per_step[-1].tolist(), "per_step": steps,
-            "test_error": None if errors is None else errors[-1]}
+    return run_record(steps, key=key)
 
 
 def one_step_runs(arms: dict[str, np.ndarray], r: int, seeds: int = 6, p: int = 32, dims=DIMS) -> RunSet:
@@ -125,9 +126,8 @@ def test_c1_sigma_has_power():
 
 def error_runs(eps: list[float], seeds: int = 4, dims=(45, 64, 91, 128, 181)) -> RunSet:
     rng = np.random.default_rng(3)
-    return RunSet({"": {d: [{"key": f"e{d}-{s}", "test_error": eps[-1] + 0.7 * d ** -0.5,
-                             "per_step": [{"test_error": e + 0.7 * d ** -0.5 + 0.005 * rng.standard_normal()}
-                                          for e in eps]} for s in range(seeds)] for d in dims}})
+    return RunSet({"": {d: [run_record([{"test_error": e + 0.7 * d ** -0.5 + 0.005 * rng.standard_normal()}
+                                        for e in eps], key=f"e{d}-{s}") for s in range(seeds)] for d in dims}})
 
 
 @pytest.mark.parametrize("claim_id", ["T2-error", "RF-sep"])
@@ -239,9 +239,9 @@ def dmft_runs(shift: float = 0.0, dims=(100_000, 200_000, 400_000), seeds: int =
     """dtapzk-reuse-like records: m[t, i, k] = DMFT + shift + N(0, (0.4/√d)²) per seed."""
     m = np.asarray(CLAIMS["BR-dmft"].predict()["m"])
     rng = np.random.default_rng(4)
-    return RunSet({"": {d: [{"key": f"m{d}-{s}", "per_step": [{"overlaps": (m[t] + shift * (t > 0) + 0.4 / np.sqrt(d)
-                                                                             * rng.standard_normal(m[t].shape)).tolist()}
-                                                            for t in range(m.shape[0])]} for s in range(seeds)]
+    return RunSet({"": {d: [run_record([{"overlaps": (m[t] + shift * (t > 0) + 0.4 / np.sqrt(d)
+                                                       * rng.standard_normal(m[t].shape)).tolist()}
+                                        for t in range(m.shape[0])], key=f"m{d}-{s}") for s in range(seeds)]
                         for d in dims}})
 
 

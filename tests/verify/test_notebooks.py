@@ -15,6 +15,7 @@ from verify.claims.notebooks import (MARGIN, NB_ONE_STEP, PUBLISHED_ERRORS, PUBL
 from verify.claims.orient import (NB_ORIENT, ORIENT_TOL, evaluate_orient, example_arm, line_component,
                                   notebook_reading, orient_prediction, own_noise)
 from verify.figures import draw, figure_size
+from tests.records import run_record
 
 matplotlib.use("Agg")
 
@@ -44,8 +45,8 @@ def one_step_runs(shift: float = 0.0, seeds: int = 10, sd: float | None = None, 
         for arm, n in ((kappa_arm(kappa), seeds), (kappa_arm(kappa, honest=True), honest_seeds)):
             z = rng.standard_normal(n)
             z = (z - z.mean()) / z.std(ddof=1) if n > 1 else z * 0
-            runs[arm] = {size["d"]: [{"key": f"{arm}-{s}", "config": dict(size),
-                                      "test_error": mean + shift * pub_sd + spread * z[s]} for s in range(n)]}
+            runs[arm] = {size["d"]: [run_record([{"test_error": mean + shift * pub_sd + spread * z[s]}], key=f"{arm}-{s}",
+                                                config=dict(size)) for s in range(n)]}
     return RunSet(runs)
 
 
@@ -140,7 +141,7 @@ def test_orient_prediction_stays_on_the_line_for_a_target_without_a_linear_conne
 
 
 def test_line_component_hand_value():
-    rec = {"per_step": [{"step_cosines": None}, {"step_cosines": [[0.6, 0.8], [-0.6, 0.0]]}]}
+    rec = run_record([{"step_cosines": None}, {"step_cosines": [[0.6, 0.8], [-0.6, 0.0]]}])
     assert line_component(rec, 1, [1.0, 0.0]) == pytest.approx(0.6)
     assert line_component(rec, 1, [0.0, 1.0]) == pytest.approx(0.4)
     with pytest.raises(ValueError, match="step_cosines"):
@@ -151,7 +152,7 @@ def test_own_noise_removes_the_part_each_sign_group_shares():
     # two neurons per sign; off-line cosines 0.3 ± 0.1 (a = +1) and −0.2 ± 0.05 (a = −1): residual RMS √((0.01 + 0.0025)/2)
     v, u = np.array([1.0, 0.0]), np.array([0.0, 1.0])
     on, off = np.array([0.5, 0.5, -0.5, -0.5]), np.array([0.4, 0.2, -0.15, -0.25])
-    rec = {"per_step": [{"step_cosines": None}, {"step_cosines": (np.outer(on, v) + np.outer(off, u)).tolist()}]}
+    rec = run_record([{"step_cosines": None}, {"step_cosines": (np.outer(on, v) + np.outer(off, u)).tolist()}])
     assert own_noise(rec, 1, v, u) == pytest.approx(np.sqrt((0.01 + 0.0025) / 2))
 
 
@@ -172,7 +173,7 @@ def orient_runs(pred, off_level, dims=(512, 1024, 2048), seeds=10, p=256, steps=
                     off = (off_level(i, t) + a * np.sqrt(0.3 / d) * rng.standard_normal()
                            + rng.standard_normal(p) / np.sqrt(d))
                     per.append({"step_cosines": (np.outer(0.5 * a, v) + np.outer(off, u)).tolist()})
-                recs.append({"key": f"o{i}-{d}-{s}", "seed": s, "per_step": per})
+                recs.append(run_record(per, key=f"o{i}-{d}-{s}", seed=s))
             runs[example_arm(i)][d] = recs
     return RunSet(runs)
 
@@ -189,7 +190,7 @@ def test_orient_confirmed_at_theory_s_values_and_the_notebook_reading_refuted():
     assert ev.decision.verdict == rules.CONFIRMED, ev.decision.reason
     assert [c.refuted for c in ev.controls] == [True]
     assert "ex1 t=2 off-line cosine" in ev.controls[0].decision.reason
-    assert {p.kind for p in ev.plots} == {"loglog", "step_plane"}
+    assert {p.figure for p in ev.plots} == {"loglog", "step_plane"}
 
 
 def test_orient_refuted_when_example_1_stays_on_the_line():
@@ -234,9 +235,9 @@ def test_notebook_figures_are_drawn(tmp_path, which):
         pred = NB_ORIENT.predict()
         plots = evaluate_orient(pred, orient_runs(pred, theory_levels(pred), seeds=3)).plots
     for plot in plots:
-        fig = plt.figure(figsize=figure_size(plot.kind))
+        fig = plt.figure(figsize=figure_size(plot.figure))
         draw(fig, plot)
-        path = tmp_path / f"{plot.kind}.png"
+        path = tmp_path / f"{plot.figure}.png"
         fig.savefig(path)
         plt.close(fig)
         assert path.stat().st_size > 5000
@@ -246,4 +247,4 @@ def test_registered_with_all_profiles():
     claims = {c.id: c for c in registry()}
     for cid in ("NB-one-step", "NB-orient"):
         assert {"smoke", "quick", "full"} <= set(claims[cid].ladders)
-        assert claims[cid].kind == "conjecture"
+        assert claims[cid].status == "conjecture"

@@ -10,9 +10,10 @@ import pytest
 from sim.giant_step.config import SimConfig
 from verify.claims.base import RunSet
 from verify.figures import draw, figure_size
-from verify.paper import (FIGURES, GRID, LR0, READOUT, SIZES, STEPS, StairwayFigure, leap, main, plateaus,
+from verify.paper import (GRID, LR0, READOUT, SIZES, STAIRWAY_FIGURES, STEPS, StairwayFigure, leap, main, plateaus,
                           readout_kappa)
 from verify.profiles import PROFILES
+from tests.records import run_record
 
 matplotlib.use("Agg")
 
@@ -57,7 +58,7 @@ def test_single_index_target_needs_the_second_leap():
 
 
 def test_run_grid_maps_x_to_leap_step_and_preprocessing():
-    fig = FIGURES[1]
+    fig = STAIRWAY_FIGURES[1]
     cfgs = {x: SimConfig.from_dict({**fig.config(x), "d": 64}) for x in (0.75, 1.875, 2.0)}
     assert (cfgs[0.75].ell, cfgs[0.75].preprocess) == (1, "none")
     assert (cfgs[1.875].ell, cfgs[1.875].preprocess) == (1, "none")  # round(1.875) = 2 would be the default
@@ -76,9 +77,8 @@ def synthetic_runs(fig: StairwayFigure, d: int, seeds: int = 2) -> RunSet:
     rng = np.random.default_rng(0)
     runs = {}
     for x in GRID:
-        runs[fig.arm(x)] = {d: [{"key": f"{x}-{s}", "per_step": [{"test_error": 1.5 - 0.3 * T * (x > 1) +
-                                                                   0.01 * rng.standard_normal()}
-                                                                  for T in range(STEPS + 1)]}
+        runs[fig.arm(x)] = {d: [run_record([{"test_error": 1.5 - 0.3 * T * (x > 1) + 0.01 * rng.standard_normal()}
+                                            for T in range(STEPS + 1)], key=f"{x}-{s}")
                                 for s in range(seeds)]}
     return RunSet(runs)
 
@@ -86,7 +86,7 @@ def synthetic_runs(fig: StairwayFigure, d: int, seeds: int = 2) -> RunSet:
 def test_plot_data_and_renderer(tmp_path):
     import matplotlib.pyplot as plt
 
-    fig = FIGURES[1]
+    fig = STAIRWAY_FIGURES[1]
     runs = synthetic_runs(fig, SIZES["quick"].d)
     del runs.runs[fig.arm(GRID[3])]  # a grid point whose runs diverged: a gap, not a crash
     plot = fig.plot(runs, "quick")
@@ -97,7 +97,7 @@ def test_plot_data_and_renderer(tmp_path):
     m = data["measured"]["2"]
     assert all(lo <= mu <= hi for lo, mu, hi in zip(m["lo"], m["mean"], m["hi"]) if mu is not None)
     json.dumps(data, allow_nan=False)  # stored as plain, finite JSON
-    f = plt.figure(figsize=figure_size(plot.kind))
+    f = plt.figure(figsize=figure_size(plot.figure))
     draw(f, plot)
     f.savefig(tmp_path / "s.png")
     plt.close(f)
@@ -109,11 +109,11 @@ def test_figures_command_runs_then_draws_from_the_store(tmp_path, capsys, monkey
 
     monkeypatch.setattr(paper, "GRID", GRID[::7])  # three exponents keep the test fast; the mechanics are the same
     runs = len(paper.GRID)
-    args = ["--profile", "smoke", "--only", FIGURES[1].name, "--store", str(tmp_path / "s.sqlite"),
+    args = ["--profile", "smoke", "--only", STAIRWAY_FIGURES[1].name, "--store", str(tmp_path / "s.sqlite"),
             "--out", str(tmp_path / "out"), "--no-progress"]
     assert main(args) == 0
     first = capsys.readouterr().out
-    png = tmp_path / "out" / "smoke" / f"{FIGURES[1].name}.png"
+    png = tmp_path / "out" / "smoke" / f"{STAIRWAY_FIGURES[1].name}.png"
     assert png.stat().st_size > 10_000
     data = json.loads(png.with_suffix(".json").read_text())
     assert data["grid"] == list(paper.GRID) and data["d"] == SIZES["smoke"].d

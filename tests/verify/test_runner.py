@@ -1,4 +1,4 @@
-"""``verify.runner`` isolates claims (issue 9 item 5): a prediction or evaluation that breaks is that claim's
+"""``verify.runner`` isolates claims: a prediction or evaluation that breaks is that claim's
 INCONCLUSIVE with the reason; a ladder that cannot run is named by claim and arm before any compute."""
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from verify import Claim, Ladder, Variant
 from verify.claims.base import Evaluation, RunSet
 from verify.profiles import get_profile
 from verify.rules import CONFIRMED, INCONCLUSIVE, REFUTED, Decision
+from theory.exits import EXIT_REFUTED
 from verify.runner import (
-    EXIT_REFUTED,
     check_ladders,
     evaluate_claim,
     exit_status,
-    make_plan,
+    make_run_plan,
     predict_claim,
     verify,
 )
@@ -28,9 +28,9 @@ TINY = dict(target="x1", p=8, n_test=64, block_size=16)
 
 
 def _claim(id: str = "C", predict=lambda: {"x": 1.0}, evaluate=None, variants=(Variant("", TINY, (16,)),),
-           seeds: int = 1, kind: str = "theorem") -> Claim:  # noqa: ANN001 - callables of a claim
+           seeds: int = 1, status: str = "theorem") -> Claim:  # noqa: ANN001 - callables of a claim
     evaluate = evaluate or (lambda p, r: Evaluation(Decision(CONFIRMED, "fine"), "", ""))
-    return Claim(id=id, source="test", statement="s", kind=kind, predict=predict,
+    return Claim(id=id, source="test", statement="s", status=status, predict=predict,
                  ladders={"smoke": Ladder(tuple(variants), seeds)}, evaluate=evaluate)
 
 
@@ -73,7 +73,7 @@ def test_oversized_ladder_is_refused_without_listing_it() -> None:
 
     huge = _claim("HUGE", seeds=10**9)
     start = time.perf_counter()
-    for check in (make_plan, check_ladders):
+    for check in (make_run_plan, check_ladders):
         with pytest.raises(ValueError, match=f"claim HUGE's ladder asks for 1,000,000,000 runs.*{MAX_RUNS:,}"):
             check([huge], SMOKE)
     assert time.perf_counter() - start < 1.0
@@ -86,8 +86,8 @@ def test_a_failed_prediction_runs_nothing(tmp_path: Path) -> None:
 
 
 def test_exit_status_counts_refuted_theorems_only() -> None:
-    def outcome(kind: str, verdict: str):  # noqa: ANN202
-        c = _claim(kind=kind, evaluate=lambda p, r: Evaluation(Decision(verdict, "x"), "", ""))
+    def outcome(status: str, verdict: str):  # noqa: ANN202
+        c = _claim(status=status, evaluate=lambda p, r: Evaluation(Decision(verdict, "x"), "", ""))
         return evaluate_claim(c, {}, RunSet({}))
 
     assert exit_status([outcome("theorem", REFUTED)]) == EXIT_REFUTED

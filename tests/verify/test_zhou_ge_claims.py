@@ -51,7 +51,7 @@ def test_z1_confirmed_when_everything_decays() -> None:
     assert ev.decision.verdict == rules.CONFIRMED, ev.decision.reason
     slope = ev.numbers["far mass"]["fit"]["slope"]
     assert slope == pytest.approx(-1.0, abs=0.1)  # far ∝ λ^1 ⇒ (λ0/λ)^-1
-    assert {p.kind for p in ev.plots} == {"zg_time", "zg_neurons", "zg_mass", "loglog"}
+    assert {p.figure for p in ev.plots} == {"zg_time", "zg_neurons", "zg_mass", "loglog"}
 
 
 def test_z1_refuted_when_far_mass_stays() -> None:
@@ -102,6 +102,6 @@ def test_claims_and_figures(tmp_path) -> None:  # noqa: ANN001 - fixture
     for p in ev.plots:
         fig = plt.figure()
         draw(fig, p)  # every plot kind, [ZG] ones and the log–log fits, is drawn by verify.figures
-        fig.savefig(tmp_path / f"{p.kind}.png")
+        fig.savefig(tmp_path / f"{p.figure}.png")
         plt.close(fig)
-        assert (tmp_path / f"{p.kind}.png").stat().st_size > 1000
+        assert (tmp_path / f"{p.figure}.png").stat().st_size > 1000

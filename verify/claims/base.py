@@ -1,11 +1,12 @@
 """The declarative pieces of a claim (THEORY.md §5): ladder, prediction, evaluation.
 
-A :class:`Claim` names its id, source, statement and ``kind`` ("theorem" or
-"conjecture", which decides the exit status), a ``predict`` function that
+A :class:`Claim` names its id, source, statement and :class:`Status` (a theorem or a
+conjecture, which decides the exit status), a ``predict`` function that
 computes the predicted quantity from ``theory`` (never typed in by hand), one
 :class:`Ladder` per profile (the simulations it needs), and an ``evaluate``
 function that turns the prediction and the finished runs into an
-:class:`Evaluation` (statistic, fits, decision, plots). Claims are plain frozen
+:class:`Evaluation` (statistic, fits, decision, plots: :class:`Plot` panels, each
+drawn by the renderer of its :class:`FigureKind`). Claims are plain frozen
 dataclasses; a family of claims is one module that defines ``CLAIMS``.
 """
 
@@ -14,12 +15,39 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
+from sim.kinds import AnyRecord, to_json
+from theory.validate import Options, check_scalar
 from verify.rules import CONFIRMED, INCONCLUSIVE, REFUTED, Decision
 
-KINDS = ("theorem", "conjecture")
-Record = Mapping[str, Any]
+
+
+class Status(StrEnum):
+    """What a claim is (THEORY.md §5): a REFUTED theorem makes ``python -m verify`` exit with status 1
+    (``verify.runner.exit_status``); a conjecture is decided and reported the same way but never fails it."""
+
+    THEOREM = "theorem"
+    CONJECTURE = "conjecture"
+
+
+class FigureKind(StrEnum):
+    """What a :class:`Plot` panel shows; each has one renderer in ``verify.figures`` (its docstring says what
+    each draws) and names the panel's file (``fig_<claim>_<figure kind>``, ``verify.report``)."""
+
+    LOGLOG = "loglog"
+    CURVE = "curve"
+    PLANE = "plane"
+    EXTRAPOLATION = "extrapolation"
+    STAIRWAY = "stairway"
+    ZG_TIME = "zg_time"
+    ZG_NEURONS = "zg_neurons"
+    ZG_MASS = "zg_mass"
+    PUBLISHED = "published"
+    DMFT = "dmft"
+    STEP_PLANE = "step_plane"
+    PAPER_STAIRWAY = "paper_stairway"
 
 
 @dataclass(frozen=True)
@@ -97,12 +125,12 @@ class Ladder:
 class RunSet:
     """Finished runs of one claim: ``runs[variant][d]`` is the list of records, one per seed."""
 
-    runs: Mapping[str, Mapping[int, Sequence[Record]]]
+    runs: Mapping[str, Mapping[int, Sequence[AnyRecord]]]
 
-    def variant(self, name: str) -> Mapping[int, Sequence[Record]]:
+    def variant(self, name: str) -> Mapping[int, Sequence[AnyRecord]]:
         return self.runs.get(name, {})
 
-    def values(self, name: str, stat: Callable[[Record], float]) -> dict[int, list[float]]:
+    def values(self, name: str, stat: Callable[[AnyRecord], float]) -> dict[int, list[float]]:
         """``{d: [stat(record) for each seed]}`` for one arm (dimensions without runs left out)."""
         out: dict[int, list[float]] = {}
         for d, recs in sorted(self.variant(name).items()):
@@ -114,16 +142,22 @@ class RunSet:
 
     def keys(self) -> list[str]:
         """The store keys of every run (sorted), so a verdict can be traced to its runs."""
-        return sorted({str(r.get("key", "")) for v in self.runs.values() for recs in v.values() for r in recs})
+        return sorted({str(to_json(r).get("key", "")) for v in self.runs.values() for recs in v.values() for r in recs})
 
 
 @dataclass(frozen=True)
 class Plot:
-    """Data for one figure panel; ``kind`` picks the renderer in ``verify.figures``."""
+    """Data for one figure panel: its :class:`FigureKind` (given as the member or its text) picks the renderer
+    in ``verify.figures``; ``data`` holds plain numbers (keys starting with ``_``: objects the renderer uses,
+    left out of ``results.json``)."""
 
-    kind: str  # "loglog" | "curve" | "plane" | "stairway" | "extrapolation"
+    figure: FigureKind
     title: str
     data: Mapping[str, Any]
+
+    def __post_init__(self) -> None:
+        figure = check_scalar(self.figure, "a plot's figure kind", Options(tuple(FigureKind)))
+        object.__setattr__(self, "figure", FigureKind(figure))
 
 
 @dataclass(frozen=True)
@@ -231,8 +265,9 @@ class Claim:
         Where the claim comes from (paper and theorem, or THEORY section).
     statement : str
         The claim in one sentence.
-    kind : {"theorem", "conjecture"}
-        A REFUTED theorem makes ``python -m verify`` exit with status 1.
+    status : Status
+        ``Status.THEOREM`` or ``Status.CONJECTURE`` (or its text, ``"theorem"``, ``"conjecture"``): a REFUTED
+        theorem makes ``python -m verify`` exit with status 1.
     predict : callable
         ``predict() -> mapping``: the predicted quantity, computed from ``theory`` (JSON-able; sympy objects
         only under keys starting with ``_``).
@@ -254,7 +289,7 @@ class Claim:
     id: str
     source: str
     statement: str
-    kind: str
+    status: Status
     predict: Callable[[], Mapping[str, Any]]
     ladders: Mapping[str, Ladder]
     evaluate: Callable[[Mapping[str, Any], RunSet], Evaluation]
@@ -266,8 +301,8 @@ class Claim:
     def __post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id.strip():
             raise ValueError(f"a claim needs a non-empty string id; got {self.id!r}")
-        if self.kind not in KINDS:
-            raise ValueError(f"claim {self.id}: kind must be one of {', '.join(KINDS)}; got {self.kind!r}")
+        status = check_scalar(self.status, f"claim {self.id}: status", Options(tuple(Status)))
+        object.__setattr__(self, "status", Status(status))
         for name in ("predict", "evaluate"):
             if not callable(getattr(self, name)):
                 raise ValueError(f"claim {self.id}: {name} must be a function")
@@ -318,4 +353,5 @@ class Claim:
         return profile not in self.on_request
 
 
-__all__ = ["Alternative", "Arm", "Claim", "Control", "Evaluation", "KINDS", "Ladder", "Plot", "Record", "RunSet", "Variant"]
+__all__ = ["Alternative", "Arm", "Claim", "Control", "Evaluation", "FigureKind", "Ladder", "Plot", "RunSet",
+           "Status", "Variant"]

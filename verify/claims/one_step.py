@@ -50,7 +50,7 @@ from sim import as_basis
 from theory import Target
 from theory.overlap import OneStepOverlap
 from verify import rules
-from verify.claims.base import Alternative, Arm, Claim, Evaluation, Ladder, Plot, RunSet, Variant
+from verify.claims.base import Alternative, Arm, Claim, Evaluation, Ladder, Plot, RunSet, Status, Variant
 from verify.claims.common import (NOISE_EXPONENT, Part, learned_parts, overlaps, scaling_evaluation, singular_value,
                                   space_values)
 from verify.fits import mean_ci
@@ -367,7 +367,7 @@ def _short_arms(prof: str) -> list[Variant]:
 
 
 T1_SINGLE = Claim(
-    id="T1-single", source="[DKLPS] Thm 1, ℓ=1", kind="theorem",
+    id="T1-single", source="[DKLPS] Thm 1, ℓ=1", status=Status.THEOREM,
     statement="n ≍ d, one step: only v* is learned (s_2 of M decays like d^-1/2, s_1 Θ(1))",
     predict=lambda: one_step_prediction(SINGLE["target"], 1, False, SINGLE["activation"]),
     ladders=_ladders(lambda prof: [Variant("", {**SINGLE, "p": SINGLE_P[prof]}, SINGLE_DIMS[prof])]),
@@ -378,7 +378,7 @@ T1_SINGLE = Claim(
     controls=(Alternative("every relevant direction learned (U_1step = U*_rel = span(e1, e2))", all_relevant_learned),))
 
 T1_CURVE = Claim(
-    id="T1-curve", source="THEORY §3.1", kind="theorem",
+    id="T1-curve", source="THEORY §3.1", status=Status.THEOREM,
     statement="one-step overlap with v* against α = n/d matches the §3.1 formula",
     predict=lambda: curve_prediction(SINGLE["target"], SINGLE["activation"], LR0, CURVE_ALPHAS),
     ladders=_ladders(lambda prof: [Variant(f"alpha={a}", {**SINGLE, "n_scale": a, "p": CURVE_P[prof]},
@@ -392,7 +392,7 @@ T1_CURVE = Claim(
                           larger_batch_curve),))
 
 T1_SHORT = Claim(
-    id="T1-short", source="[DKLPS] Thm 1", kind="theorem",
+    id="T1-short", source="[DKLPS] Thm 1", status=Status.THEOREM,
     statement="n ≍ d^(ℓ−δ) below the leap: overlap with U* → 0",
     predict=lambda: {"arms": {batch_arm(e): one_step_prediction(SHORT["target"], 1, False, SHORT["activation"])
                               for e in (1.0, SHORT_EXTRA_EXP)}},
@@ -404,7 +404,7 @@ T1_SHORT = Claim(
     controls=(Alternative("learned as at the leap: U_1step(2) = span(e1, e2) with n ≍ d and d^1.5", learned_at_leap),))
 
 T1_SPEC = Claim(
-    id="T1-spec", source="[DKLPS] Thm 1, ℓ=2", kind="theorem",
+    id="T1-spec", source="[DKLPS] Thm 1, ℓ=2", status=Status.THEOREM,
     statement="n ≍ d² with orders < 2 removed: rank M = dim range(C_2)",
     predict=lambda: one_step_prediction(SPEC["target"], 2, True, SPEC["activation"]),
     ladders=_ladders(lambda prof: [Variant("", {**SPEC, "p": SPEC_P}, SPEC_DIMS[prof])], SPEC_SEEDS),
@@ -416,7 +416,7 @@ T1_SPEC = Claim(
     controls=(Alternative("every relevant direction learned (rank M = dim U*_rel = 3)", all_relevant_learned),))
 
 T1_HARD = Claim(
-    id="T1-hard", source="[DKLPS] hard directions", kind="theorem",
+    id="T1-hard", source="[DKLPS] hard directions", status=Status.THEOREM,
     statement="a leap-3 target is not learned with n ≍ d², is with n ≍ d³",
     predict=lambda: {"arms": {batch_arm(ell): one_step_prediction(HARD["target"], ell, True, HARD["activation"])
                               for ell in (2, 3)}},
