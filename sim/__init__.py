@@ -18,11 +18,11 @@ guard_startup()  # python -m …: Ctrl-C while the package imports ends in one l
 
 from sim.drivers import run_many, run_or_load
 from sim.giant_step import (
-    Plan,
+    ExecutionPlan,
     as_basis,
     SimConfig,
     load_config,
-    make_plan,
+    execution_plan,
     overlaps_by_level,
     simulate,
     singular_values,
@@ -35,6 +35,6 @@ from sim.store import Store
 from sim.version import code_version
 from sim.zhou_ge import ZGConfig, run_zhou_ge
 
-__all__ = ["KINDS", "Plan", "SimConfig", "Store", "ZGConfig", "as_basis", "code_version", "kind", "kind_of",
-           "load_config", "make_config", "make_plan", "overlaps_by_level", "run_key", "run_many", "run_or_load",
+__all__ = ["KINDS", "ExecutionPlan", "SimConfig", "Store", "ZGConfig", "as_basis", "code_version", "execution_plan",
+           "kind", "kind_of", "load_config", "make_config", "overlaps_by_level", "run_key", "run_many", "run_or_load",
            "run_zhou_ge", "simulate", "singular_values", "strip_volatile", "subspace_overlap"]

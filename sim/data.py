@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 
 import torch
 
@@ -101,6 +102,20 @@ class Sampler:
 TorchFn = Callable[[torch.Tensor], torch.Tensor]
 
 
+class Preprocess(StrEnum):
+    """What a giant step removes from its labels (THEORY §2.3, §3.2): nothing, the target's exact Hermite orders
+    ``< ℓ``, or a batch estimate of the orders ``< 2`` — least squares (``estimate``) or the first-Hermite
+    estimate (``hermite``)."""
+
+    NONE = "none"
+    EXACT = "exact"
+    ESTIMATE = "estimate"
+    HERMITE = "hermite"
+
+
+LOW_ESTIMATES = (Preprocess.ESTIMATE, Preprocess.HERMITE)  # the preprocessings estimated on a data set
+
+
 @dataclass(frozen=True)
 class Labels:
     """Label maps of a target ``g*`` with ``r`` variables (THEORY §1, §2.3 preprocessing).
@@ -169,20 +184,20 @@ def label_transform(text: str) -> TorchFn:
     return lambda v: fn(v[:, None]) if expr.free_symbols else torch.full_like(v, float(expr))
 
 
-def make_labels(target: str, noise: float, preprocess: str, ell: int, transform: str | None = None) -> Labels:
+def make_labels(target: str, noise: float, preprocess: Preprocess | str, ell: int,
+                transform: str | None = None) -> Labels:
     """``Labels`` for a target string; ``preprocess="exact"`` subtracts ``Target.orders_below(ell)``;
     ``transform`` is the label transformation ``T`` (``label_transform``) the giant steps see."""
     from theory import Target
 
     tgt = Target.parse(target)
-    low = tgt.orders_below(ell).evaluator("torch") if preprocess == "exact" and ell > 1 else None
+    low = tgt.orders_below(ell).evaluator("torch") if preprocess == Preprocess.EXACT and ell > 1 else None
     return Labels(tgt.evaluator("torch"), tgt.r, float(noise), low,
                   label_transform(transform) if transform is not None else None)
 
 
 Label = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Reduce = Callable[[list[torch.Tensor]], None]
-LOW_ESTIMATES = ("estimate", "hermite")
 
 
 def linear_fit(sampler: Sampler, labels: Labels, chunk_blocks: int,
@@ -243,13 +258,13 @@ def hermite_fit(sampler: Sampler, label: Label, chunk_blocks: int, tick: Callabl
     return total[0], total[1:]
 
 
-def low_estimate(kind: str, sampler: Sampler, labels: Labels, label: Label, chunk_blocks: int,
+def low_estimate(kind: Preprocess | str, sampler: Sampler, labels: Labels, label: Label, chunk_blocks: int,
                  tick: Callable[[int], None] | None = None, blocks: tuple[int, int] | None = None,
                  reduce: Reduce | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """``(m, b)`` of ``y = label(z, ξ)`` on ``sampler``'s data set: least squares (``kind="estimate"``) or the
     first-Hermite estimate (``"hermite"``)."""
-    if kind == "estimate":
+    if kind == Preprocess.ESTIMATE:
         return linear_fit(sampler, labels, chunk_blocks, tick, blocks, reduce, label)
-    if kind == "hermite":
+    if kind == Preprocess.HERMITE:
         return hermite_fit(sampler, label, chunk_blocks, tick, blocks, reduce)
     raise ValueError(f"a low-order estimate is one of {', '.join(LOW_ESTIMATES)}; got {kind!r}")

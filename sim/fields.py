@@ -22,6 +22,7 @@ import dataclasses
 import json
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, fields
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, NoReturn, Self
 
@@ -58,9 +59,10 @@ class Config:
     ``key_dict``: plain-JSON ``to_dict``, ``from_dict`` and a validated ``replace``."""
 
     def to_dict(self) -> dict[str, Any]:
-        """All fields as plain JSON values (tuples as lists)."""
+        """All fields as plain JSON values (tuples as lists, options — ``StrEnum`` members — as their text)."""
         values = {name: getattr(self, name) for name in field_names(type(self))}
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+        return {k: list(v) if isinstance(v, tuple) else str(v) if isinstance(v, StrEnum) else v
+                for k, v in values.items()}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
@@ -269,7 +271,7 @@ def add_config_flags(parser: argparse.ArgumentParser, cls: type, constraints: Ma
         elif isinstance(c, Boolean):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, **kw)
         elif isinstance(c, Options):
-            parser.add_argument(flag, choices=c.values, **kw)
+            parser.add_argument(flag, choices=[str(v) for v in c.values], **kw)  # StrEnum members as their text
         else:
             conv = c.type if isinstance(c, Interval) else str
             parser.add_argument(flag, type=conv, metavar=name.upper(), **kw)

@@ -21,7 +21,7 @@ from typing import Any
 from sim.device import check_budget
 from sim.fields import field_names
 from sim.giant_step.config import SimConfig
-from sim.giant_step.plan import make_plan as giant_step_plan
+from sim.giant_step.plan import execution_plan as giant_step_plan
 from sim.giant_step.run import simulate
 from sim.zhou_ge.config import ZGConfig
 from sim.zhou_ge.plan import make_plan as zhou_ge_plan

@@ -16,9 +16,9 @@ end to end, and its record).
 
 from sim.giant_step.config import KIND, SimConfig, load_config
 from sim.giant_step.overlaps import as_basis, overlaps_by_level, singular_values, subspace_overlap
-from sim.giant_step.plan import Plan, make_plan
+from sim.giant_step.plan import ExecutionPlan, execution_plan
 from sim.giant_step.protocols import PROTOCOLS, deviations, expand
 from sim.giant_step.run import read_record, simulate, strip_volatile
 
-__all__ = ["KIND", "PROTOCOLS", "Plan", "SimConfig", "as_basis", "deviations", "expand", "load_config", "make_plan",
-           "overlaps_by_level", "read_record", "simulate", "singular_values", "strip_volatile", "subspace_overlap"]
+__all__ = ["KIND", "PROTOCOLS", "ExecutionPlan", "SimConfig", "as_basis", "deviations", "execution_plan", "expand",
+           "load_config", "overlaps_by_level", "read_record", "simulate", "singular_values", "strip_volatile", "subspace_overlap"]

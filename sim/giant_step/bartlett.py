@@ -29,6 +29,7 @@ import math
 import numpy as np
 import torch
 
+from sim.giant_step.options import Init
 from sim.keys import stream_seed
 
 INIT_INDEX = (2, 0)
@@ -55,7 +56,7 @@ def bartlett(m: int, D: int, gen: np.random.Generator) -> np.ndarray:
     return L
 
 
-def reduced_init(init: str, p: int, d: int, r: int, seed: int) -> torch.Tensor:
+def reduced_init(init: Init | str, p: int, d: int, r: int, seed: int) -> torch.Tensor:
     """``W⁰`` in reduced coordinates (``p × k₀``, float64, CPU): the first ``r`` coordinates are the teacher
     axes ``e_1 … e_r``, the rest the Bartlett factor of the rows' components orthogonal to them.
 
@@ -69,13 +70,14 @@ def reduced_init(init: str, p: int, d: int, r: int, seed: int) -> torch.Tensor:
     In law these are the rows of ``sim.giant_step.init`` rotated so that ``S_0`` is spanned by the first
     ``k₀`` axes (``Ξ = L Q``, ``Q`` independent of ``L``).
     """
-    if init == "orthogonal":
+    if init == Init.ORTHOGONAL:
         return torch.cat([torch.zeros(p, r, dtype=torch.float64), torch.eye(p, dtype=torch.float64)], dim=1)
     gen = rng(seed, *INIT_INDEX)
-    rows = p // 2 if init == "symmetric" else p
+    symmetric = init == Init.SYMMETRIC
+    rows = p // 2 if symmetric else p
     X = gen.standard_normal((rows, r))
     W = np.concatenate([X, bartlett(rows, d - r, gen)], axis=1)
-    if init == "symmetric":
+    if symmetric:
         W = W / np.linalg.norm(W, axis=1, keepdims=True)
         W = np.concatenate([W, W])
     else:

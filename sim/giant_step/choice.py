@@ -29,13 +29,16 @@ from __future__ import annotations
 
 from typing import Any
 
-ENGINES = ("auto", "dense", "reduced")
+from sim.data import Preprocess
+from sim.giant_step.options import EngineName, ReadoutData
+
+ENGINES = tuple(EngineName)
 AUTO_FRACTION = 0.5  # auto picks the reduced engine when k_T + p ≤ AUTO_FRACTION · d
 
 
 def reduced_unsupported(cfg: Any) -> str | None:
     """Why the reduced engine cannot represent ``cfg`` exactly (one line), or ``None`` when it can."""
-    if cfg.preprocess == "estimate":
+    if cfg.preprocess == Preprocess.ESTIMATE:
         return ("preprocess='estimate' is a least-squares fit, whose inverse Gram matrix couples every residual "
                 "to all d coordinates (preprocess='hermite' runs reduced)")
     if cfg.bf16:
@@ -46,11 +49,11 @@ def reduced_unsupported(cfg: Any) -> str | None:
 def conditioning(cfg: Any) -> str | None:
     """Why ``cfg`` uses a batch more than once (§3.4's conditioning, one line), or ``None``."""
     uses = []
-    if cfg.batch == "reuse":
+    if cfg.reuse_batch:
         uses.append("batch='reuse' (one batch for every step)")
-    if cfg.readout != "none" and cfg.readout_data == "train_batch":
+    if cfg.has_readout and cfg.readout_data == ReadoutData.TRAIN_BATCH:
         uses.append("readout_data='train_batch' (the readout fitted on a step's batch)")
-    if cfg.preprocess == "hermite":
+    if cfg.preprocess == Preprocess.HERMITE:
         uses.append("preprocess='hermite' (every residual depends on B = Zᵀy/n)")
     return ", ".join(uses) if uses else None
 
@@ -58,36 +61,36 @@ def conditioning(cfg: Any) -> str | None:
 def max_coordinates(cfg: Any) -> int:
     """The largest number of reduced coordinates ``k_T`` the run can reach (module docstring)."""
     d, p, r = cfg.d, cfg.p, cfg.r
-    first = p // 2 if cfg.init == "symmetric" else p
-    estimate = int(cfg.preprocess == "hermite")
+    first = p // 2 if cfg.is_symmetric else p
+    estimate = int(cfg.preprocess == Preprocess.HERMITE)
     k = r + min(first, d - r)
     if cfg.steps == 0:
         return min(d, k + estimate)
     # step 1 adds first + estimate, each later step p (+ estimate with fresh batches), capped at d: in closed
     # form, so that a huge --steps costs nothing here (the time estimate refuses it, sim.giant_step.plan)
-    later = p + (estimate if cfg.batch != "reuse" else 0)
+    later = p + (0 if cfg.reuse_batch else estimate)
     return min(d, k + first + estimate + (cfg.steps - 1) * later)
 
 
-def resolve_engine(cfg: Any) -> tuple[str, str]:
+def resolve_engine(cfg: Any) -> tuple[EngineName, str]:
     """``(engine that runs cfg, one-line reason)``; ``cfg.engine`` is ``auto``, ``dense`` or ``reduced``."""
     why_not = reduced_unsupported(cfg)
-    if cfg.engine == "dense":
-        return "dense", "asked for (engine='dense')"
-    if cfg.engine == "reduced":
+    if cfg.engine == EngineName.DENSE:
+        return EngineName.DENSE, "asked for (engine='dense')"
+    if cfg.engine == EngineName.REDUCED:
         if why_not is not None:
             raise ValueError(f"engine='reduced' cannot run this config exactly: {why_not}; use engine='dense' or 'auto'")
         uses = conditioning(cfg)
-        return "reduced", "asked for (engine='reduced')" + (f" with §3.4 conditioning for {uses}" if uses else "")
+        return EngineName.REDUCED, "asked for (engine='reduced')" + (f" with §3.4 conditioning for {uses}" if uses else "")
     if why_not is not None:
-        return "dense", f"auto: dense because {why_not}"
+        return EngineName.DENSE, f"auto: dense because {why_not}"
     k = max_coordinates(cfg)
     uses = conditioning(cfg)
     how = f" with §3.4 conditioning for {uses}" if uses else ""
     if k + cfg.p <= AUTO_FRACTION * cfg.d:
-        return "reduced", (f"auto: reduced{how} because k_T + p = {k} + {cfg.p} ≤ {AUTO_FRACTION:g}·d = "
+        return EngineName.REDUCED, (f"auto: reduced{how} because k_T + p = {k} + {cfg.p} ≤ {AUTO_FRACTION:g}·d = "
                            f"{AUTO_FRACTION * cfg.d:g}")
-    return "dense", (f"auto: dense because k_T + p = {k} + {cfg.p} > {AUTO_FRACTION:g}·d = {AUTO_FRACTION * cfg.d:g}"
+    return EngineName.DENSE, (f"auto: dense because k_T + p = {k} + {cfg.p} > {AUTO_FRACTION:g}·d = {AUTO_FRACTION * cfg.d:g}"
                      + (f" (the reduced engine would need §3.4 conditioning for {uses})" if uses else ""))
 
 

@@ -4,9 +4,11 @@
   layer ``a`` (never trained) and, for an engine that uses a batch more than once (§3.4), what it knows of
   that batch (``batch``, ``sim.giant_step.conditioned.Batch``). Engines keep no mutable run state: the
   coordinates a sampler draws are the ``k`` it is given, never an attribute that steps reassign.
-* ``EngineBase``: one constructor for all engines (config, seed, plan, shard, divergence hint, compute
-  dtype, activation pair, labels, progress bar), the samplers of the run's streams in ``k`` coordinates
-  (``sampler``) and the ``Streams`` the readout draws from (``streams``).
+* ``EngineBase``: one constructor for all engines (config, seed, execution plan, shard, compute dtype,
+  activation pair, labels, progress bar), the samplers of the run's streams in ``k`` coordinates
+  (``sampler``), the ``Streams`` the readout draws from (``streams``), the run's ``Network`` for given
+  weights (``network``) and the readout of weights in ``k`` coordinates (``evaluate``).
+* ``ReducedBase``: what the two reduced engines (§3.3, §3.4) share: ``W⁰`` in reduced coordinates.
 * ``progress_bar``, ``readout_blocks``: the bar and the blocks a run's readouts draw.
 """
 
@@ -17,11 +19,15 @@ from typing import Any
 
 import torch
 
-from sim.data import LOW_ESTIMATES, Labels, Sampler, make_labels
+from sim.data import Labels, Sampler, make_labels
 from sim.distributed import Shard
+from sim.giant_step.bartlett import reduced_init
 from sim.giant_step.config import SimConfig
-from sim.giant_step.evaluation import Streams
-from sim.giant_step.plan import Plan
+from sim.giant_step.evaluation import FitSet, Streams, evaluate
+from sim.giant_step.init import second_layer_of
+from sim.giant_step.options import EngineName, Readout, RidgeMode
+from sim.giant_step.plan import ExecutionPlan
+from sim.giant_step.protocol import Network
 from theory import activation
 
 
@@ -51,26 +57,39 @@ def progress_bar(cfg: SimConfig, seed: int, total: int, world_size: int, name: s
 def readout_blocks(cfg: SimConfig) -> int:
     """Blocks drawn by the readouts of a run (fit, held-out and test sets, test-time estimates)."""
     per = sum(-(-m // cfg.block_size) for m in (cfg.n_fit, cfg.n_holdout, cfg.n_test))
-    if cfg.readout_labels == "preprocessed" and cfg.preprocess in LOW_ESTIMATES:
+    if cfg.readout_labels == "preprocessed" and cfg.uses_estimate:
         per += -(-cfg.n_fit // cfg.block_size) + (-(-cfg.n_test // cfg.block_size) if cfg.test_estimate == "test" else 0)
-    return {"every_step": cfg.steps + 1, "final": 1, "none": 0}[cfg.readout] * per
+    return {Readout.EVERY_STEP: cfg.steps + 1, Readout.FINAL: 1, Readout.NONE: 0}[cfg.readout] * per
 
 
 class EngineBase:
-    """The construction every engine shares (module docstring); ``step_blocks`` is the number of blocks
-    one step draws (for the progress bar)."""
+    """The construction every engine shares (module docstring)."""
 
-    name = "engine"
+    name: EngineName
 
-    def __init__(self, cfg: SimConfig, seed: int, plan: Plan, progress: bool, shard: Shard, hint: str,
-                 step_blocks: int) -> None:
-        self.cfg, self.seed, self.plan, self.shard, self.hint = cfg, seed, plan, shard, hint
+    def __init__(self, cfg: SimConfig, seed: int, plan: ExecutionPlan, progress: bool, shard: Shard) -> None:
+        self.cfg, self.seed, self.plan, self.shard = cfg, seed, plan, shard
         self.dtype = getattr(torch, cfg.dtype)
         self.pair = activation(cfg.activation).torch_pair()
         self.labels: Labels = make_labels(cfg.target, cfg.noise, cfg.preprocess, cfg.ell_resolved,
                                           cfg.label_transform)
-        total = cfg.steps * step_blocks + readout_blocks(cfg)
+        total = cfg.steps * self.step_blocks() + readout_blocks(cfg)
         self.bar = progress_bar(cfg, seed, total, shard.world_size, self.name) if progress else None
+
+    def step_blocks(self) -> int:
+        """The blocks one step draws (for the progress bar): those of its batch."""
+        return -(-self.cfg.n // self.cfg.block_size)
+
+    def network(self, W: torch.Tensor, a: torch.Tensor, dtype: torch.dtype | None = None) -> Network:
+        """The run's network with weights ``W``, ``a``, computed in ``dtype`` (default: the run's)."""
+        c = self.cfg
+        return Network(W, a, c.scale, self.pair, c.is_symmetric, self.dtype if dtype is None else dtype, c.bf16)
+
+    def evaluate(self, W: torch.Tensor, t: int, k: int, fit: FitSet | None = None) -> dict[str, Any]:
+        """The readout after step ``t`` of weights ``W`` (``p × k``) on samples in ``k`` coordinates
+        (``sim.giant_step.evaluation.evaluate``; ``fit``: its fit set given whole)."""
+        return evaluate(self.cfg, W.to(self.dtype), t, self.labels, self.pair[0], self.streams(k),
+                        self.plan.ridge_mode == RidgeMode.DUAL, fit)
 
     def sampler(self, stream: str, step: int, n: int, k: int) -> Sampler:
         """The samples of ``stream`` at ``step`` in ``k`` coordinates (``k = d``: the dense samples)."""
@@ -91,4 +110,16 @@ class EngineBase:
             self.bar.close()
 
 
-__all__ = ["EngineBase", "State", "progress_bar", "readout_blocks"]
+class ReducedBase(EngineBase):
+    """What the reduced engines share (``sim.giant_step.reduced``, ``sim.giant_step.conditioned``)."""
+
+    name = EngineName.REDUCED
+
+    def init(self) -> State:
+        """``W⁰`` in reduced coordinates (``p × k₀``, ``sim.giant_step.bartlett.reduced_init``) and ``a``."""
+        c = self.cfg
+        W = reduced_init(c.init, c.p, c.d, c.r, self.seed).to(self.plan.device)
+        return State(W, second_layer_of(c.init, c.p, self.seed, self.plan.device))
+
+
+__all__ = ["EngineBase", "ReducedBase", "State", "progress_bar", "readout_blocks"]

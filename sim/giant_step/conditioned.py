@@ -41,15 +41,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from sim.distributed import Shard
+from sim.data import Preprocess
 from sim.divergence import check_finite
-from sim.giant_step.bartlett import reduced_init
-from sim.giant_step.common import EngineBase, State
+from sim.giant_step.common import ReducedBase, State
 from sim.giant_step.conditioning import Conditioner
-from sim.giant_step.config import SimConfig
-from sim.giant_step.evaluation import FitSet, evaluate, train_step_index
-from sim.giant_step.init import second_layer_of
-from sim.giant_step.plan import Plan
+from sim.giant_step.evaluation import FitSet, train_step_index
+from sim.giant_step.options import ReadoutData
 from sim.giant_step.protocol import Forward
 from sim.keys import stream_seed
 
@@ -90,14 +87,10 @@ class Batch:
     draws: int = 0
 
 
-class ConditionedEngine(EngineBase):
+class ConditionedEngine(ReducedBase):
     """The reduced engine with §3.4's conditioning (``sim.giant_step.engine.Engine``)."""
 
-    name = "reduced"
     perturb = ""  # a wrong variant of ``sim.giant_step.conditioning.PERTURBATIONS`` (tests only)
-
-    def __init__(self, cfg: SimConfig, seed: int, plan: Plan, progress: bool, shard: Shard, hint: str) -> None:
-        super().__init__(cfg, seed, plan, progress, shard, hint, step_blocks=-(-cfg.n // cfg.block_size))
 
     # -- probes ---------------------------------------------------------------------------------------
     def _generators(self, batch: Batch) -> tuple[torch.Generator, np.random.Generator]:
@@ -127,7 +120,7 @@ class ConditionedEngine(EngineBase):
         Z = z.double()
         batch = Batch(index, k, Z, y0, self.labels.noisy(z, xi).double(), None,
                       Conditioner.empty(c.n, c.d - k, Z.device, self.perturb))
-        if c.preprocess == "hermite":
+        if c.preprocess == Preprocess.HERMITE:
             A, BS = y0.mean(), Z.T @ y0 / c.n
             BR, batch = self.left(batch, y0[:, None] / c.n)
             MB, batch = self.right(batch, BR)
@@ -149,25 +142,19 @@ class ConditionedEngine(EngineBase):
         Wt = torch.cat([W[:, :batch.k], batch.cond.coordinates(WR).T], dim=1)
         return batch, Zt, Wt
 
-    # -- the engine interface -------------------------------------------------------------------------
-    def init(self) -> State:
-        """``W⁰`` in reduced coordinates (``sim.giant_step.bartlett.reduced_init``) and ``a``."""
-        c = self.cfg
-        W = reduced_init(c.init, c.p, c.d, c.r, self.seed).to(self.plan.device)
-        return State(W, second_layer_of(c.init, c.p, self.seed, self.plan.device))
-
+    # -- the engine interface (``init``: ``ReducedBase``) ---------------------------------------------
     def step(self, state: State, t: int) -> tuple[State, float]:
         """Giant step ``t`` (1-based) on its batch: ``(state after it, batch loss before it)``."""
         c = self.cfg
         batch = self.batch_for(state, train_step_index(c, t))
         batch, Zt, Wt = self.batch_view(batch, state.W)
-        fwd = Forward(Wt, state.a, c.scale, self.pair, torch.float64, c.init == "symmetric")
+        fwd = Forward(self.network(Wt, state.a, torch.float64))
         rb = fwd.residuals(Zt, batch.y)
         loss = float(rb.res @ rb.res) / (2 * c.n)
-        check_finite(loss, "batch loss", t, self.hint)
+        check_finite(loss, "batch loss", t)
         Q = torch.cat([q for _, q in rb.parts], dim=1)  # n × p
         CT = Q * (state.a / c.n)[None, :]  # Cᵀ
-        check_finite(CT, "step factor C", t, self.hint)
+        check_finite(CT, "step factor C", t)
         GS = CT.T @ batch.Z
         GR, batch = self.left(batch, CT)  # dr' × p
         eta = c.lr_per_neuron
@@ -176,14 +163,14 @@ class ConditionedEngine(EngineBase):
         W = torch.cat([state.W[:, :batch.k] + eta * GS, WR], dim=1)
         if c.normalize:
             W = W / W.norm(dim=1, keepdim=True)
-        check_finite(W, "first-layer weight matrix W", t, self.hint)
+        check_finite(W, "first-layer weight matrix W", t)
         return State(W, state.a, batch), loss
 
     def readout(self, state: State, t: int) -> dict[str, Any]:
         """The readout after step ``t``; on the training batch in probe coordinates (``FitSet``)."""
         c = self.cfg
         W, k, fit = state.W, state.k, None
-        if c.readout_data == "train_batch":
+        if c.readout_data == ReadoutData.TRAIN_BATCH:
             batch, Zt, Wt = self.batch_view(self.batch_for(state, train_step_index(c, t)), W)
             preprocessed = c.readout_labels == "preprocessed"
             test_est = None
@@ -193,8 +180,7 @@ class ConditionedEngine(EngineBase):
                 test_est = (A, torch.cat([BS, BR, BR.new_zeros(k - batch.k - BR.shape[0])]))
             fit = FitSet(Zt, batch.y if preprocessed else batch.noisy, Wt, test_est, c.block_size)
         W = torch.cat([W, W.new_zeros(c.p, k - W.shape[1])], dim=1)
-        return evaluate(c, W.to(self.dtype), t, self.labels, self.pair[0], self.streams(k),
-                        self.plan.ridge_mode == "dual", self.hint, fit)
+        return self.evaluate(W, t, k, fit)
 
 
 __all__ = ["CONDITION_INDEX", "Batch", "ConditionedEngine"]

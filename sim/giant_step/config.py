@@ -4,7 +4,7 @@ Every field is also a CLI flag of the same name (``--lr0``, ``--n-ridge``, …).
 ``__post_init__`` — before any compute — with a ``ValueError`` whose one-line message says what to change:
 the bounds are the ``CONSTRAINTS`` table (``theory.validate``, which writes the message from the bound it
 checks), the cross-field conditions the ``RULES`` (``sim.fields``). Device and memory checks, which need
-the machine, are done by ``sim.giant_step.plan.make_plan`` (also before any compute).
+the machine, are done by ``sim.giant_step.plan.execution_plan`` (also before any compute).
 
 Derived sizes (all deterministic functions of the fields):
 
@@ -50,20 +50,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from sim.data import LOW_ESTIMATES
 from sim.device import DTYPES, check_device
 from sim.fields import Config, Range, Rule, read_mapping, validate
 from sim.giant_step.choice import ENGINES, reduced_unsupported, resolve_engine
-from sim.giant_step.options import (CUDA_BLOCK, DEFAULT_BLOCK, NEW_FIELDS, BatchUse, block_size_for, legacy_batch,
+from sim.giant_step.options import (CUDA_BLOCK, DEFAULT_BLOCK, NEW_FIELDS, BatchUse, EngineName, Init, LrRule,
+                                    OutputScale, Preprocess, Readout, ReadoutData, block_size_for, legacy_batch,
                                     parse_label_transform)
 from sim.giant_step.protocols import PROTOCOL, apply
 from theory.validate import Boolean, Interval, Options, check_scalar
 
 KIND = "giant_step"
-PREPROCESS = ("none", "exact", "estimate", "hermite")
-READOUT = ("every_step", "final", "none")
-INITS = ("symmetric", "gaussian", "hypercube", "orthogonal")
-OUTPUT_SCALES = ("1/p", "1/sqrt(p)")
-LR_RULES = ("d^((ell-1)/2)", "sqrt(n/p)", "n*s_p/d")
+PREPROCESS = tuple(Preprocess)
+READOUT = tuple(Readout)
+INITS = tuple(Init)
+OUTPUT_SCALES = tuple(OutputScale)
+LR_RULES = tuple(LrRule)
 OVERLAP_SCALES = ("normalized", "raw")
 # what produced the records written before these fields existed (``from_record``)
 LEGACY = {"output_scale": "1/sqrt(p)", "init": "symmetric", "engine": "dense"}
@@ -90,13 +92,13 @@ CONSTRAINTS = {
     "noise": Interval(float, 0, None, what="the label-noise variance Δ"),
     "normalize": Boolean(),
     "overlap_scale": Options(OVERLAP_SCALES),
-    "batch": Options(tuple(b.value for b in BatchUse)),
+    "batch": Options(tuple(BatchUse)),
     "n_ridge": Interval(int, 2, None),
     "n_test": Interval(int, 1, None),
     "ridge_scale": Options(("mean", "sum")),
     "holdout": Range(float, 0, 1, closed="neither", noun="a fraction"),
     "readout": Options(READOUT),
-    "readout_data": Options(("fresh", "train_batch")),
+    "readout_data": Options(tuple(ReadoutData)),
     "readout_labels": Options(("raw", "preprocessed")),
     "test_estimate": Options(("train", "test")),
     "step_cosines": Boolean(),
@@ -173,9 +175,9 @@ PARSERS = {
 }
 
 RULES = (
-    Rule(lambda c: c.init != "symmetric" or c.p % 2 == 0,
+    Rule(lambda c: not c.is_symmetric or c.p % 2 == 0,
          lambda c: f"p must be even (symmetric initialisation pairs neuron i with i+p/2); got p={c.p}"),
-    Rule(lambda c: c.init != "orthogonal" or c.p <= c.d - c.r,
+    Rule(lambda c: c.init != Init.ORTHOGONAL or c.p <= c.d - c.r,
          lambda c: f"init='orthogonal' needs p ≤ d − r orthonormal rows orthogonal to the teacher; got p={c.p}, "
                    f"d − r = {c.d - c.r}"),
     Rule(lambda c: c.d >= c.r, lambda c: f"d={c.d} is smaller than the target's r={c.r} variables; use d ≥ {c.r}"),
@@ -184,26 +186,25 @@ RULES = (
                    "without tf32"),
     Rule(lambda c: c.n <= MAX_SAMPLES,
          lambda c: f"n = ceil(n_scale·d^n_exp) = {c.n:.3g} samples is beyond any budget; lower n_exp or n_scale"),
-    Rule(lambda c: c.preprocess not in ("estimate", "hermite") or c.ell_resolved < 3,
-         lambda c: f"preprocess={c.preprocess!r} removes orders < 2 only (mean and linear part); "
+    Rule(lambda c: not c.uses_estimate or c.ell_resolved < 3,
+         lambda c: f"preprocess='{c.preprocess}' removes orders < 2 only (mean and linear part); "
                    f"ell={c.ell_resolved} needs preprocess='exact'"),
-    Rule(lambda c: c.readout_labels == "raw" or c.preprocess != "none",
+    Rule(lambda c: c.readout_labels == "raw" or c.preprocess != Preprocess.NONE,
          lambda c: "readout_labels='preprocessed' fits the ridge to preprocessed labels; set preprocess "
                    "(exact, estimate or hermite) or use readout_labels='raw'"),
-    Rule(lambda c: c.test_estimate == "train" or (c.readout_labels == "preprocessed"
-                                                  and c.preprocess in ("estimate", "hermite")),
+    Rule(lambda c: c.test_estimate == "train" or (c.readout_labels == "preprocessed" and c.uses_estimate),
          lambda c: "test_estimate='test' re-estimates the removed low orders on the test set; it needs "
                    "readout_labels='preprocessed' with preprocess 'estimate' or 'hermite'"),
-    Rule(lambda c: c.engine != "reduced" or reduced_unsupported(c) is None,
+    Rule(lambda c: c.engine != EngineName.REDUCED or reduced_unsupported(c) is None,
          lambda c: f"engine='reduced' cannot run this config exactly: {reduced_unsupported(c)}; use "
                    "engine='dense' or 'auto'"),
-    Rule(lambda c: c.label_transform is None or c.preprocess != "exact",
+    Rule(lambda c: c.label_transform is None or c.preprocess != Preprocess.EXACT,
          lambda c: f"label_transform={c.label_transform!r} changes the labels' Hermite orders, so preprocess='exact' "
                    "(the target's own low orders) does not apply; use preprocess 'none' or 'hermite'"),
     Rule(lambda c: c.label_transform is None or c.readout_labels == "raw",
          lambda c: "label_transform changes the labels of the giant steps only; the readout fits the raw labels, "
                    "use readout_labels='raw'"),
-    Rule(lambda c: c.readout == "none" or (c.n_holdout >= 1 and c.n_fit >= 1),
+    Rule(lambda c: not c.has_readout or (c.n_holdout >= 1 and c.n_fit >= 1),
          lambda c: f"n_ridge={c.n_ridge_resolved} with holdout={c.holdout} leaves an empty fit or held-out "
                    "split; raise n_ridge or change holdout"),
     Rule(lambda c: math.isfinite(c.lr),
@@ -231,27 +232,27 @@ class SimConfig(Config):
     n_round: str = "ceil"
     steps: int = 1
     lr0: float = 1.0
-    lr_rule: str = "d^((ell-1)/2)"
+    lr_rule: LrRule = LrRule.DIMENSION
     ell: int | None = None
-    output_scale: str = "1/p"
-    init: str = "symmetric"
-    preprocess: str = "none"
+    output_scale: OutputScale = OutputScale.INVERSE_P
+    init: Init = Init.SYMMETRIC
+    preprocess: Preprocess = Preprocess.NONE
     noise: float = 0.0
     normalize: bool = True
     overlap_scale: str = "normalized"
-    batch: str = BatchUse.FRESH.value
+    batch: BatchUse = BatchUse.FRESH
     label_transform: str | None = None
     n_ridge: int | None = None
     n_test: int = 10_000
     ridge_lambdas: tuple[float, ...] = DEFAULT_LAMBDAS
     ridge_scale: str = "mean"
     holdout: float = 0.2
-    readout: str = "every_step"
-    readout_data: str = "fresh"
+    readout: Readout = Readout.EVERY_STEP
+    readout_data: ReadoutData = ReadoutData.FRESH
     readout_labels: str = "raw"
     test_estimate: str = "train"
     step_cosines: bool = False
-    engine: str = "auto"
+    engine: EngineName = EngineName.AUTO
     protocol: str | None = None
     device: str = "auto"
     dtype: str = "float32"
@@ -286,7 +287,7 @@ class SimConfig(Config):
     @property
     def scale(self) -> float:
         """The output scale ``s_p`` of ``f = s_p Σ a_i σ(⟨w_i, z⟩)``: ``1/p`` or ``1/√p`` (THEORY §3)."""
-        return 1.0 / self.p if self.output_scale == "1/p" else 1.0 / math.sqrt(self.p)
+        return 1.0 / self.p if self.output_scale == OutputScale.INVERSE_P else 1.0 / math.sqrt(self.p)
 
     @property
     def lr_per_neuron(self) -> float:
@@ -294,9 +295,9 @@ class SimConfig(Config):
         ``lr0 · n·s_p/d`` (``"n*s_p/d"``: [DTAPZK]'s ``W ← W − lr·∇ ½Σ_ν(y − f)²`` with pre-activations
         ``W x/√d``, §3.5)."""
         try:
-            if self.lr_rule == "sqrt(n/p)":
+            if self.lr_rule == LrRule.SQRT_N_OVER_P:
                 return self.lr0 * math.sqrt(self.n / self.p)
-            if self.lr_rule == "n*s_p/d":
+            if self.lr_rule == LrRule.N_SCALE_OVER_D:
                 return self.lr0 * self.n * self.scale / self.d
             return self.lr0 * float(self.d) ** ((self.ell_resolved - 1) / 2)
         except OverflowError:
@@ -306,6 +307,22 @@ class SimConfig(Config):
     def lr(self) -> float:
         """``η = η̃ / s_p``, the step of gradient descent on ``L`` (THEORY §3)."""
         return self.lr_per_neuron / self.scale
+
+    @property
+    def is_symmetric(self) -> bool:
+        """Whether the network is the symmetric one (``init="symmetric"``: ``a = ±1`` halves, ``f(W⁰) = 0``, §3)."""
+        return self.init == Init.SYMMETRIC
+
+    @property
+    def uses_estimate(self) -> bool:
+        """Whether the low orders removed from the labels are estimated on a batch (``preprocess`` ``estimate``
+        or ``hermite``, §3.2) rather than known (``exact``) or kept (``none``)."""
+        return self.preprocess in LOW_ESTIMATES
+
+    @property
+    def has_readout(self) -> bool:
+        """Whether the run does a ridge readout (``readout`` not ``none``)."""
+        return self.readout != Readout.NONE
 
     @property
     def reuse_batch(self) -> bool:
@@ -323,10 +340,10 @@ class SimConfig(Config):
     @property
     def n_fit(self) -> int:
         """Samples the ridge is fitted on: the last step's batch (``readout_data="train_batch"``) or fresh ones."""
-        return self.n if self.readout_data == "train_batch" else self.n_ridge_resolved - self.n_holdout
+        return self.n if self.readout_data == ReadoutData.TRAIN_BATCH else self.n_ridge_resolved - self.n_holdout
 
     @property
-    def engine_resolved(self) -> str:
+    def engine_resolved(self) -> EngineName:
         """The engine that runs this config (``sim.giant_step.choice.resolve_engine``)."""
         return resolve_engine(self)[0]
 
@@ -346,7 +363,7 @@ class SimConfig(Config):
         out["n_ridge"] = self.n_ridge_resolved
         out["target"] = self.target.strip()
         out["activation"] = self.activation.strip()
-        out["engine"] = self.engine_resolved
+        out["engine"] = str(self.engine_resolved)
         out["reuse_batch"] = out.pop("batch") == BatchUse.REUSE  # the key's spelling since before ``batch``
         for name, default in NEW_FIELDS.items():
             if out[name] == default:

@@ -12,25 +12,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from sim.data import LOW_ESTIMATES
-from sim.distributed import Shard, broadcast_
+from sim.distributed import broadcast_
 from sim.divergence import check_finite, guarded
 from sim.giant_step.common import EngineBase, State
-from sim.giant_step.config import SimConfig
-from sim.giant_step.evaluation import evaluate, labelled, train_step_index
+from sim.giant_step.evaluation import labelled, train_step_index
 from sim.giant_step.init import init_network
-from sim.giant_step.plan import Plan
+from sim.giant_step.options import EngineName
 from sim.giant_step.protocol import neuron_step, streamed_correlation
 
 
 class DenseEngine(EngineBase):
     """The dense engine of one run (``sim.giant_step.engine.Engine``)."""
 
-    name = "dense"
+    name = EngineName.DENSE
 
-    def __init__(self, cfg: SimConfig, seed: int, plan: Plan, progress: bool, shard: Shard, hint: str) -> None:
-        nb = -(-cfg.n // cfg.block_size) * (2 if cfg.preprocess in LOW_ESTIMATES else 1)
-        super().__init__(cfg, seed, plan, progress, shard, hint, step_blocks=nb)
+    def step_blocks(self) -> int:
+        """The blocks one step draws: its batch, twice when the low orders are estimated on it first."""
+        return super().step_blocks() * (2 if self.cfg.uses_estimate else 1)
 
     def init(self) -> State:
         """``W⁰`` (``p × d``, float64) and ``a`` of ``cfg.init`` (``sim.giant_step.init``)."""
@@ -43,26 +41,24 @@ class DenseEngine(EngineBase):
         W, a = state.W, state.a
         sampler = self.sampler("train", train_step_index(c, t), c.n, c.d)
         est = None
-        if c.preprocess in LOW_ESTIMATES:
-            with guarded(f"label estimate ({c.preprocess})", t, self.hint):
+        if c.uses_estimate:
+            with guarded(f"label estimate ({c.preprocess})", t):
                 est = self.streams(c.d).estimate(c.preprocess, sampler, self.labels, self.labels.step)
-            check_finite(est[1], f"label estimate ({c.preprocess})", t, self.hint)
+            check_finite(est[1], f"label estimate ({c.preprocess})", t)
         blocks = labelled(sampler, self.plan.chunk_blocks, lambda z, xi: self.labels.train(z, xi, est), self.tick,
                           self.shard.blocks(sampler.num_blocks))
-        corr, sq = streamed_correlation(W, a, c.scale, blocks, self.pair, self.dtype, c.init == "symmetric",
-                                        bf16=c.bf16, reduce=self.shard.reduce)
+        corr, sq = streamed_correlation(self.network(W, a), blocks, reduce=self.shard.reduce)
         loss = sq / (2 * c.n)
-        check_finite(loss, "batch loss", t, self.hint)
+        check_finite(loss, "batch loss", t)
         W = neuron_step(W, corr, a, c.n, c.lr_per_neuron, c.normalize)
-        check_finite(W, "first-layer weight matrix W", t, self.hint)
+        check_finite(W, "first-layer weight matrix W", t)
         if self.shard.world_size > 1:  # every rank continues from rank 0's bits
             broadcast_(W, 0)
         return State(W, a), loss
 
     def readout(self, state: State, t: int) -> dict[str, Any]:
         """The readout after step ``t`` (``sim.giant_step.evaluation.evaluate``)."""
-        return evaluate(self.cfg, state.W.to(self.dtype), t, self.labels, self.pair[0], self.streams(self.cfg.d),
-                        self.plan.ridge_mode == "dual", self.hint)
+        return self.evaluate(state.W, t, self.cfg.d)
 
 
 __all__ = ["DenseEngine"]

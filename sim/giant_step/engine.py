@@ -30,14 +30,15 @@ from sim.giant_step.common import State
 from sim.giant_step.conditioned import ConditionedEngine
 from sim.giant_step.config import SimConfig
 from sim.giant_step.dense import DenseEngine
-from sim.giant_step.plan import Plan
+from sim.giant_step.options import EngineName
+from sim.giant_step.plan import ExecutionPlan
 from sim.giant_step.reduced import ReducedEngine
 
 
 class Engine(Protocol):
     """Computes the initialisation, giant steps and readouts of one run (``cfg``, ``seed``)."""
 
-    name: str
+    name: EngineName
 
     def init(self) -> State:
         """The state before any step: ``W⁰`` (float64, ``p × k₀``) and ``a``."""
@@ -56,19 +57,19 @@ class Engine(Protocol):
         ...
 
 
-ENGINE_CLASSES = {"dense": DenseEngine, "reduced": ReducedEngine}
+ENGINE_CLASSES = {EngineName.DENSE: DenseEngine, EngineName.REDUCED: ReducedEngine}
 
 
 def engine_class(cfg: SimConfig) -> type:
     """The class that runs ``cfg``: ``cfg.engine_resolved``'s, the conditioned one for a reduced run that
     uses a batch more than once (``sim.giant_step.choice.conditioning``)."""
     name = cfg.engine_resolved
-    return ConditionedEngine if name == "reduced" and conditioning(cfg) else ENGINE_CLASSES[name]
+    return ConditionedEngine if name == EngineName.REDUCED and conditioning(cfg) else ENGINE_CLASSES[name]
 
 
-def make_engine(cfg: SimConfig, seed: int, plan: Plan, progress: bool, shard: Shard, hint: str) -> Engine:
-    """The engine that runs ``cfg`` (``engine_class``); ``hint`` ends its divergence messages."""
-    return engine_class(cfg)(cfg, seed, plan, progress, shard, hint)
+def make_engine(cfg: SimConfig, seed: int, plan: ExecutionPlan, progress: bool, shard: Shard) -> Engine:
+    """The engine that runs ``cfg`` (``engine_class``)."""
+    return engine_class(cfg)(cfg, seed, plan, progress, shard)
 
 
 __all__ = ["ENGINE_CLASSES", "Engine", "engine_class", "make_engine"]

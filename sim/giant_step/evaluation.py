@@ -17,7 +17,7 @@ the same code for the dense engine (samples in all ``d`` coordinates) and the re
 
 Everything is streamed block by block (``sim.data``), per-block sums in float64 in block order; with a
 ``shard`` each rank sums its block range and ``reduce`` adds the ranks' sums. A non-finite Gram matrix,
-weight or error raises ``sim.divergence.Diverged`` naming it and the step.
+weight or error raises ``sim.divergence.Diverged`` naming it and the step (the run adds what to change).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import torch
 from sim.data import Labels, Sampler, low_estimate
 from sim.distributed import Shard
 from sim.divergence import check_finite, guarded
+from sim.giant_step.options import ReadoutData
 from sim.giant_step.readout import best_lambda, fit_ridge, mean_squared_errors
 
 Label = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -101,7 +102,7 @@ def effective_lambdas(cfg: Any) -> tuple[float, ...]:
 
 
 def evaluate(cfg: Any, W: torch.Tensor, t: int, labels: Labels, sigma: Callable[[torch.Tensor], torch.Tensor],
-             streams: Streams, dual: bool, hint: str, fit_set: FitSet | None = None) -> dict[str, Any]:
+             streams: Streams, dual: bool, fit_set: FitSet | None = None) -> dict[str, Any]:
     """The readout after step ``t`` of weights ``W`` (``p × k``, compute dtype): ridge fit, held-out
     errors, test errors per λ and the tuned one (module docstring). ``fit_set``: the fit data given whole
     (``FitSet``) instead of drawn from ``streams``.
@@ -113,10 +114,10 @@ def evaluate(cfg: Any, W: torch.Tensor, t: int, labels: Labels, sigma: Callable[
         (as given in ``ridge_lambdas``), ``train_error`` (mean squared training residual at that λ).
     """
     preprocessed = cfg.readout_labels == "preprocessed"
-    estimated = preprocessed and cfg.preprocess in ("estimate", "hermite")
+    estimated = preprocessed and cfg.uses_estimate
     if fit_set is not None:
         fit_data = None
-    elif cfg.readout_data == "train_batch":
+    elif cfg.readout_data == ReadoutData.TRAIN_BATCH:
         fit_data = streams.sampler("train", train_step_index(cfg, t), cfg.n)
     else:
         fit_data = streams.sampler("ridge", 0, cfg.n_fit)
@@ -124,37 +125,37 @@ def evaluate(cfg: Any, W: torch.Tensor, t: int, labels: Labels, sigma: Callable[
     if fit_set is not None:
         est = fit_set.test_estimate if estimated else None
     elif estimated:
-        with guarded(f"readout label estimate ({cfg.preprocess})", t, hint):
+        with guarded(f"readout label estimate ({cfg.preprocess})", t):
             est = streams.estimate(cfg.preprocess, fit_data, labels, labels.noisy)
-        check_finite(est[1], f"readout label estimate ({cfg.preprocess})", t, hint)
+        check_finite(est[1], f"readout label estimate ({cfg.preprocess})", t)
 
     def noisy(z: torch.Tensor, xi: torch.Tensor) -> torch.Tensor:  # the readout fits untransformed labels
         return labels.remove_low(labels.noisy(z, xi), z, est) if preprocessed else labels.noisy(z, xi)
 
-    with guarded("ridge readout Gram matrix ΦᵀΦ", t, hint):
+    with guarded("ridge readout Gram matrix ΦᵀΦ", t):
         if fit_set is not None:
             fit = fit_ridge(fit_set.blocks(), cfg.n_fit, fit_set.W, sigma, effective_lambdas(cfg), dual=dual)
         else:
             fit = fit_ridge(streams.blocks(fit_data, noisy, mine=not dual), cfg.n_fit, W, sigma,
                             effective_lambdas(cfg), dual=dual, reduce=None if dual else streams.shard.reduce)
-    check_finite(fit.weights, "ridge readout weight vector", t, hint)
+    check_finite(fit.weights, "ridge readout weight vector", t)
     held = streams.sampler("holdout", 0, cfg.n_holdout)
     hold = mean_squared_errors(streams.blocks(held, noisy), cfg.n_holdout, W, sigma, fit.weights,
                                streams.shard.reduce)
-    check_finite(torch.tensor(hold, dtype=torch.float64), "held-out error", t, hint)
+    check_finite(torch.tensor(hold, dtype=torch.float64), "held-out error", t)
     j = best_lambda(hold)
     tst = streams.sampler("test", 0, cfg.n_test)
     test_est = est
     if estimated and cfg.test_estimate == "test":  # the notebook: A, B from the test labels themselves
-        with guarded(f"test-time label estimate ({cfg.preprocess})", t, hint):
+        with guarded(f"test-time label estimate ({cfg.preprocess})", t):
             test_est = streams.estimate(cfg.preprocess, tst, labels, lambda z, xi: labels.clean(z))
-        check_finite(test_est[1], f"test-time label estimate ({cfg.preprocess})", t, hint)
+        check_finite(test_est[1], f"test-time label estimate ({cfg.preprocess})", t)
 
     def clean(z: torch.Tensor, xi: torch.Tensor) -> torch.Tensor:
         return labels.clean_preprocessed(z, test_est) if preprocessed else labels.clean(z)
 
     test = mean_squared_errors(streams.blocks(tst, clean), cfg.n_test, W, sigma, fit.weights, streams.shard.reduce)
-    check_finite(torch.tensor(test, dtype=torch.float64), "test error", t, hint)
+    check_finite(torch.tensor(test, dtype=torch.float64), "test error", t)
     return {"test_error": test[j], "test_error_by_lambda": test, "holdout_error_by_lambda": hold,
             "lambda_best": cfg.ridge_lambdas[j], "train_error": fit.train_error[j]}
 

@@ -1,6 +1,6 @@
 """Initialisation of the two-layer network for the giant-step protocol (THEORY.md §3, [DKLPS] Algorithm).
 
-Three initialisations (``SimConfig.init``); the second layer ``a`` is never trained by the steps:
+Four initialisations (``SimConfig.init``, ``sim.giant_step.options.Init``); the second layer ``a`` is never trained by the steps:
 
 * ``symmetric`` (default): ``w_i`` uniform on the unit sphere for ``i ≤ p/2``, ``w_{i+p/2} = w_i``,
   ``a_i = +1`` for the first half and ``−1`` for the second, so ``f(·; W⁰, a) ≡ 0``;
@@ -25,6 +25,7 @@ import math
 import torch
 
 from sim.data import generator
+from sim.giant_step.options import Init
 from sim.keys import stream_seed
 
 WEIGHTS_INDEX = (0, 0)
@@ -65,32 +66,32 @@ def orthogonal_weights(p: int, d: int, r: int, seed: int, device: str) -> torch.
     return torch.cat([torch.zeros(p, r, dtype=torch.float64), Q.T], dim=1).to(device)
 
 
-def second_layer_of(init: str, p: int, seed: int, device: str = "cpu") -> torch.Tensor:
+def second_layer_of(init: Init | str, p: int, seed: int, device: str = "cpu") -> torch.Tensor:
     """``a`` (``p``, float64) of the initialisation ``init``: ``±1`` halves (symmetric), ``N(0, 1)``
     (gaussian) or fair random signs (hypercube), the random ones from the ``"init"`` stream at index
     ``(1, 0)``."""
-    if init == "symmetric":
+    if init == Init.SYMMETRIC:
         return second_layer(p, torch.float64, device)
-    if init == "orthogonal":
+    if init == Init.ORTHOGONAL:
         a = torch.ones(p, dtype=torch.float64)
         a[1::2] = -1
         return a.to(device)
     gen = generator(stream_seed(seed, "init", *SECOND_LAYER_INDEX), "cpu")
-    if init == "gaussian":
+    if init == Init.GAUSSIAN:
         a = torch.randn(p, generator=gen, dtype=torch.float64)
-    elif init == "hypercube":
+    elif init == Init.HYPERCUBE:
         a = torch.where(torch.rand(p, generator=gen, dtype=torch.float64) < 0.5, -1.0, 1.0).double()
     else:
-        raise ValueError(f"init must be one of symmetric, gaussian, hypercube, orthogonal; got {init!r}")
+        raise ValueError(f"init must be one of {', '.join(Init)}; got {init!r}")
     return a.to(device)
 
 
-def init_network(init: str, p: int, d: int, seed: int, device: str, r: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+def init_network(init: Init | str, p: int, d: int, seed: int, device: str, r: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
     """``(W⁰ (p × d), a (p,))``, float64 on ``device``, of the initialisation ``init`` (module docstring); ``r``
     teacher axes (``orthogonal`` avoids them)."""
-    if init == "symmetric":
+    if init == Init.SYMMETRIC:
         W = init_weights(p, d, seed, device)
-    elif init == "orthogonal":
+    elif init == Init.ORTHOGONAL:
         W = orthogonal_weights(p, d, r, seed, device)
     else:
         W = gaussian_weights(p, d, seed, device)

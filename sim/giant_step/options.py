@@ -1,5 +1,8 @@
-"""Option values and field conversions of ``SimConfig`` that came after records were stored (THEORY.md §3, §3.5).
+"""Option values and field conversions of ``SimConfig`` (THEORY.md §3, §3.2, §3.5).
 
+* The options as ``StrEnum`` s — ``Init``, ``OutputScale``, ``LrRule``, ``Preprocess`` (``sim.data``, where the
+  labels are preprocessed), ``Readout``, ``ReadoutData``, ``RidgeMode``, ``EngineName``: a config field holds
+  the member (``theory.validate.Options`` converts the text given), ``to_dict`` and the store its text.
 * ``BatchUse``: how the steps use their samples — a fresh batch per step (§3) or one batch for all
   (``reuse``, §3.5). Records written before it spelled this ``reuse_batch`` (a boolean), which
   ``legacy_batch`` reads; the store key keeps that spelling, so their keys do not change.
@@ -17,6 +20,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
+from sim.data import Preprocess
 from sim.device import resolve_device
 
 DEFAULT_BLOCK = 4096
@@ -29,6 +33,62 @@ class BatchUse(StrEnum):
 
     FRESH = "fresh"
     REUSE = "reuse"
+
+
+class Init(StrEnum):
+    """The initialisation of the network (§3, §3.5; ``sim.giant_step.init``)."""
+
+    SYMMETRIC = "symmetric"
+    GAUSSIAN = "gaussian"
+    HYPERCUBE = "hypercube"
+    ORTHOGONAL = "orthogonal"
+
+
+class OutputScale(StrEnum):
+    """The output scale ``s_p`` of ``f = s_p Σ a_i σ(⟨w_i, z⟩)`` (§3)."""
+
+    INVERSE_P = "1/p"
+    INVERSE_SQRT_P = "1/sqrt(p)"
+
+
+class LrRule(StrEnum):
+    """The rule of the per-neuron step ``η̃``: ``lr0·d^{(ℓ−1)/2}`` (§3), ``lr0·√(n/p)`` (§3.2) or
+    ``lr0·n·s_p/d`` (§3.5)."""
+
+    DIMENSION = "d^((ell-1)/2)"
+    SQRT_N_OVER_P = "sqrt(n/p)"
+    N_SCALE_OVER_D = "n*s_p/d"
+
+
+class Readout(StrEnum):
+    """When the ridge readout is done: after every step, after the last one, never (§3)."""
+
+    EVERY_STEP = "every_step"
+    FINAL = "final"
+    NONE = "none"
+
+
+class ReadoutData(StrEnum):
+    """What the ridge readout is fitted on: fresh samples (§3) or the last step's batch (§3.2)."""
+
+    FRESH = "fresh"
+    TRAIN_BATCH = "train_batch"
+
+
+class RidgeMode(StrEnum):
+    """How the ridge readout is solved: the ``p × p`` Gram matrix or the ``n_fit × n_fit`` kernel
+    (``sim.giant_step.readout``)."""
+
+    PRIMAL = "primal"
+    DUAL = "dual"
+
+
+class EngineName(StrEnum):
+    """The engine that runs a config (``sim.giant_step.choice``): ``auto`` picks one of the others."""
+
+    AUTO = "auto"
+    DENSE = "dense"
+    REDUCED = "reduced"
 
 
 def block_size_for(device: str, value: object) -> int:
@@ -65,5 +125,6 @@ def legacy_batch(data: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-__all__ = ["CUDA_BLOCK", "DEFAULT_BLOCK", "NEW_FIELDS", "BatchUse", "block_size_for", "legacy_batch",
+__all__ = ["CUDA_BLOCK", "DEFAULT_BLOCK", "NEW_FIELDS", "BatchUse", "EngineName", "Init", "LrRule", "OutputScale",
+           "Preprocess", "Readout", "ReadoutData", "RidgeMode", "block_size_for", "legacy_batch",
            "parse_label_transform"]

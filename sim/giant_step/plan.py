@@ -1,12 +1,11 @@
-"""How a giant-step run fits the machine: memory budget and chunking (THEORY.md §3; issue items 2–4).
+"""How a giant-step run fits the machine: memory budget and chunking (THEORY.md §3).
 
-``make_plan(cfg)`` resolves ``device="auto"`` (``sim.device``: CUDA when available, else CPU),
-estimates the memory the run needs — a fixed part (weights, gradient and Gram
-accumulators, eigendecomposition) plus a part per resident block of samples —
-and picks how many whole blocks a chunk holds so that the total stays within
-``max_memory`` (default: a quarter of the host RAM, at most 4 GiB, on the CPU;
-80 % of the GPU memory on CUDA). A budget that cannot hold even one block fails
-here, before any compute, with one line saying what to change.
+``execution_plan(cfg)`` (an ``ExecutionPlan``: device, chunking, ridge mode, estimated time) resolves
+``device="auto"`` (``sim.device``: CUDA when available, else CPU), estimates the memory the run needs — a
+fixed part (weights, gradient and Gram accumulators, eigendecomposition) plus a part per resident block of
+samples — and picks how many whole blocks a chunk holds so that the total stays within ``max_memory``
+(default: a quarter of the host RAM, at most 4 GiB, on the CPU; 80 % of the GPU memory on CUDA). A budget
+that cannot hold even one block fails here, before any compute, with one line saying what to change.
 
 Compute is always done block by block with identical shapes, and every reduction
 adds per-block partial sums in block order, so the chunk size (how many blocks
@@ -35,6 +34,7 @@ from dataclasses import dataclass
 from sim.device import default_budget, device_name, resolve_device
 from sim.giant_step.choice import conditioning, max_coordinates
 from sim.giant_step.config import SimConfig
+from sim.giant_step.options import EngineName, RidgeMode
 
 MAX_CHUNK_BLOCKS = 4
 # the record a run keeps until it is stored (per-step overlaps p × r, …): bytes per number (a list slot, the
@@ -50,8 +50,9 @@ FLOAT_MAX = {"float32": 3.4028234663852886e38, "float64": 1.7976931348623157e308
 
 
 @dataclass(frozen=True)
-class Plan:
-    """Resolved execution plan of one config (all sizes in bytes)."""
+class ExecutionPlan:
+    """How one config runs on this machine: device, memory (all sizes in bytes), chunking, ridge mode and
+    estimated time."""
 
     device: str  # torch device string, e.g. "cpu", "cuda:0"
     device_type: str  # "cpu" or "cuda"
@@ -62,7 +63,7 @@ class Plan:
     block_bytes: int  # working memory of one block being processed
     resident_block_bytes: int  # memory of one generated block held in a chunk
     chunk_blocks: int
-    ridge_mode: str  # "primal" (p×p Gram) or "dual" (n_fit×n_fit kernel, when n_fit < p)
+    ridge_mode: RidgeMode  # primal (p×p Gram) or dual (n_fit×n_fit kernel, when n_fit < p)
     seconds: float = 0.0  # the estimated time of the run (``time_estimate``)
 
 
@@ -73,7 +74,7 @@ def _fmt(nbytes: int) -> str:
     return f"{nbytes} B"
 
 
-def memory_estimate(cfg: SimConfig) -> tuple[int, int, int, str]:
+def memory_estimate(cfg: SimConfig) -> tuple[int, int, int, RidgeMode]:
     """``(fixed, block working memory, resident block, ridge mode)`` in bytes, a generous upper estimate.
 
     With ``k = d`` (dense engine) or ``k = k_T`` (reduced engine, ``sim.giant_step.choice.max_coordinates``).
@@ -88,7 +89,7 @@ def memory_estimate(cfg: SimConfig) -> tuple[int, int, int, str]:
     prediction columns.
     """
     e = 4 if cfg.dtype == "float32" else 8
-    reduced = cfg.engine_resolved == "reduced"
+    reduced = cfg.engine_resolved == EngineName.REDUCED
     B, p, L = cfg.block_size, cfg.p, len(cfg.ridge_lambdas)
     d = max_coordinates(cfg) if reduced else cfg.d
     fixed = p * d * (16 + 2 * e)
@@ -96,16 +97,16 @@ def memory_estimate(cfg: SimConfig) -> tuple[int, int, int, str]:
         fixed += p * p * 8 * 4 + p * d * 8 * 2
         if conditioning(cfg):
             fixed += 8 * cfg.n * (3 * d + 8 * p + 4)
-    if cfg.preprocess in ("estimate", "hermite"):
+    if cfg.uses_estimate:
         fixed += (d + 1) ** 2 * (16 + e)
-    mode = "primal"
-    if cfg.readout != "none":
+    mode = RidgeMode.PRIMAL
+    if cfg.has_readout:
         if cfg.n_fit >= p:
             fixed += p * p * (32 + e) + p * L * 16
         else:
             m = cfg.n_fit
             fixed += m * p * 8 + m * m * 32 + p * L * 16
-            mode = "dual"
+            mode = RidgeMode.DUAL
     fixed += record_bytes(cfg)
     fixed += 16 * 2**20  # small tensors, generator state, allocator slack
     block = e * B * (d + 5 * p + 6 * cfg.r + 2 * L + 16) + (8 * B * p if reduced else 0)
@@ -130,11 +131,12 @@ def time_estimate(cfg: SimConfig, device_type: str) -> float:
     ``n_fit × n_fit`` kernel when ``n_fit < p``) and decomposes it. An order of magnitude, not a promise:
     it is what ``--max-seconds`` is checked against before any compute. A reduced run that conditions on its
     batch (§3.4) also orthogonalises each step's ``p`` probes against the ``≤ k_T`` earlier ones."""
-    k = max_coordinates(cfg) if cfg.engine_resolved == "reduced" else cfg.d
+    reduced = cfg.engine_resolved == EngineName.REDUCED
+    k = max_coordinates(cfg) if reduced else cfg.d
     p, n, steps = float(cfg.p), float(cfg.n), cfg.steps
     draws = n * k * (1 if cfg.reuse_batch else steps)
     work = steps * n * (4 * k * p + 10 * p) + DRAW_FLOPS * draws
-    if cfg.engine_resolved == "reduced" and conditioning(cfg):  # §3.4: each probe block against the earlier ones
+    if reduced and conditioning(cfg):  # §3.4: each probe block against the earlier ones
         work += steps * n * (8 * k * p + 8 * p * p)
     readouts = {"every_step": steps + 1, "final": 1}.get(cfg.readout, 0)
     if readouts:
@@ -165,7 +167,7 @@ def check_label_scale(cfg: SimConfig) -> None:
                              "or the noise" + (", or use --dtype float64" if dtype != "float64" else ""))
 
 
-def make_plan(cfg: SimConfig) -> Plan:
+def execution_plan(cfg: SimConfig) -> ExecutionPlan:
     """Resolve the device and chunking for ``cfg``; raises ``ValueError`` (one line) if it cannot run."""
     device, device_type = resolve_device(cfg.device)
     check_label_scale(cfg)
@@ -181,5 +183,9 @@ def make_plan(cfg: SimConfig) -> Plan:
             f"{cfg.block_size} samples; raise --max-memory to at least {_fmt(need)} or lower {lower}")
     blocks_total = max(1, -(-max(cfg.n, cfg.n_ridge_resolved, cfg.n_test) // cfg.block_size))
     chunk = int(min(MAX_CHUNK_BLOCKS, blocks_total, max(1, (budget - fixed - block) // resident)))
-    return Plan(device, device_type, device_name(device), cfg.dtype, int(budget), fixed, block, resident, chunk, mode,
-                time_estimate(cfg, device_type))
+    return ExecutionPlan(device, device_type, device_name(device), cfg.dtype, int(budget), fixed, block, resident,
+                         chunk, mode, time_estimate(cfg, device_type))
+
+
+__all__ = ["MAX_CHUNK_BLOCKS", "ExecutionPlan", "check_label_scale", "execution_plan", "memory_estimate", "record_bytes",
+           "time_estimate"]

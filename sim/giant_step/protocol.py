@@ -1,7 +1,8 @@
 """The two-layer network and its giant steps (THEORY.md §3, [DKLPS] Algorithm).
 
 ``f(z; W, a) = s_p Σ_i a_i σ(⟨w_i, z⟩)`` with output scale ``s_p`` (``1/p`` or ``1/√p``) and the second
-layer ``a`` of ``sim.giant_step.init`` (never trained by the steps). A giant step on a batch of ``n``
+layer ``a`` of ``sim.giant_step.init`` (never trained by the steps): a ``Network`` value, which ``Forward``
+evaluates block by block. A giant step on a batch of ``n``
 samples is, per neuron (§3),
 
     ``w_i ← w_i + η̃ a_i (1/n) Σ_ν r_ν σ'(⟨w_i, z_ν⟩) z_ν``,  ``r_ν = y_ν − f(z_ν)``,
@@ -32,17 +33,6 @@ TorchFn = Callable[[torch.Tensor], torch.Tensor]
 Reduce = Callable[[list[torch.Tensor]], None]
 
 
-def network_output(z: torch.Tensor, W: torch.Tensor, sigma: TorchFn, a: torch.Tensor | None = None,
-                   scale: float | None = None) -> torch.Tensor:
-    """``f(z) = s_p Σ_i a_i σ(⟨w_i,z⟩)`` for ``z`` of shape ``(n, d)`` → ``(n,)``; ``a = None`` is the
-    symmetric ``±1`` (difference of the two halves), ``scale = None`` is ``1/√p``."""
-    scale = 1.0 / math.sqrt(W.shape[0]) if scale is None else scale
-    if a is None:
-        h = W.shape[0] // 2
-        return (sigma(z @ W[:h].T).sum(dim=1) - sigma(z @ W[h:].T).sum(dim=1)) * scale
-    return (sigma(z @ W.T) @ a.to(z.dtype)) * scale
-
-
 def mm_bf16(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     """``out ← a @ b`` for bfloat16 ``a (m×k)``, ``b (k×n)`` into float32 ``out (m×n)``; the products are
     accumulated in float32 by the backend. On CUDA the float32 result is kept (``out_dtype``); where that
@@ -53,6 +43,25 @@ def mm_bf16(a: torch.Tensor, b: torch.Tensor, out: torch.Tensor) -> torch.Tensor
         except (TypeError, RuntimeError, NotImplementedError):
             pass
     return out.copy_(torch.mm(a, b))
+
+
+@dataclass(frozen=True)
+class Network:
+    """The network ``f(z) = s_p Σ_i a_i σ(⟨w_i, z⟩)`` of §3 and how it is computed.
+
+    ``W`` (``p × k``: ``k = d``, or reduced coordinates, §3.3) and ``a`` (``p``); ``scale`` is ``s_p``; ``pair``
+    is ``(σ, σ')`` (``theory.Activation.torch_pair``); ``symmetric``: ``a`` is the ``±1`` halves and ``f`` is
+    evaluated as their difference (exact zero at ``W⁰``); ``dtype`` is the compute dtype of the products and
+    the element-wise work; ``bf16``: both products take bfloat16 inputs (``mm_bf16``).
+    """
+
+    W: torch.Tensor
+    a: torch.Tensor
+    scale: float
+    pair: tuple[TorchFn, TorchFn]
+    symmetric: bool
+    dtype: torch.dtype
+    bf16: bool = False
 
 
 @dataclass
@@ -68,23 +77,23 @@ class Residuals:
 
 
 class Forward:
-    """The forward pass of one network ``(W, a, s_p)`` over blocks, with work spaces reused across blocks.
+    """The forward pass of one ``Network`` over blocks, with work spaces reused across blocks.
 
-    ``symmetric``: ``a`` is the ``±1`` halves and ``f`` is evaluated as their difference (exact zero at
-    ``W⁰``). ``bf16``: both products take bfloat16 inputs (``mm_bf16``); element-wise work stays in ``dtype``.
+    With ``net.symmetric`` ``f`` is the difference of the two halves' sums (exact zero at ``W⁰``); with
+    ``net.bf16`` both products take bfloat16 inputs (``mm_bf16``); element-wise work stays in ``net.dtype``.
     """
 
-    def __init__(self, W: torch.Tensor, a: torch.Tensor, scale: float, pair: tuple[TorchFn, TorchFn],
-                 dtype: torch.dtype, symmetric: bool, bf16: bool = False) -> None:
-        self.sigma, self.dsigma = pair
+    def __init__(self, net: Network) -> None:
+        W, dtype, symmetric, bf16 = net.W, net.dtype, net.symmetric, net.bf16
+        self.sigma, self.dsigma = net.pair
         self.p, self.k = W.shape
-        self.scale, self.dtype, self.bf16, self.symmetric = scale, dtype, bf16, symmetric
+        self.scale, self.dtype, self.bf16, self.symmetric = net.scale, dtype, bf16, symmetric
         Wc = W.to(dtype)
         h = self.p // 2
         self.starts = (0, h) if symmetric else (0,)
         self.mats = (Wc[:h], Wc[h:]) if symmetric else (Wc,)
         self.low = tuple(m.bfloat16() for m in self.mats) if bf16 else None
-        self.a = a.to(device=W.device, dtype=dtype)
+        self.a = net.a.to(device=W.device, dtype=dtype)
         self.is_relu = self.sigma is torch.relu
         self.hbuf: list[torch.Tensor] = []
         self.zlow: torch.Tensor | None = None
@@ -118,9 +127,7 @@ class Forward:
         return Residuals(list(zip(self.starts, Q)), res, zb)
 
 
-def streamed_correlation(W: torch.Tensor, a: torch.Tensor, scale: float,
-                         blocks: Iterable[tuple[torch.Tensor, torch.Tensor]], pair: tuple[TorchFn, TorchFn],
-                         dtype: torch.dtype, symmetric: bool, bf16: bool = False,
+def streamed_correlation(net: Network, blocks: Iterable[tuple[torch.Tensor, torch.Tensor]],
                          reduce: Reduce | None = None) -> tuple[torch.Tensor, float]:
     """``(Σ_ν r_ν σ'(⟨w_i, z_ν⟩) z_ν (p × d, float64), Σ_ν r_ν²)`` over blocks ``(z (b×d), y (b,))`` (§3).
 
@@ -129,8 +136,9 @@ def streamed_correlation(W: torch.Tensor, a: torch.Tensor, scale: float,
     (p×d), Σ r² ()]`` of this process's blocks, it must replace them in place by their sums over all
     processes; ``None`` (one process) leaves them alone, so the result is bitwise the single-process one.
     """
+    W, dtype = net.W, net.dtype
     p, d = W.shape
-    fwd = Forward(W, a, scale, pair, dtype, symmetric, bf16)
+    fwd = Forward(net)
     acc = torch.zeros(p, d, dtype=torch.float64, device=W.device)
     sq = torch.zeros((), dtype=torch.float64, device=W.device)
     gbufs = {start: torch.empty(m.shape[0], d, dtype=dtype, device=W.device) for start, m in zip(fwd.starts, fwd.mats)}
@@ -140,7 +148,7 @@ def streamed_correlation(W: torch.Tensor, a: torch.Tensor, scale: float,
         sq += (rb.res @ rb.res).double()
         for start, Q in rb.parts:
             out = gbufs[start]
-            if bf16:
+            if net.bf16:
                 if qlow is None or qlow.shape[0] < Q.shape[0] or qlow.shape[1] != Q.shape[1]:
                     qlow = torch.empty(Q.shape, dtype=torch.bfloat16, device=W.device)
                 part = mm_bf16(qlow[:Q.shape[0]].copy_(Q).T, rb.z, out)
@@ -165,7 +173,7 @@ def streamed_gradient(W: torch.Tensor, blocks: Iterable[tuple[torch.Tensor, torc
     symmetric = a is None
     a = second_layer(p, torch.float64, str(W.device)) if a is None else a.to(torch.float64)
     s = 1.0 / math.sqrt(p) if scale is None else scale
-    acc, sq = streamed_correlation(W, a, s, blocks, pair, dtype, symmetric, bf16, reduce)
+    acc, sq = streamed_correlation(Network(W, a, s, pair, symmetric, dtype, bf16), blocks, reduce)
     return acc * (-(a * s) / n)[:, None], sq / (2 * n)
 
 
@@ -187,5 +195,5 @@ def giant_step(W: torch.Tensor, grad: torch.Tensor, eta: float, normalize: bool)
     return W
 
 
-__all__ = ["Forward", "Residuals", "giant_step", "mm_bf16", "network_output", "neuron_step", "streamed_correlation",
+__all__ = ["Forward", "Network", "Residuals", "giant_step", "mm_bf16", "neuron_step", "streamed_correlation",
            "streamed_gradient"]

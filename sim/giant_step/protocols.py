@@ -41,6 +41,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sim.data import Preprocess
+from sim.giant_step.options import Init, LrRule, ReadoutData
 from theory.validate import Options, check_scalar
 
 ONE_STEP_TARGET = "(x1 + He2(x1)/2 + He4(x1)/24 + x2 + He2(x2)/2 + He4(x2)/24)/2"  # (h(x1) + h(x2))/2
@@ -120,24 +122,24 @@ def deviations(cfg: Any) -> list[str]:
     out = []
     if cfg.n_round == "floor":
         out.append(f"n = floor(n_scale·d^n_exp) = {cfg.n} (§3: ceil)")
-    if cfg.lr_rule != "d^((ell-1)/2)":
+    if cfg.lr_rule != LrRule.DIMENSION:
         out.append(f"per-neuron step η̃ = lr0·{cfg.lr_rule} = {cfg.lr0:g}·{cfg.lr_rule} = {cfg.lr_per_neuron:.6g}, "
                    f"η = η̃/s_p = {cfg.lr:.6g} on L (§3: η̃ = lr0·d^((ℓ−1)/2))")
-    if cfg.init == "orthogonal":
+    if cfg.init == Init.ORTHOGONAL:
         out.append("W⁰: orthonormal rows orthogonal to the teacher (overlap exactly 0), a_i = +1 for even i, −1 for "
                    "odd i ([DTAPZK]; §3: unit rows on the sphere, a = ±1 halves)")
-    if cfg.batch == "reuse":
+    if cfg.reuse_batch:
         out.append(f"one batch of {cfg.n} samples for all {cfg.steps} steps (§3: a fresh batch per step)")
     if cfg.label_transform is not None:
         out.append(f"the steps fit T(y) = {cfg.label_transform} instead of y (the readout fits y)")
     if cfg.overlap_scale == "raw":
         out.append("overlaps ⟨w_i, e_j⟩ of the unnormalised neurons, ‖w_i⁰‖ = 1 ([DTAPZK]'s m = ⟨w, w*⟩/D; §3: "
                    "cosines)")
-    if cfg.preprocess == "hermite":
+    if cfg.preprocess == Preprocess.HERMITE:
         out.append("labels minus the batch's first-Hermite estimate A + z·B, A = mean(y), B = mean(y z) "
                    "(not a least-squares fit)")
-    if cfg.readout != "none":
-        if cfg.readout_data == "train_batch":
+    if cfg.has_readout:
+        if cfg.readout_data == ReadoutData.TRAIN_BATCH:
             out.append(f"ridge readout fitted on the last step's training batch ({cfg.n} samples), not on "
                        "fresh samples")
         if cfg.ridge_scale == "sum":

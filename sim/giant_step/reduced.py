@@ -39,26 +39,23 @@ from typing import Any
 
 import torch
 
-from sim.distributed import Shard, broadcast_
+from sim.distributed import broadcast_
 from sim.divergence import check_finite, guarded
-from sim.giant_step.bartlett import bartlett, reduced_init, step_rng
-from sim.giant_step.common import EngineBase, State
-from sim.giant_step.config import SimConfig
-from sim.giant_step.evaluation import evaluate, labelled
-from sim.giant_step.init import second_layer_of
-from sim.giant_step.plan import Plan
-from sim.giant_step.protocol import Forward
+from sim.giant_step.bartlett import bartlett, step_rng
+from sim.giant_step.common import ReducedBase, State
+from sim.giant_step.evaluation import labelled
+from sim.giant_step.protocol import Forward, Network, Reduce
 
 TOL = 1e-10
 
 
-def accumulate(W: torch.Tensor, a: torch.Tensor, scale: float, blocks: Any, pair: Any, dtype: torch.dtype,
-               symmetric: bool, reduce: Any = None) -> tuple[torch.Tensor, torch.Tensor, float]:
+def accumulate(net: Network, blocks: Any, reduce: Reduce | None = None) -> tuple[torch.Tensor, torch.Tensor, float]:
     """``(Q Z_S (p × k), QᵀQ-Gram (p × p), Σ r²)`` in float64 over blocks ``(z_S (b × k), y (b,))``, with
     ``Q[ν, i] = r_ν σ'(⟨w_i, z_ν⟩)`` — so ``C Z_S = diag(a/n)·QZ`` and ``C Cᵀ = diag(a/n)·G·diag(a/n)``.
     The Gram matrix is formed from ``Q`` in float64 (its null space decides the rank)."""
+    W = net.W
     p, k = W.shape
-    fwd = Forward(W, a, scale, pair, dtype, symmetric)
+    fwd = Forward(net)
     QZ = torch.zeros(p, k, dtype=torch.float64, device=W.device)
     G = torch.zeros(p, p, dtype=torch.float64, device=W.device)
     sq = torch.zeros((), dtype=torch.float64, device=W.device)
@@ -84,19 +81,8 @@ def covariance_factor(CC: torch.Tensor, tol: float = TOL) -> torch.Tensor:
     return V[:, keep] * evals[keep].sqrt()
 
 
-class ReducedEngine(EngineBase):
+class ReducedEngine(ReducedBase):
     """The reduced-coordinate engine of one run on fresh batches (``sim.giant_step.engine.Engine``)."""
-
-    name = "reduced"
-
-    def __init__(self, cfg: SimConfig, seed: int, plan: Plan, progress: bool, shard: Shard, hint: str) -> None:
-        super().__init__(cfg, seed, plan, progress, shard, hint, step_blocks=-(-cfg.n // cfg.block_size))
-
-    def init(self) -> State:
-        """``W⁰`` in reduced coordinates (``p × k₀``, ``sim.giant_step.bartlett.reduced_init``) and ``a``."""
-        c = self.cfg
-        W = reduced_init(c.init, c.p, c.d, c.r, self.seed).to(self.plan.device)
-        return State(W, second_layer_of(c.init, c.p, self.seed, self.plan.device))
 
     def step(self, state: State, t: int) -> tuple[State, float]:
         """Giant step ``t`` (1-based) in reduced coordinates: ``(state with W^t (p × k_t), batch loss before it)``."""
@@ -105,14 +91,13 @@ class ReducedEngine(EngineBase):
         sampler = self.sampler("train", t - 1, c.n, k)
         blocks = labelled(sampler, self.plan.chunk_blocks, self.labels.train, self.tick,
                           self.shard.blocks(sampler.num_blocks))
-        QZ, G, sq = accumulate(W, a, c.scale, blocks, self.pair, self.dtype, c.init == "symmetric",
-                               self.shard.reduce)
+        QZ, G, sq = accumulate(self.network(W, a), blocks, self.shard.reduce)
         loss = sq / (2 * c.n)
-        check_finite(loss, "batch loss", t, self.hint)
+        check_finite(loss, "batch loss", t)
         w = a / c.n  # C = diag(a/n) Qᵀ
         CZ, CC = QZ * w[:, None], G * (w[:, None] * w[None, :])
-        check_finite(CC, "step covariance C Cᵀ", t, self.hint)
-        with guarded("step covariance C Cᵀ", t, self.hint):
+        check_finite(CC, "step covariance C Cᵀ", t)
+        with guarded("step covariance C Cᵀ", t):
             L = covariance_factor(CC)
         eta = c.lr_per_neuron
         parts = [W + eta * CZ]
@@ -122,15 +107,14 @@ class ReducedEngine(EngineBase):
         W = torch.cat(parts, dim=1)
         if c.normalize:
             W = W / W.norm(dim=1, keepdim=True)
-        check_finite(W, "first-layer weight matrix W", t, self.hint)
+        check_finite(W, "first-layer weight matrix W", t)
         if self.shard.world_size > 1:  # every rank continues from rank 0's bits
             broadcast_(W, 0)
         return State(W, a), loss
 
     def readout(self, state: State, t: int) -> dict[str, Any]:
         """The readout after step ``t`` on fresh samples in the ``k_t`` coordinates (features need ``z_S`` only)."""
-        return evaluate(self.cfg, state.W.to(self.dtype), t, self.labels, self.pair[0], self.streams(state.k),
-                        self.plan.ridge_mode == "dual", self.hint)
+        return self.evaluate(state.W, t, state.k)
 
 
 __all__ = ["TOL", "ReducedEngine", "accumulate", "covariance_factor"]

@@ -58,12 +58,12 @@ import numpy as np
 import torch
 
 from sim.distributed import DistContext, Shard
-from sim.divergence import check_finite, guarded
+from sim.divergence import Diverged, check_finite, guarded
 from sim.giant_step.common import State
 from sim.giant_step.config import KIND, SimConfig
 from sim.giant_step.engine import make_engine
 from sim.giant_step.overlaps import overlap_matrix, singular_values, step_cosines
-from sim.giant_step.plan import Plan, make_plan
+from sim.giant_step.plan import ExecutionPlan, execution_plan
 from sim.giant_step.protocols import deviations
 from sim.keys import check_seed, run_key
 from sim.memory import PeakMemory
@@ -101,7 +101,7 @@ def _rounded(M: np.ndarray) -> list[list[float]]:
     return M.astype(np.float32).astype(np.float64).tolist()
 
 
-def simulate(cfg: SimConfig, seed: int = 0, progress: bool = False, plan: Plan | None = None,
+def simulate(cfg: SimConfig, seed: int = 0, progress: bool = False, plan: ExecutionPlan | None = None,
              dist: DistContext | None = None) -> dict[str, Any]:
     """Run the §3 protocol for ``cfg`` and ``seed`` and return its record (THEORY.md §3).
 
@@ -114,8 +114,8 @@ def simulate(cfg: SimConfig, seed: int = 0, progress: bool = False, plan: Plan |
         ridge, held-out and test sets.
     progress : bool
         A progress bar (blocks) on stderr.
-    plan : Plan, optional
-        Device and chunking (``sim.giant_step.plan.make_plan(cfg)`` when ``None``).
+    plan : ExecutionPlan, optional
+        Device and chunking (``sim.giant_step.plan.execution_plan(cfg)`` when ``None``).
     dist : DistContext, optional
         Run data-parallel over the ranks of that process group: every rank calls ``simulate`` with the
         same arguments and gets the same record (``sim.distributed``).
@@ -138,7 +138,7 @@ def simulate(cfg: SimConfig, seed: int = 0, progress: bool = False, plan: Plan |
     if not isinstance(cfg, SimConfig):
         raise ValueError(f"cfg must be a SimConfig; got {type(cfg).__name__}")
     seed = check_seed(seed)
-    plan = plan or make_plan(cfg)
+    plan = plan or execution_plan(cfg)
     shard = Shard(dist.rank, dist.world_size) if dist is not None else Shard(0, 1)
     if dist is not None and plan.device_type == "cuda" and plan.device != dist.device_for("cuda"):
         plan = replace(plan, device=dist.device_for("cuda"))
@@ -147,9 +147,8 @@ def simulate(cfg: SimConfig, seed: int = 0, progress: bool = False, plan: Plan |
     timings = {"init": 0.0, "steps": 0.0, "readout": 0.0}
     t_start = time.perf_counter()
     per_step: list[dict[str, Any]] = []
-    hint = divergence_hint(c)
     with PeakMemory(plan.device) as peak, _precision(plan.device_type, c.tf32), torch.no_grad():
-        engine = make_engine(c, seed, plan, progress, shard, hint)
+        engine = make_engine(c, seed, plan, progress, shard)
         try:
             state = engine.init()
             _sync(plan.device)
@@ -165,7 +164,9 @@ def simulate(cfg: SimConfig, seed: int = 0, progress: bool = False, plan: Plan |
                     timings["steps"] += time.perf_counter() - t0
                     if c.step_cosines:
                         cosines = _rounded(step_cosines(previous, state.W, c.r))
-                per_step.append(_entry(c, t, state, loss, cosines, engine, hint, timings))
+                per_step.append(_entry(c, t, state, loss, cosines, engine, timings))
+        except Diverged as exc:  # the engines name the quantity and the step; what to change comes from c
+            raise exc.with_hint(divergence_hint(c)).with_traceback(exc.__traceback__) from None
         finally:
             engine.close()
     timings["total"] = time.perf_counter() - t_start
@@ -184,12 +185,12 @@ def divergence_hint(c: SimConfig) -> str:
 
 
 def _entry(c: SimConfig, t: int, state: State, loss: float | None, cosines: list[list[float]] | None,
-           engine: Any, hint: str, timings: dict[str, float]) -> dict[str, Any]:
+           engine: Any, timings: dict[str, float]) -> dict[str, Any]:
     """The ``per_step`` entry after step ``t``: overlaps, singular values, the readout if one is due."""
     W = state.W
-    check_finite(W, "first-layer weight matrix W", t, hint)
+    check_finite(W, "first-layer weight matrix W", t)
     M = overlap_matrix(W, c.r, c.overlap_scale == "normalized")
-    with guarded("overlap matrix M = Ŵ W*ᵀ", t, hint):
+    with guarded("overlap matrix M = Ŵ W*ᵀ", t):
         sv = singular_values(M)
     entry: dict[str, Any] = {"t": t, "overlaps": _rounded(M), "singular_values": sv, "batch_loss": loss,
                              "coordinates": int(W.shape[1]), "step_cosines": cosines, "test_error": None,
@@ -212,7 +213,7 @@ def _overrides(c: SimConfig) -> list[str] | None:
     return [k for k, v in c.to_dict().items() if v != base[k]]
 
 
-def _record(c: SimConfig, seed: int, plan: Plan, per_step: list[dict[str, Any]], timings: dict[str, float],
+def _record(c: SimConfig, seed: int, plan: ExecutionPlan, per_step: list[dict[str, Any]], timings: dict[str, float],
             peak: PeakMemory, world_size: int) -> dict[str, Any]:
     """The record of a finished run (module docstring)."""
     last = per_step[-1]

@@ -26,7 +26,7 @@ import pytest
 import torch
 from scipy import stats
 
-from sim import SimConfig, make_plan, simulate
+from sim import SimConfig, execution_plan, simulate
 from sim.giant_step.conditioned import ConditionedEngine
 from sim.giant_step.conditioning import Conditioner
 from sim.giant_step.engine import engine_class
@@ -73,7 +73,7 @@ def statistics(rec: dict) -> list[float]:
 
 
 def sample(cfg: SimConfig, seed0: int) -> np.ndarray:
-    plan = make_plan(cfg)
+    plan = execution_plan(cfg)
     with torch_threads(1):
         return np.array([statistics(simulate(cfg, seed0 + s, plan=plan)) for s in range(SEEDS)])
 

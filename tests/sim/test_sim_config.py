@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from sim import SimConfig, load_config, make_plan, run_key
+from sim import SimConfig, load_config, execution_plan, run_key
 from sim.giant_step.config import parse_memory
 
 
@@ -69,8 +69,8 @@ def test_invalid_input_fails_with_one_clear_line(kwargs: dict, needle: str) -> N
 def test_memory_budget_is_checked_before_any_compute() -> None:
     cfg = SimConfig(d=512, p=1024, block_size=4096, max_memory="10MB")
     with pytest.raises(ValueError, match="max_memory=10.0 MiB is too small.*raise --max-memory to at least"):
-        make_plan(cfg)
-    assert make_plan(cfg.replace(max_memory="1GB")).chunk_blocks >= 1
+        execution_plan(cfg)
+    assert execution_plan(cfg.replace(max_memory="1GB")).chunk_blocks >= 1
 
 
 def test_cuda_request_without_cuda_fails_clearly() -> None:
@@ -79,7 +79,7 @@ def test_cuda_request_without_cuda_fails_clearly() -> None:
     if torch.cuda.is_available():
         pytest.skip("CUDA is available here")
     with pytest.raises(ValueError, match="CUDA is not available here; use --device cpu or auto"):
-        make_plan(SimConfig(device="cuda"))
+        execution_plan(SimConfig(device="cuda"))
 
 
 def test_parse_memory_units() -> None:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from sim import SimConfig, Store, ZGConfig, make_plan, run_many, run_zhou_ge, simulate
+from sim import SimConfig, Store, ZGConfig, execution_plan, run_many, run_zhou_ge, simulate
 from sim.divergence import Diverged, guarded
 from tests.sim.threads import torch_threads
 
@@ -42,10 +42,10 @@ def test_a_diverging_run_stops_at_the_step_where_it_happened(engine: str, d: int
 def test_labels_too_large_for_the_dtype_are_refused_before_any_compute(kwargs: dict, needle: str) -> None:
     cfg = SimConfig(**{"d": 16, "p": 8, "block_size": 64, **kwargs})
     with pytest.raises(ValueError) as exc:
-        make_plan(cfg)
+        execution_plan(cfg)
     assert needle in str(exc.value) and "rescale the target or the noise" in str(exc.value)
     assert "\n" not in str(exc.value)
-    assert make_plan(cfg.replace(target="1e10*x1", noise=0.0)).chunk_blocks >= 1  # large but representable
+    assert execution_plan(cfg.replace(target="1e10*x1", noise=0.0)).chunk_blocks >= 1  # large but representable
 
 
 def test_float64_carries_labels_that_float32_cannot() -> None:

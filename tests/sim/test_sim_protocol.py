@@ -9,7 +9,7 @@ import torch
 
 from sim.data import Sampler, make_labels
 from sim.giant_step.init import init_weights, second_layer
-from sim.giant_step.protocol import giant_step, network_output, streamed_gradient
+from sim.giant_step.protocol import Forward, Network, giant_step, streamed_gradient
 from theory import activation
 
 
@@ -18,11 +18,15 @@ def test_symmetric_init_output_is_exactly_zero(act: str) -> None:
     W0 = init_weights(p=64, d=40, seed=3, device="cpu")
     assert torch.equal(W0[:32], W0[32:])
     assert torch.allclose(W0.norm(dim=1), torch.ones(64, dtype=torch.float64))
-    sigma = activation(act).torch_pair()[0]
+    net = Network(W0, second_layer(64), 1 / 64, activation(act).torch_pair(), symmetric=True, dtype=torch.float32)
     z = torch.randn(500, 40, generator=torch.Generator().manual_seed(1))
-    f = network_output(z, W0.float(), sigma)
+    f = -Forward(net).residuals(z, torch.zeros(500)).res  # the residuals y − f of labels y = 0
     assert f.shape == (500,)
     assert torch.count_nonzero(f) == 0  # exactly, not up to rounding
+    # the same weights as one network (not the difference of halves) are zero only up to rounding
+    loose = -Forward(Network(W0, second_layer(64), 1 / 64, net.pair, False, torch.float32)).residuals(
+        z, torch.zeros(500)).res
+    assert float(loose.abs().max()) < 1e-5
 
 
 def _autograd(W: torch.Tensor, z: torch.Tensor, y: torch.Tensor, sigma) -> tuple[torch.Tensor, float]:

@@ -25,7 +25,7 @@ import torch
 from scipy import stats
 
 import sim.giant_step.reduced as reduced
-from sim import SimConfig, make_plan, simulate, strip_volatile
+from sim import SimConfig, execution_plan, simulate, strip_volatile
 from sim.giant_step.bartlett import bartlett, reduced_init
 from sim.giant_step.choice import max_coordinates, resolve_engine
 from sim.giant_step.init import init_network, second_layer_of
@@ -69,7 +69,7 @@ def statistics(rec: dict) -> list[float]:
 
 
 def sample(cfg: SimConfig, seed0: int, seeds: int = SEEDS) -> np.ndarray:
-    plan = make_plan(cfg)
+    plan = execution_plan(cfg)
     with torch_threads(1):  # tiny matrices: one thread is fastest and load-independent
         return np.array([statistics(simulate(cfg, seed0 + s, plan=plan)) for s in range(seeds)])
 

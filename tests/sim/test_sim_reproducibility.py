@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from sim import SimConfig, make_plan, simulate, strip_volatile
+from sim import SimConfig, execution_plan, simulate, strip_volatile
 from sim.data import Sampler
 from sim.keys import stream_seed
 
@@ -29,7 +29,7 @@ def test_chunk_size_does_not_change_a_bit(extra: dict) -> None:
     cfg = SimConfig(**{**BASE, **extra})
     small = cfg.replace(max_memory=_budget_for(cfg, 1))
     large = cfg.replace(max_memory=_budget_for(cfg, 3))
-    assert make_plan(small).chunk_blocks == 1 and make_plan(large).chunk_blocks == 3
+    assert execution_plan(small).chunk_blocks == 1 and execution_plan(large).chunk_blocks == 3
     a, b = simulate(small, seed=2), simulate(large, seed=2)
     assert a["chunk_blocks"] == 1 and b["chunk_blocks"] == 3
     assert a["key"] == b["key"]  # max_memory is not part of the key: it cannot change results
