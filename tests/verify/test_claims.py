@@ -6,13 +6,14 @@ import functools
 import numpy as np
 import pytest
 
+from sim.giant_step.record import RunRecord
 from verify import rules
 from verify.claims import registry
 from verify.claims.base import RunSet
 from verify.claims.errors import C3_ERROR, ERR, ERR_TOL
-from verify.claims.one_step import T1_CURVE, T1_SHORT, T1_SINGLE, curve_prediction, one_step_prediction
+from verify.claims.curve import curve_prediction
+from verify.claims.one_step import T1_CURVE, T1_SHORT, T1_SINGLE, one_step_prediction
 from verify.runner import evaluate_claim, exit_status
-from sim.giant_step.record import RunRecord
 from tests.records import run_record
 
 DIMS = (64, 128, 256, 512, 1024)

@@ -1,4 +1,5 @@
-"""One giant step ([DKLPS] Theorem 1, THEORY.md §2.3, §3.1): T1-single, T1-curve, T1-short, T1-spec, T1-hard.
+"""One giant step ([DKLPS] Theorem 1, THEORY.md §2.3, §3.1): T1-single, T1-curve, T1-short, T1-spec, T1-hard
+(T1-curve's prediction, statistic, decision, text and figure are ``verify.claims.curve``).
 
 Common choices, and why:
 
@@ -40,7 +41,6 @@ Common choices, and why:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -48,19 +48,14 @@ import numpy as np
 
 from sim import as_basis
 from theory import Target
-from theory.overlap import OneStepOverlap
 from verify import rules
-from verify.claims.base import Alternative, Arm, Claim, Evaluation, Ladder, Plot, RunSet, Status, Variant
+from verify.claims.base import Alternative, Claim, Evaluation, Ladder, RunSet, Status, Variant
 from verify.claims.common import (NOISE_EXPONENT, Part, learned_parts, overlaps, scaling_evaluation, singular_value,
                                   space_values)
-from verify.fits import mean_ci
-from verify.rules import Decision, Law
+from verify.claims.curve import CONTROL_BATCH, CURVE_TOL, curve_prediction, evaluate_curve, larger_batch_curve
+from verify.rules import Law
 
 LR0 = 2.0
-CURVE_TOL = 1.0      # T1-curve tolerance tol(d) = CURVE_TOL / √d
-CURVE_RESOLUTION = 0.15  # tol(d_max) must be ≤ this fraction of the smallest predicted overlap
-FAMILY_ERROR = 0.05  # T1-curve: family-wise error rate over the (α, d) cells (Bonferroni)
-CONTROL_BATCH = 2.0  # T1-curve's control: the §3.1 formula at CONTROL_BATCH·α (batch noise term divided by it)
 
 
 # ---------------------------------------------------------------------------
@@ -93,32 +88,6 @@ def one_step_prediction(target: str, ell: int, preprocess: bool, act: str) -> di
     return {"target": target, "r": g.r, "ell": ell, "preprocess": preprocess, "activation": act,
             "dim_learned": int(V.shape[1]), "dim_relevant": int(U.shape[1]), "leap_index": g.leap_index(),
             "learned_basis": V.tolist(), "relevant_basis": U.tolist()}
-
-
-def curve_prediction(target: str, act: str, lr0: float, alphas: tuple[float, ...], noise: float = 0.0
-                     ) -> dict[str, Any]:
-    """T1-curve's prediction: §3.1's overlap ``⟨ŵ, v*⟩`` of an ``a_i = +1`` neuron at each ``α`` (from ``theory``).
-
-    Parameters
-    ----------
-    target, act : str
-        ``g*`` and ``σ``.
-    lr0 : float
-        The per-neuron step ``η̃`` (``n ≍ d``, so ``η̃ = lr0``).
-    alphas : tuple of float
-        The ratios ``α = n/d`` of the ladder's arms.
-    noise : float
-        Label-noise variance ``Δ``.
-
-    Returns
-    -------
-    dict
-        ``overlap`` (``{str(α): float}``), ``v_star`` (length ``r``), ``one_step`` (the §3.1 ingredients,
-        ``theory.overlap.OneStepOverlap.to_dict()``) and ``_one_step`` (the object itself, for the figure).
-    """
-    ov = OneStepOverlap.of(target, act, lr0, noise)
-    return {"target": target, "activation": act, "one_step": ov.to_dict(), "_one_step": ov,
-            "v_star": [float(v) for v in ov.v_star], "overlap": {str(a): float(ov.value(a)) for a in alphas}}
 
 
 # ---------------------------------------------------------------------------
@@ -221,100 +190,6 @@ def learned_one_order_early(preds: Mapping[str, Any]) -> dict[str, Any]:
     (the leap-3 target already learned with ``n ≍ d²``)."""
     arms = list(preds["arms"])
     return {"arms": {a: preds["arms"][arms[min(i + 1, len(arms) - 1)]] for i, a in enumerate(arms)}}
-
-
-def _curve_stat(v: np.ndarray) -> Any:
-    """Mean over the ``a = +1`` neurons (the first half) of ``⟨ŵ_i, v*⟩``, per record."""
-    def stat(rec: Any) -> float:
-        M = overlaps(rec)
-        return float((M[: M.shape[0] // 2] @ v).mean())
-    return stat
-
-
-def curve_table(pred: Mapping[str, Any], runs: RunSet) -> dict[str, dict[int, dict[str, float]]]:
-    """Per arm ``α`` and ``d``: mean, Student CI at the Bonferroni level over every ``(α, d)`` cell, seeds, the
-    tolerance ``tol(d) = CURVE_TOL/√d`` and the deviation from §3.1."""
-    stat = _curve_stat(np.array(pred["v_star"], dtype=float))
-    values = {a: runs.values(f"alpha={a}", stat) for a in pred["overlap"]}
-    level = 1 - FAMILY_ERROR / max(sum(len(v) for v in values.values()), 1)
-    table: dict[str, dict[int, dict[str, float]]] = {}
-    for a, vals in values.items():
-        table[a] = {}
-        for d, xs in vals.items():
-            ci = mean_ci(xs, level)
-            table[a][d] = {"mean": ci.mean, "lo": ci.lo, "hi": ci.hi, "seeds": ci.n, "level": level,
-                           "tol": CURVE_TOL / math.sqrt(d), "deviation": ci.mean - pred["overlap"][a]}
-    return table
-
-
-def _curve_decisions(pred: Mapping[str, Any], table: Mapping[str, Mapping[int, Mapping[str, float]]]
-                     ) -> tuple[Arm, ...]:
-    """Per ``α``: the ladder rule (every statistic, THEORY §5.1) and every ``d``'s CI inside ``predicted ± tol(d)``."""
-    arms = []
-    for a, rows in table.items():
-        name = f"alpha={a}"
-        if not rows:
-            arms.append(Arm(name, Decision(rules.INCONCLUSIVE, f"{name}: no runs in this profile")))
-            continue
-        short = rules.check_points(list(rows), [r["seeds"] for r in rows.values()])
-        cells = [rules.value((r["lo"], r["hi"]), pred["overlap"][a], r["tol"], f"α={a} at d={d}")
-                 for d, r in sorted(rows.items())]
-        arms.append(Arm(name, rules.combine(([short] if short else []) + cells)))
-    return tuple(arms)
-
-
-def evaluate_curve(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
-    """T1-curve (§3.1): the ``a = +1`` neurons' mean overlap with ``v*`` against the formula, per ``α``, across the
-    whole ladder (THEORY §5.1: a value claim is decided from its deviation at every ``d``, not at ``d_max``).
-
-    Every ``(α, d)`` cell's Student interval over seeds (Bonferroni level ``1 − FAMILY_ERROR/#cells``) must lie
-    inside ``prediction ± tol(d)``, ``tol(d) = CURVE_TOL/√d`` (finite-``d`` corrections are ``O(n^{-1/2})``,
-    §3.1, so the tolerance shrinks like the deviation it allows); each ``α`` needs the ladder rule (≥ 3
-    dimensions, ``d_max/d_min ≥ 4``, ≥ 3 seeds). CONFIRMED when every cell is inside (and ``tol(d_max)`` is at
-    most ``CURVE_RESOLUTION`` of the smallest prediction), REFUTED when one cell lies wholly outside, else
-    INCONCLUSIVE.
-
-    Parameters
-    ----------
-    pred : mapping
-        :func:`curve_prediction` (``overlap`` per ``α``, ``v_star``, ``one_step``).
-    runs : RunSet
-        Records of the arms ``"alpha=<α>"`` (first ``p/2`` neurons ``a = +1``).
-
-    Returns
-    -------
-    Evaluation
-    """
-    alphas = sorted(pred["overlap"], key=float)
-    table = curve_table(pred, runs)
-    arms = _curve_decisions(pred, table)
-    dims = sorted({d for rows in table.values() for d in rows})
-    decisions = [arm.decision for arm in arms]
-    if dims and CURVE_TOL / math.sqrt(dims[-1]) > CURVE_RESOLUTION * min(pred["overlap"].values()):
-        decisions.append(Decision(rules.INCONCLUSIVE, f"tol(d_max) = {CURVE_TOL / math.sqrt(dims[-1]):.3f} too "
-                                                      "coarse for the predicted overlaps"))
-    cells = [(a, d, r) for a in alphas for d, r in table[a].items()]
-    worst = max(cells, key=lambda c: abs(c[2]["deviation"]) / c[2]["tol"], default=None)
-    predicted = "; ".join(f"α={a}: {pred['overlap'][a]:.4f}" for a in alphas)
-    measured = "; ".join(f"α={a}: {table[a][dims[-1]]['mean']:.4f}" for a in alphas if dims and dims[-1] in table[a])
-    if worst is not None:
-        a, d, r = worst
-        measured += (f" (d={dims[-1]}); largest |measured − predicted|/tol(d) over the ladder {dims}: "
-                     f"{abs(r['deviation']) / r['tol']:.2f} at α={a}, d={d} (|deviation| {abs(r['deviation']):.4f}, "
-                     f"measured {'above' if r['deviation'] > 0 else 'below'})")
-    numbers = {"tol_constant": CURVE_TOL, "table": {a: {str(d): r for d, r in rows.items()} for a, rows in table.items()}}
-    plot = Plot("curve", "one-step overlap with v* against α = n/d (§3.1)",
-                {"predicted": {a: pred["overlap"][a] for a in alphas}, "measured": numbers["table"],
-                 "formula": pred["one_step"], "_formula": pred["_one_step"]})
-    return Evaluation(rules.combine(decisions) if dims else Decision(rules.INCONCLUSIVE, "no runs"), predicted,
-                      measured or "not measured", numbers, (plot,), arms=arms)
-
-
-def larger_batch_curve(pred: Mapping[str, Any]) -> dict[str, Any]:
-    """Control of T1-curve (a wrong value): §3.1 evaluated at ``CONTROL_BATCH·α`` — the batch-noise term of the
-    formula divided by ``CONTROL_BATCH`` (from ``theory.overlap.OneStepOverlap``)."""
-    ov = pred["_one_step"]
-    return {**pred, "overlap": {a: float(ov.value(CONTROL_BATCH * float(a))) for a in pred["overlap"]}}
 
 
 # ---------------------------------------------------------------------------
@@ -432,5 +307,5 @@ T1_HARD = Claim(
 CLAIMS = (T1_SINGLE, T1_CURVE, T1_SHORT, T1_SPEC, T1_HARD)
 
 __all__ = ["CLAIMS", "T1_CURVE", "T1_HARD", "T1_SHORT", "T1_SINGLE", "T1_SPEC", "all_relevant_learned", "batch_arm",
-           "curve_prediction", "curve_table", "evaluate_curve", "evaluate_learnability", "evaluate_rank",
-           "larger_batch_curve", "learned_at_leap", "learned_one_order_early", "one_step_prediction"]
+           "evaluate_learnability", "evaluate_rank", "learned_at_leap", "learned_one_order_early",
+           "one_step_prediction"]
