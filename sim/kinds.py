@@ -24,7 +24,7 @@ from sim.giant_step.config import SimConfig
 from sim.giant_step.plan import execution_plan as giant_step_plan
 from sim.giant_step.run import simulate
 from sim.zhou_ge.config import ZGConfig
-from sim.zhou_ge.plan import make_plan as zhou_ge_plan
+from sim.zhou_ge.plan import resource_plan as zhou_ge_plan
 from sim.zhou_ge.run import run_zhou_ge
 
 Record = dict[str, Any]

@@ -5,7 +5,7 @@ Teacher: ``m_star`` unit directions in ``R^d`` (``teacher_directions``), second 
 initialisation of stage 1). Defaults are the simplest reading of §4; every other reading is an option and
 ``variant()`` says in one line which one a config runs. Invalid input fails in ``__post_init__`` with one
 line: bounds in ``CONSTRAINTS`` (``theory.validate``), cross-field conditions in ``RULES``. Device and memory,
-which need the machine, are checked by ``sim.zhou_ge.plan.make_plan`` (also before any compute).
+which need the machine, are checked by ``sim.zhou_ge.plan.resource_plan`` (also before any compute).
 """
 
 from __future__ import annotations
