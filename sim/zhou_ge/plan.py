@@ -1,11 +1,11 @@
-"""How a [ZG] run fits the machine: its memory, estimated before anything is allocated (THEORY.md §4; issue 9
-item 4).
+"""How a [ZG] run fits the machine: its device, memory and time, estimated before anything is allocated
+(THEORY.md §4).
 
-``make_plan(cfg)`` resolves the device (``sim.device``), estimates the memory the run needs
+``resource_plan(cfg)`` resolves the device (``sim.device``), estimates the memory the run needs
 (``memory_estimate``) and refuses, in one line before any compute, a run that needs more than its budget —
 ``cfg.max_memory``, or by default ``sim.device.default_budget`` (a quarter of the host's memory, at most
 4 GiB, on the CPU; 80 % of the GPU's memory on CUDA). The budget itself is checked against the machine by
-the kinds registry (``sim.kinds.Kind.plan``), as for every kind. The plan carries the run's estimated time
+the kinds registry (``sim.kinds.Kind.plan``), as for every kind. The :class:`ResourcePlan` carries the run's estimated time
 (``time_estimate``), which the drivers check against ``--max-seconds`` before any compute.
 """
 
@@ -25,8 +25,8 @@ RUN_OVERHEAD_S = 1.0
 
 
 @dataclass(frozen=True)
-class Plan:
-    """Where a [ZG] run computes and its memory (bytes): ``need`` of ``budget``."""
+class ResourcePlan:
+    """Where a [ZG] run computes, its memory (bytes: ``need`` of ``budget``) and its estimated time."""
 
     device: str  # torch device string, e.g. "cpu", "cuda:0"
     device_type: str  # "cpu" or "cuda"
@@ -85,7 +85,7 @@ def time_estimate(cfg: ZGConfig, device_type: str) -> float:
     return RUN_OVERHEAD_S + work / FLOPS.get(device_type, FLOPS["cpu"])
 
 
-def make_plan(cfg: ZGConfig) -> Plan:
+def resource_plan(cfg: ZGConfig) -> ResourcePlan:
     """Device and memory of ``cfg``; ``ValueError`` in one line, before any compute, when the device is not
     there or the run needs more memory than its budget.
 
@@ -97,7 +97,7 @@ def make_plan(cfg: ZGConfig) -> Plan:
 
     Returns
     -------
-    Plan
+    ResourcePlan
         The resolved device, the budget and the estimated need (``memory_estimate``, plus ``SLACK_BYTES``).
     """
     where = resolve(cfg.device)
@@ -109,8 +109,8 @@ def make_plan(cfg: ZGConfig) -> Plan:
         raise ValueError(f"this [ZG] run needs about {format_bytes(need)} (most for {biggest}: "
                          f"{format_bytes(parts[biggest])} with d={cfg.d}, m={cfg.m}, m_star={cfg.m_star}) but "
                          f"max_memory={format_bytes(budget)}; lower --m, --d or --n-samples, or raise --max-memory")
-    return Plan(where.device, where.device_type, where.device_name, int(budget), int(need),
+    return ResourcePlan(where.device, where.device_type, where.device_name, int(budget), int(need),
                 time_estimate(cfg, where.device_type))
 
 
-__all__ = ["FLOPS", "Plan", "SLACK_BYTES", "make_plan", "memory_estimate", "time_estimate"]
+__all__ = ["FLOPS", "ResourcePlan", "SLACK_BYTES", "memory_estimate", "resource_plan", "time_estimate"]

@@ -14,14 +14,14 @@ from sim.version import code_version
 from sim.zhou_ge.config import KIND, ZGConfig
 from sim.zhou_ge.loss import EmpiricalLoss, PopulationLoss, unit_rows
 from sim.zhou_ge.measure import snapshot, trajectory
-from sim.zhou_ge.plan import Plan, make_plan
+from sim.zhou_ge.plan import ResourcePlan, resource_plan
 from sim.zhou_ge.stages import Student, fixed_feature_baseline, stage1, stage2, stage3
 from sim.zhou_ge.teacher import Teacher, make_teacher
 
 
 def run_zhou_ge(cfg: ZGConfig, seed: int = 0, progress: bool = False,
                 on_phase: Callable[[dict[str, Any]], None] | None = None,
-                plan: Plan | None = None) -> dict[str, Any]:
+                plan: ResourcePlan | None = None) -> dict[str, Any]:
     """Stages 1–3 and the fixed-feature baseline for ``(cfg, seed)`` (THEORY.md §4).
 
     Parameters
@@ -35,8 +35,8 @@ def run_zhou_ge(cfg: ZGConfig, seed: int = 0, progress: bool = False,
         A progress bar (stage-3 steps) on stderr.
     on_phase : callable, optional
         Called with each phase summary as soon as its phase ends.
-    plan : Plan, optional
-        Where to run, with its memory checked (``sim.zhou_ge.plan.make_plan(cfg)`` when ``None``).
+    plan : ResourcePlan, optional
+        Where to run, with its memory checked (``sim.zhou_ge.plan.resource_plan(cfg)`` when ``None``).
 
     Returns
     -------
@@ -58,7 +58,7 @@ def run_zhou_ge(cfg: ZGConfig, seed: int = 0, progress: bool = False,
         what to change); decompositions of such inputs never surface as ``torch.linalg`` tracebacks.
     """
     seed = check_seed(seed)
-    where = plan or make_plan(cfg)
+    where = plan or resource_plan(cfg)
     dtype = getattr(torch, cfg.dtype)
     bar = _bar(progress, cfg, seed)
     t0 = time.perf_counter()

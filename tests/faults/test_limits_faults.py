@@ -18,7 +18,7 @@ from sim.fields import MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH
 from sim.memory import PeakMemory
 from sim.store import MAX_SEED, Store
 from sim.zhou_ge import ZGConfig, run_zhou_ge
-from sim.zhou_ge.plan import make_plan
+from sim.zhou_ge.plan import resource_plan
 from tests.faults.clis import REFUSE_SECONDS, call, failure_line
 
 TINY = ["--target", "x1", "--d", "16", "--p", "8", "--n-test", "64", "--block-size", "16", "--no-progress"]
@@ -91,7 +91,7 @@ def test_zhou_ge_memory_estimate_bounds_the_measured_peak() -> None:
     """The estimate is an upper bound of the peak resident memory a run adds (``sim.memory.PeakMemory``)."""
     cfg = ZGConfig(d=256, m=512, m_star=4, phases=1, max_steps_per_phase=3, loss="fixed", n_samples=2048,
                    device="cpu")
-    plan = make_plan(cfg)
+    plan = resource_plan(cfg)
     with PeakMemory("cpu") as peak:
         run_zhou_ge(cfg, 0, plan=plan)
     assert 0 < peak.bytes <= plan.need, (peak.bytes, plan.need)
