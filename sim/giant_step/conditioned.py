@@ -172,13 +172,12 @@ class ConditionedEngine(ReducedBase):
         W, k, fit = state.W, state.k, None
         if c.readout_data == ReadoutData.TRAIN_BATCH:
             batch, Zt, Wt = self.batch_view(self.batch_for(state, train_step_index(c, t)), W)
-            preprocessed = c.readout_labels == "preprocessed"
             test_est = None
             if batch.estimate is not None:
                 A, BS, BR = batch.estimate
                 k = max(k, batch.k + BR.shape[0])
                 test_est = (A, torch.cat([BS, BR, BR.new_zeros(k - batch.k - BR.shape[0])]))
-            fit = FitSet(Zt, batch.y if preprocessed else batch.noisy, Wt, test_est, c.block_size)
+            fit = FitSet(Zt, batch.y if c.preprocessed_readout else batch.noisy, Wt, test_est, c.block_size)
         W = torch.cat([W, W.new_zeros(c.p, k - W.shape[1])], dim=1)
         return self.evaluate(W, t, k, fit)
 

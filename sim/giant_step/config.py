@@ -54,8 +54,9 @@ from sim.data import LOW_ESTIMATES
 from sim.device import DTYPES, check_device
 from sim.fields import Config, Range, Rule, read_mapping, validate
 from sim.giant_step.choice import ENGINES, reduced_unsupported, resolve_engine
-from sim.giant_step.options import (CUDA_BLOCK, DEFAULT_BLOCK, NEW_FIELDS, BatchUse, EngineName, Init, LrRule,
-                                    OutputScale, Preprocess, Readout, ReadoutData, block_size_for, legacy_batch,
+from sim.giant_step.options import (CUDA_BLOCK, DEFAULT_BLOCK, NEW_FIELDS, BatchUse, EngineName, EstimateSource,
+                                    Init, LrRule, NRound, OutputScale, OverlapScale, Preprocess, Readout, ReadoutData,
+                                    ReadoutLabels, RidgeScale, block_size_for, legacy_batch,
                                     parse_label_transform)
 from sim.giant_step.protocols import PROTOCOL, apply
 from theory.validate import Boolean, Interval, Options, check_scalar
@@ -66,7 +67,7 @@ READOUT = tuple(Readout)
 INITS = tuple(Init)
 OUTPUT_SCALES = tuple(OutputScale)
 LR_RULES = tuple(LrRule)
-OVERLAP_SCALES = ("normalized", "raw")
+OVERLAP_SCALES = tuple(OverlapScale)
 # what produced the records written before these fields existed (``from_record``)
 LEGACY = {"output_scale": "1/sqrt(p)", "init": "symmetric", "engine": "dense"}
 DEFAULT_LAMBDAS: tuple[float, ...] = tuple(10.0 ** (k / 2) for k in range(-12, 3))  # 1e-6 … 10
@@ -81,7 +82,7 @@ CONSTRAINTS = {
     "p": Interval(int, 2, None),
     "n_exp": Interval(float, 0, None, closed="neither"),
     "n_scale": Interval(float, 0, None, closed="neither"),
-    "n_round": Options(("ceil", "floor")),
+    "n_round": Options(tuple(NRound)),
     "steps": Interval(int, 0, None),
     "lr0": Interval(float, what="the learning-rate prefactor η0"),
     "lr_rule": Options(LR_RULES),
@@ -95,12 +96,12 @@ CONSTRAINTS = {
     "batch": Options(tuple(BatchUse)),
     "n_ridge": Interval(int, 2, None),
     "n_test": Interval(int, 1, None),
-    "ridge_scale": Options(("mean", "sum")),
+    "ridge_scale": Options(tuple(RidgeScale)),
     "holdout": Range(float, 0, 1, closed="neither", noun="a fraction"),
     "readout": Options(READOUT),
     "readout_data": Options(tuple(ReadoutData)),
-    "readout_labels": Options(("raw", "preprocessed")),
-    "test_estimate": Options(("train", "test")),
+    "readout_labels": Options(tuple(ReadoutLabels)),
+    "test_estimate": Options(tuple(EstimateSource)),
     "step_cosines": Boolean(),
     "engine": Options(ENGINES),
     "protocol": PROTOCOL,
@@ -189,10 +190,10 @@ RULES = (
     Rule(lambda c: not c.uses_estimate or c.ell_resolved < 3,
          lambda c: f"preprocess='{c.preprocess}' removes orders < 2 only (mean and linear part); "
                    f"ell={c.ell_resolved} needs preprocess='exact'"),
-    Rule(lambda c: c.readout_labels == "raw" or c.preprocess != Preprocess.NONE,
+    Rule(lambda c: not c.preprocessed_readout or c.preprocess != Preprocess.NONE,
          lambda c: "readout_labels='preprocessed' fits the ridge to preprocessed labels; set preprocess "
                    "(exact, estimate or hermite) or use readout_labels='raw'"),
-    Rule(lambda c: c.test_estimate == "train" or (c.readout_labels == "preprocessed" and c.uses_estimate),
+    Rule(lambda c: c.test_estimate == EstimateSource.TRAIN or (c.preprocessed_readout and c.uses_estimate),
          lambda c: "test_estimate='test' re-estimates the removed low orders on the test set; it needs "
                    "readout_labels='preprocessed' with preprocess 'estimate' or 'hermite'"),
     Rule(lambda c: c.engine != EngineName.REDUCED or reduced_unsupported(c) is None,
@@ -201,7 +202,7 @@ RULES = (
     Rule(lambda c: c.label_transform is None or c.preprocess != Preprocess.EXACT,
          lambda c: f"label_transform={c.label_transform!r} changes the labels' Hermite orders, so preprocess='exact' "
                    "(the target's own low orders) does not apply; use preprocess 'none' or 'hermite'"),
-    Rule(lambda c: c.label_transform is None or c.readout_labels == "raw",
+    Rule(lambda c: c.label_transform is None or not c.preprocessed_readout,
          lambda c: "label_transform changes the labels of the giant steps only; the readout fits the raw labels, "
                    "use readout_labels='raw'"),
     Rule(lambda c: not c.has_readout or (c.n_holdout >= 1 and c.n_fit >= 1),
@@ -229,7 +230,7 @@ class SimConfig(Config):
     p: int = 512
     n_exp: float = 1.0
     n_scale: float = 1.0
-    n_round: str = "ceil"
+    n_round: NRound = NRound.CEIL
     steps: int = 1
     lr0: float = 1.0
     lr_rule: LrRule = LrRule.DIMENSION
@@ -239,18 +240,18 @@ class SimConfig(Config):
     preprocess: Preprocess = Preprocess.NONE
     noise: float = 0.0
     normalize: bool = True
-    overlap_scale: str = "normalized"
+    overlap_scale: OverlapScale = OverlapScale.NORMALIZED
     batch: BatchUse = BatchUse.FRESH
     label_transform: str | None = None
     n_ridge: int | None = None
     n_test: int = 10_000
     ridge_lambdas: tuple[float, ...] = DEFAULT_LAMBDAS
-    ridge_scale: str = "mean"
+    ridge_scale: RidgeScale = RidgeScale.MEAN
     holdout: float = 0.2
     readout: Readout = Readout.EVERY_STEP
     readout_data: ReadoutData = ReadoutData.FRESH
-    readout_labels: str = "raw"
-    test_estimate: str = "train"
+    readout_labels: ReadoutLabels = ReadoutLabels.RAW
+    test_estimate: EstimateSource = EstimateSource.TRAIN
     step_cosines: bool = False
     engine: EngineName = EngineName.AUTO
     protocol: str | None = None
@@ -277,7 +278,7 @@ class SimConfig(Config):
         """Samples per giant step, ``ceil(n_scale · d**n_exp)`` (``floor`` with ``n_round="floor"``; rounded
         first to 9 digits against float noise)."""
         value = round(self.n_scale * float(self.d) ** self.n_exp, 9)
-        return max(1, math.floor(value) if self.n_round == "floor" else math.ceil(value))
+        return max(1, math.floor(value) if self.n_round == NRound.FLOOR else math.ceil(value))
 
     @property
     def ell_resolved(self) -> int:
@@ -323,6 +324,11 @@ class SimConfig(Config):
     def has_readout(self) -> bool:
         """Whether the run does a ridge readout (``readout`` not ``none``)."""
         return self.readout != Readout.NONE
+
+    @property
+    def preprocessed_readout(self) -> bool:
+        """Whether the readout fits the preprocessed labels (``readout_labels="preprocessed"``, §3.2)."""
+        return self.readout_labels == ReadoutLabels.PREPROCESSED
 
     @property
     def reuse_batch(self) -> bool:

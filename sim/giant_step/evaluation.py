@@ -31,7 +31,7 @@ import torch
 from sim.data import Labels, Sampler, low_estimate
 from sim.distributed import Shard
 from sim.divergence import check_finite, guarded
-from sim.giant_step.options import ReadoutData
+from sim.giant_step.options import EstimateSource, ReadoutData, RidgeScale
 from sim.giant_step.readout import best_lambda, fit_ridge, mean_squared_errors
 
 Label = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -96,7 +96,7 @@ def train_step_index(cfg: Any, t: int) -> int:
 def effective_lambdas(cfg: Any) -> tuple[float, ...]:
     """The λ of the mean-of-squares objective: ``ridge_lambdas`` (``ridge_scale="mean"``, §3) or
     ``λ/n_fit`` (``"sum"``: ``Σ(y − φθ)² + λ‖θ‖²``, §3.2)."""
-    if cfg.ridge_scale == "sum":
+    if cfg.ridge_scale == RidgeScale.SUM:
         return tuple(lam / cfg.n_fit for lam in cfg.ridge_lambdas)
     return tuple(cfg.ridge_lambdas)
 
@@ -113,7 +113,7 @@ def evaluate(cfg: Any, W: torch.Tensor, t: int, labels: Labels, sigma: Callable[
         ``test_error`` (tuned λ), ``test_error_by_lambda``, ``holdout_error_by_lambda``, ``lambda_best``
         (as given in ``ridge_lambdas``), ``train_error`` (mean squared training residual at that λ).
     """
-    preprocessed = cfg.readout_labels == "preprocessed"
+    preprocessed = cfg.preprocessed_readout
     estimated = preprocessed and cfg.uses_estimate
     if fit_set is not None:
         fit_data = None
@@ -146,7 +146,7 @@ def evaluate(cfg: Any, W: torch.Tensor, t: int, labels: Labels, sigma: Callable[
     j = best_lambda(hold)
     tst = streams.sampler("test", 0, cfg.n_test)
     test_est = est
-    if estimated and cfg.test_estimate == "test":  # the notebook: A, B from the test labels themselves
+    if estimated and cfg.test_estimate == EstimateSource.TEST:  # the notebook: A, B from the test labels themselves
         with guarded(f"test-time label estimate ({cfg.preprocess})", t):
             test_est = streams.estimate(cfg.preprocess, tst, labels, lambda z, xi: labels.clean(z))
         check_finite(test_est[1], f"test-time label estimate ({cfg.preprocess})", t)

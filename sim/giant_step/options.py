@@ -1,7 +1,8 @@
 """Option values and field conversions of ``SimConfig`` (THEORY.md §3, §3.2, §3.5).
 
 * The options as ``StrEnum`` s — ``Init``, ``OutputScale``, ``LrRule``, ``Preprocess`` (``sim.data``, where the
-  labels are preprocessed), ``Readout``, ``ReadoutData``, ``RidgeMode``, ``EngineName``: a config field holds
+  labels are preprocessed), ``Readout``, ``ReadoutData``, ``ReadoutLabels``, ``EstimateSource``, ``RidgeScale``,
+  ``OverlapScale``, ``NRound``, ``RidgeMode``, ``EngineName``: a config field holds
   the member (``theory.validate.Options`` converts the text given), ``to_dict`` and the store its text.
 * ``BatchUse``: how the steps use their samples — a fresh batch per step (§3) or one batch for all
   (``reuse``, §3.5). Records written before it spelled this ``reuse_batch`` (a boolean), which
@@ -75,6 +76,42 @@ class ReadoutData(StrEnum):
     TRAIN_BATCH = "train_batch"
 
 
+class ReadoutLabels(StrEnum):
+    """The labels the ridge readout fits: the raw noisy ones (§3) or the preprocessed ones (§3.2)."""
+
+    RAW = "raw"
+    PREPROCESSED = "preprocessed"
+
+
+class EstimateSource(StrEnum):
+    """Where the test-time estimate of the removed low orders comes from: the fit data (``train``) or the test
+    labels themselves (``test``, the one-step notebook, §3.2)."""
+
+    TRAIN = "train"
+    TEST = "test"
+
+
+class RidgeScale(StrEnum):
+    """What the ridge penalty ``λ`` multiplies: the mean of squares (§3) or the sum (§3.2)."""
+
+    MEAN = "mean"
+    SUM = "sum"
+
+
+class OverlapScale(StrEnum):
+    """The overlaps' units: cosines of the normalised neurons (§3) or ``⟨w_i, e_j⟩`` unnormalised (§3.5)."""
+
+    NORMALIZED = "normalized"
+    RAW = "raw"
+
+
+class NRound(StrEnum):
+    """How ``n_scale · d^n_exp`` is rounded to the batch size ``n``: up (§3) or down (§3.2)."""
+
+    CEIL = "ceil"
+    FLOOR = "floor"
+
+
 class RidgeMode(StrEnum):
     """How the ridge readout is solved: the ``p × p`` Gram matrix or the ``n_fit × n_fit`` kernel
     (``sim.giant_step.readout``)."""
@@ -125,6 +162,7 @@ def legacy_batch(data: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-__all__ = ["CUDA_BLOCK", "DEFAULT_BLOCK", "NEW_FIELDS", "BatchUse", "EngineName", "Init", "LrRule", "OutputScale",
-           "Preprocess", "Readout", "ReadoutData", "RidgeMode", "block_size_for", "legacy_batch",
+__all__ = ["CUDA_BLOCK", "DEFAULT_BLOCK", "NEW_FIELDS", "BatchUse", "EngineName", "EstimateSource", "Init", "LrRule",
+           "NRound", "OutputScale", "OverlapScale", "Preprocess", "Readout", "ReadoutData", "ReadoutLabels", "RidgeMode",
+           "RidgeScale", "block_size_for", "legacy_batch",
            "parse_label_transform"]

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sim.data import Preprocess
-from sim.giant_step.options import Init, LrRule, ReadoutData
+from sim.giant_step.options import EstimateSource, Init, LrRule, NRound, OverlapScale, ReadoutData, RidgeScale
 from theory.validate import Options, check_scalar
 
 ONE_STEP_TARGET = "(x1 + He2(x1)/2 + He4(x1)/24 + x2 + He2(x2)/2 + He4(x2)/24)/2"  # (h(x1) + h(x2))/2
@@ -120,7 +120,7 @@ def expand(data: Mapping[str, Any]) -> list[dict[str, Any]]:
 def deviations(cfg: Any) -> list[str]:
     """Every way ``cfg`` departs from the protocol of THEORY.md §3, in words built from its field values."""
     out = []
-    if cfg.n_round == "floor":
+    if cfg.n_round == NRound.FLOOR:
         out.append(f"n = floor(n_scale·d^n_exp) = {cfg.n} (§3: ceil)")
     if cfg.lr_rule != LrRule.DIMENSION:
         out.append(f"per-neuron step η̃ = lr0·{cfg.lr_rule} = {cfg.lr0:g}·{cfg.lr_rule} = {cfg.lr_per_neuron:.6g}, "
@@ -132,7 +132,7 @@ def deviations(cfg: Any) -> list[str]:
         out.append(f"one batch of {cfg.n} samples for all {cfg.steps} steps (§3: a fresh batch per step)")
     if cfg.label_transform is not None:
         out.append(f"the steps fit T(y) = {cfg.label_transform} instead of y (the readout fits y)")
-    if cfg.overlap_scale == "raw":
+    if cfg.overlap_scale == OverlapScale.RAW:
         out.append("overlaps ⟨w_i, e_j⟩ of the unnormalised neurons, ‖w_i⁰‖ = 1 ([DTAPZK]'s m = ⟨w, w*⟩/D; §3: "
                    "cosines)")
     if cfg.preprocess == Preprocess.HERMITE:
@@ -142,13 +142,13 @@ def deviations(cfg: Any) -> list[str]:
         if cfg.readout_data == ReadoutData.TRAIN_BATCH:
             out.append(f"ridge readout fitted on the last step's training batch ({cfg.n} samples), not on "
                        "fresh samples")
-        if cfg.ridge_scale == "sum":
+        if cfg.ridge_scale == RidgeScale.SUM:
             lams = ", ".join(f"{x:g}" for x in cfg.ridge_lambdas)
             out.append(f"ridge penalty λ ∈ {{{lams}}} on the sum of squares, θ = (ΦᵀΦ + λI)⁻¹Φᵀy (§3: on the mean)")
-        if cfg.readout_labels == "preprocessed":
+        if cfg.preprocessed_readout:
             out.append(f"ridge fitted to the preprocessed labels ({cfg.preprocess}); prediction = the removed "
                        "low orders + ridge output")
-            if cfg.test_estimate == "test":
+            if cfg.test_estimate == EstimateSource.TEST:
                 out.append("the test-time estimate of the removed low orders is computed from the test labels "
                            "themselves (test_estimate='test'; honest variant: 'train')")
     return out

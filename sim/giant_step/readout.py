@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import torch
 
+from sim.giant_step.options import RidgeMode
+
 TorchFn = Callable[[torch.Tensor], torch.Tensor]
 Reduce = Callable[[list[torch.Tensor]], None]
 
@@ -54,12 +56,12 @@ class _Workspace:
 @dataclass(frozen=True)
 class RidgeFit:
     """Ridge weights for each λ: ``weights`` is ``p × L`` (float64); ``train_error[j]`` is the mean squared
-    training residual at ``lambdas[j]``; ``mode`` is ``"primal"`` or ``"dual"``."""
+    training residual at ``lambdas[j]``; ``mode`` says how it was solved."""
 
     lambdas: tuple[float, ...]
     weights: torch.Tensor
     train_error: tuple[float, ...]
-    mode: str
+    mode: RidgeMode
 
 
 def fit_ridge(blocks: Iterable[tuple[torch.Tensor, torch.Tensor]], n: int, W: torch.Tensor, sigma: TorchFn,
@@ -95,7 +97,7 @@ def fit_ridge(blocks: Iterable[tuple[torch.Tensor, torch.Tensor]], n: int, W: to
         weights = V @ (c[:, None] * inv)
         train = yy / n - 2 * (c[:, None] ** 2 * inv).sum(0) + (evals[:, None] * (c[:, None] * inv) ** 2).sum(0)
         train = train.clamp_min(0.0)
-        return RidgeFit(tuple(lambdas), weights, tuple(train.tolist()), "primal")
+        return RidgeFit(tuple(lambdas), weights, tuple(train.tolist()), RidgeMode.PRIMAL)
     phis, ys = [], []
     for z, y in blocks:
         phis.append(features(z, W, sigma).double())
@@ -109,7 +111,7 @@ def fit_ridge(blocks: Iterable[tuple[torch.Tensor, torch.Tensor]], n: int, W: to
     shrink = 1.0 / (S[:, None] + n * lam[None, :])  # (n, L)
     weights = Phi.T @ (U @ (u[:, None] * shrink))
     train = ((n * lam[None, :] * shrink) ** 2 * u[:, None] ** 2).sum(0) / n
-    return RidgeFit(tuple(lambdas), weights, tuple(train.tolist()), "dual")
+    return RidgeFit(tuple(lambdas), weights, tuple(train.tolist()), RidgeMode.DUAL)
 
 
 def mean_squared_errors(blocks: Iterable[tuple[torch.Tensor, torch.Tensor]], n: int, W: torch.Tensor,
