@@ -88,9 +88,9 @@ def main() -> None:
             rec = simulate(cfg, 0)
             seconds, cpu_seconds = time.perf_counter() - t0, time.process_time() - c0
         mm = matmul_peak(ns.device)
-        out = {"which": ns.which, "seconds": seconds, "peak_bytes": peak.bytes, "test_error": rec["test_error"],
-               "throughput": rec["throughput"], "timings": rec["timings"], "device_name": rec["device_name"],
-               "matmul_peak_flops": mm, "matmul_fraction": 4 * rec["throughput"] / mm, "cpu_seconds": cpu_seconds}
+        out = {"which": ns.which, "seconds": seconds, "peak_bytes": peak.bytes, "test_error": rec.test_error,
+               "throughput": rec.throughput, "timings": rec.timings, "device_name": rec.device_name,
+               "matmul_peak_flops": mm, "matmul_fraction": 4 * rec.throughput / mm, "cpu_seconds": cpu_seconds}
     else:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         from baseline import giant_step, single_step_ridge

@@ -6,7 +6,8 @@ overlaps in ``verify`` (issue item 1: bf16/TF32 behind an option whose effect is
 runs every arm of T1-curve twice — as it is and with ``bf16=True`` (``GIANTSTEP_PRECISION=tf32`` gives a
 ``tf32=True`` copy instead, for CUDA) — with the same seeds, so the report shows both verdicts and
 statistics side by side, and the runs of both are in the store for a per-run comparison, e.g.
-``Store(path).records(bf16=True, d=1024)`` against ``records(bf16=False, d=1024)`` seed by seed.
+``Store(path).records("giant_step", bf16=True, d=1024)`` against ``records("giant_step", bf16=False, d=1024)``
+seed by seed.
 """
 
 from __future__ import annotations

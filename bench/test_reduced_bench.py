@@ -38,7 +38,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from sim import SimConfig, simulate
+from sim import RunRecord, SimConfig, simulate
 from sim.giant_step.options import CUDA_BLOCK, DEFAULT_BLOCK
 
 HERE = Path(__file__).resolve().parent
@@ -69,20 +69,20 @@ def step_config(d: int, n: int, engine: str, device: str = "cpu") -> SimConfig:
                      engine=engine, device=device, block_size=CUDA_BLOCK if device == "cuda" else DEFAULT_BLOCK)
 
 
-def limits(rec: dict, device: str = "cpu") -> dict:
+def limits(rec: RunRecord, device: str = "cpu") -> dict:
     """The step's time against the generation and matrix-product limits (module docstring)."""
-    n, k0, p = rec["n"], rec["per_step"][0]["coordinates"], rec["config"]["p"]
+    n, k0, p = rec.n, rec.per_step[0].coordinates, rec.config["p"]
     rate = randn_rate(device)
     peak32, peak64 = matmul_peak(device), matmul_peak(device, "float64", size=2048)
     gen_s = n * (k0 + 1) / rate
-    mm_s = 4 * n * p * k0 / peak32 + (2 * n * p * p / peak64 if rec["engine"] == "reduced" else 0.0)
-    step = rec["timings"]["steps"]
+    mm_s = 4 * n * p * k0 / peak32 + (2 * n * p * p / peak64 if rec.engine == "reduced" else 0.0)
+    step = rec.timings["steps"]
     return {"randn_rate": rate, "matmul_peak_flops": peak32, "matmul_peak64_flops": peak64, "bound_seconds": gen_s + mm_s,
             "generation_seconds": gen_s, "matmul_seconds": mm_s, "step_seconds": step,
             "limit_fraction": (gen_s + mm_s) / step, "k": k0, "samples": n * (k0 + 1)}
 
 
-def _run(cfg: SimConfig) -> dict:
+def _run(cfg: SimConfig) -> RunRecord:
     simulate(cfg.replace(n_scale=64 / cfg.d), 0)  # warm up (allocator, kernels)
     return simulate(cfg, 0)
 
@@ -93,7 +93,7 @@ def measured(cfg: SimConfig, threads: int | None = None) -> dict:
     torch.set_num_threads(threads or old)
     try:
         rec = _run(cfg)
-        out = {**limits(rec, cfg.device), "engine": rec["engine"], "threads": torch.get_num_threads()}
+        out = {**limits(rec, cfg.device), "engine": rec.engine, "threads": torch.get_num_threads()}
     finally:
         torch.set_num_threads(old)
     return {**out, "load": load}

@@ -21,7 +21,7 @@ import os
 import pytest
 import torch
 
-from sim import SimConfig, simulate
+from sim import RunRecord, SimConfig, simulate
 
 P = 16
 
@@ -32,7 +32,7 @@ def reuse_config(d: int, batch: str) -> SimConfig:
                      readout="none", device="cpu")
 
 
-def _run(benchmark, cfg: SimConfig) -> dict:  # noqa: ANN001 - pytest-benchmark fixture
+def _run(benchmark, cfg: SimConfig) -> RunRecord:  # noqa: ANN001 - pytest-benchmark fixture
     out: dict = {}
 
     def once() -> None:
@@ -40,10 +40,10 @@ def _run(benchmark, cfg: SimConfig) -> dict:  # noqa: ANN001 - pytest-benchmark 
 
     benchmark.pedantic(once, rounds=1, iterations=1)
     rec = out["rec"]
-    benchmark.extra_info.update({"section": "reuse", "engine": rec["engine"], "engine_reason": rec["engine_reason"],
+    benchmark.extra_info.update({"section": "reuse", "engine": rec.engine, "engine_reason": rec.engine_reason,
                                  "d": cfg.d, "p": cfg.p, "n": cfg.n, "steps": cfg.steps, "batch": cfg.batch,
-                                 "steps_seconds": rec["timings"]["steps"], "total_seconds": rec["timings"]["total"],
-                                 "coordinates": rec["coordinates"], "peak_memory_bytes": rec["peak_memory_bytes"],
+                                 "steps_seconds": rec.timings["steps"], "total_seconds": rec.timings["total"],
+                                 "coordinates": rec.coordinates, "peak_memory_bytes": rec.peak_memory_bytes,
                                  "threads": torch.get_num_threads(), "load": os.getloadavg()[0]})
     return rec
 
@@ -52,9 +52,9 @@ def _run(benchmark, cfg: SimConfig) -> dict:  # noqa: ANN001 - pytest-benchmark 
 def test_reuse_two_steps_d_2_20(benchmark) -> None:  # noqa: ANN001
     cfg = reuse_config(2**20, "reuse")
     rec = _run(benchmark, cfg)
-    assert rec["engine"] == "reduced" and "§3.4 conditioning" in rec["engine_reason"]
-    assert rec["coordinates"] == 1 + P // 2 + P // 2 + P  # k₀ = r + p/2, then p/2 and p new axes
-    assert rec["timings"]["total"] < 60, f"two reused steps at d = 2^20 took {rec['timings']['total']:.1f} s"
+    assert rec.engine == "reduced" and "§3.4 conditioning" in rec.engine_reason
+    assert rec.coordinates == 1 + P // 2 + P // 2 + P  # k₀ = r + p/2, then p/2 and p new axes
+    assert rec.timings["total"] < 60, f"two reused steps at d = 2^20 took {rec.timings['total']:.1f} s"
 
 
 @pytest.mark.slow
@@ -62,13 +62,13 @@ def test_reuse_two_steps_d_2_20(benchmark) -> None:  # noqa: ANN001
 @pytest.mark.parametrize("log_d", [12, 14, 16, 18])
 def test_fresh_and_reuse_as_d_grows(benchmark, log_d: int, batch: str) -> None:  # noqa: ANN001
     rec = _run(benchmark, reuse_config(2**log_d, batch))
-    assert rec["engine"] == "reduced"
+    assert rec.engine == "reduced"
 
 
 @pytest.mark.slow
 def test_dklps_one_step_published(benchmark) -> None:  # noqa: ANN001
     cfg = SimConfig.from_dict({"protocol": "dklps-one-step", "device": "cpu"})
     rec = _run(benchmark, cfg)
-    benchmark.extra_info["test_error"] = rec["test_error"]
-    assert rec["engine"] == "dense" and rec["engine_reason"].startswith("auto: dense because k_T + p")
-    assert "§3.4 conditioning" in rec["engine_reason"]
+    benchmark.extra_info["test_error"] = rec.test_error
+    assert rec.engine == "dense" and rec.engine_reason.startswith("auto: dense because k_T + p")
+    assert "§3.4 conditioning" in rec.engine_reason

@@ -68,8 +68,8 @@ def test_sim_step_cpu_d256(benchmark) -> None:
     cfg = SimConfig(target="x1 + x1*x2", d=256, p=512, n_exp=2.0, steps=1, readout="final", n_ridge=16384,
                     n_test=4096, device="cpu")
     rec = benchmark.pedantic(simulate, args=(cfg, 0), rounds=2, iterations=1, warmup_rounds=1)
-    benchmark.extra_info.update(device=rec["device_name"], throughput=rec["throughput"], timings=rec["timings"],
-                                peak_memory_bytes=rec["peak_memory_bytes"], kind="step + ridge readout",
+    benchmark.extra_info.update(device=rec.device_name, throughput=rec.throughput, timings=rec.timings,
+                                peak_memory_bytes=rec.peak_memory_bytes, kind="step + ridge readout",
                                 size="d=256 p=512 n=65536 n2=16384", load=[os.getloadavg()[0]])
 
 
@@ -110,10 +110,10 @@ def test_step_gpu(benchmark) -> None:
     simulate(cfg.replace(n_scale=16.0), 0)  # warm up kernels
     rec = benchmark.pedantic(simulate, args=(cfg, 0), rounds=1, iterations=1, warmup_rounds=0)
     peak = matmul_peak("cuda", tf32=True, size=8192)
-    benchmark.extra_info.update(device=rec["device_name"], kind="one giant step, float32 + TF32",
-                                size="d=4096 p=4096 n=d²", throughput=rec["throughput"],
-                                matmul_peak_flops=peak, matmul_fraction=4 * rec["throughput"] / peak,
-                                peak_memory_bytes=rec["peak_memory_bytes"], load=[os.getloadavg()[0]])
+    benchmark.extra_info.update(device=rec.device_name, kind="one giant step, float32 + TF32",
+                                size="d=4096 p=4096 n=d²", throughput=rec.throughput,
+                                matmul_peak_flops=peak, matmul_fraction=4 * rec.throughput / peak,
+                                peak_memory_bytes=rec.peak_memory_bytes, load=[os.getloadavg()[0]])
 
 
 @pytest.mark.gpu
@@ -128,7 +128,7 @@ def test_sim_gpu(benchmark, d: int) -> None:
                     n_test=16384, device="cuda")
     rec = benchmark.pedantic(simulate, args=(cfg, 0), rounds=1, iterations=1, warmup_rounds=0)
     peak = matmul_peak("cuda")
-    benchmark.extra_info.update(device=rec["device_name"], throughput=rec["throughput"], timings=rec["timings"],
-                                peak_memory_bytes=rec["peak_memory_bytes"], matmul_peak_flops=peak,
-                                matmul_fraction=4 * rec["throughput"] / peak, kind="step + ridge readout",
+    benchmark.extra_info.update(device=rec.device_name, throughput=rec.throughput, timings=rec.timings,
+                                peak_memory_bytes=rec.peak_memory_bytes, matmul_peak_flops=peak,
+                                matmul_fraction=4 * rec.throughput / peak, kind="step + ridge readout",
                                 size=f"d={d} p={2 * d} n=d²", load=[os.getloadavg()[0]])

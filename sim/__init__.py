@@ -2,7 +2,7 @@
 
 >>> from sim import SimConfig, simulate
 >>> rec = simulate(SimConfig(target="x1", d=64, p=16, n_exp=1.0, n_test=256, block_size=64), seed=0)
->>> len(rec["overlaps"]), len(rec["overlaps"][0]), len(rec["per_step"])
+>>> len(rec.overlaps), len(rec.overlaps[0]), len(rec.per_step)
 (16, 1, 2)
 
 Layers, lowest first: ``version`` (code hash), ``keys`` (seeds, stream seeds, run keys), ``device``,
@@ -24,17 +24,19 @@ from sim.giant_step import (
     load_config,
     execution_plan,
     overlaps_by_level,
+    RunRecord,
     simulate,
     singular_values,
     strip_volatile,
     subspace_overlap,
 )
 from sim.keys import run_key
-from sim.kinds import KINDS, kind, kind_of, make_config
+from sim.kinds import KINDS, AnyRecord, kind, kind_of, make_config
 from sim.store import Store
 from sim.version import code_version
 from sim.zhou_ge import ZGConfig, run_zhou_ge
 
-__all__ = ["KINDS", "ExecutionPlan", "SimConfig", "Store", "ZGConfig", "as_basis", "code_version", "execution_plan",
-           "kind", "kind_of", "load_config", "make_config", "overlaps_by_level", "run_key", "run_many", "run_or_load",
-           "run_zhou_ge", "simulate", "singular_values", "strip_volatile", "subspace_overlap"]
+__all__ = ["KINDS", "AnyRecord", "ExecutionPlan", "RunRecord", "SimConfig", "Store", "ZGConfig", "as_basis",
+           "code_version", "execution_plan", "kind", "kind_of", "load_config", "make_config", "overlaps_by_level",
+           "run_key", "run_many", "run_or_load", "run_zhou_ge", "simulate", "singular_values", "strip_volatile",
+           "subspace_overlap"]

@@ -1,4 +1,4 @@
-"""Command line: ``python -m sim run …`` and ``python -m sim sweep sweep.yaml`` (issue item 7), giant-step
+"""Command line: ``python -m sim run …`` and ``python -m sim sweep sweep.yaml``, giant-step
 runs (THEORY §3); ``python -m sim zg …`` runs the [ZG] experiment (§4), registered by ``sim.zhou_ge.cli``.
 Each subcommand carries its handler (``handler``), so ``main`` dispatches without testing names.
 
@@ -103,8 +103,8 @@ def _add_common(parser: argparse.ArgumentParser, parallel: str) -> None:
                              f"time_estimate; default {MAX_SECONDS:g}: a day); the estimated time of the runs to "
                              f"compute is shown when more than {NOTE_SECONDS:g} s")
     parser.add_argument("--csv", metavar="PATH", help="also write one row per run (config fields, test error per "
-                        "step, singular values, timings, peak memory) as CSV to PATH (sim.tables; "
-                        "sim.tables.to_dataframe gives a pandas DataFrame)")
+                        "step, singular values, timings, peak memory) as CSV to PATH (sim.giant_step.tables; "
+                        "sim.giant_step.tables.to_dataframe gives a pandas DataFrame)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -290,7 +290,7 @@ def _main_jobs(ns: argparse.Namespace, jobs: list[RunSpec], ctx: Any) -> int:
 def _report(ns: argparse.Namespace, rows: list[tuple[RunRecord, bool]]) -> None:
     """The per-run table, the per-case summary (mean ± s.e. over seeds, when a case has several seeds or there
     are several cases) and the ``--csv`` file of the finished runs."""
-    from sim.tables import case_rows, case_table, write_csv
+    from sim.giant_step.tables import case_rows, case_table, write_csv
 
     out = sys.stderr if ns.json else sys.stdout
     records = [rec for rec, _ in rows]

@@ -118,12 +118,18 @@ def _run(k: Kind, cfg: Any, seed: int, plan: Any, progress: bool, **kw: Any) -> 
         raise RunFailed(job_name(cfg, seed), exc) from exc
 
 
+def _load(store: Store, k: Kind, cfg: Any, seed: int, plan: Any) -> AnyRecord | None:
+    """The stored record of ``(cfg, seed)`` on the plan's device type as its kind's record (``Kind.from_json``),
+    or ``None``."""
+    data = store.get(cfg, seed, device_type=plan.device_type)
+    return None if data is None else k.from_json(data)
+
+
 def stored(jobs: Sequence[RunSpec], store: Store, checked: list[tuple[Kind, Any]] | None = None) -> list[bool]:
     """Which jobs the store has; every such record is read now, so a damaged one is named (``StoreError``)
     before anything is computed. ``checked``: the jobs' ``plan_jobs``, if already made."""
     checked = checked if checked is not None else plan_jobs(jobs)
-    return [store.get(cfg, seed, device_type=plan.device_type) is not None
-            for (cfg, seed), (_, plan) in zip(jobs, checked)]
+    return [_load(store, k, cfg, seed, plan) is not None for (cfg, seed), (k, plan) in zip(jobs, checked)]
 
 
 def run_many(jobs: Sequence[RunSpec], store: Store | None, force: bool = False, progress: bool = True,
@@ -189,7 +195,7 @@ def run_many(jobs: Sequence[RunSpec], store: Store | None, force: bool = False, 
     try:
         for i, ((cfg, seed), (k, plan)) in enumerate(zip(jobs, checked)):
             start = time.perf_counter()
-            rec = store.get(cfg, seed, device_type=plan.device_type) if have[i] else None
+            rec = _load(store, k, cfg, seed, plan) if have[i] else None
             cached = rec is not None
             if rec is None:
                 try:
@@ -225,8 +231,8 @@ def _root_todo(jobs: Sequence[RunSpec], checked: list[tuple[Kind, Any]], store: 
     if store is None:
         return None, "rank 0 needs a store"
     try:
-        for i, ((cfg, seed), (_, plan)) in enumerate(zip(jobs, checked)):
-            rec = None if force else store.get(cfg, seed, device_type=plan.device_type)
+        for i, ((cfg, seed), (k, plan)) in enumerate(zip(jobs, checked)):
+            rec = None if force else _load(store, k, cfg, seed, plan)
             if rec is not None:
                 results[i] = rec
                 if on_record is not None:

@@ -1,40 +1,39 @@
-"""SQLite results store (issue items 6 and 9): one row per (kind, config, seed, code version, device type).
+"""SQLite results store: one row per (kind, config, seed, code version, device type) (THEORY.md §3
+reproducibility).
 
 Every simulation kind of ``sim`` (``sim.kinds``) writes to the same ``runs`` table, so one file and one
-``keys()`` trace every verdict of ``verify`` to its runs. The store knows no kind: a record says its own
-(``rec["kind"]``, in its own column), its key is ``sim.keys.run_key`` of its config, and the config
-fields a filter may name are those of the stored configs of that kind. Rows and records written before
-kinds shared the table are giant-step runs (``LEGACY_KIND``): such a file gets the column on first
-open, and such a record gets its kind from the column when read.
+``keys()`` trace every verdict of ``verify`` to its runs. The store tests no kind's name: a record says its
+own (its JSON object's ``kind``, kept in its own column), its key is ``sim.keys.run_key`` of its config,
+and the config fields a filter may name are those of the stored configs of that kind. The store is the
+records' JSON layer: ``put`` takes a record of any kind and writes its JSON object (``sim.packing.to_json``:
+a typed record's ``to_json()``, such as the giant step's ``RunRecord``, or a record that is its own JSON
+object); ``get``, ``get_key`` and ``records`` return the JSON objects, which ``sim.kinds.from_json`` turns
+back into their kind's records (the drivers do).
 
 Default file ``runs/results.sqlite``. Each run is written in its own ``BEGIN IMMEDIATE`` transaction
 (``INSERT OR REPLACE``), the database is in WAL mode with ``synchronous=FULL`` and a long busy timeout,
 and every call opens its own connection — so several processes can write at once without corrupting
-anything, and a killed sweep keeps every run that finished. Records are kept compact: every matrix of
-floats that float32 holds exactly (a list of equal-length lists of floats, e.g. the ``p × r`` overlap
-matrices, which the giant-step record keeps at float32 precision) is stored as a base64 float32 blob
-inside a zlib-compressed JSON document — lossless by that condition; ``get`` and ``records`` return
-plain lists again, equal to what the run returned.
+anything, and a killed sweep keeps every run that finished. Records are kept compact and lossless
+(``sim.packing``: float32-exact matrices as float32 blobs in zlib-compressed JSON); ``get`` and ``records``
+return plain lists again, equal to what the run returned.
 
-Faults (issue 9 item 2). ``Store(path)`` opens and checks the file before anything else happens, and
+Faults. ``Store(path)`` opens and checks the file before anything else happens, and
 refuses it with a one-line :class:`StoreError` (a ``ValueError``: the command lines exit 2) naming the
 file and what is wrong: a directory, a folder that cannot be created, a file that is not SQLite, a damaged
 database (``PRAGMA quick_check``), a ``runs`` table without the expected columns, a schema newer than
 ``SCHEMA_VERSION`` (``PRAGMA user_version``, or a ``NOT NULL`` column without default that this code would
 not fill), a file or folder it cannot write to. A damaged record blob is named by its key when read.
-Nothing non-finite is stored: ``put`` (and :func:`record_json`, which prints records) refuse a record
-holding NaN or ±inf with :class:`NonFiniteRecord`, naming where it is. A full disk or a failing device
+Nothing non-finite is stored: ``put`` (and ``record_json``, which prints records) refuse a record holding
+NaN or ±inf with ``NonFiniteRecord``, naming where it is (``sim.packing``). A full disk or a failing device
 while reading or writing is an ``OSError`` naming the file (an I/O error: ``theory.exits.EXIT_IO``); a
 transaction interrupted or failed is rolled back without its own error hiding the cause (Ctrl-C, the disk).
 """
 
 from __future__ import annotations
 
-import base64
 import binascii
 import errno
 import json
-import math
 import sqlite3
 import time
 import zlib
@@ -44,24 +43,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from sim.device import resolve_device
 from sim.keys import Keyed, run_key
+from sim.packing import (NonFiniteRecord, Storable, TypedRecord, check_record, nonfinite_path, pack_record,
+                         record_json, to_json, unpack_record)
 from sim.version import code_version
 
 DEFAULT_PATH = "runs/results.sqlite"
 BUSY_TIMEOUT_S = 120.0
-LEGACY_KIND = "giant_step"  # the kind of rows and records written before kinds shared the table
 SCHEMA_VERSION = 1  # PRAGMA user_version of a store this code writes; a larger one is refused
 MAX_SEED = 2**63 - 1  # the largest SQLite INTEGER: the largest seed a store can hold
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _COLUMNS = ("key", "kind", "seed", "code_version", "device_type", "config", "created", "record")
-_SCHEMA = f"""
+_SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     key TEXT PRIMARY KEY,
-    kind TEXT NOT NULL DEFAULT '{LEGACY_KIND}',
+    kind TEXT NOT NULL,
     seed INTEGER NOT NULL,
     code_version TEXT NOT NULL,
     device_type TEXT NOT NULL,
@@ -70,109 +68,11 @@ CREATE TABLE IF NOT EXISTS runs (
     record BLOB NOT NULL
 )
 """
-_F32 = "__f32__"
 _BLOB_ERRORS = (zlib.error, ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError)
 
 
 class StoreError(ValueError):
     """The results store cannot be used; the one-line message names the file and what to change."""
-
-
-class NonFiniteRecord(RuntimeError):
-    """A record holds a NaN or an infinity (at ``where``, e.g. ``per_step[1].test_error``): a run that
-    diverged without saying so. It is never stored nor printed as JSON."""
-
-    def __init__(self, key: str, where: str) -> None:
-        self.key, self.where = key, where
-        super().__init__(f"run {key} produced a non-finite number at {where}; nothing was stored (the run "
-                         "diverged: lower the learning rate, the target's scale or the noise)")
-
-
-def nonfinite_path(value: Any, path: str = "") -> str | None:
-    """Where ``value`` (nested dicts and lists) holds a non-finite float, e.g. ``"per_step[1].test_error"``;
-    ``None`` when every number is finite."""
-    if isinstance(value, float):
-        return None if math.isfinite(value) else (path or "the value")
-    if isinstance(value, dict):
-        items = ((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
-    elif isinstance(value, (list, tuple)):
-        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
-    else:
-        return None
-    for where, v in items:
-        found = nonfinite_path(v, where)
-        if found is not None:
-            return found
-    return None
-
-
-def check_record(rec: dict[str, Any]) -> dict[str, Any]:
-    """``rec`` if every number in it is finite; :class:`NonFiniteRecord` otherwise."""
-    where = nonfinite_path(rec)
-    if where is not None:
-        raise NonFiniteRecord(str(rec.get("key", "?")), where)
-    return rec
-
-
-def record_json(rec: dict[str, Any]) -> str:
-    """One record as one line of strict JSON (never ``NaN``/``Infinity``: :class:`NonFiniteRecord`)."""
-    return json.dumps(check_record(rec), allow_nan=False)
-
-
-def _float32_exact(value: object) -> bool:
-    """``value`` is a non-empty list of equal-length, non-empty lists of floats that float32 holds exactly."""
-    if not isinstance(value, list) or not value or not all(isinstance(row, list) and row for row in value):
-        return False
-    width = len(value[0])
-    if any(len(row) != width or not all(type(x) is float for x in row) for row in value):
-        return False
-    a = np.asarray(value, dtype=np.float64)
-    return bool(np.array_equal(a.astype(np.float32).astype(np.float64), a))
-
-
-def _pack(value: Any) -> Any:
-    """``value`` with every float32-exact matrix replaced by ``{"__f32__": base64, "shape": [rows, cols]}``."""
-    if _float32_exact(value):
-        a = np.asarray(value, dtype=np.float32)
-        return {_F32: base64.b64encode(a.tobytes()).decode("ascii"), "shape": list(a.shape)}
-    if isinstance(value, dict):
-        return {k: _pack(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_pack(v) for v in value]
-    return value
-
-
-def _unpack(value: Any) -> Any:
-    """Inverse of ``_pack``."""
-    if isinstance(value, dict):
-        if _F32 in value:
-            a = np.frombuffer(base64.b64decode(value[_F32], validate=True), dtype=np.float32).reshape(value["shape"])
-            return a.astype(np.float64).tolist()
-        return {k: _unpack(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_unpack(v) for v in value]
-    return value
-
-
-def record_kind(rec: dict[str, Any]) -> str:
-    """``rec["kind"]`` (``LEGACY_KIND`` for a record written before records carried their kind)."""
-    return str(rec.get("kind", LEGACY_KIND))
-
-
-def pack_record(rec: dict[str, Any]) -> bytes:
-    """Compact bytes of a record: float32-exact matrices as float32 blobs, zlib-compressed strict JSON
-    (a non-finite number raises :class:`NonFiniteRecord` first)."""
-    return zlib.compress(json.dumps(_pack(check_record(rec)), allow_nan=False).encode(), 6)
-
-
-def unpack_record(blob: bytes, kind: str | None = None) -> dict[str, Any]:
-    """Inverse of ``pack_record``; ``kind`` (the row's) is filled in when the record has none."""
-    rec = _unpack(json.loads(zlib.decompress(blob)))
-    if not isinstance(rec, dict):
-        raise ValueError(f"a record is a JSON object, not {type(rec).__name__}")
-    if kind is not None:
-        rec.setdefault("kind", kind)
-    return rec
 
 
 @dataclass(frozen=True)
@@ -232,20 +132,16 @@ class Store:
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("BEGIN IMMEDIATE")
         try:
-            columns = {r[1]: r for r in con.execute("PRAGMA table_info(runs)")}  # now under the write lock
             con.execute(_SCHEMA)
-            if columns and "kind" not in columns:  # a file written before kinds shared the table
-                con.execute(f"ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT '{LEGACY_KIND}'")
             con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")  # a write: proves the file can be written
-            changed = version != SCHEMA_VERSION or "kind" not in columns  # a new, old or unversioned file
-            con.execute("COMMIT" if changed else "ROLLBACK")
+            con.execute("COMMIT" if version != SCHEMA_VERSION else "ROLLBACK")  # a new or unversioned file
         except BaseException:
             _rollback(con)
             raise
 
     def _check_columns(self, columns: dict[str, tuple]) -> None:
         """The ``runs`` table has the columns this code reads and writes, and none it would not fill."""
-        missing = [c for c in _COLUMNS if c not in columns and c != "kind"]
+        missing = [c for c in _COLUMNS if c not in columns]
         if missing:
             raise self._fail(f"has a runs table without column(s) {', '.join(missing)} (not a giantstep store)")
         if not columns["key"][5]:
@@ -273,9 +169,10 @@ class Store:
             if con is not None:
                 con.close()
 
-    def _unpack_row(self, key: str, blob: bytes, kind: str) -> dict[str, Any]:
+    def _unpack_row(self, key: str, blob: bytes) -> dict[str, Any]:
+        """The record of one row (:class:`StoreError` naming ``key`` if its blob is damaged)."""
         try:
-            return unpack_record(blob, kind)
+            return unpack_record(blob)
         except _BLOB_ERRORS as exc:
             raise self._fail(f"holds a damaged record {key} ({type(exc).__name__}: {exc})",
                              "rerun that run with --force to replace it, or use another --store") from None
@@ -291,15 +188,16 @@ class Store:
     def get_key(self, key: str) -> dict[str, Any] | None:
         """The record stored under ``key``, or ``None`` (:class:`StoreError` if its blob is damaged)."""
         with self._connect() as con:
-            row = con.execute("SELECT record, kind FROM runs WHERE key = ?", (key,)).fetchone()
-        return self._unpack_row(key, row[0], row[1]) if row else None
+            row = con.execute("SELECT record FROM runs WHERE key = ?", (key,)).fetchone()
+        return self._unpack_row(key, row[0]) if row else None
 
-    def put(self, rec: dict[str, Any]) -> None:
-        """Write one record (replacing one with the same key) in a single transaction; a record holding a
-        non-finite number is refused (:class:`NonFiniteRecord`) and nothing is written."""
-        blob = pack_record(rec)
-        row = (rec["key"], record_kind(rec), int(rec["seed"]), rec["code_version"], rec.get("device_type", "cpu"),
-               json.dumps(rec["config"], sort_keys=True, allow_nan=False), float(rec.get("created", time.time())),
+    def put(self, rec: Storable) -> None:
+        """Write one record of any kind (replacing one with the same key) in a single transaction; a record
+        holding a non-finite number is refused (:class:`NonFiniteRecord`) and nothing is written."""
+        data = to_json(rec)
+        blob = pack_record(data)
+        row = (data["key"], data["kind"], int(data["seed"]), data["code_version"], data.get("device_type", "cpu"),
+               json.dumps(data["config"], sort_keys=True, allow_nan=False), float(data.get("created", time.time())),
                blob)
         with self._connect() as con:
             con.execute("BEGIN IMMEDIATE")
@@ -311,11 +209,12 @@ class Store:
                 _rollback(con)
                 raise
 
-    def records(self, current_only: bool = True, seed: int | None = None, device_type: str | None = None,
-                kind: str = LEGACY_KIND, **config_filters: Any) -> list[dict[str, Any]]:
-        """Stored records of one ``kind``, oldest first, filtered by config fields (``target="x1*x2", d=512``),
-        ``seed`` and ``device_type``; ``current_only`` keeps the runs of this code version only. A filter
-        on a field that no stored config of this kind has is refused (a typo would match nothing)."""
+    def records(self, kind: str, current_only: bool = True, seed: int | None = None, device_type: str | None = None,
+                **config_filters: Any) -> list[dict[str, Any]]:
+        """The JSON objects of the stored records of one ``kind`` (``"giant_step"``, ``"zhou_ge"``), oldest first,
+        filtered by config fields (``target="x1*x2", d=512``), ``seed`` and ``device_type``; ``current_only`` keeps
+        the runs of this code version only. A filter on a field that no stored config of this kind has is refused
+        (a typo would match nothing)."""
         names = self.config_fields(kind)
         clauses, args = ["kind = ?"], [kind]
         for name, value in config_filters.items():
@@ -341,10 +240,10 @@ class Store:
             args.append(code_version())
         where = " WHERE " + " AND ".join(clauses)
         with self._connect() as con:
-            rows = con.execute(f"SELECT key, record, kind FROM runs{where} ORDER BY created, key", args).fetchall()
+            rows = con.execute(f"SELECT key, record FROM runs{where} ORDER BY created, key", args).fetchall()
         return [self._unpack_row(*r) for r in rows]
 
-    def config_fields(self, kind: str = LEGACY_KIND) -> tuple[str, ...]:
+    def config_fields(self, kind: str) -> tuple[str, ...]:
         """The config field names of the stored runs of ``kind``, sorted (empty when there are none)."""
         with self._connect() as con:
             rows = con.execute("SELECT DISTINCT j.key FROM runs, json_each(runs.config) AS j WHERE runs.kind = ? "
@@ -386,6 +285,6 @@ def _sqlite_problem(exc: sqlite3.Error) -> tuple[str, str]:
     return f"failed (SQLite: {text})", "check the file, its folder and free space, or use another --store"
 
 
-__all__ = ["BUSY_TIMEOUT_S", "DEFAULT_PATH", "LEGACY_KIND", "MAX_SEED", "NonFiniteRecord", "SCHEMA_VERSION", "Store",
-           "StoreError", "check_record", "nonfinite_path", "pack_record", "record_json", "record_kind",
+__all__ = ["BUSY_TIMEOUT_S", "DEFAULT_PATH", "MAX_SEED", "NonFiniteRecord", "SCHEMA_VERSION", "Store", "StoreError",
+           "Storable", "TypedRecord", "check_record", "nonfinite_path", "pack_record", "record_json", "to_json",
            "unpack_record"]

@@ -43,7 +43,7 @@ def test_readme_names_example_files_that_exist() -> None:
 
 def test_readme_commands_on_examples_are_valid() -> None:
     from sim.cli import jobs
-    from verify.cli import parser, select
+    from verify.cli import parser, select_claims
     from verify.profiles import get_profile
     from verify.runner import check_ladders
 
@@ -55,7 +55,7 @@ def test_readme_commands_on_examples_are_valid() -> None:
             assert found, argv
         else:
             args = parser().parse_args([a.replace("examples/", str(EXAMPLES) + "/") for a in argv[1:]])
-            claims = select(args)
+            claims = select_claims(args)
             assert [c.id for c in claims] == args.claims, argv
             check_ladders(claims, get_profile(args.profile))
     sweep = jobs(["sweep", str(EXAMPLES / "sweep.yaml")])

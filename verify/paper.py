@@ -240,7 +240,7 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
-def select(only: Sequence[str] | None) -> list[StairwayFigure]:
+def select_figures(only: Sequence[str] | None) -> list[StairwayFigure]:
     """The figures named in ``only`` (all when ``None``); ``ValueError`` naming the figures otherwise."""
     names = [f.name for f in STAIRWAY_FIGURES]
     if only:
@@ -275,7 +275,7 @@ def _main(argv: Sequence[str] | None) -> int:
     t0 = time.perf_counter()
     args = parser().parse_args(argv)
     profile = get_profile(args.profile)
-    figures = select(args.only)
+    figures = select_figures(args.only)
     from sim.drivers import job_name, run_many, stored
     from sim.store import DEFAULT_PATH, Store
     from verify.files import report_folder, write_text
@@ -312,4 +312,4 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 __all__ = ["FigureSize", "GRID", "LR0", "PROG", "READOUT", "SIZES", "STAIRWAY_FIGURES", "STEPS", "StairwayFigure", "leap",
-           "main", "plateaus", "readout_kappa", "select"]
+           "main", "plateaus", "readout_kappa", "select_figures"]

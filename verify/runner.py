@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from theory.exits import EXIT_OK, EXIT_REFUTED
 from verify import rules
-from sim.kinds import AnyRecord, to_json
+from sim.kinds import AnyRecord
+from sim.packing import to_json
 from verify.claims.base import Claim, Evaluation, Ladder, RunSet, Status
 from verify.limits import ClaimTimeout, time_limit
 from verify.profiles import Profile

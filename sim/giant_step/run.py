@@ -1,39 +1,8 @@
 """One run of the giant-step protocol, end to end (THEORY.md §3); the drivers are ``sim.drivers``.
 
-``simulate(cfg, seed)`` returns a JSON-serialisable record:
-
-* ``kind`` (``"giant_step"``), ``key`` (``sim.keys.run_key``: hash of the config with defaults resolved,
-  the device type, the seed and the code version), ``config`` (every field, as given), ``seed``,
-  ``code_version``, ``device``, ``device_name``, ``dtype``;
-* how it ran: ``engine`` (``"dense"`` or ``"reduced"``, the one that ran) and ``engine_reason`` (one line,
-  ``sim.giant_step.choice``), ``init``, ``output_scale``, ``protocol`` (its name or ``None``),
-  ``protocol_overrides`` (the fields given that differ from the protocol's table), ``deviations`` (every
-  departure from THEORY §3 in words, ``sim.giant_step.protocols.deviations``);
-* sizes: ``r``, ``n`` (per step), ``n_ridge``, ``n_fit``, ``n_holdout``, ``n_test``, ``ell``, ``lr`` (η, the
-  step on ``L``), ``lr_per_neuron`` (η̃ = η·s_p), ``coordinates`` (``k_T``: ``d`` for the dense engine,
-  the reduced coordinates of §3.3 otherwise);
-* ``overlap_units`` (what ``overlaps`` are: cosines, or with ``overlap_scale="raw"`` the unnormalised
-  ``⟨w_i, e_j⟩``, [DTAPZK]'s units, §3.5);
-* ``overlaps``: the final ``M = Ŵ W*ᵀ`` (``p × r`` list of lists, neurons in index order — the first
-  ``p/2`` have ``a_i = +1`` — stored at float32 precision), ``singular_values`` (of that ``M``),
-  ``test_error`` (final, tuned λ; ``None`` without readout), ``lambda_best``;
-* ``per_step``: for ``t = 0..T`` (``t = 0`` is the random-features baseline) a dict with ``t``,
-  ``overlaps``, ``singular_values``, ``batch_loss`` (the loss ``L`` on the batch of step ``t`` before the
-  update; ``None`` at ``t = 0``), ``coordinates`` (``k_t``), ``step_cosines`` (with ``cfg.step_cosines``,
-  for ``t ≥ 1``: ``p × r``, ``cos(G_i, e_j)`` for the step ``G_i = w_i^t − w_i^{t−1}``, float32 precision;
-  else ``None``), and, where a readout was done (else ``None``): ``test_error``,
-  ``test_error_by_lambda``, ``holdout_error_by_lambda``, ``lambda_best``, ``train_error``;
-* ``ridge_lambdas``, ``ridge_mode``; ``timings`` (seconds: ``init``, ``steps``, ``readout``, ``total``),
-  ``peak_memory_bytes`` and ``peak_memory_kind`` (see ``sim.memory``), ``throughput`` (samples·d·p per
-  second of the steps — the dense-equivalent work, also for the reduced engine), ``chunk_blocks``,
-  ``max_memory``, ``world_size`` (processes of a data-parallel run, ``sim.distributed``; 1 otherwise),
-  ``num_threads``, ``created`` (unix time).
-
-Everything except ``timings``, ``peak_memory_*``, ``throughput``, ``chunk_blocks``, ``max_memory``,
-``world_size``, ``num_threads`` and ``created`` depends on (config, seed, code version, device type) only.
-A run whose loss, weights, features or errors stop being finite raises ``sim.divergence.Diverged`` at that
-step (nothing is returned, so nothing non-finite is stored). Records written before the protocol options
-existed read back with ``read_record`` (their config's missing fields are the ones that produced them).
+``simulate(cfg, seed)`` returns the run's ``RunRecord`` (``sim.giant_step.record``: its fields, and the JSON
+object the store keeps). A run whose loss, weights, features or errors stop being finite raises
+``sim.divergence.Diverged`` at that step (nothing is returned, so nothing non-finite is stored).
 
 What is promised about bits: on one machine with a fixed number of threads (``num_threads``, torch's
 intra-op thread count, recorded) a record is bitwise the same for every chunk size and every repetition.
@@ -65,6 +34,7 @@ from sim.giant_step.engine import make_engine
 from sim.giant_step.overlaps import overlap_matrix, singular_values, step_cosines
 from sim.giant_step.plan import ExecutionPlan, execution_plan
 from sim.giant_step.protocols import deviations
+from sim.giant_step.record import RunRecord, StepRecord
 from sim.keys import check_seed, run_key
 from sim.memory import PeakMemory
 from sim.progress import phase
@@ -73,8 +43,6 @@ from sim.version import code_version
 OVERLAP_UNITS = {"normalized": "cosines ⟨ŵ_i, e_j⟩ of the normalised neurons (THEORY §3)",
                  "raw": "⟨w_i, e_j⟩ of the unnormalised neurons with ‖w_i⁰‖ = 1: [DTAPZK]'s m = ⟨w, w*⟩/D with "
                         "‖w⁰‖² = ‖w*‖² = D (THEORY §3.5), not normalised"}
-VOLATILE = ("timings", "peak_memory_bytes", "peak_memory_kind", "throughput", "chunk_blocks", "max_memory",
-            "world_size", "num_threads", "created")
 
 
 @contextmanager
@@ -102,7 +70,7 @@ def _rounded(M: np.ndarray) -> list[list[float]]:
 
 
 def simulate(cfg: SimConfig, seed: int = 0, progress: bool = False, plan: ExecutionPlan | None = None,
-             dist: DistContext | None = None) -> dict[str, Any]:
+             dist: DistContext | None = None) -> RunRecord:
     """Run the §3 protocol for ``cfg`` and ``seed`` and return its record (THEORY.md §3).
 
     Parameters
@@ -122,9 +90,9 @@ def simulate(cfg: SimConfig, seed: int = 0, progress: bool = False, plan: Execut
 
     Returns
     -------
-    dict
-        The JSON-serialisable record of the module docstring; ``overlaps`` is ``M = Ŵ W*ᵀ`` of shape
-        ``(p, r)`` (list of lists), ``per_step`` has ``T + 1`` entries (``t = 0`` before any step), each
+    RunRecord
+        The run's record (``sim.giant_step.record``); ``overlaps`` is ``M = Ŵ W*ᵀ`` of shape ``(p, r)``
+        (list of lists), ``per_step`` has ``T + 1`` entries (``t = 0`` before any step), each
         ``test_error_by_lambda`` one value per ``cfg.ridge_lambdas``.
 
     Raises
@@ -146,7 +114,7 @@ def simulate(cfg: SimConfig, seed: int = 0, progress: bool = False, plan: Execut
     c = cfg
     timings = {"init": 0.0, "steps": 0.0, "readout": 0.0}
     t_start = time.perf_counter()
-    per_step: list[dict[str, Any]] = []
+    per_step: list[StepRecord] = []
     with PeakMemory(plan.device) as peak, _precision(plan.device_type, c.tf32), torch.no_grad():
         engine = make_engine(c, seed, plan, progress, shard)
         try:
@@ -185,24 +153,22 @@ def divergence_hint(c: SimConfig) -> str:
 
 
 def _entry(c: SimConfig, t: int, state: State, loss: float | None, cosines: list[list[float]] | None,
-           engine: Any, timings: dict[str, float]) -> dict[str, Any]:
+           engine: Any, timings: dict[str, float]) -> StepRecord:
     """The ``per_step`` entry after step ``t``: overlaps, singular values, the readout if one is due."""
     W = state.W
     check_finite(W, "first-layer weight matrix W", t)
     M = overlap_matrix(W, c.r, c.overlap_scale == "normalized")
     with guarded("overlap matrix M = Ŵ W*ᵀ", t):
         sv = singular_values(M)
-    entry: dict[str, Any] = {"t": t, "overlaps": _rounded(M), "singular_values": sv, "batch_loss": loss,
-                             "coordinates": int(W.shape[1]), "step_cosines": cosines, "test_error": None,
-                             "test_error_by_lambda": None, "holdout_error_by_lambda": None, "lambda_best": None,
-                             "train_error": None}
+    readout: dict[str, Any] = {}
     if c.readout == "every_step" or (c.readout == "final" and t == c.steps):
         phase(engine, f"readout after step {t}/{c.steps}")
         t0 = time.perf_counter()
-        entry.update(engine.readout(state, t))
+        readout = engine.readout(state, t)
         _sync(str(W.device))
         timings["readout"] += time.perf_counter() - t0
-    return entry
+    return StepRecord(t=t, overlaps=_rounded(M), singular_values=sv, batch_loss=loss, coordinates=int(W.shape[1]),
+                      step_cosines=cosines, **readout)
 
 
 def _overrides(c: SimConfig) -> list[str] | None:
@@ -213,76 +179,50 @@ def _overrides(c: SimConfig) -> list[str] | None:
     return [k for k, v in c.to_dict().items() if v != base[k]]
 
 
-def _record(c: SimConfig, seed: int, plan: ExecutionPlan, per_step: list[dict[str, Any]], timings: dict[str, float],
-            peak: PeakMemory, world_size: int) -> dict[str, Any]:
-    """The record of a finished run (module docstring)."""
-    last = per_step[-1]
+def _record(c: SimConfig, seed: int, plan: ExecutionPlan, per_step: list[StepRecord],
+            timings: dict[str, float], peak: PeakMemory, world_size: int) -> RunRecord:
+    """The record of a finished run (``sim.giant_step.record``)."""
     steps_work = c.n * c.d * c.p * c.steps
-    return {
-        "kind": KIND,
-        "key": run_key(c, seed, plan.device_type),
-        "config": c.to_dict(),
-        "seed": seed,
-        "code_version": code_version(),
-        "device": plan.device,
-        "device_type": plan.device_type,
-        "device_name": plan.device_name,
-        "dtype": c.dtype,
-        "engine": c.engine_resolved,
-        "engine_reason": c.engine_reason,
-        "init": c.init,
-        "output_scale": c.output_scale,
-        "overlap_units": OVERLAP_UNITS[c.overlap_scale],
-        "protocol": c.protocol,
-        "protocol_overrides": _overrides(c),
-        "deviations": deviations(c),
-        "r": c.r,
-        "n": c.n,
-        "n_ridge": c.n_ridge_resolved,
-        "n_fit": c.n_fit,
-        "n_holdout": c.n_holdout,
-        "n_test": c.n_test,
-        "ell": c.ell_resolved,
-        "lr": c.lr,
-        "lr_per_neuron": c.lr_per_neuron,
-        "coordinates": last["coordinates"],
-        "ridge_lambdas": list(c.ridge_lambdas),
-        "ridge_mode": plan.ridge_mode if c.readout != "none" else None,
-        "overlaps": last["overlaps"],
-        "singular_values": last["singular_values"],
-        "test_error": last["test_error"],
-        "lambda_best": last["lambda_best"],
-        "per_step": per_step,
-        "timings": timings,
-        "peak_memory_bytes": peak.bytes,
-        "peak_memory_kind": peak.kind,
-        "throughput": steps_work / timings["steps"] if c.steps and timings["steps"] > 0 else None,
-        "chunk_blocks": plan.chunk_blocks,
-        "max_memory": plan.budget,
-        "world_size": world_size,
-        "num_threads": torch.get_num_threads(),
-        "created": time.time(),
-    }
+    return RunRecord(
+        kind=KIND,
+        key=run_key(c, seed, plan.device_type),
+        config=c.to_dict(),
+        seed=seed,
+        code_version=code_version(),
+        device=plan.device,
+        device_type=plan.device_type,
+        device_name=plan.device_name,
+        dtype=c.dtype,
+        engine=c.engine_resolved,
+        engine_reason=c.engine_reason,
+        init=c.init,
+        output_scale=c.output_scale,
+        overlap_units=OVERLAP_UNITS[c.overlap_scale],
+        protocol=c.protocol,
+        protocol_overrides=_overrides(c),
+        deviations=deviations(c),
+        r=c.r,
+        n=c.n,
+        n_ridge=c.n_ridge_resolved,
+        n_fit=c.n_fit,
+        n_holdout=c.n_holdout,
+        n_test=c.n_test,
+        ell=c.ell_resolved,
+        lr=c.lr,
+        lr_per_neuron=c.lr_per_neuron,
+        ridge_lambdas=list(c.ridge_lambdas),
+        ridge_mode=plan.ridge_mode if c.readout != "none" else None,
+        per_step=tuple(per_step),
+        timings=timings,
+        peak_memory_bytes=peak.bytes,
+        peak_memory_kind=peak.kind,
+        throughput=steps_work / timings["steps"] if c.steps and timings["steps"] > 0 else None,
+        chunk_blocks=plan.chunk_blocks,
+        max_memory=plan.budget,
+        world_size=world_size,
+        num_threads=torch.get_num_threads(),
+        created=time.time(),
+    )
 
 
-def read_record(rec: dict[str, Any]) -> dict[str, Any]:
-    """A stored record with the fields of records written before the protocol options filled in with what
-    produced them (``sim.giant_step.config.LEGACY``: ``1/sqrt(p)``, ``symmetric``, the dense engine): the
-    config's missing fields (``SimConfig.from_record``) and the record's ``engine``, ``init``,
-    ``output_scale``. A record that has them is returned unchanged."""
-    out = dict(rec)
-    out["config"] = {**SimConfig.from_record(rec["config"]).to_dict(), **rec["config"]}
-    for name in ("engine", "init", "output_scale"):
-        out.setdefault(name, out["config"][name])
-    return out
-
-
-def strip_volatile(rec: dict[str, Any]) -> dict[str, Any]:
-    """The record without its machine- and time-dependent entries and without ``config["max_memory"]``
-    (which changes the chunking, never the results) — for comparing runs."""
-    out = {k: v for k, v in rec.items() if k not in VOLATILE}
-    out["config"] = {k: v for k, v in rec["config"].items() if k != "max_memory"}
-    return out
-
-
-__all__ = ["VOLATILE", "divergence_hint", "read_record", "simulate", "strip_volatile"]
+__all__ = ["divergence_hint", "simulate"]

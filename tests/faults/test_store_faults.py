@@ -30,8 +30,8 @@ ZG_TINY = ["--d", "8", "--m", "8", "--m-star", "2", "--phases", "1", "--max-step
 
 
 def _fake(i: int) -> dict:
-    """A record whose kind keeps it as its JSON object (``zhou_ge``): key, seed, code version, config, a payload."""
-    return {"key": f"k{i:05d}", "kind": "zhou_ge", "seed": i, "code_version": "v0", "config": {"d": i},
+    """A record as the store sees it (the store knows no kind): key, seed, code version, config, a payload."""
+    return {"key": f"k{i:05d}", "kind": "giant_step", "seed": i, "code_version": "v0", "config": {"d": i},
             "created": float(i), "overlaps": [[0.5, 0.25]] * 8, "note": "x" * 200}
 
 
@@ -54,7 +54,7 @@ def _good(path: Path, rows: int = 200) -> Path:
     try:
         con.execute("BEGIN")
         con.executemany("INSERT INTO runs (key, kind, seed, code_version, device_type, config, created, record) "
-                        "VALUES (?, 'zhou_ge', ?, 'v0', 'cpu', '{}', ?, ?)",
+                        "VALUES (?, 'giant_step', ?, 'v0', 'cpu', '{}', ?, ?)",
                         [(f"k{i:05d}", i, float(i), pack_record(_fake(i))) for i in range(1, rows)])
         con.execute("COMMIT")
     finally:
@@ -195,7 +195,7 @@ def test_damaged_record_is_named_before_compute_and_force_replaces_it(tmp_path: 
     with pytest.raises(StoreError, match=f"damaged record {key}"):
         Store(path).get_key(key)
     assert call(sim_main, ["run", *TINY, "--store", str(path), "--force"], capsys).status == 0
-    assert Store(path).get_key(key).seed == 0
+    assert Store(path).get_key(key)["seed"] == 0
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])

@@ -39,7 +39,7 @@ CLAIMS_FILE = textwrap.dedent('''
 
     def test_error_below_bound(prediction, runs):
         (records,) = runs.variant("").values()
-        err = records[0]["test_error"]
+        err = records[0].test_error
         ok = 0 <= err < prediction["bound"]
         return Evaluation(Decision(CONFIRMED if ok else REFUTED, f"test error {err:.3f}"), "< 2", f"{err:.3f}")
 

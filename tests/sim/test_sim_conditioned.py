@@ -60,15 +60,15 @@ def holm_min(pvalues: list[float]) -> float:
 
 
 def statistics(rec: dict) -> list[float]:
-    c = rec["config"]
-    sign = np.sign(second_layer_of(c["init"], c["p"], rec["seed"]).numpy())
+    c = rec.config
+    sign = np.sign(second_layer_of(c["init"], c["p"], rec.seed).numpy())
     out: list[float] = []
-    for e in rec["per_step"]:
-        M = np.asarray(e["overlaps"])
-        if e["t"] > 0:
-            out += [*(sign[:, None] * M).mean(0), *np.abs(M).mean(0), *e["singular_values"], e["batch_loss"]]
-        if e["test_error"] is not None:
-            out += [e["test_error"], e["train_error"]]
+    for e in rec.per_step:
+        M = np.asarray(e.overlaps)
+        if e.t > 0:
+            out += [*(sign[:, None] * M).mean(0), *np.abs(M).mean(0), *e.singular_values, e.batch_loss]
+        if e.test_error is not None:
+            out += [e.test_error, e.train_error]
     return out
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from sim import SimConfig, Store, simulate, strip_volatile
+from sim import RunRecord, SimConfig, Store, simulate, strip_volatile
 from sim.data import Sampler, make_labels
 from sim.distributed import Shard, env_ranks, process_group, shard_jobs, shard_range
 from sim.drivers import run_many
@@ -41,10 +41,10 @@ SWEEP = [(SimConfig(target="x1", d=d, p=16, n_exp=1.0, steps=1, n_test=200, bloc
 class CountingStore(Store):
     """A store that also appends the key of every ``put`` to ``<path>.puts`` (to check each run is written once)."""
 
-    def put(self, rec: dict[str, Any]) -> None:
+    def put(self, rec: RunRecord) -> None:
         super().put(rec)
         with open(self.path + ".puts", "a") as fh:
-            fh.write(rec["key"] + "\n")
+            fh.write(rec.key + "\n")
 
 
 def _asymmetric_weights() -> torch.Tensor:
@@ -82,7 +82,7 @@ def _worker(rank: int, init: str, out: str) -> None:
         results["record"] = simulate(CFG, seed=4, dist=ctx)
         results["reduced"] = simulate(REDUCED, seed=2, dist=ctx)
         store = CountingStore(out + "/sweep.sqlite") if ctx.is_root else None
-        results["sweep"] = [r["key"] for r in run_many(SWEEP, store, progress=False, dist=ctx, parallel="runs")]
+        results["sweep"] = [r.key for r in run_many(SWEEP, store, progress=False, dist=ctx, parallel="runs")]
         torch.save(results, f"{out}/rank{rank}.pt")
 
 
@@ -164,13 +164,13 @@ def test_two_gloo_ranks_give_the_single_process_record(spawned: list[dict[str, A
     ref = simulate(CFG, seed=4)
     for res in spawned:
         rec = res["record"]
-        assert rec["world_size"] == WORLD and rec["key"] == ref["key"]
-        for a, b in zip(rec["per_step"], ref["per_step"]):
-            assert np.allclose(a["overlaps"], b["overlaps"], rtol=1e-5, atol=1e-6)
-            assert a["batch_loss"] == b["batch_loss"] or a["batch_loss"] == pytest.approx(b["batch_loss"], rel=1e-10)
-            assert np.allclose(a["test_error_by_lambda"], b["test_error_by_lambda"], rtol=1e-6)
-            assert np.allclose(a["holdout_error_by_lambda"], b["holdout_error_by_lambda"], rtol=1e-6)
-    assert spawned[0]["record"]["overlaps"] == spawned[1]["record"]["overlaps"]
+        assert rec.world_size == WORLD and rec.key == ref.key
+        for a, b in zip(rec.per_step, ref.per_step):
+            assert np.allclose(a.overlaps, b.overlaps, rtol=1e-5, atol=1e-6)
+            assert a.batch_loss == b.batch_loss or a.batch_loss == pytest.approx(b.batch_loss, rel=1e-10)
+            assert np.allclose(a.test_error_by_lambda, b.test_error_by_lambda, rtol=1e-6)
+            assert np.allclose(a.holdout_error_by_lambda, b.holdout_error_by_lambda, rtol=1e-6)
+    assert spawned[0]["record"].overlaps == spawned[1]["record"].overlaps
 
 
 @pytest.mark.slow
@@ -179,17 +179,17 @@ def test_two_gloo_ranks_give_the_single_process_reduced_record(spawned: list[dic
     draw comes from the run's seed, so the record is the single-process one to rounding."""
     with torch_threads(1):
         ref = simulate(REDUCED, seed=2)
-    assert ref["engine"] == "reduced" and ref["coordinates"] > REDUCED.p
+    assert ref.engine == "reduced" and ref.coordinates > REDUCED.p
     for res in spawned:
         rec = res["reduced"]
-        assert rec["world_size"] == WORLD and rec["key"] == ref["key"] and rec["engine"] == "reduced"
-        for a, b in zip(rec["per_step"], ref["per_step"]):
-            assert a["coordinates"] == b["coordinates"]
-            assert np.allclose(a["overlaps"], b["overlaps"], rtol=1e-5, atol=1e-6)
-            if b["batch_loss"] is not None:
-                assert a["batch_loss"] == pytest.approx(b["batch_loss"], rel=1e-10)
-            assert np.allclose(a["test_error_by_lambda"], b["test_error_by_lambda"], rtol=1e-6)
-    assert spawned[0]["reduced"]["overlaps"] == spawned[1]["reduced"]["overlaps"]
+        assert rec.world_size == WORLD and rec.key == ref.key and rec.engine == "reduced"
+        for a, b in zip(rec.per_step, ref.per_step):
+            assert a.coordinates == b.coordinates
+            assert np.allclose(a.overlaps, b.overlaps, rtol=1e-5, atol=1e-6)
+            if b.batch_loss is not None:
+                assert a.batch_loss == pytest.approx(b.batch_loss, rel=1e-10)
+            assert np.allclose(a.test_error_by_lambda, b.test_error_by_lambda, rtol=1e-6)
+    assert spawned[0]["reduced"].overlaps == spawned[1]["reduced"].overlaps
 
 
 @pytest.mark.slow
@@ -199,15 +199,15 @@ def test_sharded_sweep_writes_every_run_once(spawned: list[dict[str, Any]]) -> N
     store = Store(str(tmp / "sweep.sqlite"))
     with torch_threads(1):  # the workers ran with one thread: bitwise holds at a fixed thread count
         expected = [simulate(cfg, seed) for cfg, seed in SWEEP]
-    assert sorted(puts) == sorted(r["key"] for r in expected) and len(set(puts)) == len(SWEEP)
+    assert sorted(puts) == sorted(r.key for r in expected) and len(set(puts)) == len(SWEEP)
     assert len(store) == len(SWEEP)
-    assert spawned[0]["sweep"] == [r["key"] for r in expected]  # rank 0 returns every record, in job order
-    assert spawned[1]["sweep"] == [expected[i]["key"] for i in shard_jobs(len(SWEEP), 1, WORLD)]
+    assert spawned[0]["sweep"] == [r.key for r in expected]  # rank 0 returns every record, in job order
+    assert spawned[1]["sweep"] == [expected[i].key for i in shard_jobs(len(SWEEP), 1, WORLD)]
     for rec in expected:  # each run was single-process with the same thread count: bitwise the same record
-        stored = store.get_key(rec["key"])
-        assert stored is not None and stored["world_size"] == 1 and stored["num_threads"] == 1
+        stored = RunRecord.from_json(store.get_key(rec.key))
+        assert stored.world_size == 1 and stored.num_threads == 1
         same = [{k: v for k, v in strip_volatile(r).items() if k != "device_name"} for r in (stored, rec)]
         assert json.dumps(same[0], sort_keys=True) == json.dumps(same[1], sort_keys=True)
     # a second sweep over the same jobs finds everything in the store
     again = run_many(SWEEP, store, progress=False)
-    assert [r["key"] for r in again] == [r["key"] for r in expected]
+    assert [r.key for r in again] == [r.key for r in expected]

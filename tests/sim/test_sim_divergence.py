@@ -27,7 +27,7 @@ def test_a_diverging_run_stops_at_the_step_where_it_happened(engine: str, d: int
     # the same run one step shorter is finite; a diverged job leaves nothing in the store
     with torch_threads(1):
         rec = simulate(cfg.replace(steps=1), 0)
-    assert np.isfinite(rec["test_error"]) and np.isfinite(rec["per_step"][1]["batch_loss"])
+    assert np.isfinite(rec.test_error) and np.isfinite(rec.per_step[1].batch_loss)
     store = Store(str(tmp_path / "s.sqlite"))
     with torch_threads(1), pytest.raises(Diverged):
         run_many([(cfg, 0)], store, progress=False)
@@ -51,7 +51,7 @@ def test_labels_too_large_for_the_dtype_are_refused_before_any_compute(kwargs: d
 def test_float64_carries_labels_that_float32_cannot() -> None:
     cfg = SimConfig(target="1e30*x1", d=16, p=8, n_test=256, block_size=64, steps=1, dtype="float64")
     rec = simulate(cfg, 0)
-    assert 0 < rec["test_error"] < 1e61 and np.isfinite(rec["per_step"][1]["batch_loss"])
+    assert 0 < rec.test_error < 1e61 and np.isfinite(rec.per_step[1].batch_loss)
 
 
 def test_decomposition_errors_become_diverged_not_bad_input() -> None:

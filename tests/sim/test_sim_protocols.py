@@ -19,7 +19,6 @@ from sim.cli import sweep_jobs
 from sim.data import Sampler
 from sim.giant_step.init import init_network
 from sim.giant_step.protocols import MULTI_STEP_EXAMPLES, PROTOCOLS, deviations, expand
-from sim.giant_step.run import read_record
 
 SMALL_ONE_STEP = dict(protocol="dklps-one-step", d=32, p=64, n_exp=1.5, n_test=3000, block_size=128, dtype="float64",
                       device="cpu")
@@ -96,13 +95,13 @@ def notebook_one_step(cfg: SimConfig, seed: int) -> float:
 def test_one_step_protocol_is_the_notebook(test_estimate: str) -> None:
     cfg = SimConfig.from_dict({**SMALL_ONE_STEP, "test_estimate": test_estimate})
     rec = simulate(cfg, 3)
-    assert rec["engine"] == "dense" and "hermite" in rec["engine_reason"]
-    assert rec["protocol"] == "dklps-one-step" and rec["init"] == "gaussian" and rec["output_scale"] == "1/p"
-    assert sorted(rec["protocol_overrides"]) == sorted(["d", "p", "n_exp", "n_test", "block_size", "dtype", "device"]
+    assert rec.engine == "dense" and "hermite" in rec.engine_reason
+    assert rec.protocol == "dklps-one-step" and rec.init == "gaussian" and rec.output_scale == "1/p"
+    assert sorted(rec.protocol_overrides) == sorted(["d", "p", "n_exp", "n_test", "block_size", "dtype", "device"]
                                                         + (["test_estimate"] if test_estimate == "train" else []))
-    assert rec["deviations"] == deviations(cfg) and rec["n_fit"] == cfg.n == math.floor(32**1.5)
+    assert rec.deviations == deviations(cfg) and rec.n_fit == cfg.n == math.floor(32**1.5)
     ref = notebook_one_step(cfg, 3)
-    assert rec["test_error"] == pytest.approx(ref, rel=1e-8)
+    assert rec.test_error == pytest.approx(ref, rel=1e-8)
     assert 0.05 < ref < 2.0  # a real learning curve point, not a degenerate value
 
 
@@ -122,10 +121,10 @@ def test_multi_step_protocol_records_the_notebooks_step_cosines() -> None:
         G = 2.0 * a[:, None] * ((r[:, None] * (pre > 0)).T @ Z) / cfg.n
         W = W + G
         cos = G[:, :2] / np.linalg.norm(G, axis=1, keepdims=True)
-        assert np.allclose(rec["per_step"][t]["step_cosines"], cos, atol=1e-6)
-        assert rec["per_step"][t]["batch_loss"] == pytest.approx(float(r @ r) / (2 * cfg.n), rel=1e-10)
-    assert np.abs(np.asarray(rec["per_step"][1]["step_cosines"])).max() > 0.3  # the steps do point at U*
-    assert rec["per_step"][0]["step_cosines"] is None and rec["test_error"] is None
+        assert np.allclose(rec.per_step[t].step_cosines, cos, atol=1e-6)
+        assert rec.per_step[t].batch_loss == pytest.approx(float(r @ r) / (2 * cfg.n), rel=1e-10)
+    assert np.abs(np.asarray(rec.per_step[1].step_cosines)).max() > 0.3  # the steps do point at U*
+    assert rec.per_step[0].step_cosines is None and rec.test_error is None
 
 
 def test_output_scale_changes_only_what_follows_the_first_step() -> None:
@@ -133,24 +132,10 @@ def test_output_scale_changes_only_what_follows_the_first_step() -> None:
     (same η̃); the second is not (``f`` is ``O(√p)`` larger with ``1/√p``)."""
     cfg = SimConfig(target="x1 + x1*x2", d=40, p=16, steps=2, readout="none", block_size=32, engine="dense")
     mf, ntk = simulate(cfg, 0), simulate(cfg.replace(output_scale="1/sqrt(p)"), 0)
-    assert mf["per_step"][1]["overlaps"] == ntk["per_step"][1]["overlaps"]
-    assert mf["per_step"][1]["batch_loss"] == ntk["per_step"][1]["batch_loss"]
-    assert mf["per_step"][2]["batch_loss"] < ntk["per_step"][2]["batch_loss"]
-    assert mf["lr"] == pytest.approx(cfg.lr_per_neuron * 16) and ntk["lr"] == pytest.approx(cfg.lr_per_neuron * 4)
-
-
-def test_old_records_read_as_what_produced_them() -> None:
-    """A record written before the protocol options (no ``output_scale``, ``init``, ``engine``) reads as
-    ``1/sqrt(p)``, ``symmetric``, dense — not as today's defaults."""
-    rec = simulate(SimConfig(target="x1", d=16, p=8, n_test=64, block_size=16, readout="none"), 0)
-    old = {k: v for k, v in rec.items() if k not in ("engine", "init", "output_scale")}
-    old["config"] = {k: v for k, v in rec["config"].items() if k not in
-                     ("output_scale", "init", "engine", "protocol", "lr_rule", "n_round")}
-    back = read_record(old)
-    assert (back["output_scale"], back["init"], back["engine"]) == ("1/sqrt(p)", "symmetric", "dense")
-    assert SimConfig.from_record(old["config"]).output_scale == "1/sqrt(p)"
-    assert back["config"]["lr_rule"] == "d^((ell-1)/2)" and back["config"]["d"] == 16
-    assert read_record(rec)["output_scale"] == "1/p" == rec["output_scale"]  # a new record is unchanged
+    assert mf.per_step[1].overlaps == ntk.per_step[1].overlaps
+    assert mf.per_step[1].batch_loss == ntk.per_step[1].batch_loss
+    assert mf.per_step[2].batch_loss < ntk.per_step[2].batch_loss
+    assert mf.lr == pytest.approx(cfg.lr_per_neuron * 16) and ntk.lr == pytest.approx(cfg.lr_per_neuron * 4)
 
 
 def authors_reuse_run(d: int, alpha: float, steps: int, lr: float, seed: int) -> np.ndarray:
@@ -191,8 +176,8 @@ def test_dtapzk_reuse_protocol_has_the_law_of_the_authors_run() -> None:
     seeds = 300
     theirs = np.array([authors_reuse_run(30, 3.0, 3, 0.2, s)[1:].ravel() for s in range(seeds)])
     recs = [simulate(cfg, 10**6 + s) for s in range(seeds)]
-    assert recs[0]["per_step"][0]["overlaps"] == [[0.0, 0.0], [0.0, 0.0]] and "not normalised" in recs[0]["overlap_units"]
-    ours = np.array([np.ravel([e["overlaps"] for e in rec["per_step"][1:]]) for rec in recs])
+    assert recs[0].per_step[0].overlaps == [[0.0, 0.0], [0.0, 0.0]] and "not normalised" in recs[0].overlap_units
+    ours = np.array([np.ravel([e.overlaps for e in rec.per_step[1:]]) for rec in recs])
     ps = np.sort([stats.ks_2samp(theirs[:, j], ours[:, j]).pvalue for j in range(ours.shape[1])])
     assert min(1.0, float((ps * (len(ps) - np.arange(len(ps)))).min())) >= 0.01
     assert abs(theirs[:, -4].mean()) > 5 * theirs[:, -4].std() / np.sqrt(seeds)  # the overlap did grow

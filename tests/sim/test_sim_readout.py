@@ -83,10 +83,10 @@ def test_record_readout_entries_and_rf_baseline() -> None:
     cfg = SimConfig(target="x1", d=20, p=16, n_exp=1.0, n_scale=20, steps=1, n_ridge=2000, n_test=2000,
                     lr0=2.0, ridge_lambdas=(1e-6, 1e-3, 1e-1, 10.0), block_size=256)
     rec = simulate(cfg, 0)
-    for e in rec["per_step"]:
-        j = cfg.ridge_lambdas.index(e["lambda_best"])
-        assert e["test_error"] == e["test_error_by_lambda"][j]
-        assert e["holdout_error_by_lambda"][j] == min(e["holdout_error_by_lambda"])
-    rf, trained = rec["per_step"][0]["test_error"], rec["per_step"][1]["test_error"]
+    for e in rec.per_step:
+        j = cfg.ridge_lambdas.index(e.lambda_best)
+        assert e.test_error == e.test_error_by_lambda[j]
+        assert e.holdout_error_by_lambda[j] == min(e.holdout_error_by_lambda)
+    rf, trained = rec.per_step[0].test_error, rec.per_step[1].test_error
     assert rf > 0.5 and trained < 0.25 * rf
-    assert rec["test_error"] == trained and rec["overlaps"] == rec["per_step"][1]["overlaps"]
+    assert rec.test_error == trained and rec.overlaps == rec.per_step[1].overlaps

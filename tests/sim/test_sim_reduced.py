@@ -57,15 +57,15 @@ def holm_min(pvalues: list[float]) -> float:
 
 def statistics(rec: dict) -> list[float]:
     """The statistics of one record (module docstring)."""
-    c = rec["config"]
-    sign = np.sign(second_layer_of(c["init"], c["p"], rec["seed"]).numpy())
+    c = rec.config
+    sign = np.sign(second_layer_of(c["init"], c["p"], rec.seed).numpy())
     out: list[float] = []
-    for e in rec["per_step"][1:]:
-        M = np.asarray(e["overlaps"])
-        out += [*(sign[:, None] * M).mean(0), *np.abs(M).mean(0), *e["singular_values"], e["batch_loss"]]
-        if e["step_cosines"] is not None:
-            out += list(np.abs(np.asarray(e["step_cosines"])).mean(0))
-    return out + [rec["test_error"]]
+    for e in rec.per_step[1:]:
+        M = np.asarray(e.overlaps)
+        out += [*(sign[:, None] * M).mean(0), *np.abs(M).mean(0), *e.singular_values, e.batch_loss]
+        if e.step_cosines is not None:
+            out += list(np.abs(np.asarray(e.step_cosines)).mean(0))
+    return out + [rec.test_error]
 
 
 def sample(cfg: SimConfig, seed0: int, seeds: int = SEEDS) -> np.ndarray:
@@ -181,9 +181,9 @@ def test_first_step_from_the_symmetric_initialisation_adds_p_over_2_coordinates(
     cfg = SimConfig(target="x1 + x1*x2", d=30, p=8, n_exp=1.0, n_scale=3, steps=4, readout="none",
                     block_size=32, engine="reduced", normalize=False)
     rec = simulate(cfg, 0)
-    ks = [e["coordinates"] for e in rec["per_step"]]
-    assert ks == [2 + 4, 2 + 8, 2 + 16, 2 + 24, 30] and rec["coordinates"] == 30 == max_coordinates(cfg)
-    assert rec["engine"] == "reduced"
+    ks = [e.coordinates for e in rec.per_step]
+    assert ks == [2 + 4, 2 + 8, 2 + 16, 2 + 24, 30] and rec.coordinates == 30 == max_coordinates(cfg)
+    assert rec.engine == "reduced"
 
 
 def test_engine_choice_rule_and_record() -> None:
@@ -199,7 +199,7 @@ def test_engine_choice_rule_and_record() -> None:
         name, reason = resolve_engine(base.replace(**why))  # §3.4: the reduced engine conditions on the batch
         assert name == "reduced" and "§3.4 conditioning for" in reason and next(iter(why)) in reason
     rec = simulate(base, 0)
-    assert rec["engine"] == "reduced" and rec["engine_reason"] == resolve_engine(base)[1]
+    assert rec.engine == "reduced" and rec.engine_reason == resolve_engine(base)[1]
     assert base.key_dict("cpu")["engine"] == "reduced" == base.replace(engine="reduced").key_dict("cpu")["engine"]
 
 
@@ -218,9 +218,9 @@ def test_reduced_engine_is_deterministic_and_chunk_invariant() -> None:
         one = simulate(cfg.replace(max_memory=fixed + block + resident), 3)
         three = simulate(cfg.replace(max_memory=fixed + block + 3 * resident), 3)
         again, other = simulate(cfg, 3), simulate(cfg, 4)
-    assert one["chunk_blocks"] == 1 and three["chunk_blocks"] == 3 and one["engine"] == "reduced"
+    assert one.chunk_blocks == 1 and three.chunk_blocks == 3 and one.engine == "reduced"
     assert strip_volatile(one) == strip_volatile(three) == strip_volatile(again)
-    assert other["overlaps"] != one["overlaps"]
+    assert other.overlaps != one.overlaps
 
 
 @pytest.mark.gpu
@@ -245,5 +245,5 @@ def test_reduced_engine_on_cuda_is_deterministic_and_chunk_invariant() -> None:
     fixed, block, resident, _ = memory_estimate(cfg)
     one = simulate(cfg.replace(max_memory=fixed + block + resident), 3)
     three = simulate(cfg.replace(max_memory=fixed + block + 3 * resident), 3)
-    assert one["device"].startswith("cuda") and one["engine"] == "reduced"
+    assert one.device.startswith("cuda") and one.engine == "reduced"
     assert strip_volatile(one) == strip_volatile(three) == strip_volatile(simulate(cfg, 3))

@@ -31,18 +31,18 @@ def test_chunk_size_does_not_change_a_bit(extra: dict) -> None:
     large = cfg.replace(max_memory=_budget_for(cfg, 3))
     assert execution_plan(small).chunk_blocks == 1 and execution_plan(large).chunk_blocks == 3
     a, b = simulate(small, seed=2), simulate(large, seed=2)
-    assert a["chunk_blocks"] == 1 and b["chunk_blocks"] == 3
-    assert a["key"] == b["key"]  # max_memory is not part of the key: it cannot change results
+    assert a.chunk_blocks == 1 and b.chunk_blocks == 3
+    assert a.key == b.key  # max_memory is not part of the key: it cannot change results
     assert strip_volatile(a) == strip_volatile(b)
-    assert a["ridge_mode"] == ("dual" if cfg.n_fit < cfg.p else "primal")
+    assert a.ridge_mode == ("dual" if cfg.n_fit < cfg.p else "primal")
 
 
 def test_same_seed_same_record_other_seed_other_record() -> None:
     cfg = SimConfig(**BASE)
     a, b, c = simulate(cfg, 0), simulate(cfg, 0), simulate(cfg, 1)
     assert strip_volatile(a) == strip_volatile(b)
-    assert a["overlaps"] != c["overlaps"] and a["key"] != c["key"]
-    assert a["per_step"][0]["test_error"] != c["per_step"][0]["test_error"]
+    assert a.overlaps != c.overlaps and a.key != c.key
+    assert a.per_step[0].test_error != c.per_step[0].test_error
 
 
 def test_blocks_depend_on_seed_stream_step_index_only() -> None:
@@ -64,8 +64,8 @@ def test_reuse_batch_reuses_the_step_batch() -> None:
     fresh = simulate(cfg, 0)
     reused = simulate(cfg.replace(batch="reuse"), 0)
     # step 1 sees the same batch either way; step 2 differs
-    assert fresh["per_step"][1]["overlaps"] == reused["per_step"][1]["overlaps"]
-    assert fresh["per_step"][2]["overlaps"] != reused["per_step"][2]["overlaps"]
+    assert fresh.per_step[1].overlaps == reused.per_step[1].overlaps
+    assert fresh.per_step[2].overlaps != reused.per_step[2].overlaps
 
 
 @pytest.mark.gpu
@@ -77,12 +77,12 @@ def test_cuda_chunk_invariance_and_same_distribution_as_cpu() -> None:
     cfg = SimConfig(**{**BASE, "device": "cuda"})
     a = simulate(cfg.replace(max_memory=_budget_for(cfg, 1)), 0)
     b = simulate(cfg.replace(max_memory=_budget_for(cfg, 3)), 0)
-    assert a["device"].startswith("cuda") and strip_volatile(a) == strip_volatile(b)
+    assert a.device.startswith("cuda") and strip_volatile(a) == strip_volatile(b)
     # W⁰ is drawn on the CPU for every device; the data streams differ, but not their distribution
-    cpu0 = simulate(cfg.replace(device="cpu"), 0)["per_step"][0]["overlaps"]
-    assert np.allclose(a["per_step"][0]["overlaps"], cpu0, atol=1e-6)
+    cpu0 = simulate(cfg.replace(device="cpu"), 0).per_step[0].overlaps
+    assert np.allclose(a.per_step[0].overlaps, cpu0, atol=1e-6)
     one = SimConfig(target="1 + x1", d=500, p=100, n_scale=2.0, steps=1, readout="none", block_size=1024)
-    means = {dev: np.mean([np.array(simulate(one.replace(device=dev), s)["overlaps"])[:50, 0].mean()
+    means = {dev: np.mean([np.array(simulate(one.replace(device=dev), s).overlaps)[:50, 0].mean()
                            for s in range(6)]) for dev in ("cpu", "cuda")}
     assert abs(means["cpu"] - means["cuda"]) < 0.03  # per-seed spread ≈ 0.02, so ≈ 0.012 for the difference
 
@@ -104,12 +104,12 @@ def test_peak_memory_does_not_grow_with_n() -> None:
     simulate(cfg.replace(n_exp=1.0), 0)  # one-off allocations (libraries, caches) out of the way
     small = simulate(cfg.replace(n_exp=1.5), 0)
     large = simulate(cfg.replace(n_exp=2.2), 0)
-    if large["peak_memory_kind"] != "cpu_rss":
+    if large.peak_memory_kind != "cpu_rss":
         pytest.skip("the peak resident set cannot be reset here (/proc/self/clear_refs)")
-    assert large["n"] > 29 * small["n"]
-    materialised = large["n"] * (cfg.d + cfg.p) * 4  # z and the pre-activations of the whole batch
-    assert large["peak_memory_bytes"] < small["peak_memory_bytes"] + 4 * 2**20
-    assert large["peak_memory_bytes"] < materialised / 4
+    assert large.n > 29 * small.n
+    materialised = large.n * (cfg.d + cfg.p) * 4  # z and the pre-activations of the whole batch
+    assert large.peak_memory_bytes < small.peak_memory_bytes + 4 * 2**20
+    assert large.peak_memory_bytes < materialised / 4
 
 
 def test_thread_count_changes_results_by_rounding_only() -> None:
@@ -124,9 +124,9 @@ def test_thread_count_changes_results_by_rounding_only() -> None:
         one, again = simulate(cfg, 3), simulate(cfg, 3)
     with torch_threads(2):
         two = simulate(cfg, 3)
-    assert strip_volatile(one) == strip_volatile(again) and one["num_threads"] == 1 and two["num_threads"] == 2
-    assert one["key"] == two["key"]  # the thread count is recorded, not part of the key
-    for a, b in zip(one["per_step"], two["per_step"]):
-        assert np.allclose(a["overlaps"], b["overlaps"], rtol=1e-5, atol=1e-6)
+    assert strip_volatile(one) == strip_volatile(again) and one.num_threads == 1 and two.num_threads == 2
+    assert one.key == two.key  # the thread count is recorded, not part of the key
+    for a, b in zip(one.per_step, two.per_step):
+        assert np.allclose(a.overlaps, b.overlaps, rtol=1e-5, atol=1e-6)
         for k in ("test_error_by_lambda", "holdout_error_by_lambda"):
             assert np.allclose(a[k], b[k], rtol=1e-5, atol=1e-7)

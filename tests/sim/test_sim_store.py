@@ -1,4 +1,4 @@
-"""Results store (issue item 6): round trip, reruns served from the store, concurrent writers, resume."""
+"""Results store: round trip, reruns served from the store, concurrent writers, resume."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from sim import SimConfig, Store, run_many, run_or_load, simulate
+from sim import RunRecord, SimConfig, Store, run_many, run_or_load, simulate
 from sim.cli import sweep_jobs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,15 +26,18 @@ def test_round_trip_is_exact_and_compact(tmp_path) -> None:
     store = Store(tmp_path / "r.sqlite")
     cfg = SimConfig(**{**TINY, "p": 64, "steps": 2})
     rec = simulate(cfg, 3)
-    json.dumps(rec, allow_nan=False)  # plain JSON values only
+    text = json.dumps(rec.to_json(), allow_nan=False)  # plain JSON values only
+    assert RunRecord.from_json(json.loads(text)) == rec
     store.put(rec)
-    assert store.get(cfg, 3) == rec
+    back = store.get(cfg, 3)
+    assert back == rec.to_json() and RunRecord.from_json(back) == rec
+    assert run_or_load(cfg, 3, store) == rec  # the drivers read it back as its kind's record
     assert store.get(cfg, 4) is None and store.get(cfg, 3, code_version="older") is None
-    assert store.records(target="x1 + x1*x2", d=16) == [rec]
-    assert store.records(d=17) == [] and store.records(normalize=True, seed=3) == [rec]
+    assert store.records("giant_step", target="x1 + x1*x2", d=16) == [back]
+    assert store.records("giant_step", d=17) == [] and store.records("giant_step", normalize=True, seed=3) == [back]
     with sqlite3.connect(store.path) as con:
         blob = con.execute("SELECT record FROM runs").fetchone()[0]
-    assert len(blob) < 0.5 * len(json.dumps(rec))
+    assert len(blob) < 0.5 * len(text)
 
 
 def test_rerun_is_served_from_the_store_unless_forced(tmp_path) -> None:
@@ -43,14 +47,14 @@ def test_rerun_is_served_from_the_store_unless_forced(tmp_path) -> None:
     again = run_or_load(cfg, 0, store)
     assert again == first  # same 'created' stamp: not recomputed
     forced = run_or_load(cfg, 0, store, force=True)
-    assert forced["created"] > first["created"] and forced["overlaps"] == first["overlaps"]
+    assert forced.created > first.created and forced.overlaps == first.overlaps
     assert len(store) == 1
 
 
-def _writer(path: str, rec: dict, start: int, count: int) -> None:
+def _writer(path: str, rec: RunRecord, start: int, count: int) -> None:
     store = Store(path)
     for i in range(start, start + count):
-        store.put({**rec, "key": f"k{i:04d}", "seed": i})
+        store.put(replace(rec, key=f"k{i:04d}", seed=i))
 
 
 def test_concurrent_writers_corrupt_nothing(tmp_path) -> None:
@@ -67,7 +71,7 @@ def test_concurrent_writers_corrupt_nothing(tmp_path) -> None:
     assert len(store) == 160
     with sqlite3.connect(path) as con:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert store.get_key("k0317")["seed"] == 317 and store.get_key("k0317")["overlaps"] == rec["overlaps"]
+    assert store.get_key("k0317")["seed"] == 317 and store.get_key("k0317")["overlaps"] == rec.overlaps
 
 
 def test_interrupted_sweep_resumes_without_losing_finished_runs(tmp_path) -> None:
@@ -75,7 +79,7 @@ def test_interrupted_sweep_resumes_without_losing_finished_runs(tmp_path) -> Non
     jobs = [(SimConfig(**TINY), s) for s in range(4)]
     seen: list[bool] = []
 
-    def stop_after_two(rec: dict, cached: bool) -> None:
+    def stop_after_two(rec: RunRecord, cached: bool) -> None:
         seen.append(cached)
         if len(seen) == 2:
             raise KeyboardInterrupt
@@ -85,7 +89,7 @@ def test_interrupted_sweep_resumes_without_losing_finished_runs(tmp_path) -> Non
     assert len(store) == 2
     seen.clear()
     recs = run_many(jobs, store, progress=False, on_record=lambda r, c: seen.append(c))
-    assert seen == [True, True, False, False] and [r["seed"] for r in recs] == [0, 1, 2, 3]
+    assert seen == [True, True, False, False] and [r.seed for r in recs] == [0, 1, 2, 3]
 
 
 def test_killed_sweep_process_resumes(tmp_path) -> None:

@@ -39,7 +39,7 @@ def test_one_step_overlap_matches_section_3_1(target: str, act: str, alpha: floa
     assert cfg.n == int(alpha * d) and cfg.lr_per_neuron == lr0  # η̃ = lr0 for ℓ = 1, under any output scale
     plus, minus, ortho = [], [], []
     for seed in range(8):
-        M = np.array(simulate(cfg, seed)["overlaps"])
+        M = np.array(simulate(cfg, seed).overlaps)
         plus.append(M[:100, 0].mean())
         minus.append(M[100:, 0].mean())
         ortho.append(subspace_overlap(M, np.eye(M.shape[1])[:, 1:]) if M.shape[1] > 1 else 0.0)
@@ -56,8 +56,8 @@ def test_x1x2_is_not_learned_with_n_equal_d() -> None:
     d = 400
     cfg = SimConfig(target="x1*x2", d=d, p=200, n_exp=1.0, steps=1, lr0=2.0, readout="none", block_size=512)
     both = np.eye(2)
-    hard = [subspace_overlap(simulate(cfg, s)["overlaps"], both) for s in range(3)]
-    easy = [subspace_overlap(simulate(cfg.replace(target="x1 + x1*x2"), s)["overlaps"], both) for s in range(3)]
+    hard = [subspace_overlap(simulate(cfg, s).overlaps, both) for s in range(3)]
+    easy = [subspace_overlap(simulate(cfg.replace(target="x1 + x1*x2"), s).overlaps, both) for s in range(3)]
     assert np.mean(hard) < 2 / math.sqrt(d)  # 0.1; random unit vectors give ≈ 0.063
     assert np.mean(easy) > 0.4
 
@@ -68,8 +68,8 @@ def test_second_order_specialises_only_with_preprocessing(preprocess: str) -> No
     (v* = e1) is learned; with orders < 2 removed (exactly, or estimated from the batch) the neurons learn
     range C_2 = span(e1, e2) of g = x1 + x1 x2 — two comparable singular values of M."""
     cfg = SimConfig(target="x1 + x1*x2", d=64, p=128, n_exp=2.0, steps=1, readout="none", block_size=1024)
-    plain = simulate(cfg, 0)["singular_values"]
-    spec = simulate(cfg.replace(preprocess=preprocess), 0)["singular_values"]
+    plain = simulate(cfg, 0).singular_values
+    spec = simulate(cfg.replace(preprocess=preprocess), 0).singular_values
     assert cfg.ell_resolved == 2 and cfg.n == 64**2
     assert plain[1] / plain[0] < 0.3
     assert spec[1] / spec[0] > 0.6

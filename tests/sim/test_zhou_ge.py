@@ -202,24 +202,16 @@ def test_store_roundtrip_and_cli(tmp_path, capsys) -> None:  # noqa: ANN001 - py
 
 
 def test_one_store_holds_both_kinds(tmp_path) -> None:  # noqa: ANN001 - pytest fixture
-    import sqlite3
-
     from sim import SimConfig
 
-    path = str(tmp_path / "both.sqlite")
-    # a file written before kinds shared the table: no kind column
-    con = sqlite3.connect(path)
-    con.execute("CREATE TABLE runs (key TEXT PRIMARY KEY, seed INTEGER NOT NULL, code_version TEXT NOT NULL, "
-                "device_type TEXT NOT NULL, config TEXT NOT NULL, created REAL NOT NULL, record BLOB NOT NULL)")
-    con.close()
-    store = Store(path)
+    store = Store(tmp_path / "both.sqlite")
     zg = run_or_load(ZGConfig(d=8, m=8, m_star=2, phases=2, max_steps_per_phase=20, record_every=10,
                               device="cpu"), 3, store)
     gs = run_or_load(SimConfig(target="x1", d=8, p=8, n_exp=1.0, steps=1, n_ridge=64, n_test=64,
                                readout="final", device="cpu"), 3, store)
-    assert set(store.keys()) == {zg["key"], gs["key"]}
-    assert [r["key"] for r in store.records(kind="zhou_ge", m=8)] == [zg["key"]]
-    assert [r["key"] for r in store.records(p=8)] == [gs["key"]]
+    assert set(store.keys()) == {zg["key"], gs.key}
+    assert [r["key"] for r in store.records("zhou_ge", m=8)] == [zg["key"]]
+    assert store.records("giant_step", p=8) == [gs.to_json()]
     assert json.dumps(store.get_key(zg["key"])["phases"]) == json.dumps(zg["phases"])  # NaN-safe comparison
     with pytest.raises(ValueError, match="unknown config field 'p'"):
-        store.records(kind="zhou_ge", p=8)
+        store.records("zhou_ge", p=8)

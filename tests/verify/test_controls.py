@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 
 from sim import as_basis
+from sim.giant_step.record import RunRecord
 from verify import rules
 from verify.claims import registry
 from verify.claims.base import RunSet
 from verify.claims.one_step import evaluate_learnability, one_step_prediction
 from verify.claims.staircase import BLIND_SIGMA, STAIR_SIGMA, one_step_ahead
-from sim.giant_step.record import RunRecord
 from tests.records import run_record
 
 DIMS = (256, 512, 1024, 2048)

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from sim.kinds import AnyRecord, to_json
+from sim.kinds import AnyRecord
+from sim.packing import to_json
 from theory.validate import Options, check_scalar
 from verify.rules import CONFIRMED, INCONCLUSIVE, REFUTED, Decision
 
@@ -142,7 +143,8 @@ class RunSet:
 
     def keys(self) -> list[str]:
         """The store keys of every run (sorted), so a verdict can be traced to its runs."""
-        return sorted({str(to_json(r).get("key", "")) for v in self.runs.values() for recs in v.values() for r in recs})
+        return sorted({str(to_json(r).get("key", "")) for by_d in self.runs.values() for recs in by_d.values()
+                       for r in recs})
 
 
 @dataclass(frozen=True)

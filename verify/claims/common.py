@@ -1,8 +1,9 @@
 """Statistics on simulation records and the evaluators shared by several claims (THEORY.md §3, §5).
 
-Records are the dicts ``sim`` stores: ``overlaps`` is the final ``M = Ŵ W*ᵀ``
-(``p × r``, rows = neurons, the first half with ``a = +1``), ``per_step[t]``
-holds ``overlaps`` and ``test_error`` after ``t`` giant steps. Teacher
+Records are giant-step ``RunRecord`` s (``sim.giant_step.record``): ``rec.overlaps``
+is the final ``M = Ŵ W*ᵀ`` (``p × r``, rows = neurons, the first half with
+``a = +1``), ``rec.per_step[t]`` holds ``overlaps`` and ``test_error`` after ``t``
+giant steps. Teacher
 directions are the first ``r`` axes, so a theory basis (``r × m``, orthonormal
 columns) applies to the columns of ``M`` directly (§3 "Measured overlaps").
 
@@ -24,17 +25,18 @@ from typing import Any
 
 import numpy as np
 
+from sim.giant_step.record import RunRecord
 from verify import rules
-from verify.claims.base import Arm, Evaluation, Plot, Record, RunSet
+from verify.claims.base import Arm, Evaluation, Plot, RunSet
 from verify.fits import SlopeFit, fit_loglog
 from verify.rules import Decision, Law
 
 NOISE_EXPONENT = -0.5  # the d^{-1/2} law of what is not learned (init overlap, batch noise; §2.4, §3.1)
 
 
-def overlaps(rec: Record, step: int | None = None) -> np.ndarray:
+def overlaps(rec: RunRecord, step: int | None = None) -> np.ndarray:
     """``M`` (neurons × r) after ``step`` giant steps (final when ``None``)."""
-    M = rec["overlaps"] if step is None else rec["per_step"][step]["overlaps"]
+    M = rec.overlaps if step is None else rec.per_step[step].overlaps
     M = np.asarray(M, dtype=float)
     return M.reshape(M.shape[0], -1)
 
@@ -78,11 +80,9 @@ def space_values(runs: RunSet, arm: str, B: np.ndarray, how: Law, step: int | No
     return runs.values(arm, lambda rec: stat(overlaps(rec, step), B))
 
 
-def test_error(rec: Record, step: int | None = None) -> float:
+def test_error(rec: RunRecord, step: int | None = None) -> float:
     """Tuned-λ test error ``E(f* − f)²`` after ``step`` steps (final readout when ``None``)."""
-    if step is None:
-        return float(rec["test_error"])
-    return float(rec["per_step"][step]["test_error"])
+    return float(rec.test_error if step is None else rec.per_step[step].test_error)
 
 
 def series(fit: SlopeFit, label: str) -> dict[str, Any]:

@@ -165,7 +165,7 @@ def evaluate_t2(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
     pred : mapping
         :func:`error_prediction` (``eps``, ``norm2``), optionally ``protocol_floor``.
     runs : RunSet
-        Records of arm ``""`` with ``per_step[t]["test_error"]``.
+        Records of arm ``""`` with ``per_step[t].test_error``.
 
     Returns
     -------
@@ -173,7 +173,7 @@ def evaluate_t2(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
     """
     tol = ERR_TOL * pred["norm2"]
     recs = [r for rs in runs.variant("").values() for r in rs]
-    T = min([len(pred["eps"]) - 1] + [len(r["per_step"]) - 1 for r in recs]) if recs else 0
+    T = min([len(pred["eps"]) - 1] + [len(r.per_step) - 1 for r in recs]) if recs else 0
     decisions, series, measured, predicted = [], [], [], []
     for t in range(1, T + 1):
         fit, vals = _extrap(runs, "", t)

@@ -35,8 +35,9 @@ from typing import Any
 import numpy as np
 from scipy.stats import t as student_t
 
+from sim.giant_step.record import RunRecord
 from verify import rules
-from verify.claims.base import Alternative, Arm, Claim, Evaluation, Ladder, Plot, Record, RunSet, Status, Variant
+from verify.claims.base import Alternative, Arm, Claim, Evaluation, Ladder, Plot, RunSet, Status, Variant
 from verify.claims.orient import NB_ORIENT
 from verify.rules import Decision
 
@@ -111,15 +112,15 @@ def one_step_prediction() -> dict[str, Any]:
                           for k, (m, s) in PUBLISHED_ERRORS.items()}}
 
 
-def _at_size(rec: Record, size: Mapping[str, int]) -> bool:
-    cfg = rec.get("config", {})
-    return all(cfg.get(k) == v for k, v in size.items())
+def _at_size(rec: RunRecord, size: Mapping[str, int]) -> bool:
+    """Whether ``rec``'s config has the fields of ``size``."""
+    return all(rec.config.get(k) == v for k, v in size.items())
 
 
 def _errors(runs: RunSet, arm: str, size: Mapping[str, int]) -> tuple[list[float], int]:
     """Final test errors of ``arm`` at the published size, and how many records were at another size."""
     recs = [r for rs in runs.variant(arm).values() for r in rs]
-    good = [float(r["test_error"]) for r in recs if _at_size(r, size) and r.get("test_error") is not None]
+    good = [float(r.test_error) for r in recs if _at_size(r, size) and r.test_error is not None]
     return [e for e in good if math.isfinite(e)], len(recs) - len(good)
 
 

@@ -33,11 +33,12 @@ import numpy as np
 
 from sim import as_basis
 from sim.giant_step.protocols import MULTI_STEP_EXAMPLES
+from sim.giant_step.record import RunRecord
 from theory import Target
 from theory.orientation import step2_orientation
 from theory.subspace import complement_in
 from verify import rules
-from verify.claims.base import Alternative, Arm, Claim, Evaluation, Ladder, Plot, Record, RunSet, Status, Variant
+from verify.claims.base import Alternative, Arm, Claim, Evaluation, Ladder, Plot, RunSet, Status, Variant
 from verify.claims.common import NOISE_EXPONENT, decide_fit, fit_or_none, series
 from verify.extrapolation import Pooled, fit_pooled
 from verify.rules import Decision, Law
@@ -102,15 +103,15 @@ def notebook_reading(pred: Mapping[str, Any]) -> dict[str, Any]:
                                  for ex, dep in zip(pred["examples"], PUBLISHED_DEPARTURE)]}
 
 
-def step_cosines(rec: Record, step: int) -> np.ndarray:
+def step_cosines(rec: RunRecord, step: int) -> np.ndarray:
     """``(cos(G_i, e1), cos(G_i, e2))`` per neuron for the step ``G_i`` of giant step ``step`` (``p × r``)."""
-    C = rec["per_step"][step]["step_cosines"]
+    C = rec.per_step[step].step_cosines
     if C is None:
-        raise ValueError(f"record {rec.get('key', '')} has no step cosines; run it with step_cosines=True")
+        raise ValueError(f"record {rec.key} has no step cosines; run it with step_cosines=True")
     return np.atleast_2d(np.asarray(C, dtype=float))
 
 
-def line_component(rec: Record, step: int, direction: Sequence[float]) -> float:
+def line_component(rec: RunRecord, step: int, direction: Sequence[float]) -> float:
     """Mean over neurons of ``|⟨(cos(G_i, e_j))_j, direction⟩|`` at ``step`` (``direction``: ``v*`` or its
     normal)."""
     return float(np.mean(np.abs(step_cosines(rec, step) @ np.asarray(direction, dtype=float))))
@@ -121,7 +122,7 @@ def example_arm(index: int) -> str:
     return f"example {index}"
 
 
-def own_noise(rec: Record, step: int, v_star: Sequence[float], normal: Sequence[float]) -> float:
+def own_noise(rec: RunRecord, step: int, v_star: Sequence[float], normal: Sequence[float]) -> float:
     """RMS over neurons of the off-line cosine ``cos(G_i, v⊥)`` of ``step`` with the part each sign group of
     ``a_i`` shares removed: each neuron's own batch noise (the shared part is the batch estimate's error, one draw
     per seed). ``a_i``'s sign is the sign of the step-1 on-line cosine (``a_i μ1 ‖C_1‖ > 0`` for ``a_i = +1``)."""
@@ -135,7 +136,7 @@ def own_noise(rec: Record, step: int, v_star: Sequence[float], normal: Sequence[
     return float(np.sqrt(np.mean(res ** 2)))
 
 
-def offline_mean(rec: Record, steps: Sequence[int], normal: Sequence[float]) -> float:
+def offline_mean(rec: RunRecord, steps: Sequence[int], normal: Sequence[float]) -> float:
     """Mean over neurons and over ``steps`` of the signed ``cos(G_i, v⊥)`` (``normal`` = theory's ``v⊥``)."""
     u = np.asarray(normal, dtype=float)
     return float(np.mean([np.mean(step_cosines(rec, t) @ u) for t in steps]))
@@ -195,7 +196,7 @@ def evaluate_orient(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
     pred : mapping
         :func:`orient_prediction`.
     runs : RunSet
-        Arms :func:`example_arm` with ``per_step[t]["step_cosines"]``, ``t = 1..T``.
+        Arms :func:`example_arm` with ``per_step[t].step_cosines``, ``t = 1..T``.
 
     Returns
     -------
@@ -208,7 +209,7 @@ def evaluate_orient(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
         if not recs:
             arms.append(Arm(example_arm(i), Decision(rules.INCONCLUSIVE, f"{example_arm(i)}: no runs in this profile")))
             continue
-        T = min([pred["steps"]] + [len(r["per_step"]) - 1 for r in recs])
+        T = min([pred["steps"]] + [len(r.per_step) - 1 for r in recs])
         arms.append(Arm(example_arm(i), rules.combine(_example_parts(i, ex, runs, T, cache))))
     measured, numbers, plotted = [], {}, []
     for label, entry in cache.items():
@@ -242,12 +243,12 @@ def _plane(pred: Mapping[str, Any], runs: RunSet) -> tuple[Plot, ...]:
         d = max(arm)
         rec = arm[d][0]
         panels = []
-        for t in range(1, len(rec["per_step"])):
+        for t in range(1, len(rec.per_step)):
             C = step_cosines(rec, t)
             pick = np.unique(np.linspace(0, C.shape[0] - 1, min(PLANE_NEURONS, C.shape[0])).astype(int))
             new = np.asarray(ex["new"][min(t, len(ex["new"])) - 1], dtype=float).reshape(2, -1)
             panels.append({"t": t, "x": C[pick, 0].tolist(), "y": C[pick, 1].tolist(), "new": new.T.tolist()})
-        rows.append({"label": f"example {i}: g = {ex['target']}", "d": d, "seed": rec.get("seed", 0),
+        rows.append({"label": f"example {i}: g = {ex['target']}", "d": d, "seed": rec.seed,
                      "v_star": ex["v_star"], "steps": panels})
     if not rows:
         return ()

@@ -183,7 +183,7 @@ def evaluate_dmft(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
     pred : mapping
         :func:`dmft_prediction`.
     runs : RunSet
-        Arm ``""`` of ``dtapzk-reuse`` records, ``per_step[t]["overlaps"]`` in the authors' units.
+        Arm ``""`` of ``dtapzk-reuse`` records, ``per_step[t].overlaps`` in the authors' units.
 
     Returns
     -------
@@ -193,7 +193,7 @@ def evaluate_dmft(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
     recs = runs.variant("")
     if not recs:
         return Evaluation(Decision(rules.INCONCLUSIVE, "no runs"), "", "not measured")
-    T = min([m.shape[0] - 1] + [len(r["per_step"]) - 1 for rs in recs.values() for r in rs])
+    T = min([m.shape[0] - 1] + [len(r.per_step) - 1 for rs in recs.values() for r in rs])
     cells = [(t, i, k) for t in range(1, T + 1) for i in range(m.shape[1]) for k in range(m.shape[2])]
     level = 1 - FAMILY_ERROR / max(len(cells), 1)
     decisions, table = [], {}

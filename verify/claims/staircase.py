@@ -85,7 +85,7 @@ def _same_space(A: np.ndarray, B: np.ndarray) -> bool:
 
 def _steps_measured(pred: Mapping[str, Any], runs: RunSet, arm: str) -> int:
     recs = [rec for recs in runs.variant(arm).values() for rec in recs]
-    return min([pred["steps"]] + [len(rec["per_step"]) - 1 for rec in recs])
+    return min([pred["steps"]] + [len(rec.per_step) - 1 for rec in recs])
 
 
 def staircase_parts(pred: Mapping[str, Any], runs: RunSet, arm: str = "",
@@ -100,7 +100,7 @@ def staircase_parts(pred: Mapping[str, Any], runs: RunSet, arm: str = "",
     pred : mapping
         :func:`staircase_prediction` of the arm's σ.
     runs : RunSet
-        Records of ``arm`` with ``per_step[t]["overlaps"]`` (``p × r``) after ``t`` steps.
+        Records of ``arm`` with ``per_step[t].overlaps`` (``p × r``) after ``t`` steps.
     arm : str
         The arm's name (``""`` for a claim with one arm); prefixes the labels.
     extra : tuple of arrays
@@ -159,7 +159,7 @@ def evaluate_staircase(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
     pred : mapping
         :func:`staircase_prediction` (``levels``, ``relevant_basis``, ``dims``).
     runs : RunSet
-        Records of arm ``""`` with ``per_step[t]["overlaps"]`` after ``t`` steps.
+        Records of arm ``""`` with ``per_step[t].overlaps`` after ``t`` steps.
 
     Returns
     -------
@@ -184,7 +184,7 @@ def evaluate_sigma(preds: Mapping[str, Any], runs: RunSet) -> Evaluation:
     preds : mapping
         ``{"arms": {arm: staircase_prediction(...)}}``.
     runs : RunSet
-        Records per arm with ``per_step[t]["overlaps"]``.
+        Records per arm with ``per_step[t].overlaps``.
 
     Returns
     -------
@@ -231,11 +231,11 @@ def _plane(runs: RunSet, arm: str, levels: list[np.ndarray], U: np.ndarray) -> t
     second = complement_in(levels[2] if len(levels) > 2 else U, v1[:, None])
     v2 = second[:, 0] if second.shape[1] else np.zeros_like(v1)
     steps = []
-    for t in range(len(rec["per_step"])):
+    for t in range(len(rec.per_step)):
         M = overlaps(rec, t)
         steps.append({"t": t, "x": (M @ v1).tolist(), "y": (M @ v2).tolist()})
-    return (Plot("plane", f"neurons in the (v*, v⊥) plane, d={d}, seed {rec.get('seed', 0)}",
-                 {"d": d, "key": rec.get("key", ""), "v_star": v1.tolist(), "v_perp": v2.tolist(), "steps": steps}),)
+    return (Plot("plane", f"neurons in the (v*, v⊥) plane, d={d}, seed {rec.seed}",
+                 {"d": d, "key": rec.key, "v_star": v1.tolist(), "v_perp": v2.tolist(), "steps": steps}),)
 
 
 # ---------------------------------------------------------------------------

@@ -32,7 +32,8 @@ import numpy as np
 
 from sim.zhou_ge import KIND
 from verify import rules
-from verify.claims.base import Alternative, Claim, Evaluation, Ladder, Plot, Record, RunSet, Status, Variant
+from sim.kinds import AnyRecord
+from verify.claims.base import Alternative, Claim, Evaluation, Ladder, Plot, RunSet, Status, Variant
 from verify.claims.common import fit_part
 from verify.fits import mean_ci
 from verify.rules import Decision, Law
@@ -60,17 +61,17 @@ LADDERS = {"smoke": _ladder(SMOKE, 2), "quick": _ladder(QUICK, 3), "full": _ladd
 # ---------------------------------------------------------------------------
 # records → measurements (pure)
 # ---------------------------------------------------------------------------
-def zg_records(runs: RunSet) -> list[Record]:
+def zg_records(runs: RunSet) -> list[AnyRecord]:
     """All ZG records of a claim's run set (any variant, any d), in seed order."""
     return [r for by_d in runs.runs.values() for recs in by_d.values() for r in recs if r.get("kind") == KIND]
 
 
-def _x(rec: Record, phase: Mapping[str, Any]) -> int:
+def _x(rec: AnyRecord, phase: Mapping[str, Any]) -> int:
     """``λ0/λ`` of a phase, as the integer key ``fit_loglog`` wants (exact for lam_factor = 1/integer)."""
     return int(round(rec["config"]["lam0"] / phase["lam"]))
 
 
-def per_lambda(records: Sequence[Record], stat: Callable[[Record, Mapping[str, Any]], float]) -> dict[int, list[float]]:
+def per_lambda(records: Sequence[AnyRecord], stat: Callable[[AnyRecord, Mapping[str, Any]], float]) -> dict[int, list[float]]:
     """``{λ0/λ: [stat(record, phase) for each seed]}`` over the phase summaries."""
     out: dict[int, list[float]] = {}
     for rec in records:
@@ -81,31 +82,31 @@ def per_lambda(records: Sequence[Record], stat: Callable[[Record, Mapping[str, A
     return dict(sorted(out.items()))
 
 
-def far_mass(rec: Record, ph: Mapping[str, Any]) -> float:
+def far_mass(rec: AnyRecord, ph: Mapping[str, Any]) -> float:
     return float(ph["far_mass"])
 
 
-def loss(rec: Record, ph: Mapping[str, Any]) -> float:
+def loss(rec: AnyRecord, ph: Mapping[str, Any]) -> float:
     return float(ph["loss"])
 
 
-def mass_deficit(rec: Record, ph: Mapping[str, Any]) -> float:
+def mass_deficit(rec: AnyRecord, ph: Mapping[str, Any]) -> float:
     """``max_j |Σ_{i near j} a_i‖w_i‖ − a*_j| / |a*_j|`` (0 when the teacher's mass is exactly recovered)."""
     a_star = np.asarray(rec["teacher"]["a_star"], dtype=float)
     return float(np.max(np.abs(np.asarray(ph["signed_near_mass"]) - a_star) / np.abs(a_star)))
 
 
-def mean_angle(rec: Record, ph: Mapping[str, Any]) -> float:
+def mean_angle(rec: AnyRecord, ph: Mapping[str, Any]) -> float:
     """The mass-weighted mean angle; NaN (left out of the fits) where it is undefined (no mass: ``None``)."""
     value = ph["mean_angle"]
     return math.nan if value is None else float(value)
 
 
-def baseline_loss(rec: Record, ph: Mapping[str, Any]) -> float:
+def baseline_loss(rec: AnyRecord, ph: Mapping[str, Any]) -> float:
     return float(ph.get("baseline_loss", math.nan))
 
 
-def baseline_gap(rec: Record) -> float:
+def baseline_gap(rec: AnyRecord) -> float:
     """``log10(plateau / stage-3 loss at the last λ)``: > 0 when the fixed-feature model ends higher."""
     base = rec.get("baseline") or {}
     last = rec["phases"][-1]["loss"]
@@ -121,7 +122,7 @@ def _fit_part(label: str, how: Law, values: Mapping[int, Sequence[float]]) -> tu
     return dec, entry
 
 
-def _variants(records: Sequence[Record]) -> list[str]:
+def _variants(records: Sequence[AnyRecord]) -> list[str]:
     return sorted({str(r.get("variant", "?")) for r in records})
 
 
@@ -130,7 +131,7 @@ def _variant_text(variants: Sequence[str]) -> str:
     return "variant ran: " + " | ".join(variants)
 
 
-def _figures(records: Sequence[Record], fits: Mapping[str, Any]) -> tuple[Plot, ...]:
+def _figures(records: Sequence[AnyRecord], fits: Mapping[str, Any]) -> tuple[Plot, ...]:
     first = records[0]
     traj = first["trajectory"]
     time_data = {"step": traj["step"], "loss": traj["loss"], "lam": traj["lam"],
@@ -153,7 +154,7 @@ def _figures(records: Sequence[Record], fits: Mapping[str, Any]) -> tuple[Plot, 
                   "xlabel": "λ0/λ", "ylabel": "statistic at the end of each phase"}))
 
 
-def _start_summary(rec: Record) -> dict[str, Any]:
+def _start_summary(rec: AnyRecord) -> dict[str, Any]:
     from sim.zhou_ge import Snapshot, mass_summary
 
     s = rec["snapshots"]["start"]
@@ -162,11 +163,11 @@ def _start_summary(rec: Record) -> dict[str, Any]:
     return mass_summary(snap, len(rec["teacher"]["a_star"]), rec["config"]["near_angle"])
 
 
-def _start_near_mass(rec: Record) -> list[float]:
+def _start_near_mass(rec: AnyRecord) -> list[float]:
     return _start_summary(rec)["signed_near_mass"]
 
 
-def _start_far(rec: Record) -> float:
+def _start_far(rec: AnyRecord) -> float:
     return _start_summary(rec)["far_mass"]
 
 
