@@ -8,9 +8,9 @@ kind. Three things, each written once:
   ``"giantstep/{seed}/{stream}/{i1}/{i2}…"``. The giant-step data use ``(stream, step, block)``
   (``sim.data``); the [ZG] teacher uses ``("zg-teacher",)`` with no index;
 * ``run_key(cfg, seed, device_type)``: the store key, sha256 (24 hex digits) of the JSON payload
-  ``{"config": cfg.key_dict(device_type), "seed", "code_version"}``, plus ``"kind": cfg.kind`` for the
-  kinds whose config says ``keyed_by_kind`` (every kind but the giant step, whose keys predate kinds and
-  are kept as they were so that older stores stay valid).
+  ``{"kind": cfg.kind, "config": cfg.key_dict(device_type), "seed", "code_version"}``, the same for every
+  kind. The code version (``sim.version``) hashes the source of ``sim`` and ``theory``, so a record is
+  found again only by the code that wrote it.
 """
 
 from __future__ import annotations
@@ -27,10 +27,9 @@ STREAMS = ("init", "train", "ridge", "holdout", "test", "zg-teacher")
 
 
 class Keyed(Protocol):
-    """What a config class offers for its key: its kind, whether the key names it, and ``key_dict``."""
+    """What a config class offers for its key: its kind and ``key_dict``."""
 
     kind: str
-    keyed_by_kind: bool
 
     def key_dict(self, device_type: str) -> dict[str, Any]: ...
 
@@ -72,10 +71,8 @@ def run_key(cfg: Keyed, seed: int, device_type: str, version: str | None = None)
     str
         24 hex digits.
     """
-    payload: dict[str, Any] = {"config": cfg.key_dict(device_type), "seed": check_seed(seed),
-                               "code_version": version or code_version()}
-    if cfg.keyed_by_kind:
-        payload["kind"] = cfg.kind
+    payload = {"kind": cfg.kind, "config": cfg.key_dict(device_type), "seed": check_seed(seed),
+               "code_version": version or code_version()}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:24]
 
 

@@ -21,13 +21,12 @@ Derived sizes (all deterministic functions of the fields):
 Protocol options (THEORY §3): ``init`` (``symmetric``, ``gaussian``, ``hypercube``, ``orthogonal``: §3.5),
 ``output_scale``, ``overlap_scale`` (``raw``: unnormalised overlaps, §3.5),
 ``normalize``, ``batch`` (``fresh``: a new batch per step; ``reuse``: one batch of ``n`` samples for every
-step, §3.5 — records before this field spelled it ``reuse_batch``, which ``from_dict`` still reads),
+step, §3.5),
 ``label_transform`` (a polynomial or known activation ``T`` of ``y``: the steps see ``T(y)``, §3.5; the
 readout fits the raw labels), ``preprocess``; the deviations of the authors' notebooks (§3.2) are fields
 too (``sim.giant_step.protocols``), and ``protocol`` names a table of them that ``from_dict`` applies
 before the fields given. ``engine`` (``auto``, ``dense``, ``reduced``) picks how the run is computed
 (``sim.giant_step.choice``); ``auto`` is resolved in the store key, so it never changes a result's key.
-Records written before these fields existed were produced by ``LEGACY`` (``from_record``).
 
 ``block_size`` (samples per seeded block, part of the key) defaults by device: ``DEFAULT_BLOCK`` (4096)
 on the CPU, ``CUDA_BLOCK`` (2^16) on CUDA, where small blocks leave the reduced engine launch-bound.
@@ -56,7 +55,7 @@ from sim.fields import Config, Range, Rule, read_mapping, validate
 from sim.giant_step.choice import ENGINES, reduced_unsupported, resolve_engine
 from sim.giant_step.options import (CUDA_BLOCK, DEFAULT_BLOCK, NEW_FIELDS, BatchUse, EngineName, EstimateSource,
                                     Init, LrRule, NRound, OutputScale, OverlapScale, Preprocess, Readout, ReadoutData,
-                                    ReadoutLabels, RidgeScale, block_size_for, legacy_batch,
+                                    ReadoutLabels, RidgeScale, block_size_for,
                                     parse_label_transform)
 from sim.giant_step.protocols import PROTOCOL, apply
 from theory.validate import Boolean, Interval, Options, check_scalar
@@ -68,8 +67,6 @@ INITS = tuple(Init)
 OUTPUT_SCALES = tuple(OutputScale)
 LR_RULES = tuple(LrRule)
 OVERLAP_SCALES = tuple(OverlapScale)
-# what produced the records written before these fields existed (``from_record``)
-LEGACY = {"output_scale": "1/sqrt(p)", "init": "symmetric", "engine": "dense"}
 DEFAULT_LAMBDAS: tuple[float, ...] = tuple(10.0 ** (k / 2) for k in range(-12, 3))  # 1e-6 … 10
 MAX_SAMPLES = 10**12
 RIDGE_LAMBDA = Interval(float, 0, None, closed="neither")
@@ -222,7 +219,6 @@ class SimConfig(Config):
     """
 
     kind: ClassVar[str] = KIND
-    keyed_by_kind: ClassVar[bool] = False  # giant-step keys predate kinds (``sim.keys``)
 
     target: str = "x1"
     activation: str = "relu"
@@ -380,13 +376,7 @@ class SimConfig(Config):
     def from_dict(cls, data: Mapping[str, Any]) -> SimConfig:
         """Build from a mapping of fields; a ``protocol`` named there contributes its table first
         (``sim.giant_step.protocols``), every field given overrides it."""
-        return super().from_dict(legacy_batch(apply(data)))
-
-    @classmethod
-    def from_record(cls, config: Mapping[str, Any]) -> SimConfig:
-        """The config of a stored record; fields it lacks were not there when it was written and take the
-        values that produced it (``LEGACY``), not today's defaults."""
-        return super().from_dict(legacy_batch({**LEGACY, **config}))
+        return super().from_dict(apply(data))
 
 
 def load_config(path: str | Path, **overrides: Any) -> SimConfig:
@@ -396,5 +386,5 @@ def load_config(path: str | Path, **overrides: Any) -> SimConfig:
     return SimConfig.from_dict(data)
 
 
-__all__ = ["CONSTRAINTS", "CUDA_BLOCK", "DEFAULT_BLOCK", "BatchUse", "NEW_FIELDS", "legacy_batch", "DEFAULT_LAMBDAS", "INITS", "KIND", "LEGACY", "LR_RULES", "MAX_SAMPLES",
+__all__ = ["CONSTRAINTS", "CUDA_BLOCK", "DEFAULT_BLOCK", "BatchUse", "NEW_FIELDS", "DEFAULT_LAMBDAS", "INITS", "KIND", "LR_RULES", "MAX_SAMPLES",
            "OUTPUT_SCALES", "PREPROCESS", "READOUT", "RULES", "SimConfig", "load_config", "parse_memory"]

@@ -5,8 +5,7 @@
   ``OverlapScale``, ``NRound``, ``RidgeMode``, ``EngineName``: a config field holds
   the member (``theory.validate.Options`` converts the text given), ``to_dict`` and the store its text.
 * ``BatchUse``: how the steps use their samples — a fresh batch per step (§3) or one batch for all
-  (``reuse``, §3.5). Records written before it spelled this ``reuse_batch`` (a boolean), which
-  ``legacy_batch`` reads; the store key keeps that spelling, so their keys do not change.
+  (``reuse``, §3.5); the store key spells it as the boolean ``reuse_batch``.
 * ``NEW_FIELDS``: fields that enter the key only when they differ from their default (``label_transform``,
   ``overlap_scale``).
 * ``block_size_for``: the default block size by device — ``DEFAULT_BLOCK`` on the CPU (what every stored
@@ -17,7 +16,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
@@ -145,24 +143,7 @@ def parse_label_transform(value: object) -> str | None:
     return str(value).strip()
 
 
-def legacy_batch(data: Mapping[str, Any]) -> dict[str, Any]:
-    """``data`` with the old boolean ``reuse_batch`` (``-`` or ``_``) read as ``batch``; both given must agree."""
-    out = dict(data)
-    old = [k for k in out if k in ("reuse_batch", "reuse-batch")]
-    if not old:
-        return out
-    value = out.pop(old[0])
-    if not isinstance(value, bool):
-        raise ValueError(f"reuse_batch must be true or false (it is now batch: fresh or reuse); got {value!r}")
-    batch = (BatchUse.REUSE if value else BatchUse.FRESH).value
-    given = out.get("batch", batch)
-    if given != batch:
-        raise ValueError(f"reuse_batch={value} contradicts batch={given!r}; give batch only")
-    out["batch"] = batch
-    return out
-
-
 __all__ = ["CUDA_BLOCK", "DEFAULT_BLOCK", "NEW_FIELDS", "BatchUse", "EngineName", "EstimateSource", "Init", "LrRule",
            "NRound", "OutputScale", "OverlapScale", "Preprocess", "Readout", "ReadoutData", "ReadoutLabels", "RidgeMode",
-           "RidgeScale", "block_size_for", "legacy_batch",
+           "RidgeScale", "block_size_for",
            "parse_label_transform"]

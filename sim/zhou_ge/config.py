@@ -95,7 +95,6 @@ class ZGConfig(Config):
     """
 
     kind: ClassVar[str] = KIND
-    keyed_by_kind: ClassVar[bool] = True
 
     d: int = 64
     m: int = 256

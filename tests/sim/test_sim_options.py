@@ -16,16 +16,14 @@ TINY = dict(d=24, p=4, n_exp=1.0, n_scale=2.0, steps=2, n_ridge=32, n_test=64, r
             device="cpu", dtype="float64", init="gaussian", normalize=False, lr0=0.5)
 
 
-def test_old_reuse_batch_is_read_as_batch_and_keys_keep_their_spelling() -> None:
-    cfg = SimConfig.from_dict({"reuse_batch": True, "d": 64})
+def test_batch_is_a_field_and_the_key_spells_it_reuse_batch() -> None:
+    cfg = SimConfig.from_dict({"batch": "reuse", "d": 64})
     assert cfg.batch == "reuse" and cfg.reuse_batch
-    assert SimConfig.from_record({"reuse-batch": False}).batch == "fresh"
+    assert cfg.key_dict("cpu")["reuse_batch"] is True
     key = SimConfig().key_dict("cpu")
     assert key["reuse_batch"] is False and "batch" not in key
     assert "label_transform" not in key and "overlap_scale" not in key  # new fields: in the key only when set
     assert SimConfig(label_transform="tanh(y)").key_dict("cpu")["label_transform"] == "tanh(y)"
-    with pytest.raises(ValueError, match="contradicts batch='fresh'; give batch only"):
-        SimConfig.from_dict({"reuse_batch": True, "batch": "fresh"})
     with pytest.raises(ValueError, match="batch must be one of fresh, reuse"):
         SimConfig(batch="twice")
 
@@ -51,11 +49,11 @@ def test_steps_on_T_of_y_are_steps_on_the_target_T_of_g(engine: str) -> None:
     g = "(x1 + x1*x2)"
     a = simulate(SimConfig(**TINY, target="x1 + x1*x2", label_transform="y**3 - y", engine=engine), 0)
     b = simulate(SimConfig(**TINY, target=f"{g}**3 - {g}", engine=engine), 0)
-    for ea, eb in zip(a["per_step"], b["per_step"]):
-        assert np.allclose(ea["overlaps"], eb["overlaps"], rtol=1e-6, atol=1e-7)  # stored at float32 precision
-        assert ea["batch_loss"] == pytest.approx(eb["batch_loss"], rel=1e-9)
-    assert a["test_error"] != pytest.approx(b["test_error"], rel=1e-3)
-    assert any("T(y) = y**3 - y" in w for w in a["deviations"])
+    for ea, eb in zip(a.per_step, b.per_step):
+        assert np.allclose(ea.overlaps, eb.overlaps, rtol=1e-6, atol=1e-7)  # stored at float32 precision
+        assert ea.batch_loss == pytest.approx(eb.batch_loss, rel=1e-9)
+    assert a.test_error != pytest.approx(b.test_error, rel=1e-3)
+    assert any("T(y) = y**3 - y" in w for w in a.deviations)
 
 
 def test_block_size_default_depends_on_the_device() -> None:
@@ -78,5 +76,5 @@ def test_orthogonal_initialisation() -> None:
 def test_raw_overlaps_are_unnormalised() -> None:
     cfg = SimConfig(**{**TINY, "init": "orthogonal"}, target="x1")
     cos, raw = simulate(cfg, 1), simulate(cfg.replace(overlap_scale="raw"), 1)
-    assert raw["per_step"][0]["overlaps"] == [[0.0]] * 4 and "not normalised" in raw["overlap_units"]
-    assert not np.allclose(raw["overlaps"], cos["overlaps"], rtol=1e-3)
+    assert raw.per_step[0].overlaps == [[0.0]] * 4 and "not normalised" in raw.overlap_units
+    assert not np.allclose(raw.overlaps, cos.overlaps, rtol=1e-3)
