@@ -85,7 +85,7 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
-def select(args: argparse.Namespace) -> list[Claim]:
+def select_claims(args: argparse.Namespace) -> list[Claim]:
     """The claims to decide: the registry and ``--claims-file`` claims, narrowed to ``--claims`` when given;
     without ``--claims``, a claim the profile runs only on request (``Claim.on_request``) is left out."""
     claims = list(registry())
@@ -133,7 +133,7 @@ def _main(argv: Sequence[str] | None) -> int:
     args = parser().parse_args(argv)
     profile = get_profile(args.profile)
     check_scalar(args.claim_timeout, "--claim-timeout", TIMEOUT)
-    claims = select(args)
+    claims = select_claims(args)
     if args.list:
         for c in claims:
             print(f"{c.id:10s} {c.status:10s} {c.source:36s} {c.statement}")
@@ -163,4 +163,4 @@ def _main(argv: Sequence[str] | None) -> int:
     return exit_status(outcomes, args.strict)
 
 
-__all__ = ["PROG", "load_claims_file", "main", "parser"]
+__all__ = ["PROG", "load_claims_file", "main", "parser", "select_claims"]

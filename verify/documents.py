@@ -1,4 +1,4 @@
-"""The report's documents, written from the claims' entries of ``results.json`` (THEORY.md §5; issue 21 items 1, 4):
+"""The report's documents, written from the claims' entries of ``results.json`` (THEORY.md §5):
 the console summary, ``report.md``, ``report.html`` and ``report.tex``.
 
 Every document is made from the same list of claim entries (``verify.report.claim_entry``: the claim, its

@@ -1,8 +1,8 @@
 """The report folder ``reports/<profile>/``: ``results.json``, ``report.md``, ``report.html``, ``report.tex`` and the
-figures (THEORY.md §5; issue 21 items 1, 2, 4).
+figures (THEORY.md §5).
 
 File names are fixed (``report.md``, ``report.html``, ``report.tex``, ``results.json``,
-``fig_<claim>_<kind>.{png,pdf,svg}`` with the claim's ASCII id, ``verify.names.ascii_id``) so that two
+``fig_<claim>_<figure kind>.{png,pdf,svg}`` with the claim's ASCII id, ``verify.names.ascii_id``) so that two
 reports can be diffed. Every verdict lists the store keys of the runs it was computed from.
 
 **A run merges into the folder's report.** ``results.json`` holds one entry per claim (:func:`claim_entry`);
@@ -142,8 +142,9 @@ def render_figures(outcomes: Sequence[Outcome], out: Path) -> dict[str, list[str
     return files
 
 
-def _legacy_figures(out: Path, claim_id: str) -> list[Path]:
-    """Figures of ``claim_id`` an older report wrote without listing them in ``results.json``."""
+def _unlisted_figures(out: Path, claim_id: str) -> list[Path]:
+    """Figures of ``claim_id`` in ``out`` found by their names (``fig_<id>_<figure kind>…``, with the id as
+    written or in ASCII), for an entry of ``results.json`` that does not list its figures."""
     kinds = "|".join(re.escape(k) for k in FigureKind)
     found = []
     for name in {claim_id.replace("/", "_"), ascii_id(claim_id)}:
@@ -155,7 +156,7 @@ def _legacy_figures(out: Path, claim_id: str) -> list[Path]:
 def _remove_figures(out: Path, entry: Mapping[str, Any] | None, claim_id: str) -> None:
     """Delete the figure files (every format) of one claim's old entry, before it is re-drawn."""
     names = [f for f in (entry or {}).get("figures", []) if documents.is_figure(f)]
-    paths = [out / f"{n[:-4]}.{fmt}" for n in names for fmt in FORMATS] + _legacy_figures(out, claim_id)
+    paths = [out / f"{n[:-4]}.{fmt}" for n in names for fmt in FORMATS] + _unlisted_figures(out, claim_id)
     for p in paths:
         if p.is_file() and p.parent == out:
             p.unlink()
@@ -184,14 +185,14 @@ def read_entries(out: Path, log: Callable[[str], None] = print) -> list[dict[str
 
 
 def _complete(entry: dict[str, Any], out: Path) -> dict[str, Any]:
-    """An entry an older report wrote, with the keys the documents read (ASCII id, decided by, arms, controls,
-    its figures found in the folder)."""
+    """``entry`` completed with the keys the documents read that it lacks (ASCII id, decided by, arms, controls,
+    its figures found in the folder by name)."""
     full = {"ascii_id": ascii_id(str(entry["id"])), "arms": [], "controls": [], "written": "before this format",
             "decided_by": str(entry.get("measured", "")).split(";")[0].strip(), "source": "", "kind": "",
             "statement": "", "statistic": "", "rule": "", "verdict": "INCONCLUSIVE", "reason": "", "predicted": "",
             "measured": "", "runs": {}, "run_keys": [], **entry}
     if "figures" not in entry:
-        full["figures"] = sorted(f.name for f in _legacy_figures(out, str(entry["id"])) if f.suffix == ".png")
+        full["figures"] = sorted(f.name for f in _unlisted_figures(out, str(entry["id"])) if f.suffix == ".png")
     return full
 
 
@@ -295,11 +296,6 @@ def latex_table(outcomes: Sequence[Outcome]) -> str:
     return documents.latex_table([claim_entry(o, [], "") for o in outcomes])
 
 
-def console_table(outcomes: Sequence[Outcome]) -> str:
-    """Kept for callers of the old wide table: now :func:`summary`."""
-    return summary(outcomes)
-
-
-__all__ = ["DECIDED_KEY", "PAPER_FIGURES", "RESULTS", "claim_entry", "console_table", "decided_by", "figure_stems",
+__all__ = ["DECIDED_KEY", "PAPER_FIGURES", "RESULTS", "claim_entry", "decided_by", "figure_stems",
            "header", "latex_table", "merge", "paper_figures", "read_entries", "refresh", "render_figures",
            "report_folder", "summary", "write_documents", "write_report"]
