@@ -12,7 +12,7 @@ import matplotlib
 import pytest
 
 from verify import documents, style
-from verify.claims.base import Arm, Control, Evaluation, Plot
+from verify.claims.base import Arm, Control, Evaluation, FigureKind, Plot
 from verify.figures import PER_PANEL, draw, panels
 from verify.names import ascii_id, resolve_ids
 from verify.report import read_entries, refresh, summary, write_report
@@ -31,8 +31,8 @@ def _series(label: str, slope: float = -0.5) -> dict:
 
 def _outcome(cid: str, verdict: str = CONFIRMED, arms: tuple = (), controls: tuple = (), n_series: int = 2,
              measured: str = "s_2: d^-0.51 [-0.55, -0.47]; s_1: d^+0.01") -> Outcome:
-    plot = Plot("loglog", "overlaps vs d", {"series": [_series(f"t={i // 3}: U^{i}") for i in range(n_series)],
-                                            "expected": -0.5})
+    plot = Plot(FigureKind.LOGLOG, "overlaps vs d",
+                {"series": [_series(f"t={i // 3}: U^{i}") for i in range(n_series)], "expected": -0.5})
     ev = Evaluation(Decision(verdict, f"reason of {cid}"), "d^-1/2", measured, {"x": 1.0}, (plot,), arms, controls)
     return Outcome(cid, "THEORY §5", "theorem", f"statement of {cid}", "stat", "rule", {"p": 1}, ev, ("key1",),
                    {"": {64: 3}})
@@ -108,7 +108,7 @@ def test_an_overloaded_loglog_is_split_into_panels_without_repeated_colours() ->
     assert len(groups) == 6 and all(len(members) <= PER_PANEL for _, members in groups)
     assert groups[0][0] == "relu t=1" and groups[0][1][0]["label"] == "level 0"
     fig = plt.figure()
-    draw(fig, Plot("loglog", "", {"series": series, "expected": -0.5}))
+    draw(fig, Plot(FigureKind.LOGLOG, "", {"series": series, "expected": -0.5}))
     axes = [ax for ax in fig.axes if ax.get_visible()]
     assert len(axes) == 6
     for ax in axes:

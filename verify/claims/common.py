@@ -27,7 +27,7 @@ import numpy as np
 
 from sim.giant_step.record import RunRecord
 from verify import rules
-from verify.claims.base import Arm, Evaluation, Plot, RunSet
+from verify.claims.base import Arm, Evaluation, FigureKind, Plot, RunSet
 from verify.fits import SlopeFit, fit_loglog
 from verify.rules import Decision, Law
 
@@ -241,7 +241,7 @@ def scaling_evaluation(parts: Sequence[Part], predicted: str, title: str, expect
     arm_list = arm_decisions(decided, list(dict.fromkeys([*arms, *(p.arm for p in parts)])))
     decision = rules.combine([a.decision for a in arm_list])
     return Evaluation(decision, predicted, "; ".join(measured), numbers,
-                      (Plot("loglog", title, {"series": plotted, "expected": expected}),),
+                      (Plot(FigureKind.LOGLOG, title, {"series": plotted, "expected": expected}),),
                       arms=arm_list if len(arm_list) > 1 or arm_list[0].name else ())
 
 

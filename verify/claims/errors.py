@@ -82,7 +82,7 @@ from typing import Any
 from theory import Target
 from theory.overlap import estimation_angle, protocol_floor
 from verify import rules
-from verify.claims.base import Alternative, Claim, Evaluation, Ladder, Plot, RunSet, Status, Variant
+from verify.claims.base import Alternative, Claim, Evaluation, FigureKind, Ladder, Plot, RunSet, Status, Variant
 from verify.claims.common import test_error
 from verify.extrapolation import Extrapolation, fit_extrapolation
 from verify.rules import Decision
@@ -186,7 +186,7 @@ def evaluate_t2(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
     fl = _floor(pred)
     if fl is not None:
         measured.append(f"({_floor_text(fl)})")
-    plots = (Plot("extrapolation", "test error vs d, fit ε∞ + c·d^-γ", {"series": series}),)
+    plots = (Plot(FigureKind.EXTRAPOLATION, "test error vs d, fit ε∞ + c·d^-γ", {"series": series}),)
     return Evaluation(rules.combine(decisions), "; ".join(predicted), "; ".join(measured),
                       {"tolerance": tol, "series": series, "protocol_floor": fl}, plots)
 
@@ -224,7 +224,8 @@ def evaluate_rf(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
                       f"RF baseline ε_pred({{0}},1) = {rf:.4g} ± {tol:.3g}; gap = {gap_pred:.4g} ± {tol:.3g}",
                       f"ε∞(T=0) = {_text(fit0)}; gap∞ = {_text(fitg)}{extra}",
                       {"tolerance": tol, "series": series, "protocol_floor": fl},
-                      (Plot("extrapolation", "random features vs one step: error and gap vs d", {"series": series}),))
+                      (Plot(FigureKind.EXTRAPOLATION, "random features vs one step: error and gap vs d",
+                            {"series": series}),))
 
 
 def evaluate_c3(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
@@ -257,7 +258,8 @@ def evaluate_c3(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
     return Evaluation(dec, f"ε∞ ≥ ε_pred(U^1, 1) = {bound:.4g} (− {tol:.3g}), below the RF level {untrained:.4g}",
                       f"ε∞ = {_text(fit)}",
                       {"tolerance": tol, "series": series},
-                      (Plot("extrapolation", "test error vs d with p ≍ d, n₂ ≍ d²", {"series": series}),))
+                      (Plot(FigureKind.EXTRAPOLATION, "test error vs d with p ≍ d, n₂ ≍ d²",
+                            {"series": series}),))
 
 
 def nothing_learned(pred: Mapping[str, Any]) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from scipy.stats import t as student_t
 
 from sim.giant_step.record import RunRecord
 from verify import rules
-from verify.claims.base import Alternative, Arm, Claim, Evaluation, Ladder, Plot, RunSet, Status, Variant
+from verify.claims.base import Alternative, Arm, Claim, Evaluation, FigureKind, Ladder, Plot, RunSet, Status, Variant
 from verify.claims.orient import NB_ORIENT
 from verify.rules import Decision
 
@@ -177,7 +177,7 @@ def evaluate_one_step(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
     if not runs.keys():
         decision = Decision(rules.INCONCLUSIVE, f"no runs; {RUN_HINT}")
     return Evaluation(decision, f"published means {predicted}", "; ".join(measured), numbers,
-                      (Plot("published", "published mean test errors vs the suite's full seeds",
+                      (Plot(FigureKind.PUBLISHED, "published mean test errors vs the suite's full seeds",
                             {"rows": plot_rows, "size": pred["size"]}),), arms=tuple(arms))
 
 

@@ -38,7 +38,7 @@ from theory import Target
 from theory.orientation import step2_orientation
 from theory.subspace import complement_in
 from verify import rules
-from verify.claims.base import Alternative, Arm, Claim, Evaluation, Ladder, Plot, RunSet, Status, Variant
+from verify.claims.base import Alternative, Arm, Claim, Evaluation, FigureKind, Ladder, Plot, RunSet, Status, Variant
 from verify.claims.common import NOISE_EXPONENT, decide_fit, fit_or_none, series
 from verify.extrapolation import Pooled, fit_pooled
 from verify.rules import Decision, Law
@@ -226,7 +226,7 @@ def evaluate_orient(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
     predicted = "; ".join(f"ex{i}: v* = ({ex['v_star'][0]:.3f}, {ex['v_star'][1]:.3f}), leaves the line from step "
                           f"{ex['departure']} (σ-aware staircase), step-2 off-line cosine c = {ex['c_step2']:.4f} "
                           f"(population, theory.orientation)" for i, ex in enumerate(pred["examples"], 1))
-    plots = (Plot("loglog", "step 1: step cosines on / off the v* line vs d",
+    plots = (Plot(FigureKind.LOGLOG, "step 1: step cosines on / off the v* line vs d",
                   {"series": plotted, "expected": NOISE_EXPONENT, "ylabel": "mean |component| of step cosines"}),)
     return Evaluation(rules.combine(a.decision for a in arms), predicted, "; ".join(measured), numbers,
                       plots + _plane(pred, runs), arms=tuple(arms))
@@ -252,7 +252,7 @@ def _plane(pred: Mapping[str, Any], runs: RunSet) -> tuple[Plot, ...]:
                      "v_star": ex["v_star"], "steps": panels})
     if not rows:
         return ()
-    return (Plot("step_plane", "neurons' step cosines (cos e1, cos e2) after each step, ≤ "
+    return (Plot(FigureKind.STEP_PLANE, "neurons' step cosines (cos e1, cos e2) after each step, ≤ "
                                f"{PLANE_NEURONS} neurons drawn; dashed ±v*, dotted: the staircase's new direction",
                  {"rows": rows}),)
 

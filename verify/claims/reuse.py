@@ -34,7 +34,7 @@ import numpy as np
 from sim import as_basis
 from theory import Target, dtapzk_dmft_curve, label_exponent, reuse_reach
 from verify import rules
-from verify.claims.base import Alternative, Claim, Evaluation, Ladder, Plot, RunSet, Status, Variant
+from verify.claims.base import Alternative, Claim, Evaluation, FigureKind, Ladder, Plot, RunSet, Status, Variant
 from verify.claims.common import NOISE_EXPONENT, Part, learned_parts, overlaps, scaling_evaluation
 from verify.extrapolation import fit_pooled
 from verify.rules import Decision
@@ -217,7 +217,7 @@ def evaluate_dmft(pred: Mapping[str, Any], runs: RunSet) -> Evaluation:
                  f"at m[{','.join(map(str, worst))}] (measured {'above' if dev > 0 else 'below'})")
     predicted = "; ".join(f"t={t}: " + ", ".join(f"{m[t, i, k]:+.4f}" for i in range(m.shape[1])
                                                 for k in range(m.shape[2])) for t in range(1, T + 1))
-    plot = Plot("dmft", "dtapzk-reuse overlaps m[t, i, k] against the authors' DMFT",
+    plot = Plot(FigureKind.DMFT, "dtapzk-reuse overlaps m[t, i, k] against the authors' DMFT",
                 {"dmft": m.tolist(), "measured": {f"{key},pooled": {"mean": r["value"], "lo": r["ci"][0],
                                                                      "hi": r["ci"][1]} for key, r in table.items()},
                  "d": ["pooled"]})

@@ -37,7 +37,7 @@ from theory import Target
 from theory.subspace import complement_in
 from verify import rules
 from verify.rules import Law
-from verify.claims.base import Alternative, Claim, Evaluation, Ladder, Plot, RunSet, Status, Variant
+from verify.claims.base import Alternative, Claim, Evaluation, FigureKind, Ladder, Plot, RunSet, Status, Variant
 from verify.claims.common import NOISE_EXPONENT, Part, overlaps, scaling_evaluation, space_values
 
 STAIR_TARGET = "x1 + x1*x2 + x1*x2*x3"
@@ -234,7 +234,7 @@ def _plane(runs: RunSet, arm: str, levels: list[np.ndarray], U: np.ndarray) -> t
     for t in range(len(rec.per_step)):
         M = overlaps(rec, t)
         steps.append({"t": t, "x": (M @ v1).tolist(), "y": (M @ v2).tolist()})
-    return (Plot("plane", f"neurons in the (v*, v⊥) plane, d={d}, seed {rec.seed}",
+    return (Plot(FigureKind.PLANE, f"neurons in the (v*, v⊥) plane, d={d}, seed {rec.seed}",
                  {"d": d, "key": rec.key, "v_star": v1.tolist(), "v_perp": v2.tolist(), "steps": steps}),)
 
 

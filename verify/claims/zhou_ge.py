@@ -33,7 +33,7 @@ import numpy as np
 from sim.zhou_ge import KIND
 from verify import rules
 from sim.kinds import AnyRecord
-from verify.claims.base import Alternative, Claim, Evaluation, Ladder, Plot, RunSet, Status, Variant
+from verify.claims.base import Alternative, Claim, Evaluation, FigureKind, Ladder, Plot, RunSet, Status, Variant
 from verify.claims.common import fit_part
 from verify.fits import mean_ci
 from verify.rules import Decision, Law
@@ -145,11 +145,11 @@ def _figures(records: Sequence[AnyRecord], fits: Mapping[str, Any]) -> tuple[Plo
     mass = {"a_star": first["teacher"]["a_star"], "start": _start_near_mass(first),
             "end": first["phases"][-1]["signed_near_mass"], "far_start": _start_far(first),
             "far_end": first["phases"][-1]["far_mass"]}
-    return (Plot("zg_time", f"loss and λ against GD steps (seed {first['seed']})", time_data),
-            Plot("zg_neurons", "neurons (angle to nearest teacher, ‖w‖) at the start of stage 3 and at the end",
-                 neurons),
-            Plot("zg_mass", "signed mass Σ a_i‖w_i‖ near each teacher vs a*_j", mass),
-            Plot("loglog", "per-phase statistics against λ0/λ (log–log fits, bootstrap over seeds)",
+    return (Plot(FigureKind.ZG_TIME, f"loss and λ against GD steps (seed {first['seed']})", time_data),
+            Plot(FigureKind.ZG_NEURONS,
+                 "neurons (angle to nearest teacher, ‖w‖) at the start of stage 3 and at the end", neurons),
+            Plot(FigureKind.ZG_MASS, "signed mass Σ a_i‖w_i‖ near each teacher vs a*_j", mass),
+            Plot(FigureKind.LOGLOG, "per-phase statistics against λ0/λ (log–log fits, bootstrap over seeds)",
                  {"series": [{"label": k, **v["fit"]} for k, v in fits.items() if v.get("fit")],
                   "xlabel": "λ0/λ", "ylabel": "statistic at the end of each phase"}))
 
