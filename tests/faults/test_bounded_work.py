@@ -20,7 +20,7 @@ from sim.drivers import plan_jobs
 from sim.estimates import MAX_SECONDS, NOTE_SECONDS, note_estimate
 from sim.exits import EXIT_BAD_INPUT
 from sim.giant_step.config import SimConfig
-from sim.giant_step.plan import execution_plan, record_bytes, time_estimate
+from sim.giant_step.plan import execution_plan, record_bytes
 from sim.memory import PeakMemory
 from sim.store import Store
 from tests.faults.clis import REFUSE_SECONDS, call, failure_line
