@@ -70,3 +70,11 @@ def test_zhou_ge_stage3_divergence_is_named() -> None:
                    check_every=5, device="cpu")
     with pytest.raises(Diverged, match=r"stage-3 loss is not finite at step \d+; lower lr \(now 1e\+06"):
         run_zhou_ge(cfg, 0)
+
+
+def test_the_hint_is_added_where_the_run_catches_the_divergence() -> None:
+    bare = Diverged("the loss", 3)
+    assert str(bare) == "the run diverged: the loss is not finite at step 3"
+    told = bare.with_hint("lower lr0")
+    assert str(told) == "the run diverged: the loss is not finite at step 3; lower lr0"
+    assert told.with_hint("something else") is told  # a hint already given stays
