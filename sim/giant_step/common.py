@@ -25,7 +25,7 @@ from sim.giant_step.bartlett import reduced_init
 from sim.giant_step.config import SimConfig
 from sim.giant_step.evaluation import FitSet, Streams, evaluate
 from sim.giant_step.init import second_layer_of
-from sim.giant_step.options import EngineName, EstimateSource, Readout, RidgeMode
+from sim.giant_step.options import EngineName, EstimateSource, RidgeMode
 from sim.giant_step.plan import ExecutionPlan
 from sim.giant_step.protocol import Network
 from theory import activation
@@ -60,7 +60,7 @@ def readout_blocks(cfg: SimConfig) -> int:
     if cfg.preprocessed_readout and cfg.uses_estimate:
         test_blocks = -(-cfg.n_test // cfg.block_size) if cfg.test_estimate == EstimateSource.TEST else 0
         per += -(-cfg.n_fit // cfg.block_size) + test_blocks
-    return {Readout.EVERY_STEP: cfg.steps + 1, Readout.FINAL: 1, Readout.NONE: 0}[cfg.readout] * per
+    return cfg.readouts * per
 
 
 class EngineBase:

@@ -322,6 +322,12 @@ class SimConfig(Config):
         return self.readout != Readout.NONE
 
     @property
+    def readouts(self) -> int:
+        """How many readouts the run does: after every step and before the first (``T + 1``), after the last
+        step only (1) or none (``readout``)."""
+        return {Readout.EVERY_STEP: self.steps + 1, Readout.FINAL: 1, Readout.NONE: 0}[self.readout]
+
+    @property
     def preprocessed_readout(self) -> bool:
         """Whether the readout fits the preprocessed labels (``readout_labels="preprocessed"``, §3.2)."""
         return self.readout_labels == ReadoutLabels.PREPROCESSED

@@ -138,7 +138,7 @@ def time_estimate(cfg: SimConfig, device_type: str) -> float:
     work = steps * n * (4 * k * p + 10 * p) + DRAW_FLOPS * draws
     if reduced and conditioning(cfg):  # §3.4: each probe block against the earlier ones
         work += steps * n * (8 * k * p + 8 * p * p)
-    readouts = {"every_step": steps + 1, "final": 1}.get(cfg.readout, 0)
+    readouts = cfg.readouts
     if readouts:
         m = float(cfg.n_fit)
         samples = float(cfg.n_ridge_resolved + cfg.n_test)
