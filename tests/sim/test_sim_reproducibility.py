@@ -129,4 +129,4 @@ def test_thread_count_changes_results_by_rounding_only() -> None:
     for a, b in zip(one.per_step, two.per_step):
         assert np.allclose(a.overlaps, b.overlaps, rtol=1e-5, atol=1e-6)
         for k in ("test_error_by_lambda", "holdout_error_by_lambda"):
-            assert np.allclose(a[k], b[k], rtol=1e-5, atol=1e-7)
+            assert np.allclose(getattr(a, k), getattr(b, k), rtol=1e-5, atol=1e-7)
