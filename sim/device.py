@@ -1,11 +1,11 @@
 """Where a run computes: device names, their resolution, the default memory budget (THEORY.md §3).
 
 Shared by every simulation kind. ``device`` is ``"auto"`` (CUDA when available, else the CPU), ``"cpu"``,
-``"cuda"`` or ``"cuda:N"``; ``dtype`` one of ``DTYPES``. ``check_device`` validates the spelling (in a
+``"cuda"`` or ``"cuda:N"``; ``dtype`` a :class:`DType`. ``check_device`` validates the spelling (in a
 config, before anything runs); ``resolve_device`` asks the machine (``ValueError`` in one line when the
 device is not there).
 
-Memory (issue 9 item 4): ``machine_memory`` is what the device has (the GPU's memory; on the CPU the
+Memory: ``machine_memory`` is what the device has (the GPU's memory; on the CPU the
 physical memory, or the container's limit when smaller), ``default_budget`` the budget a run gets when its
 config names none, and ``check_budget`` refuses, before anything is allocated, a budget the machine does
 not have.
@@ -16,8 +16,22 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
-DTYPES = ("float32", "float64")
+
+class DType(StrEnum):
+    """The floating-point type a run computes in (torch's name for it)."""
+
+    FLOAT32 = "float32"
+    FLOAT64 = "float64"
+
+    @property
+    def bytes(self) -> int:
+        """Bytes per element."""
+        return 4 if self is DType.FLOAT32 else 8
+
+
+DTYPES = tuple(DType)
 DEVICES = "auto, cpu, cuda or cuda:N"
 _DEVICE = re.compile(r"auto|cpu|cuda(:[0-9]+)?")
 CPU_DEFAULT_CAP = 4 * 2**30
@@ -144,5 +158,5 @@ def check_budget(budget: int, device: str) -> int:
     return budget
 
 
-__all__ = ["CPU_DEFAULT_CAP", "CPU_FALLBACK_MEMORY", "DEVICES", "DTYPES", "Device", "check_budget", "check_device",
+__all__ = ["CPU_DEFAULT_CAP", "CPU_FALLBACK_MEMORY", "DEVICES", "DTYPES", "DType", "Device", "check_budget", "check_device",
            "cpu_name", "default_budget", "device_name", "format_bytes", "machine_memory", "resolve", "resolve_device"]

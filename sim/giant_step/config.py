@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from sim.data import LOW_ESTIMATES
-from sim.device import DTYPES, check_device
+from sim.device import DTYPES, DType, check_device
 from sim.fields import Config, Range, Rule, read_mapping, validate
 from sim.giant_step.choice import ENGINES, reduced_unsupported, resolve_engine
 from sim.giant_step.options import (CUDA_BLOCK, DEFAULT_BLOCK, NEW_FIELDS, BatchUse, EngineName, EstimateSource,
@@ -179,7 +179,7 @@ RULES = (
          lambda c: f"init='orthogonal' needs p ≤ d − r orthonormal rows orthogonal to the teacher; got p={c.p}, "
                    f"d − r = {c.d - c.r}"),
     Rule(lambda c: c.d >= c.r, lambda c: f"d={c.d} is smaller than the target's r={c.r} variables; use d ≥ {c.r}"),
-    Rule(lambda c: not c.bf16 or (not c.tf32 and c.dtype == "float32"),
+    Rule(lambda c: not c.bf16 or (not c.tf32 and c.dtype is DType.FLOAT32),
          lambda c: "bf16 replaces the float32 matrix products of the giant step; use it with dtype=float32 and "
                    "without tf32"),
     Rule(lambda c: c.n <= MAX_SAMPLES,
@@ -252,7 +252,7 @@ class SimConfig(Config):
     engine: EngineName = EngineName.AUTO
     protocol: str | None = None
     device: str = "auto"
-    dtype: str = "float32"
+    dtype: DType = DType.FLOAT32
     tf32: bool = False
     bf16: bool = False
     max_memory: int | None = None

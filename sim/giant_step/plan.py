@@ -88,7 +88,7 @@ def memory_estimate(cfg: SimConfig) -> tuple[int, int, int, RidgeMode]:
     the back-propagated factor (``B×p`` each; the reduced engine also a float64 copy), label and
     prediction columns.
     """
-    e = 4 if cfg.dtype == "float32" else 8
+    e = cfg.dtype.bytes
     reduced = cfg.engine_resolved == EngineName.REDUCED
     B, p, L = cfg.block_size, cfg.p, len(cfg.ridge_lambdas)
     d = max_coordinates(cfg) if reduced else cfg.d

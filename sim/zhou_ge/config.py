@@ -12,18 +12,44 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, ClassVar
 
-from sim.device import DTYPES, check_device
+from sim.device import DTYPES, DType, check_device
 from sim.fields import Config, Range, Rule, validate
 from sim.giant_step.config import parse_memory
 from theory.validate import Boolean, Interval, Options, check_scalar
 
 KIND = "zhou_ge"
 ACTIVATIONS = {"relu": 0, "relu[2:]": 2}  # name → min_order (Hermite orders removed below it)
-DIRECTIONS = ("orthonormal", "random")
-LOSSES = ("population", "fresh", "fixed")
-STAGE1_GRADIENTS = ("population", "samples")
+
+
+class TeacherDirections(StrEnum):
+    """The teacher's directions ``w*_j``: orthonormal, or independent random unit vectors."""
+
+    ORTHONORMAL = "orthonormal"
+    RANDOM = "random"
+
+
+class Stage1Gradient(StrEnum):
+    """The gradient of the stage-1 giant step: the population one, or one on ``stage1_n`` samples."""
+
+    POPULATION = "population"
+    SAMPLES = "samples"
+
+
+class Stage3Loss(StrEnum):
+    """The loss of stage 3: the population loss, or an empirical one on ``n_samples`` inputs, fresh at
+    every step or fixed."""
+
+    POPULATION = "population"
+    FRESH = "fresh"
+    FIXED = "fixed"
+
+
+DIRECTIONS = tuple(TeacherDirections)
+LOSSES = tuple(Stage3Loss)
+STAGE1_GRADIENTS = tuple(Stage1Gradient)
 MAX_STAGE1_N = 10**9
 
 CONSTRAINTS = {
@@ -78,9 +104,9 @@ RULES = (
          lambda c: f"m must be even (stage 1's symmetric initialisation pairs neuron i with i+m/2); got m={c.m}"),
     Rule(lambda c: c.m >= c.m_star,
          lambda c: f"student width m={c.m} must be at least the teacher width m_star={c.m_star}"),
-    Rule(lambda c: c.teacher_directions != "orthonormal" or c.m_star <= c.d,
+    Rule(lambda c: c.teacher_directions is not TeacherDirections.ORTHONORMAL or c.m_star <= c.d,
          lambda c: f"{c.m_star} orthonormal teacher directions need d ≥ m_star; got d={c.d}"),
-    Rule(lambda c: c.stage1_gradient != "samples" or c.stage1_n <= MAX_STAGE1_N,
+    Rule(lambda c: not c.samples_stage1 or c.stage1_n <= MAX_STAGE1_N,
          lambda c: f"stage-1 batch n = {c.stage1_n:.3g} is too large; lower stage1_n_scale or stage1_ell"),
 )
 
@@ -100,10 +126,10 @@ class ZGConfig(Config):
     m: int = 256
     m_star: int = 4
     activation: str = "relu[2:]"
-    teacher_directions: str = "orthonormal"
+    teacher_directions: TeacherDirections = TeacherDirections.ORTHONORMAL
     teacher_a: tuple[float, ...] | None = None
     # stage 1 (THEORY §3 giant step)
-    stage1_gradient: str = "population"
+    stage1_gradient: Stage1Gradient = Stage1Gradient.POPULATION
     stage1_lr0: float = 1.0
     stage1_ell: int | None = None
     stage1_n_scale: float = 1.0
@@ -116,14 +142,14 @@ class ZGConfig(Config):
     grad_tol: float = 0.1
     check_every: int = 25
     max_steps_per_phase: int = 4000
-    loss: str = "population"
+    loss: Stage3Loss = Stage3Loss.POPULATION
     n_samples: int = 4096
     # measurement
     near_angle: float = 0.2
     record_every: int = 100
     baseline: bool = True
     device: str = "auto"
-    dtype: str = "float64"
+    dtype: DType = DType.FLOAT64
     block_size: int = 4096
     max_memory: int | None = None  # memory budget (``sim.zhou_ge.plan``); never changes a result
 
@@ -140,6 +166,16 @@ class ZGConfig(Config):
     def even(self) -> bool:
         """``relu[2:] = |u|/2 − 1/√(2π)`` is even: ``w`` and ``−w`` are the same neuron."""
         return self.min_order >= 2
+
+    @property
+    def samples_stage1(self) -> bool:
+        """Stage 1 steps on ``stage1_n`` samples (not on the population gradient)."""
+        return self.stage1_gradient is Stage1Gradient.SAMPLES
+
+    @property
+    def empirical_loss(self) -> bool:
+        """Stage 3 descends an empirical loss on ``n_samples`` inputs (not the population loss)."""
+        return self.loss is not Stage3Loss.POPULATION
 
     @property
     def stage1_ell_resolved(self) -> int:
@@ -164,12 +200,12 @@ class ZGConfig(Config):
     def variant(self) -> str:
         """One line saying which reading of §4 this config runs (printed in reports)."""
         s1 = (f"stage 1: one §3 giant step ({self.stage1_gradient} gradient, ℓ={self.stage1_ell_resolved}, "
-              f"η0={self.stage1_lr0:g}{', n=' + str(self.stage1_n) if self.stage1_gradient == 'samples' else ''}, "
+              f"η0={self.stage1_lr0:g}{', n=' + str(self.stage1_n) if self.samples_stage1 else ''}, "
               f"unit rows)")
         s2 = f"stage 2: exact ridge at λ0{' + rebalance |a_i|=‖w_i‖' if self.balance else ''}"
         stop = (f"until ‖∇L_λ‖ ≤ {self.grad_tol:g}·λ·‖θ‖ (checked every {self.check_every}) or "
                 f"{self.max_steps_per_phase} steps")
-        s3 = (f"stage 3: GD lr={self.lr:g} on L_λ ({self.loss} loss{'' if self.loss == 'population' else ', n=' + str(self.n_samples)}), "
+        s3 = (f"stage 3: GD lr={self.lr:g} on L_λ ({self.loss} loss{', n=' + str(self.n_samples) if self.empirical_loss else ''}), "
               f"λ0={self.lam0:g}·{self.lam_factor:g}^k for {self.phases} phases, {stop}")
         return (f"[ZG] σ={self.activation} ({'1-homogeneous, even' if self.even else 'plain relu'}), "
                 f"teacher {self.m_star} {self.teacher_directions} directions; {s1}; {s2}; {s3}; "
@@ -185,4 +221,5 @@ class ZGConfig(Config):
         return out
 
 
-__all__ = ["ACTIVATIONS", "CONSTRAINTS", "DIRECTIONS", "KIND", "LOSSES", "RULES", "STAGE1_GRADIENTS", "ZGConfig"]
+__all__ = ["ACTIVATIONS", "CONSTRAINTS", "DIRECTIONS", "KIND", "LOSSES", "RULES", "STAGE1_GRADIENTS", "Stage1Gradient",
+           "Stage3Loss", "TeacherDirections", "ZGConfig"]

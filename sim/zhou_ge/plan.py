@@ -51,7 +51,7 @@ def memory_estimate(cfg: ZGConfig) -> dict[str, int]:
       accumulators; the empirical stage-3 loss (``loss="fresh"`` or ``"fixed"``): ``n_samples`` inputs
       (twice, while they are joined) and six ``n_samples × m`` work arrays.
     """
-    e = 4 if cfg.dtype == "float32" else 8
+    e = cfg.dtype.bytes
     m, d, ms = cfg.m, cfg.d, cfg.m_star
     M = m + ms
     parts = {
@@ -60,9 +60,9 @@ def memory_estimate(cfg: ZGConfig) -> dict[str, int]:
         "teacher": 8 * 4 * d * ms,
         "samples": 0,
     }
-    if cfg.stage1_gradient == "samples":
+    if cfg.samples_stage1:
         parts["samples"] += e * cfg.block_size * (d + 2 * m + 4 * ms) + 16 * m * d
-    if cfg.loss != "population":
+    if cfg.empirical_loss:
         parts["samples"] += e * cfg.n_samples * (2 * d + 6 * m + 2)
     return parts
 
@@ -76,10 +76,10 @@ def time_estimate(cfg: ZGConfig, device_type: str) -> float:
     empirical loss."""
     m, d, M = float(cfg.m), float(cfg.d), float(cfg.m + cfg.m_star)
     work = 4 * m * M * d + 20 * m**3
-    if cfg.stage1_gradient == "samples":
+    if cfg.samples_stage1:
         work += float(cfg.stage1_n) * d * (4 * m + 20)
     step = 4 * m * M * d + PAIR_FLOPS * m * M
-    if cfg.loss != "population":
+    if cfg.empirical_loss:
         step += float(cfg.n_samples) * (6 * d * m + 20 * d)
     work += float(cfg.phases) * float(cfg.max_steps_per_phase) * step
     return RUN_OVERHEAD_S + work / FLOPS.get(device_type, FLOPS["cpu"])

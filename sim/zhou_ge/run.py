@@ -11,7 +11,7 @@ import torch
 from sim.divergence import guarded
 from sim.keys import check_seed, run_key
 from sim.version import code_version
-from sim.zhou_ge.config import KIND, ZGConfig
+from sim.zhou_ge.config import KIND, Stage3Loss, ZGConfig
 from sim.zhou_ge.loss import EmpiricalLoss, PopulationLoss, unit_rows
 from sim.zhou_ge.measure import snapshot, trajectory
 from sim.zhou_ge.plan import ResourcePlan, resource_plan
@@ -73,8 +73,8 @@ def run_zhou_ge(cfg: ZGConfig, seed: int = 0, progress: bool = False,
             a, W = stage2(pop, W1, cfg.lam0, cfg.balance)
             t1 = time.perf_counter()
             stage2_loss = pop(a, W)[0]
-            gradient = pop if cfg.loss == "population" else \
-                EmpiricalLoss(teacher, cfg.n_samples, seed, cfg.loss == "fresh", cfg.block_size)
+            gradient = EmpiricalLoss(teacher, cfg.n_samples, seed, cfg.loss is Stage3Loss.FRESH, cfg.block_size) \
+                if cfg.empirical_loss else pop
             start = snapshot(a, W, teacher, cfg.even)
             end, rows, phases = stage3(cfg, pop, gradient, Student(a, W), teacher,
                                        bar.update if bar is not None else _no_tick, on_phase)

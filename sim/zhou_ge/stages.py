@@ -48,7 +48,7 @@ def stage1(cfg: ZGConfig, seed: int, teacher: Teacher, dtype: torch.dtype) -> to
     dev = str(teacher.W_star.device)
     W0 = init_weights(cfg.m, cfg.d, seed, dev).to(dtype)
     s = second_layer(cfg.m, dtype, dev)
-    if cfg.stage1_gradient == "population":
+    if not cfg.samples_stage1:
         # f ≡ 0, so ∇_{w_i} ½E[(f* − f)²] = (s_i/√m)·E[(f − f*)σ'(⟨w_i,x⟩)x] = (s_i/√m)·g_i(a=0)
         g = PopulationLoss(teacher, cfg.m).residual_correlation(torch.zeros(cfg.m, dtype=dtype, device=dev), W0)[0]
         grad = (s / math.sqrt(cfg.m))[:, None] * g
@@ -149,7 +149,7 @@ def phase(cfg: ZGConfig, k: int, lam: float, loss: PopulationLoss, gradient: Gra
           teacher: Teacher, tick: Callable[[int], None]) -> tuple[Student, dict[str, Any], list[dict[str, Any]]]:
     """Phase ``k`` of stage 3 at weight decay ``lam``: ``(student at its end, summary, trajectory rows)``."""
     a, W, step = student.a, student.W, student.step
-    population = cfg.loss == "population"
+    population = not cfg.empirical_loss
     rows: list[dict[str, Any]] = []
     converged, n = False, 0
     while n < cfg.max_steps_per_phase:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from sim.keys import stream_seed
-from sim.zhou_ge.config import ZGConfig
+from sim.zhou_ge.config import TeacherDirections, ZGConfig
 
 @dataclass(frozen=True)
 class Teacher:
@@ -28,7 +28,7 @@ def make_teacher(cfg: ZGConfig, seed: int, device: str = "cpu", dtype: torch.dty
     """The teacher of ``(cfg, seed)``: drawn on the CPU in float64 from a seed-derived generator, then moved."""
     gen = torch.Generator().manual_seed(stream_seed(seed, "zg-teacher"))
     G = torch.randn(cfg.d, cfg.m_star, generator=gen, dtype=torch.float64)
-    if cfg.teacher_directions == "orthonormal":
+    if cfg.teacher_directions is TeacherDirections.ORTHONORMAL:
         Q, R = torch.linalg.qr(G)
         W = (Q * torch.sign(torch.diagonal(R))).T
     else:
