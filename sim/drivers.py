@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, NamedTuple
 
 from sim.distributed import DistContext, all_gather_objects, broadcast_object
@@ -27,11 +28,20 @@ from sim.estimates import check_seconds, note_estimate
 from sim.exits import DIVERGENCES, RunFailed, RunsDiverged, one_line
 from sim.kinds import AnyRecord, Kind, kind_of
 from sim.store import MAX_SEED, NonFiniteRecord, Store, StoreError, check_record
-from theory.validate import Interval, check_scalar
+from theory.validate import Interval, Options, check_scalar
 
 OnRecord = Callable[[AnyRecord, bool], None]
 OnDiverged = Callable[[int, str], None]
-PARALLEL = ("runs", "data")
+
+
+class Parallel(StrEnum):
+    """How the ranks of a distributed run share the jobs: each job on one rank, or each job on all ranks."""
+
+    RUNS = "runs"
+    DATA = "data"
+
+
+PARALLEL = tuple(Parallel)
 # jobs of one command (``--seeds``, a sweep's cases × grid × seeds), checked before any list is built
 MAX_RUNS = 100_000
 SEED = Interval(int, 0, MAX_SEED)
@@ -133,7 +143,7 @@ def stored(jobs: Sequence[RunSpec], store: Store, checked: list[tuple[Kind, Any]
 
 
 def run_many(jobs: Sequence[RunSpec], store: Store | None, force: bool = False, progress: bool = True,
-             on_record: OnRecord | None = None, dist: DistContext | None = None, parallel: str = "runs",
+             on_record: OnRecord | None = None, dist: DistContext | None = None, parallel: Parallel = Parallel.RUNS,
              run_progress: bool | None = None, on_diverged: OnDiverged | None = None,
              max_seconds: float | None = None) -> list[AnyRecord | None]:
     """Run (or load) every ``(config, seed)`` job, each written to ``store`` as soon as it finishes.
@@ -176,8 +186,7 @@ def run_many(jobs: Sequence[RunSpec], store: Store | None, force: bool = False, 
         The records in job order (on rank 0; another rank returns the records it computed with
         ``parallel="runs"``, all of them with ``"data"``); ``None`` for a run that diverged.
     """
-    if parallel not in PARALLEL:
-        raise ValueError(f"parallel must be 'runs' or 'data'; got {parallel!r}")
+    parallel = check_scalar(parallel, "parallel", Options(PARALLEL))
     from sim.progress import RunProgress, estimated_cost, interactive
 
     checked = plan_jobs(jobs, max_seconds)
@@ -291,10 +300,10 @@ class _Ranks:
 
 def _run_many_distributed(jobs: Sequence[RunSpec], checked: list[tuple[Kind, Any]], store: Store | None,
                           force: bool, progress: bool, on_record: OnRecord | None, dist: DistContext,
-                          parallel: str, on_diverged: OnDiverged | None) -> list[AnyRecord | None]:
+                          parallel: Parallel, on_diverged: OnDiverged | None) -> list[AnyRecord | None]:
     """``run_many`` over the ranks of ``dist`` (see there): rank 0 serves what the store has, then the jobs
     left run by ``parallel``'s strategy; every rank raises the same errors."""
-    if parallel == "data":
+    if parallel is Parallel.DATA:
         serial = sorted({k.name for k, _ in checked if not k.data_parallel})
         if serial:
             raise ValueError(f"kind {serial[0]} does not run data-parallel; use --parallel runs")
@@ -304,7 +313,7 @@ def _run_many_distributed(jobs: Sequence[RunSpec], checked: list[tuple[Kind, Any
     if error is not None:
         raise StoreError(error)
     ranks = _Ranks(jobs, checked, store, on_record, on_diverged, dist, progress and dist.is_root)
-    (_data_parallel if parallel == "data" else _sharded)(ranks, todo, results)
+    (_data_parallel if parallel is Parallel.DATA else _sharded)(ranks, todo, results)
     if dist.is_root:
         return [results.get(i) for i in range(len(jobs))]
     return [results[i] for i in sorted(results)]
@@ -359,5 +368,5 @@ def _collect(ranks: _Ranks, gathered: Sequence[RankResult | None], mine: int | N
             ranks.diverged(r.index, r.diverged, results)
 
 
-__all__ = ["MAX_RUNS", "PARALLEL", "RankResult", "RunSpec", "check_run_count", "job_name", "plan_jobs",
+__all__ = ["MAX_RUNS", "PARALLEL", "Parallel", "RankResult", "RunSpec", "check_run_count", "job_name", "plan_jobs",
            "run_jobs", "run_many", "run_or_load", "seed_jobs", "stored"]

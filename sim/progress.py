@@ -36,8 +36,10 @@ def interactive(stream: TextIO | None = None) -> bool:
 
 
 def _giant_step_cost(cfg: Any) -> float:
+    from sim.giant_step.options import EngineName  # here: the giant-step kind imports this module
+
     d, p, steps = float(cfg.d), float(cfg.p), int(cfg.steps)
-    reduced = cfg.engine_resolved == "reduced"
+    reduced = cfg.engine_resolved is EngineName.REDUCED
     width = min(d, float(cfg.r) + p + REDUCED_WIDTH) if reduced else d  # coordinates a sample is drawn in
     step = float(cfg.n) * p * (float(cfg.r) + p if reduced else 2.0 * d)
     samples = float(cfg.n_ridge_resolved) + float(cfg.n_test)

@@ -49,6 +49,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 
 import sympy
 
@@ -78,9 +79,19 @@ _HE = re.compile(r"He(?P<k>[0-9]+)")
 X_NAME = re.compile(r"x([1-9][0-9]*)")
 
 
+class TokenKind(StrEnum):
+    """What a token is: the named groups of ``_TOKEN`` (whitespace is dropped) and the end of input."""
+
+    NUMBER = "number"
+    NAME = "name"
+    OP = "op"
+    BAD = "bad"
+    END = "end"
+
+
 @dataclass(frozen=True)
 class Token:
-    kind: str  # "number", "name", "op", "end", "bad"
+    kind: TokenKind
     text: str
     pos: int
 
@@ -110,12 +121,10 @@ def tokenize(text: str) -> list[Token]:
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         assert m is not None  # the "bad" group matches any character
-        kind = m.lastgroup
-        assert kind is not None
-        if kind != "space":
-            tokens.append(Token(kind, m.group(), pos))
+        if m.lastgroup != "space":  # the one group that is not a TokenKind
+            tokens.append(Token(TokenKind(m.lastgroup), m.group(), pos))
         pos = m.end()
-    tokens.append(Token("end", "", len(text)))
+    tokens.append(Token(TokenKind.END, "", len(text)))
     return tokens
 
 
@@ -151,13 +160,13 @@ class _Parser:
     # -- helpers -----------------------------------------------------------
     def peek(self) -> Token:
         tok = self.tokens[self.i]
-        if tok.kind == "bad":
+        if tok.kind is TokenKind.BAD:
             self.take()  # raises
         return tok
 
     def take(self) -> Token:
         tok = self.tokens[self.i]
-        if tok.kind == "bad":
+        if tok.kind is TokenKind.BAD:
             digit = tok.text.isdigit() or tok.text.isnumeric()
             look = " (numbers are written with the ASCII digits 0-9)" if digit else ""
             raise ValueError(
@@ -170,7 +179,7 @@ class _Parser:
     def expect(self, text: str) -> None:
         tok = self.take()
         if tok.text != text:
-            found = "end of input" if tok.kind == "end" else repr(tok.text)
+            found = "end of input" if tok.kind is TokenKind.END else repr(tok.text)
             raise ValueError(f"expected {text!r} at position {tok.pos}, found {found}")
 
     def enter(self) -> None:
@@ -193,11 +202,11 @@ class _Parser:
 
     # -- grammar -------------------------------------------------------------
     def parse(self) -> sympy.Expr:
-        if self.peek().kind == "end":
+        if self.peek().kind is TokenKind.END:
             raise ValueError("empty expression")
         expr, _ = self.expr()
         tok = self.peek()
-        if tok.kind != "end":
+        if tok.kind is not TokenKind.END:
             raise ValueError(f"unexpected {tok.text!r} at position {tok.pos}")
         return expr
 
@@ -265,7 +274,7 @@ class _Parser:
 
     def atom(self) -> tuple[sympy.Expr, Size]:
         tok = self.take()
-        if tok.kind == "number":
+        if tok.kind is TokenKind.NUMBER:
             digits = number_digits(tok.text)
             if digits > MAX_NUMBER_DIGITS:
                 raise ValueError(f"the number {tok.text[:20]}{'…' if len(tok.text) > 20 else ''} at position "
@@ -276,7 +285,7 @@ class _Parser:
             inner = self.expr()
             self.expect(")")
             return inner
-        if tok.kind == "name":
+        if tok.kind is TokenKind.NAME:
             he = _HE.fullmatch(tok.text)
             if self.tokens[self.i].text == "(" and (he or tok.text in self.functions):
                 self.take()
@@ -297,7 +306,7 @@ class _Parser:
             if he or tok.text in self.functions:
                 self.expect("(")  # raises: a function name without its argument
             raise ValueError(f"unknown name {tok.text!r} at position {tok.pos}: {self.allowed_hint}")
-        if tok.kind == "end":
+        if tok.kind is TokenKind.END:
             raise ValueError("expression ends too early: an operand is missing")
         raise ValueError(f"unexpected {tok.text!r} at position {tok.pos}")
 

@@ -29,6 +29,7 @@ from verify import documents
 from verify.claims.base import FigureKind
 from verify.files import report_folder, write_text
 from verify.names import ascii_id
+from verify.rules import Verdict
 from verify.runner import Outcome
 from verify.style import FORMATS, math_text
 
@@ -60,7 +61,7 @@ def decided_by(o: Outcome) -> str:
     own = o.evaluation.numbers.get(DECIDED_KEY) if isinstance(o.evaluation.numbers, Mapping) else None
     if isinstance(own, str) and own.strip():
         return own
-    if o.verdict == "INCONCLUSIVE":  # what is missing decided it
+    if o.verdict is Verdict.INCONCLUSIVE:  # what is missing decided it
         return o.evaluation.decision.reason.split(";")[0].strip()
     first = o.evaluation.measured.split(";")[0].strip()
     return first or o.evaluation.decision.reason

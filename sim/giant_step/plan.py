@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sim.device import default_budget, device_name, resolve_device
+from sim.device import DType, default_budget, device_name, resolve_device
 from sim.giant_step.choice import conditioning, max_coordinates
 from sim.giant_step.config import SimConfig
 from sim.giant_step.options import EngineName, RidgeMode
@@ -46,7 +46,7 @@ FLOPS = {"cpu": 2e10, "cuda": 2e12}
 DRAW_FLOPS = 20
 RUN_OVERHEAD_S = 1.0  # imports, plan, allocation of one run
 PILOT = 512  # samples of the label-scale pre-flight
-FLOAT_MAX = {"float32": 3.4028234663852886e38, "float64": 1.7976931348623157e308}
+FLOAT_MAX = {DType.FLOAT32: 3.4028234663852886e38, DType.FLOAT64: 1.7976931348623157e308}
 
 
 @dataclass(frozen=True)
@@ -159,12 +159,12 @@ def check_label_scale(cfg: SimConfig) -> None:
         y = Target.parse(cfg.target).evaluator("torch")(x).double()
     second = float((y * y).mean()) + cfg.noise
     size = f"√(E[g²] + Δ) ≈ {math.sqrt(second):.3g}" if math.isfinite(second) else "not finite in float64"
-    limits = ((cfg.dtype, cfg.block_size, "a block of"), ("float64", cfg.n, "a batch of"))
+    limits = ((cfg.dtype, cfg.block_size, "a block of"), (DType.FLOAT64, cfg.n, "a batch of"))
     for dtype, rows, what in limits:
         if not math.isfinite(second) or rows * second > FLOAT_MAX[dtype] / 16:
             raise ValueError(f"the labels are too large to run: {size}, and their squares summed over {what} "
                              f"{rows} samples overflow {dtype} (max {FLOAT_MAX[dtype]:.3g}); rescale the target "
-                             "or the noise" + (", or use --dtype float64" if dtype != "float64" else ""))
+                             "or the noise" + (", or use --dtype float64" if dtype is not DType.FLOAT64 else ""))
 
 
 def execution_plan(cfg: SimConfig) -> ExecutionPlan:

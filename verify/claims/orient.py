@@ -26,7 +26,7 @@ The protocol runs dense at every size (``k_T = r + 7p > d/2``): a run takes 1.7,
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -142,9 +142,10 @@ def offline_mean(rec: RunRecord, steps: Sequence[int], normal: Sequence[float]) 
     return float(np.mean([np.mean(step_cosines(rec, t) @ u) for t in steps]))
 
 
-def _pooled_decision(fit: Pooled | None, rule: str, target: float, tol: float, what: str) -> Decision:
-    """``"value"``: the pooled mean in ``target ± tol``; ``"leaves"``: ``≥ tol``; INCONCLUSIVE on a short ladder or
-    when the per-``d`` means are not the same (``p_flat < P_FIT_MIN``)."""
+def _pooled_decision(fit: Pooled | None, rule: Callable[[tuple[float, float], str], Decision], what: str
+                     ) -> Decision:
+    """``rule(ci, what)`` on the pooled mean's interval (e.g. :func:`_within` or :func:`_at_least`);
+    INCONCLUSIVE on a short ladder or when the per-``d`` means are not the same (``p_flat < P_FIT_MIN``)."""
     if fit is None:
         return Decision(rules.INCONCLUSIVE, f"{what}: fewer than three dimensions")
     bad = rules.check_points(fit.dims, fit.seeds)
@@ -152,9 +153,17 @@ def _pooled_decision(fit: Pooled | None, rule: str, target: float, tol: float, w
         return bad
     if fit.p_flat is not None and fit.p_flat < rules.P_FIT_MIN:
         return Decision(rules.INCONCLUSIVE, f"{what}: the per-d means differ (p = {fit.p_flat:.2g}), no common limit")
-    if rule == "leaves":
-        return rules.at_least(fit.ci, tol, 0.0, what)
-    return rules.value(fit.ci, target, tol, what)
+    return rule(fit.ci, what)
+
+
+def _within(target: float, tol: float) -> Callable[[tuple[float, float], str], Decision]:
+    """The pooled mean is ``target ± tol`` (``rules.value``)."""
+    return lambda ci, what: rules.value(ci, target, tol, what)
+
+
+def _at_least(tol: float) -> Callable[[tuple[float, float], str], Decision]:
+    """The pooled mean is ``≥ tol``: the neurons leave the line (``rules.at_least``)."""
+    return lambda ci, what: rules.at_least(ci, tol, 0.0, what)
 
 
 def _steps_text(ts: Sequence[int]) -> str:
@@ -178,12 +187,12 @@ def _example_parts(i: int, ex: Mapping[str, Any], runs: RunSet, T: int, cache: d
             cache[label] = fit_pooled(vals) if len(vals) >= 3 else None
         fit = cache[label]
         if ex["departure"] is None:
-            out.append(_pooled_decision(fit, "value", 0.0, ex["tol"], f"{label} (stays: 0 ± {ex['tol']:.4f})"))
+            out.append(_pooled_decision(fit, _within(0.0, ex["tol"]), f"{label} (stays: 0 ± {ex['tol']:.4f})"))
         elif ts == (2,):
-            out.append(_pooled_decision(fit, "value", ex["c_step2"], ex["tol"],
+            out.append(_pooled_decision(fit, _within(ex["c_step2"], ex["tol"]),
                                         f"{label} ({ex['c_step2']:.4f} ± {ex['tol']:.4f})"))
         else:
-            out.append(_pooled_decision(fit, "leaves", 0.0, ex["tol"], f"{label} (leaves: ≥ {ex['tol']:.4f})"))
+            out.append(_pooled_decision(fit, _at_least(ex["tol"]), f"{label} (leaves: ≥ {ex['tol']:.4f})"))
     return out
 
 
