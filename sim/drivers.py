@@ -187,7 +187,7 @@ def run_many(jobs: Sequence[RunSpec], store: Store | None, force: bool = False, 
         ``parallel="runs"``, all of them with ``"data"``); ``None`` for a run that diverged.
     """
     parallel = check_scalar(parallel, "parallel", Options(PARALLEL))
-    from sim.progress import RunProgress, estimated_cost, interactive
+    from sim.progress import RunProgress, interactive
 
     checked = plan_jobs(jobs, max_seconds)
     inner = (progress if run_progress is None else run_progress) and interactive()  # no per-run bars in a log
@@ -199,8 +199,7 @@ def run_many(jobs: Sequence[RunSpec], store: Store | None, force: bool = False, 
     if progress or run_progress:
         note_estimate([plan for _, plan in checked], [not h for h in have])
     out: list[AnyRecord | None] = []
-    cost = {cfg: estimated_cost(cfg) for cfg, _ in jobs}
-    bar = RunProgress([cost[cfg] for cfg, _ in jobs], have, [job_name(*job) for job in jobs], enabled=progress)
+    bar = RunProgress([plan.seconds for _, plan in checked], have, [job_name(*job) for job in jobs], enabled=progress)
     try:
         for i, ((cfg, seed), (k, plan)) in enumerate(zip(jobs, checked)):
             start = time.perf_counter()

@@ -1,7 +1,7 @@
-"""The time a command's runs are expected to take, checked before any compute (issue 19 item 1).
+"""The time a command's runs are expected to take, checked before any compute.
 
 Each kind's plan carries its run's estimated time (``plan.seconds``: ``sim.giant_step.plan.time_estimate``,
-``sim.zhou_ge.plan.time_estimate``, an upper estimate from the floating-point work). :func:`check_seconds`
+``sim.zhou_ge.plan.time_estimate``, an upper estimate from the floating-point work, :func:`seconds_for`). :func:`check_seconds`
 refuses, in one line, a run estimated to take longer than ``--max-seconds`` (default ``MAX_SECONDS``, a day);
 :func:`note_estimate` says how long the runs still to compute should take when that is more than
 ``NOTE_SECONDS``.
@@ -18,6 +18,14 @@ from theory.validate import Interval, check_scalar
 MAX_SECONDS = 86_400.0  # the default --max-seconds of the command lines
 NOTE_SECONDS = 60.0  # the estimated time of the runs to compute is said above this
 SECONDS = Interval(float, 0, None, closed="neither", what="a time budget per run in seconds")
+FLOPS = {"cpu": 2e10, "cuda": 2e12}  # floating-point operations per second a run is assumed to reach
+RUN_OVERHEAD_S = 1.0  # imports, plan, allocation of one run
+
+
+def seconds_for(work: float, device_type: str) -> float:
+    """The estimated seconds of a run doing ``work`` floating-point operations on ``device_type`` (``FLOPS``,
+    the CPU's for an unknown type), plus ``RUN_OVERHEAD_S``."""
+    return RUN_OVERHEAD_S + work / FLOPS.get(device_type, FLOPS["cpu"])
 
 
 def duration(seconds: float) -> str:
@@ -51,4 +59,5 @@ def note_estimate(plans: Sequence[Any], todo: Sequence[bool]) -> None:
                          f"{duration(total)} (finished runs are stored as they end)\n")
 
 
-__all__ = ["MAX_SECONDS", "NOTE_SECONDS", "check_seconds", "duration", "note_estimate"]
+__all__ = ["FLOPS", "MAX_SECONDS", "NOTE_SECONDS", "RUN_OVERHEAD_S", "check_seconds", "duration", "note_estimate",
+           "seconds_for"]

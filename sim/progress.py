@@ -1,12 +1,9 @@
-"""Progress over a list of runs (issue 21 item 7): an ETA weighted by each run's estimated cost, and a plain
-line-per-event mode when the output is not a terminal.
+"""Progress over a list of runs: an ETA weighted by each run's estimated cost, and a plain line-per-event mode
+when the output is not a terminal.
 
-A run's cost (:func:`estimated_cost`) is its count of multiply-adds, to within a constant: for a giant-step
-run the steps (``T·n·d·p`` dense, ``T·n·p·(r + p)`` on the reduced engine of THEORY §3.3) and the readouts
-(features of ``n₂ + n_test`` samples, the ``p × p`` Gram and its eigendecomposition, once per readout); for a
-[ZG] run the population-GD steps (``phases · max_steps_per_phase · m · (m + m*) · d``); every run adds a
-fixed ``OVERHEAD``. On the quick T1-curve ladder (192 small runs of four sizes, 6 s) the ETA said 7 s after
-the second run and 3 s at half of the work; without the overhead it said 90 s, then 22 s. Runs served from the
+A run's cost is its plan's estimated time (``plan.seconds``, ``sim.estimates``: the floating-point work of
+its steps and readouts, THEORY §3.3's reduced coordinates where that engine runs, plus a fixed overhead per
+run) — the one model of a run's size, also checked against ``--max-seconds``. Runs served from the
 store cost nothing and are left out of the total, so the ETA is the remaining cost at the rate measured on
 the runs simulated so far — not the count of runs left at the mean time per run, which a quick profile of
 many cheap stored runs and a few expensive new ones got wrong by a factor of 25.
@@ -23,53 +20,11 @@ import time
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-READOUTS = {"every_step": lambda steps: steps + 1, "final": lambda steps: 1, "none": lambda steps: 0}
-REDUCED_WIDTH = 16  # reduced engine: the coordinates beyond the teacher's, for the cost estimate only
-OVERHEAD = 5e7  # multiply-adds a run costs whatever its size (set-up, streams, record): ~0.05 s on this CPU
-
-
 def interactive(stream: TextIO | None = None) -> bool:
     """Whether ``stream`` (default ``sys.stderr``) is a terminal, where bars redraw in place."""
     stream = sys.stderr if stream is None else stream
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
-
-
-def _giant_step_cost(cfg: Any) -> float:
-    from sim.giant_step.options import EngineName  # here: the giant-step kind imports this module
-
-    d, p, steps = float(cfg.d), float(cfg.p), int(cfg.steps)
-    reduced = cfg.engine_resolved is EngineName.REDUCED
-    width = min(d, float(cfg.r) + p + REDUCED_WIDTH) if reduced else d  # coordinates a sample is drawn in
-    step = float(cfg.n) * p * (float(cfg.r) + p if reduced else 2.0 * d)
-    samples = float(cfg.n_ridge_resolved) + float(cfg.n_test)
-    readout = samples * width * p + float(cfg.n_ridge_resolved) * p * p + p ** 3
-    return steps * step + READOUTS[cfg.readout](steps) * readout
-
-
-def _zhou_ge_cost(cfg: Any) -> float:
-    return float(cfg.phases * cfg.max_steps_per_phase) * cfg.m * (cfg.m + cfg.m_star) * cfg.d
-
-
-COSTS = {"giant_step": _giant_step_cost, "zhou_ge": _zhou_ge_cost}
-
-
-def estimated_cost(cfg: Any) -> float:
-    """A run's cost in multiply-adds, to within a constant (module docstring); ``1.0`` for a kind without a
-    model, so such runs weigh equally.
-
-    Parameters
-    ----------
-    cfg : SimConfig or ZGConfig
-        The run's config (``cfg.kind`` picks the model).
-
-    Returns
-    -------
-    float
-        The estimated cost: ``OVERHEAD`` (a run's fixed cost, which dominates small runs) plus the model's.
-    """
-    model = COSTS.get(getattr(cfg, "kind", ""))
-    return OVERHEAD + model(cfg) if model is not None else 1.0
 
 
 def phase(engine: Any, text: str) -> None:
@@ -171,4 +126,4 @@ class RunProgress:
                        f"{_duration(time.perf_counter() - self.start)}")
 
 
-__all__ = ["COSTS", "RunProgress", "estimated_cost", "interactive", "phase"]
+__all__ = ["RunProgress", "interactive", "phase"]

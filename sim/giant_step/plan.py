@@ -32,6 +32,7 @@ import math
 from dataclasses import dataclass
 
 from sim.device import DType, default_budget, device_name, resolve_device
+from sim.estimates import seconds_for
 from sim.giant_step.choice import conditioning, max_coordinates
 from sim.giant_step.config import SimConfig
 from sim.giant_step.options import EngineName, RidgeMode
@@ -42,9 +43,7 @@ MAX_CHUNK_BLOCKS = 4
 RECORD_NUMBER_BYTES, RECORD_ROW_BYTES = 100, 120
 # the time estimate: floating-point operations per second (a generous lower bound: the 2-core AMD EPYC under
 # load does 4.5e10 with one thread, an H100 or H200 far more), and operations per Gaussian number drawn
-FLOPS = {"cpu": 2e10, "cuda": 2e12}
 DRAW_FLOPS = 20
-RUN_OVERHEAD_S = 1.0  # imports, plan, allocation of one run
 PILOT = 512  # samples of the label-scale pre-flight
 FLOAT_MAX = {DType.FLOAT32: 3.4028234663852886e38, DType.FLOAT64: 1.7976931348623157e308}
 
@@ -124,7 +123,7 @@ def record_bytes(cfg: SimConfig) -> int:
 
 
 def time_estimate(cfg: SimConfig, device_type: str) -> float:
-    """Seconds one run is expected to take on ``device_type``, from its floating-point work at ``FLOPS``:
+    """Seconds one run is expected to take on ``device_type``, from its floating-point work (``sim.estimates.seconds_for``):
     every step draws ``n`` samples of ``k`` coordinates (``k = d`` dense, ``k_T`` reduced) and multiplies
     them by the ``p × k`` weights twice; every readout (each step with ``readout="every_step"``, once with
     ``"final"``) draws and maps its ridge and test samples, forms the ``p × p`` Gram matrix (the
@@ -144,7 +143,7 @@ def time_estimate(cfg: SimConfig, device_type: str) -> float:
         samples = float(cfg.n_ridge_resolved + cfg.n_test)
         solve = 2 * m * p * p + 10 * p**3 if m >= p else 2 * m * m * p + 10 * m**3
         work += readouts * (samples * (2 * k * p + DRAW_FLOPS * k + 10 * p) + solve)
-    return RUN_OVERHEAD_S + work / FLOPS.get(device_type, FLOPS["cpu"])
+    return seconds_for(work, device_type)
 
 
 def check_label_scale(cfg: SimConfig) -> None:

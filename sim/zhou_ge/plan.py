@@ -14,14 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sim.device import default_budget, format_bytes, resolve
+from sim.estimates import seconds_for
 from sim.zhou_ge.config import ZGConfig
 
 SLACK_BYTES = 16 * 2**20  # small tensors, generator state, allocator slack
 # the time estimate (as ``sim.giant_step.plan``): floating-point operations per second, a generous lower bound,
 # and operations per pair (student, teacher) of the population loss (arc-cosine kernel: acos, sqrt, …)
-FLOPS = {"cpu": 2e10, "cuda": 2e12}
 PAIR_FLOPS = 60
-RUN_OVERHEAD_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -82,7 +81,7 @@ def time_estimate(cfg: ZGConfig, device_type: str) -> float:
     if cfg.empirical_loss:
         step += float(cfg.n_samples) * (6 * d * m + 20 * d)
     work += float(cfg.phases) * float(cfg.max_steps_per_phase) * step
-    return RUN_OVERHEAD_S + work / FLOPS.get(device_type, FLOPS["cpu"])
+    return seconds_for(work, device_type)
 
 
 def resource_plan(cfg: ZGConfig) -> ResourcePlan:
@@ -113,4 +112,4 @@ def resource_plan(cfg: ZGConfig) -> ResourcePlan:
                 time_estimate(cfg, where.device_type))
 
 
-__all__ = ["FLOPS", "ResourcePlan", "SLACK_BYTES", "memory_estimate", "resource_plan", "time_estimate"]
+__all__ = ["PAIR_FLOPS", "ResourcePlan", "SLACK_BYTES", "memory_estimate", "resource_plan", "time_estimate"]

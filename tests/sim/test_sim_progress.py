@@ -8,9 +8,11 @@ import io
 import pytest
 
 import sim.progress as progress
+from sim.estimates import RUN_OVERHEAD_S
 from sim.drivers import run_many
 from sim.giant_step.config import SimConfig
-from sim.progress import RunProgress, estimated_cost
+from sim.giant_step.plan import time_estimate
+from sim.progress import RunProgress
 from sim.store import Store
 
 TINY = dict(target="x1 + x1*x2", d=16, p=8, steps=1, n_test=256, readout="final")
@@ -47,10 +49,11 @@ def test_eta_is_the_remaining_cost_at_the_measured_rate(monkeypatch: pytest.Monk
 
 
 def test_costs_grow_with_the_run_size() -> None:
+    """The weights of the ETA are the plans' estimated seconds: a run's fixed overhead plus its work."""
     small, big = SimConfig(**TINY), SimConfig(**{**TINY, "d": 64, "p": 32})
-    assert progress.OVERHEAD < estimated_cost(small) < estimated_cost(big)
-    assert estimated_cost(SimConfig(**{**TINY, "steps": 3})) > estimated_cost(small)
-    assert estimated_cost(object()) == 1.0  # a kind without a model weighs one
+    cost = lambda cfg: time_estimate(cfg, "cpu")  # noqa: E731
+    assert RUN_OVERHEAD_S < cost(small) < cost(big)
+    assert cost(SimConfig(**{**TINY, "steps": 3})) > cost(small)
 
 
 def test_a_log_gets_plain_lines_without_escape_codes(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
