@@ -30,8 +30,6 @@ before the fields given. ``engine`` (``auto``, ``dense``, ``reduced``) picks how
 
 ``block_size`` (samples per seeded block, part of the key) defaults by device: ``DEFAULT_BLOCK`` (4096)
 on the CPU, ``CUDA_BLOCK`` (2^16) on CUDA, where small blocks leave the reduced engine launch-bound.
-Fields added later enter the key only when they are not at their default (``NEW_FIELDS``), so stored
-records keep their keys.
 
 Options that change numerics are off by default and part of the store key: ``tf32`` (TF32 matrix products
 on CUDA) and ``bf16`` (the two matrix products per block of the giant step — ``H = z Wᵀ`` and ``Qᵀ z`` —
@@ -53,7 +51,7 @@ from sim.data import LOW_ESTIMATES
 from sim.device import DTYPES, DType, check_device
 from sim.fields import Config, Range, Rule, read_mapping, validate
 from sim.giant_step.choice import ENGINES, reduced_unsupported, resolve_engine
-from sim.giant_step.options import (CUDA_BLOCK, DEFAULT_BLOCK, NEW_FIELDS, BatchUse, EngineName, EstimateSource,
+from sim.giant_step.options import (CUDA_BLOCK, DEFAULT_BLOCK, BatchUse, EngineName, EstimateSource,
                                     Init, LrRule, NRound, OutputScale, OverlapScale, Preprocess, Readout, ReadoutData,
                                     ReadoutLabels, RidgeScale, block_size_for,
                                     parse_label_transform)
@@ -327,6 +325,10 @@ class SimConfig(Config):
         step only (1) or none (``readout``)."""
         return {Readout.EVERY_STEP: self.steps + 1, Readout.FINAL: 1, Readout.NONE: 0}[self.readout]
 
+    def readout_after(self, t: int) -> bool:
+        """Whether a readout is done after step ``t`` (``t = 0``: before the first step)."""
+        return self.readout is Readout.EVERY_STEP or (self.readout is Readout.FINAL and t == self.steps)
+
     @property
     def preprocessed_readout(self) -> bool:
         """Whether the readout fits the preprocessed labels (``readout_labels="preprocessed"``, §3.2)."""
@@ -372,10 +374,6 @@ class SimConfig(Config):
         out["target"] = self.target.strip()
         out["activation"] = self.activation.strip()
         out["engine"] = str(self.engine_resolved)
-        out["reuse_batch"] = out.pop("batch") == BatchUse.REUSE  # the key's spelling since before ``batch``
-        for name, default in NEW_FIELDS.items():
-            if out[name] == default:
-                out.pop(name)
         return out
 
     @classmethod
@@ -392,5 +390,5 @@ def load_config(path: str | Path, **overrides: Any) -> SimConfig:
     return SimConfig.from_dict(data)
 
 
-__all__ = ["CONSTRAINTS", "CUDA_BLOCK", "DEFAULT_BLOCK", "BatchUse", "NEW_FIELDS", "DEFAULT_LAMBDAS", "INITS", "KIND", "LR_RULES", "MAX_SAMPLES",
+__all__ = ["CONSTRAINTS", "CUDA_BLOCK", "DEFAULT_BLOCK", "BatchUse", "DEFAULT_LAMBDAS", "INITS", "KIND", "LR_RULES", "MAX_SAMPLES",
            "OUTPUT_SCALES", "PREPROCESS", "READOUT", "RULES", "SimConfig", "load_config", "parse_memory"]

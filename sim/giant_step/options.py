@@ -5,9 +5,7 @@
   ``OverlapScale``, ``NRound``, ``RidgeMode``, ``EngineName``: a config field holds
   the member (``theory.validate.Options`` converts the text given), ``to_dict`` and the store its text.
 * ``BatchUse``: how the steps use their samples — a fresh batch per step (§3) or one batch for all
-  (``reuse``, §3.5); the store key spells it as the boolean ``reuse_batch``.
-* ``NEW_FIELDS``: fields that enter the key only when they differ from their default (``label_transform``,
-  ``overlap_scale``).
+  (``reuse``, §3.5).
 * ``block_size_for``: the default block size by device — ``DEFAULT_BLOCK`` on the CPU (what every stored
   CPU record used), ``CUDA_BLOCK`` on CUDA, where 4096-sample blocks left the reduced engine launch-bound
   (0.04 of its limit). The resolved size is a field, so the key records it.
@@ -17,14 +15,12 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
 
 from sim.data import Preprocess
 from sim.device import resolve_device
 
 DEFAULT_BLOCK = 4096
 CUDA_BLOCK = 2**16
-NEW_FIELDS: dict[str, Any] = {"label_transform": None, "overlap_scale": "normalized"}
 
 
 class BatchUse(StrEnum):
@@ -143,7 +139,7 @@ def parse_label_transform(value: object) -> str | None:
     return str(value).strip()
 
 
-__all__ = ["CUDA_BLOCK", "DEFAULT_BLOCK", "NEW_FIELDS", "BatchUse", "EngineName", "EstimateSource", "Init", "LrRule",
+__all__ = ["CUDA_BLOCK", "DEFAULT_BLOCK", "BatchUse", "EngineName", "EstimateSource", "Init", "LrRule",
            "NRound", "OutputScale", "OverlapScale", "Preprocess", "Readout", "ReadoutData", "ReadoutLabels", "RidgeMode",
            "RidgeScale", "block_size_for",
            "parse_label_transform"]

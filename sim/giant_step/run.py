@@ -26,11 +26,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from sim.device import DType
 from sim.distributed import DistContext, Shard
 from sim.divergence import Diverged, check_finite, guarded
 from sim.giant_step.common import State
 from sim.giant_step.config import KIND, SimConfig
 from sim.giant_step.engine import make_engine
+from sim.giant_step.options import OverlapScale
 from sim.giant_step.overlaps import overlap_matrix, singular_values, step_cosines
 from sim.giant_step.plan import ExecutionPlan, execution_plan
 from sim.giant_step.protocols import deviations
@@ -146,7 +148,7 @@ def divergence_hint(c: SimConfig) -> str:
     ways = [f"lower lr0 (now {c.lr0:g})"]
     if not c.normalize:
         ways.append("turn normalisation on (--normalize)")
-    if c.dtype != "float64":
+    if c.dtype is not DType.FLOAT64:
         ways.append("use --dtype float64")
     ways.append("or rescale the target or the noise")
     return ", ".join(ways)
@@ -157,11 +159,11 @@ def _entry(c: SimConfig, t: int, state: State, loss: float | None, cosines: list
     """The ``per_step`` entry after step ``t``: overlaps, singular values, the readout if one is due."""
     W = state.W
     check_finite(W, "first-layer weight matrix W", t)
-    M = overlap_matrix(W, c.r, c.overlap_scale == "normalized")
+    M = overlap_matrix(W, c.r, c.overlap_scale is OverlapScale.NORMALIZED)
     with guarded("overlap matrix M = Ŵ W*ᵀ", t):
         sv = singular_values(M)
     readout: dict[str, Any] = {}
-    if c.readout == "every_step" or (c.readout == "final" and t == c.steps):
+    if c.readout_after(t):
         phase(engine, f"readout after step {t}/{c.steps}")
         t0 = time.perf_counter()
         readout = engine.readout(state, t)
@@ -211,7 +213,7 @@ def _record(c: SimConfig, seed: int, plan: ExecutionPlan, per_step: list[StepRec
         lr=c.lr,
         lr_per_neuron=c.lr_per_neuron,
         ridge_lambdas=list(c.ridge_lambdas),
-        ridge_mode=plan.ridge_mode if c.readout != "none" else None,
+        ridge_mode=plan.ridge_mode if c.has_readout else None,
         per_step=tuple(per_step),
         timings=timings,
         peak_memory_bytes=peak.bytes,

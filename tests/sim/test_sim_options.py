@@ -16,13 +16,12 @@ TINY = dict(d=24, p=4, n_exp=1.0, n_scale=2.0, steps=2, n_ridge=32, n_test=64, r
             device="cpu", dtype="float64", init="gaussian", normalize=False, lr0=0.5)
 
 
-def test_batch_is_a_field_and_the_key_spells_it_reuse_batch() -> None:
+def test_batch_is_a_field_of_the_key() -> None:
     cfg = SimConfig.from_dict({"batch": "reuse", "d": 64})
     assert cfg.batch == "reuse" and cfg.reuse_batch
-    assert cfg.key_dict("cpu")["reuse_batch"] is True
+    assert cfg.key_dict("cpu")["batch"] == "reuse" and SimConfig().key_dict("cpu")["batch"] == "fresh"
     key = SimConfig().key_dict("cpu")
-    assert key["reuse_batch"] is False and "batch" not in key
-    assert "label_transform" not in key and "overlap_scale" not in key  # new fields: in the key only when set
+    assert key["label_transform"] is None and key["overlap_scale"] == "normalized"  # every field, also at its default
     assert SimConfig(label_transform="tanh(y)").key_dict("cpu")["label_transform"] == "tanh(y)"
     with pytest.raises(ValueError, match="batch must be one of fresh, reuse"):
         SimConfig(batch="twice")
