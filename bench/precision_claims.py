@@ -1,5 +1,5 @@
 """The T1-curve claim (THEORY.md §3.1, §5) re-run with a numerics option, to measure its effect on the
-overlaps in ``verify`` (issue item 1: bf16/TF32 behind an option whose effect is itself measured).
+overlaps in ``verify`` (bf16/TF32 behind an option whose effect is itself measured).
 
     python -m verify --claims-file bench/precision_claims.py --claims T1-curve T1-curve-bf16 --profile quick
 

@@ -1,4 +1,4 @@
-"""The reduced-coordinate engine (THEORY.md §3.3; issue 13 item 5); run with ``make bench``.
+"""The reduced-coordinate engine (THEORY.md §3.3); run with ``make bench``.
 
 * ``test_reduced_vs_dense_step``: one giant step at ``d = 2048, p = 64, n = d²`` with each engine, side by
   side; target on the CPU: the reduced step takes at most 1/20 of the dense step's time (on CUDA: less
@@ -9,7 +9,7 @@
   CUDA also ``d = 1024`` (1.07·10⁹ samples).
 
 Each runs on the CPU and, marked ``gpu``, on CUDA (skipped without a GPU: "not measured"). On CUDA the
-seeded blocks hold ``CUDA_BLOCK = 2^16`` samples — since issue 20 the CUDA default of ``SimConfig.block_size``
+seeded blocks hold ``CUDA_BLOCK = 2^16`` samples — the CUDA default of ``SimConfig.block_size``
 (``sim.giant_step.options``), the CPU keeping 4096: a reduced
 block is a few small kernels plus a generator seeded for it, about 0.34 ms whatever its size on an H200,
 so with 4096-sample blocks ``n = d³`` at ``d = 1024`` took 90 s (0.5 % of the limit) and the reduced step at

@@ -1,4 +1,4 @@
-"""A batch used more than once, in reduced coordinates (THEORY.md §3.4, §3.5; issue 20 item 1); run with ``make bench``.
+"""A batch used more than once, in reduced coordinates (THEORY.md §3.4, §3.5); run with ``make bench``.
 
 * ``test_reuse_two_steps_d_2_20``: two giant steps on one reused batch at ``d = 2^20``, ``n = 2d``, ``p = 16``
   (target ``He3(x1)``, the §3.5 ladder's largest size) — the reduced engine with §3.4's conditioning;

@@ -1,4 +1,4 @@
-"""Speed and memory of ``sim`` (issue item 9); run with ``make bench`` (pytest-benchmark, not part of ``make test``).
+"""Speed and memory of ``sim``; run with ``make bench`` (pytest-benchmark, not part of ``make test``).
 
 * ``test_side_by_side_cpu_d512``: the simulator and the dense numpy float64 baseline (``bench/baseline.py``)
   doing the same single step + ridge readout at ``d=512, p=1024, n=d²`` (ridge ``n₂ = 65536``, test

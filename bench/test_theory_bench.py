@@ -1,6 +1,6 @@
-"""Speed of the symbolic side (issue: staircase, leap index and stairway of a degree-6 polynomial in
+"""Speed of the symbolic side (staircase, leap index and stairway of a degree-6 polynomial in
 6 variables with ~20 terms in < 2 s on one core, generic and σ-aware (THEORY.md §2.8); 12 Hermite
-coefficients of every activation in < 1 s each; issue 9 item 4: the analysis budget of ``theory.budget`` —
+coefficients of every activation in < 1 s each; the analysis budget of ``theory.budget`` —
 what a full budget costs in seconds, and the cases that once took tens of seconds).
 
 Run with ``make bench``. Each benchmark builds a fresh ``Target`` per round so no cached analysis is reused.
@@ -107,7 +107,7 @@ def test_bench_hermite_coefficients_vs_symbolic_integration(benchmark, method: s
     assert [c - e for c, e in zip(coeffs, expected)] == [0] * len(expected)
 
 
-# -- the analysis budget (issue 9 item 4) ----------------------------------------------------------------
+# -- the analysis budget ----------------------------------------------------------------------------
 BUDGET_REQUESTS = [  # requests that spend a large part of a full budget, exact and numeric
     ("(x1+x2+x3)**60", "norm2"),
     ("He36(x1+x2+x3)", "norm2"),

@@ -1,4 +1,4 @@
-"""Speed of [ZG] population gradient descent (issue item 5: m = 1024 students, m* = 8 teachers, d = 64,
+"""Speed of [ZG] population gradient descent (m = 1024 students, m* = 8 teachers, d = 64,
 10⁴ steps in under a minute on the CPU).
 
 Both benchmarks run the real code path (``sim.zhou_ge.run_zhou_ge``: stage 1, stage 2, one stage-3 phase

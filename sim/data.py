@@ -4,7 +4,7 @@ Inputs ``z ~ N(0, I_d)``; the teacher is ``W* = [e_1 … e_r]ᵀ`` — the first
 coordinate axes, no loss of generality since the data are rotation invariant —
 so ``x = W* z = z[:, :r]``. Labels ``y = g*(x) + √Δ·ξ`` with ``ξ ~ N(0, 1)``.
 
-Reproducibility (issue item 3): the samples of a data set are cut into blocks of
+Reproducibility: the samples of a data set are cut into blocks of
 ``block_size`` rows; block ``k`` of stream ``s`` at step ``t`` is drawn from a
 ``torch.Generator`` seeded with ``sim.keys.stream_seed(seed, s, t, k)`` (a stable hash),
 first ``z`` (``block_size × d``) then ``ξ`` (``block_size``), and a short last

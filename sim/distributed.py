@@ -1,4 +1,4 @@
-"""Data-parallel giant steps and sharded sweeps with ``torch.distributed`` (THEORY.md §3; issue item 3).
+"""Data-parallel giant steps and sharded sweeps with ``torch.distributed`` (THEORY.md §3).
 
 Under ``torchrun`` every process (rank) runs the same program. Two ways to use them:
 

@@ -185,7 +185,7 @@ def _yaml_problem(exc: Exception) -> str:
 
 
 def read_mapping(path: str | Path) -> dict[str, Any]:
-    """A YAML or JSON file (``.json``) as a dict (issue 9 items 4 and 6).
+    """A YAML or JSON file (``.json``) as a dict.
 
     Refused in one line naming the file (``ValueError``): a file that cannot be read, is larger than
     ``MAX_CONFIG_BYTES``, is not text, is not valid YAML/JSON, holds anchors or aliases, a duplicate key, a

@@ -1,4 +1,4 @@
-"""Peak memory of a run (issue items 2 and 9).
+"""Peak memory of a run.
 
 On CUDA: ``torch.cuda.max_memory_allocated`` after resetting the peak, minus what was allocated at the
 start. On the CPU (Linux): the process's peak resident set (``VmHWM``) after resetting it through

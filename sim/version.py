@@ -1,4 +1,4 @@
-"""Code version: a hash of the source of ``sim/`` and ``theory/`` (results change when code does; issue item 6)."""
+"""Code version: a hash of the source of ``sim/`` and ``theory/`` (results change when code does)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The report folder and atomic writes: every file of a report is written to a temporary file in its own folder
-and renamed over the old one, so an interrupted or failed write never leaves half a file (issue 21 item 1).
+and renamed over the old one, so an interrupted or failed write never leaves half a file.
 
 :func:`atomic_path` is the one helper for it; :func:`write_text` is that helper for text, and the figures
 (``verify.style.save``) write through it too.

@@ -1,4 +1,4 @@
-"""A time limit on a claim's own code (issue 19 item 5): ``predict()`` or ``evaluate()`` that never returns
+"""A time limit on a claim's own code: ``predict()`` or ``evaluate()`` that never returns
 must not hang the whole verification.
 
 :func:`time_limit` arms a real-time timer (``signal.setitimer``) around a call; when it fires,

@@ -1,4 +1,4 @@
-"""ASCII spellings of claim ids, for the command line and for file names (issue 21 item 6).
+"""ASCII spellings of claim ids, for the command line and for file names.
 
 A claim id may hold Greek letters (``C1-σ``); :func:`ascii_id` spells them out (``C1-sigma``) so that a
 terminal without them can name the claim (``--claims C1-sigma``) and every file of the report has a plain

@@ -1,4 +1,4 @@
-"""The one look of every figure of ``verify`` (issue 21 item 2): a matplotlib rc, a colour-blind-safe palette,
+"""The one look of every figure of ``verify``: a matplotlib rc, a colour-blind-safe palette,
 and the save that writes each figure as PNG, PDF and SVG.
 
 ``rc()`` is applied around every figure (:func:`figure`, ``verify.figures.draw``), so the report's figures
