@@ -24,7 +24,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from sim.distributed import DistContext, all_gather_objects, broadcast_object
-from sim.estimates import check_seconds, note_estimate
+from sim.estimates import check_seconds, eta_weight, note_estimate
 from sim.exits import DIVERGENCES, RunFailed, RunsDiverged, one_line
 from sim.kinds import AnyRecord, Kind, kind_of
 from sim.store import MAX_SEED, NonFiniteRecord, Store, StoreError, check_record
@@ -199,7 +199,7 @@ def run_many(jobs: Sequence[RunSpec], store: Store | None, force: bool = False, 
     if progress or run_progress:
         note_estimate([plan for _, plan in checked], [not h for h in have])
     out: list[AnyRecord | None] = []
-    bar = RunProgress([plan.seconds for _, plan in checked], have, [job_name(*job) for job in jobs], enabled=progress)
+    bar = RunProgress([eta_weight(plan.seconds) for _, plan in checked], have, [job_name(*job) for job in jobs], enabled=progress)
     try:
         for i, ((cfg, seed), (k, plan)) in enumerate(zip(jobs, checked)):
             start = time.perf_counter()

@@ -1,9 +1,9 @@
 """Progress over a list of runs: an ETA weighted by each run's estimated cost, and a plain line-per-event mode
 when the output is not a terminal.
 
-A run's cost is its plan's estimated time (``plan.seconds``, ``sim.estimates``: the floating-point work of
-its steps and readouts, THEORY §3.3's reduced coordinates where that engine runs, plus a fixed overhead per
-run) — the one model of a run's size, also checked against ``--max-seconds``. Runs served from the
+A run's cost is its plan's estimated time (``plan.seconds``: the floating-point work of its steps and
+readouts, THEORY §3.3's reduced coordinates where that engine runs — the one model of a run's size, also
+checked against ``--max-seconds``) with a run's measured fixed cost (``sim.estimates.eta_weight``). Runs served from the
 store cost nothing and are left out of the total, so the ETA is the remaining cost at the rate measured on
 the runs simulated so far — not the count of runs left at the mean time per run, which a quick profile of
 many cheap stored runs and a few expensive new ones got wrong by a factor of 25.

@@ -8,7 +8,7 @@ import io
 import pytest
 
 import sim.progress as progress
-from sim.estimates import RUN_OVERHEAD_S
+from sim.estimates import RUN_FIXED_S, RUN_OVERHEAD_S, eta_weight
 from sim.drivers import run_many
 from sim.giant_step.config import SimConfig
 from sim.giant_step.plan import time_estimate
@@ -54,6 +54,9 @@ def test_costs_grow_with_the_run_size() -> None:
     cost = lambda cfg: time_estimate(cfg, "cpu")  # noqa: E731
     assert RUN_OVERHEAD_S < cost(small) < cost(big)
     assert cost(SimConfig(**{**TINY, "steps": 3})) > cost(small)
+    # the ETA keeps the work and replaces the 1 s upper bound per run by the measured fixed cost
+    assert eta_weight(cost(small)) == pytest.approx(cost(small) - RUN_OVERHEAD_S + RUN_FIXED_S)
+    assert RUN_FIXED_S <= eta_weight(cost(small)) < eta_weight(cost(big)) < cost(big)
 
 
 def test_a_log_gets_plain_lines_without_escape_codes(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
