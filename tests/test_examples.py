@@ -45,7 +45,7 @@ def test_readme_commands_on_examples_are_valid() -> None:
     from sim.cli import jobs
     from verify.cli import parser, select_claims
     from verify.profiles import get_profile
-    from verify.runner import check_ladders
+    from verify.runner import make_run_plan
 
     commands = readme_commands()
     assert len(commands) >= 3, commands  # run --config, sweep, verify --claims-file
@@ -57,7 +57,7 @@ def test_readme_commands_on_examples_are_valid() -> None:
             args = parser().parse_args([a.replace("examples/", str(EXAMPLES) + "/") for a in argv[1:]])
             claims = select_claims(args)
             assert [c.id for c in claims] == args.claims, argv
-            check_ladders(claims, get_profile(args.profile))
+            make_run_plan(claims, get_profile(args.profile))
     sweep = jobs(["sweep", str(EXAMPLES / "sweep.yaml")])
     assert len(sweep) == 3 * 2 * 8 and {cfg.d for cfg, _ in sweep} == {256, 512, 1024}
     (cfg, seed), = jobs(["run", "--config", str(EXAMPLES / "base.yaml"), "--d", "1024"])

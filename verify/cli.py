@@ -141,16 +141,16 @@ def _main(argv: Sequence[str] | None) -> int:
     from sim.exits import one_line
     from sim.store import DEFAULT_PATH, Store, StoreError
     from verify.report import latex_table, report_folder, summary, write_report
-    from verify.runner import check_ladders, check_store, exit_status, verify
+    from verify.runner import check_store, exit_status, make_run_plan, verify
 
     report_folder(args.out, profile.name)  # everything a run needs is checked before any compute
     store = Store(args.store or DEFAULT_PATH)
-    check_ladders(claims, profile)
+    plan = make_run_plan(claims, profile)  # every run's config and resources, checked once
     if not args.force:
-        check_store(claims, profile, store)
+        check_store(plan, store)
     try:
         outcomes, stats = verify(claims, profile, store, force=args.force, progress=not args.no_progress,
-                                 claim_timeout=args.claim_timeout)
+                                 claim_timeout=args.claim_timeout, plan=plan)
         stats["wall_s"] = time.perf_counter() - t0
         out = write_report(outcomes, profile.name, stats, store.path, args.out)
     except StoreError:

@@ -280,10 +280,10 @@ def _main(argv: Sequence[str] | None) -> int:
     from sim.store import DEFAULT_PATH, Store
     from verify.files import report_folder, write_text
     from verify.report import refresh
-    from verify.runner import make_run_plan, runset, sim_configs
+    from verify.runner import make_run_plan, runset
 
     planned = make_run_plan(figures, profile)
-    jobs = sim_configs(planned)  # configs built and checked now, before any compute
+    jobs = planned.specs  # configs built and checked by the plan, before any compute
     store = Store(args.store or DEFAULT_PATH)
     have = stored(jobs, store)  # every stored record read now: a damaged one is named before any compute
     if args.list:

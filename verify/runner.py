@@ -10,8 +10,9 @@ Claims are isolated: a claim whose ``predict()`` raises or returns something oth
 mapping of finite numbers, whose ``evaluate()`` raises or returns something other than an ``Evaluation``, or
 one of whose runs diverged (``sim.exits.DIVERGENCES``), is INCONCLUSIVE with the reason; the other claims
 still run. So is a claim whose ``predict()`` or ``evaluate()`` runs past ``claim_timeout`` seconds
-(``verify.limits``, ``--claim-timeout``) or calls ``sys.exit``. ``check_ladders`` validates every run's config
-and resources before anything is computed, naming the claim and the arm of a bad one.
+(``verify.limits``, ``--claim-timeout``) or calls ``sys.exit``. :func:`make_run_plan` builds the plan once:
+every run's config and resources are validated there, before anything is computed, naming the claim and the
+arm of a bad one.
 """
 
 from __future__ import annotations
@@ -62,11 +63,20 @@ class Slot(NamedTuple):
 
 @dataclass(frozen=True)
 class RunPlan:
-    """The runs of a verify invocation: their union (``runs``, deduplicated, in first-request order) and, per
-    claim id, where each of the claim's runs lands (``slots``)."""
+    """The runs of a verify invocation: their union (``runs``, deduplicated, in first-request order), each
+    one's validated ``sim.drivers.RunSpec`` (``specs``, same order) and, per claim id, where each of the
+    claim's runs lands (``slots``)."""
 
     runs: tuple[PlannedRun, ...]
+    specs: tuple[RunSpec, ...]
     slots: Mapping[str, tuple[Slot, ...]]
+
+    def only(self, ids: Sequence[str]) -> RunPlan:
+        """The plan of the claims ``ids`` alone: the runs no other claim asks for are left out."""
+        keep = sorted({s.run for i in ids for s in self.slots.get(i, ())})
+        new = {old: k for k, old in enumerate(keep)}
+        return RunPlan(tuple(self.runs[k] for k in keep), tuple(self.specs[k] for k in keep),
+                       {i: tuple(s._replace(run=new[s.run]) for s in self.slots.get(i, ())) for i in ids})
 
 
 @dataclass(frozen=True)
@@ -115,7 +125,8 @@ class Laddered(Protocol):
 
 def make_run_plan(claims: Sequence[Laddered], profile: Profile) -> RunPlan:
     """Runs of every claim's (or figure's) ladder for ``profile`` (device from the profile unless a ladder fixes
-    it) — the one planning path of ``python -m verify`` and ``python -m verify figures``.
+    it), each config built and its resources planned here, once — the one planning path of
+    ``python -m verify`` and ``python -m verify figures``, before anything is computed.
 
     Parameters
     ----------
@@ -127,12 +138,16 @@ def make_run_plan(claims: Sequence[Laddered], profile: Profile) -> RunPlan:
     Returns
     -------
     RunPlan
-        The distinct runs and, per claim, where each of its runs lands. A ladder asking for more than
-        ``sim.drivers.MAX_RUNS`` runs is refused (``ValueError``) before any is listed.
+        The distinct runs with their ``RunSpec`` and, per claim, where each of its runs lands. A ladder asking
+        for more than ``sim.drivers.MAX_RUNS`` runs is refused before any is listed, and a run that cannot be
+        made or cannot run here (config, device, memory) in one line naming the claim and the arm
+        (``ValueError``).
     """
     index: dict[str, int] = {}
     runs: list[PlannedRun] = []
+    specs: list[RunSpec] = []
     slots: dict[str, list[Slot]] = {}
+    planned: set[str] = set()  # configs whose resources were planned (the seed changes none)
     for claim in claims:
         ladder = claim.ladder(profile.name)
         slots[claim.id] = []
@@ -146,53 +161,40 @@ def make_run_plan(claims: Sequence[Laddered], profile: Profile) -> RunPlan:
                 if k is None:
                     k = index[run.ident] = len(runs)
                     runs.append(run)
+                    specs.append(_spec(run, planned, _arm(claim, variant.name, d)))
                 slots[claim.id].append(Slot(variant.name, d, seed, k))
-    return RunPlan(tuple(runs), {k: tuple(v) for k, v in slots.items()})
+    return RunPlan(tuple(runs), tuple(specs), {k: tuple(v) for k, v in slots.items()})
 
 
-def sim_configs(plan: RunPlan) -> list[RunSpec]:
-    """The ``sim.drivers.RunSpec`` ``(config object, seed)`` of every run, its config built by its kind's
-    config class (``sim.kinds``) — validates all before anything runs."""
+def _spec(run: PlannedRun, planned: set[str], where: str) -> RunSpec:
+    """``run``'s ``RunSpec``, its config built by its kind's config class and, once per config, its resources
+    planned (``sim.kinds.Kind.plan``); ``ValueError`` in one line starting with ``where`` otherwise."""
     from sim.drivers import RunSpec
-    from sim.kinds import make_config
-
-    return [RunSpec(make_config(run.kind, run.config), run.seed) for run in plan.runs]
-
-
-def check_ladders(claims: Sequence[Claim], profile: Profile) -> None:
-    """Every run of every claim's ladder can be made and can run here (config, device, memory), checked
-    before anything is computed; ``ValueError`` in one line naming the claim and the arm otherwise."""
     from sim.kinds import kind
 
-    seen: set[str] = set()
-    for claim in claims:
-        ladder = claim.ladder(profile.name)
-        if ladder is None:
-            continue
-        _count_runs(claim, ladder)
-        for variant in ladder.variants:
-            for d in variant.dims:
-                try:
-                    run = PlannedRun({"device": profile.device, **variant.config_at(d)}, 0, variant.kind)
-                    if run.ident not in seen:
-                        seen.add(run.ident)
-                        k = kind(run.kind)
-                        k.plan(k.config.from_dict(run.config))
-                except (ValueError, TypeError) as exc:
-                    raise ValueError(f"{_arm(claim, variant.name, d)}: {' '.join(str(exc).split())}") from None
+    try:
+        k = kind(run.kind)
+        cfg = k.config.from_dict(run.config)
+        ident = PlannedRun(run.config, 0, run.kind).ident
+        if ident not in planned:
+            k.plan(cfg)
+            planned.add(ident)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{where}: {' '.join(str(exc).split())}") from None
+    return RunSpec(cfg, run.seed)
 
 
-def check_store(claims: Sequence[Claim], profile: Profile, store: Any) -> None:
-    """Every stored record the claims' runs would use is read now, so a damaged one is named
+def check_store(plan: RunPlan, store: Any) -> None:
+    """Every stored record the plan's runs would use is read now, so a damaged one is named
     (``sim.store.StoreError``) before anything is computed."""
     from sim.drivers import stored
 
-    stored(sim_configs(make_run_plan(claims, profile)), store)
+    stored(plan.specs, store)
 
 
 def run_plan(configs: Sequence[RunSpec], store: Any = None, force: bool = False, progress: bool = True,
              on_diverged: Callable[[int, str], None] | None = None) -> list[AnyRecord | None]:
-    """Records of every run (``configs``: :func:`sim_configs` of a plan), from the store or simulated
+    """Records of every run (``configs``: a plan's ``specs``), from the store or simulated
     (``sim.drivers.run_many``, one results store), in the plan's order; ``None`` for a run that diverged
     (reported to ``on_diverged(run index, message)``)."""
     from sim.drivers import run_many
@@ -278,8 +280,8 @@ def predictions(claims: Sequence[Claim]) -> dict[str, Mapping[str, Any]]:
 
 
 def verify(claims: Sequence[Claim], profile: Profile, store: Any = None, force: bool = False,
-           progress: bool = True, log: Callable[[str], None] = print, claim_timeout: float | None = None
-           ) -> tuple[list[Outcome], dict[str, Any]]:
+           progress: bool = True, log: Callable[[str], None] = print, claim_timeout: float | None = None,
+           plan: RunPlan | None = None) -> tuple[list[Outcome], dict[str, Any]]:
     """Predict, plan, run/load, evaluate.
 
     Parameters
@@ -299,6 +301,9 @@ def verify(claims: Sequence[Claim], profile: Profile, store: Any = None, force: 
     claim_timeout : float, optional
         Seconds each claim's ``predict()`` and ``evaluate()`` may take (``None``: no limit); past it the claim
         is INCONCLUSIVE and the others go on (``verify.limits``).
+    plan : RunPlan, optional
+        ``make_run_plan(claims, profile)`` when the caller has made it already (the command line does, to
+        refuse a bad ladder before anything else); made here otherwise.
 
     Returns
     -------
@@ -309,12 +314,11 @@ def verify(claims: Sequence[Claim], profile: Profile, store: Any = None, force: 
     t0 = time.perf_counter()
     predicted = {c.id: predict_claim(c, claim_timeout) for c in claims}
     live = [c for c in claims if predicted[c.id][1] is None]
-    plan = make_run_plan(live, profile)
-    configs = sim_configs(plan)  # built and validated once, before any compute
+    plan = (plan or make_run_plan(claims, profile)).only([c.id for c in live])
     log(f"verify: profile {profile.name}, {len(claims)} claim(s), {len(plan.runs)} distinct run(s)")
     t1 = time.perf_counter()
     diverged: dict[int, str] = {}
-    records = run_plan(configs, store, force, progress, on_diverged=diverged.__setitem__) if plan.runs else []
+    records = run_plan(plan.specs, store, force, progress, on_diverged=diverged.__setitem__) if plan.runs else []
     t2 = time.perf_counter()
     outcomes = []
     for c in claims:
@@ -344,6 +348,6 @@ def exit_status(outcomes: Sequence[Outcome], strict: bool = False) -> int:
     return EXIT_OK
 
 
-__all__ = ["Laddered", "Outcome", "PlannedRun", "RunPlan", "Slot", "check_ladders", "check_store", "evaluate_claim",
-           "exit_status", "make_run_plan", "predict_claim", "predictions", "run_plan", "runset", "sim_configs",
+__all__ = ["Laddered", "Outcome", "PlannedRun", "RunPlan", "Slot", "check_store", "evaluate_claim",
+           "exit_status", "make_run_plan", "predict_claim", "predictions", "run_plan", "runset",
            "verify"]

@@ -15,7 +15,6 @@ from verify.profiles import get_profile
 from verify.rules import CONFIRMED, INCONCLUSIVE, REFUTED, Decision
 from theory.exits import EXIT_REFUTED
 from verify.runner import (
-    check_ladders,
     evaluate_claim,
     exit_status,
     make_run_plan,
@@ -59,13 +58,13 @@ def test_evaluations_that_break_are_inconclusive(evaluate, reason: str) -> None:
 def test_ladder_errors_name_the_claim_and_the_arm() -> None:
     claim = _claim("MINE", variants=(Variant("fine", TINY, (16,)), Variant("wide", {**TINY, "p": 9}, (16, 32))))
     with pytest.raises(ValueError, match=r"^claim MINE, arm wide \(d=16\): p must be even"):
-        check_ladders([claim], SMOKE)
+        make_run_plan([claim], SMOKE)
     small = _claim("TIGHT", variants=(Variant("", {**TINY, "p": 4096, "max_memory": "1MB"}, (512,)),))
     with pytest.raises(ValueError, match=r"^claim TIGHT, arm main \(d=512\): max_memory=1.0 MiB is too small"):
-        check_ladders([small], SMOKE)
+        make_run_plan([small], SMOKE)
     odd_kind = _claim("KIND", variants=(Variant("k", {"d": 4}, (8,), kind="nope"),))
     with pytest.raises(ValueError, match=r"^claim KIND, arm k \(d=8\): unknown simulation kind 'nope'"):
-        check_ladders([odd_kind], SMOKE)
+        make_run_plan([odd_kind], SMOKE)
 
 
 def test_oversized_ladder_is_refused_without_listing_it() -> None:
@@ -73,9 +72,8 @@ def test_oversized_ladder_is_refused_without_listing_it() -> None:
 
     huge = _claim("HUGE", seeds=10**9)
     start = time.perf_counter()
-    for check in (make_run_plan, check_ladders):
-        with pytest.raises(ValueError, match=f"claim HUGE's ladder asks for 1,000,000,000 runs.*{MAX_RUNS:,}"):
-            check([huge], SMOKE)
+    with pytest.raises(ValueError, match=f"claim HUGE's ladder asks for 1,000,000,000 runs.*{MAX_RUNS:,}"):
+        make_run_plan([huge], SMOKE)
     assert time.perf_counter() - start < 1.0
 
 
