@@ -91,3 +91,18 @@ def test_exit_status_counts_refuted_theorems_only() -> None:
     assert exit_status([outcome("theorem", REFUTED)]) == EXIT_REFUTED
     assert exit_status([outcome("conjecture", REFUTED), outcome("theorem", CONFIRMED)]) == 0
     assert exit_status([outcome("theorem", INCONCLUSIVE)], strict=True) == EXIT_REFUTED
+
+
+def test_the_plan_keeps_the_runs_of_the_claims_kept() -> None:
+    """One run asked for by two claims is planned once; ``only`` drops the runs no kept claim asks for and
+    points the kept slots at the same configs and seeds."""
+    a = _claim("A", variants=(Variant("", TINY, (16, 32)),), seeds=2)
+    b = _claim("B", variants=(Variant("", TINY, (32, 64)),), seeds=2)
+    plan = make_run_plan([a, b], SMOKE)
+    assert len(plan.runs) == len(plan.specs) == 6  # d = 32 shared
+    assert [(s.d, s.seed) for s in plan.slots["B"]][:2] == [(32, 0), (32, 1)]
+    kept = plan.only(["B"])
+    assert len(kept.runs) == 4 and set(kept.slots) == {"B"}
+    for old, new in zip(plan.slots["B"], kept.slots["B"]):
+        assert kept.runs[new.run] == plan.runs[old.run] and kept.specs[new.run] == plan.specs[old.run]
+    assert {(spec.config.d, spec.seed) for spec in kept.specs} == {(32, 0), (32, 1), (64, 0), (64, 1)}
