@@ -10,7 +10,8 @@ conditioned on its own probes, so a step costs ``O(n·(pT)²)`` whatever ``d``),
   overlap is Θ(1); with fresh batches the staircase stays at ``{0}`` (leap 3), overlap ``≍ d^{-1/2}``. Control:
   "reuse learns no more than fresh batches".
 * **BR-even** — ``He2(x1)``, ``|x1|``, ``x1x2`` with reused batches: every direction is forbidden by the flip
-  symmetry (``theory.reuse_reach``), so ``s_max`` on ``U*`` stays ``≍ d^{-1/2}``. Control: "the second reused step
+  symmetry (``theory.reuse_reach``), so ``s_max`` on ``U*`` → 0 (measured faster than ``d^{-1/2}`` on these
+  ladders, ``d^{-0.51…-0.67}``, so the → 0 rule decides it). Control: "the second reused step
   reaches ``U*`` as it does for ``He3``".
 * **GE-labels** — one step on ``T(y) = tanh(y/√6)`` for ``y = He3(x1)`` (``theory.label_exponent``: information
   exponent 1, ``E[T(y) z] = −0.204``) learns ``e1`` at ``n = 4d``; raw labels (exponent 3) do not; for ``He2(x1)``
