@@ -34,9 +34,9 @@ from sim.keys import run_key
 from sim.kinds import KINDS, AnyRecord, kind, kind_of, make_config
 from sim.store import Store
 from sim.version import code_version
-from sim.zhou_ge import ZGConfig, run_zhou_ge
+from sim.zhou_ge import ZGConfig, ZGRecord, run_zhou_ge
 
-__all__ = ["KINDS", "AnyRecord", "ExecutionPlan", "RunRecord", "SimConfig", "Store", "ZGConfig", "as_basis",
-           "code_version", "execution_plan", "kind", "kind_of", "load_config", "make_config", "overlaps_by_level",
-           "run_key", "run_many", "run_or_load", "run_zhou_ge", "simulate", "singular_values", "strip_volatile",
-           "subspace_overlap"]
+__all__ = ["KINDS", "AnyRecord", "ExecutionPlan", "RunRecord", "SimConfig", "Store", "ZGConfig", "ZGRecord",
+           "as_basis", "code_version", "execution_plan", "kind", "kind_of", "load_config", "make_config",
+           "overlaps_by_level", "run_key", "run_many", "run_or_load", "run_zhou_ge", "simulate", "singular_values",
+           "strip_volatile", "subspace_overlap"]

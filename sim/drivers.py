@@ -112,7 +112,7 @@ def run_or_load(cfg: Any, seed: int, store: Store, force: bool = False, progress
     Returns
     -------
     AnyRecord
-        The record (``sim.giant_step.record`` or ``sim.zhou_ge.run`` describe its fields). A run that
+        The record (``sim.giant_step.record`` or ``sim.zhou_ge.record`` describe its fields). A run that
         diverges raises (``DIVERGENCES``) and stores nothing.
     """
     return run_many([RunSpec(cfg, seed)], store, force=force, progress=False, run_progress=progress)[0]

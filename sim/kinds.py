@@ -5,8 +5,8 @@ A kind is one experiment of THEORY.md: ``"giant_step"`` (§3, ``sim.giant_step``
 line, ``verify``'s runner — looks a kind up here instead of testing names. A config object knows its kind
 (``cfg.kind``), so a job is just ``(config, seed)``. Each kind's run function has the signature
 ``run(cfg, seed, progress=False, plan=None)`` (plus ``dist=`` for kinds that run data-parallel) and
-returns the run's record (``AnyRecord``: a giant-step ``sim.giant_step.record.RunRecord``, or a [ZG] record,
-which is its own JSON object), whose JSON object (``sim.store.to_json``, what the store keeps) has ``kind``,
+returns the run's record (``AnyRecord``: a giant-step ``sim.giant_step.record.RunRecord`` or a [ZG]
+``sim.zhou_ge.record.ZGRecord``), whose JSON object (``sim.store.to_json``, what the store keeps) has ``kind``,
 ``key``, ``config``, ``seed``, ``code_version``, ``device_type`` and ``timings``; ``from_json`` turns such an
 object back into its kind's record. ``make_plan(cfg)`` checks, before any compute, that the
 config can run here (device, memory against its budget) and returns what ``run`` takes as ``plan`` (it has
@@ -28,9 +28,10 @@ from sim.giant_step.record import RunRecord
 from sim.giant_step.run import simulate
 from sim.zhou_ge.config import ZGConfig
 from sim.zhou_ge.plan import resource_plan as zhou_ge_plan
+from sim.zhou_ge.record import ZGRecord
 from sim.zhou_ge.run import run_zhou_ge
 
-AnyRecord = RunRecord | dict[str, Any]  # a run's record: a giant-step RunRecord or a [ZG] JSON object
+AnyRecord = RunRecord | ZGRecord  # a run's record: a giant-step RunRecord or a [ZG] ZGRecord
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class Kind:
 
 KINDS: Mapping[str, Kind] = {k.name: k for k in (
     Kind(SimConfig.kind, SimConfig, simulate, giant_step_plan, RunRecord.from_json, data_parallel=True),
-    Kind(ZGConfig.kind, ZGConfig, run_zhou_ge, zhou_ge_plan, dict),
+    Kind(ZGConfig.kind, ZGConfig, run_zhou_ge, zhou_ge_plan, ZGRecord.from_json),
 )}
 DEFAULT = SimConfig.kind
 

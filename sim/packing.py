@@ -1,8 +1,8 @@
 """Records as the results store keeps them (``sim.store``), for every kind (THEORY.md §3 reproducibility).
 
 A record is kept as its JSON object: :func:`to_json` gives it (a typed record's ``to_json()``, such as the
-giant step's ``sim.giant_step.record.RunRecord``, or a record that is its own JSON object, such as a [ZG]
-record). Nothing non-finite is kept: :func:`check_record` refuses a record holding NaN or ±inf with
+giant step's ``sim.giant_step.record.RunRecord`` or [ZG]'s ``sim.zhou_ge.record.ZGRecord``, or a mapping
+that is already a JSON object). Nothing non-finite is kept: :func:`check_record` refuses a record holding NaN or ±inf with
 :class:`NonFiniteRecord`, naming where it is (:func:`nonfinite_path`); :func:`record_json` prints a record
 as one line of strict JSON. :func:`pack_record` makes the compact bytes the store writes: every matrix of
 floats that float32 holds exactly (a list of equal-length lists of floats, e.g. the ``p × r`` overlap
@@ -26,7 +26,8 @@ _F32 = "__f32__"
 
 
 class TypedRecord(Protocol):
-    """A record that is not its own JSON object: it gives it (``sim.giant_step.record.RunRecord``)."""
+    """A record that is not its own JSON object: it gives it (``sim.giant_step.record.RunRecord``,
+    ``sim.zhou_ge.record.ZGRecord``)."""
 
     def to_json(self) -> dict[str, Any]: ...
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from collections.abc import Mapping
 from typing import Any
 
 from sim.drivers import run_jobs, seed_jobs
@@ -22,6 +21,7 @@ from sim.exits import EXIT_HELP
 from sim.fields import add_config_flags, config_overrides, read_mapping
 from sim.store import DEFAULT_PATH, Store, record_json
 from sim.zhou_ge.config import CONSTRAINTS, ZGConfig
+from sim.zhou_ge.record import ZGRecord
 
 _LISTS = {"teacher_a": ("A",)}
 _HELP = {
@@ -77,18 +77,18 @@ def _angle(value: float | None) -> str:
     return "-        " if value is None or math.isnan(value) else f"{value:.3e}"
 
 
-def summary_lines(rec: Mapping[str, Any]) -> list[str]:
+def summary_lines(rec: ZGRecord) -> list[str]:
     """Human-readable lines: the variant, then one line per λ phase."""
-    out = [rec["variant"], f"seed {rec['seed']}: stage-2 loss {rec['stage2']['loss']:.3e}, "
-           f"stage-1 span overlap {rec['stage1']['span_overlap']:.3f}, a* = {rec['teacher']['a_star']}"]
+    out = [rec.variant, f"seed {rec.seed}: stage-2 loss {rec.stage2.loss:.3e}, "
+           f"stage-1 span overlap {rec.stage1.span_overlap:.3f}, a* = {rec.teacher.a_star}"]
     out.append("    λ        steps conv  loss       far mass   mean ∠    near ∠    Σ a‖w‖ near teachers    baseline")
-    for p in rec["phases"]:
-        near = " ".join(f"{v:+.3f}" for v in p["signed_near_mass"])
-        base = f"{p['baseline_loss']:.3e}" if "baseline_loss" in p else "-"
-        out.append(f"  {p['lam']:.3e} {p['steps']:6d} {'yes' if p['converged'] else 'no ':4s} {p['loss']:.3e}  "
-                   f"{p['far_mass']:.3e}  {_angle(p['mean_angle'])} {_angle(p['near_mean_angle'])} [{near}]  {base}")
-    if rec.get("baseline"):
-        out.append(f"  fixed-feature plateau min_a L(a, W¹) = {rec['baseline']['plateau']:.3e}")
+    for p in rec.phases:
+        near = " ".join(f"{v:+.3f}" for v in p.signed_near_mass)
+        base = f"{p.baseline_loss:.3e}" if p.baseline_loss is not None else "-"
+        out.append(f"  {p.lam:.3e} {p.steps:6d} {'yes' if p.converged else 'no ':4s} {p.loss:.3e}  "
+                   f"{p.far_mass:.3e}  {_angle(p.mean_angle)} {_angle(p.near_mean_angle)} [{near}]  {base}")
+    if rec.baseline is not None:
+        out.append(f"  fixed-feature plateau min_a L(a, W¹) = {rec.baseline.plateau:.3e}")
     return out
 
 
@@ -104,13 +104,13 @@ def main_ns(ns: argparse.Namespace) -> int:
     """Run the ``zg`` command for parsed arguments; returns 0 or raises (``sim.exits.run_command`` turns a
     failure into its one line and exit status)."""
 
-    def emit(rec: dict[str, Any], cached: bool) -> None:
+    def emit(rec: ZGRecord, cached: bool) -> None:
         if ns.json:
             sys.stdout.write(record_json(rec) + "\n")
             sys.stdout.flush()
         else:
             print("\n".join(summary_lines(rec)) + f"\n  ({'from store' if cached else 'ran'}, "
-                  f"{rec['timings']['total']:.1f} s, {rec['steps']} steps)")
+                  f"{rec.timings['total']:.1f} s, {rec.steps} steps)")
 
     jobs = seed_jobs(_config(ns), ns.seed0, ns.seeds)
     store = Store(ns.store or DEFAULT_PATH)

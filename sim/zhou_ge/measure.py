@@ -17,10 +17,8 @@ import numpy as np
 import torch
 
 from sim.zhou_ge.loss import unit_rows
+from sim.zhou_ge.record import TRAJECTORY, SnapshotRecord, Trajectory
 from sim.zhou_ge.teacher import Teacher
-
-TRAJECTORY = ("step", "phase", "lam", "loss", "reg_loss", "grad_norm", "far_mass", "near_mass", "signed_near_mass",
-              "total_mass", "mean_angle", "near_mean_angle")
 
 
 @dataclass(frozen=True)
@@ -32,10 +30,15 @@ class Snapshot:
     norm: np.ndarray
     a: np.ndarray
 
-    def to_dict(self) -> dict[str, list]:
-        """Plain lists (JSON)."""
-        return {"angle": self.angle.tolist(), "nearest": self.nearest.tolist(), "norm": self.norm.tolist(),
-                "a": self.a.tolist()}
+    def to_record(self) -> SnapshotRecord:
+        """As plain lists: the snapshot the run record keeps (``sim.zhou_ge.record``)."""
+        return SnapshotRecord(self.angle.tolist(), self.nearest.tolist(), self.norm.tolist(), self.a.tolist())
+
+    @classmethod
+    def from_record(cls, rec: SnapshotRecord) -> Snapshot:
+        """Inverse of ``to_record``."""
+        return cls(np.asarray(rec.angle, dtype=float), np.asarray(rec.nearest, dtype=int),
+                   np.asarray(rec.norm, dtype=float), np.asarray(rec.a, dtype=float))
 
 
 def snapshot(a: torch.Tensor, W: torch.Tensor, teacher: Teacher, even: bool) -> Snapshot:
@@ -70,9 +73,9 @@ def mass_summary(snap: Snapshot, m_star: int, near_angle: float) -> dict[str, An
             "n_far": int((~near & (mass > 0)).sum())}
 
 
-def trajectory(rows: list[dict[str, Any]]) -> dict[str, list]:
+def trajectory(rows: list[dict[str, Any]]) -> Trajectory:
     """The rows of ``measure`` as columns, one list per name of ``TRAJECTORY``."""
-    return {k: [row[k] for row in rows] for k in TRAJECTORY}
+    return Trajectory.from_rows(rows)
 
 
 def measure(step: int, phase: int, lam: float, loss: float, grad_norm: float, a: torch.Tensor, W: torch.Tensor,

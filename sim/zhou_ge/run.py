@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from dataclasses import replace
 
 import torch
 
@@ -15,13 +15,14 @@ from sim.zhou_ge.config import KIND, Stage3Loss, ZGConfig
 from sim.zhou_ge.loss import EmpiricalLoss, PopulationLoss, unit_rows
 from sim.zhou_ge.measure import snapshot, trajectory
 from sim.zhou_ge.plan import ResourcePlan, resource_plan
+from sim.zhou_ge.record import PhaseRecord, Snapshots, Stage1Summary, Stage2Summary, TeacherSummary, ZGRecord
 from sim.zhou_ge.stages import Student, fixed_feature_baseline, stage1, stage2, stage3
 from sim.zhou_ge.teacher import Teacher, make_teacher
 
 
 def run_zhou_ge(cfg: ZGConfig, seed: int = 0, progress: bool = False,
-                on_phase: Callable[[dict[str, Any]], None] | None = None,
-                plan: ResourcePlan | None = None) -> dict[str, Any]:
+                on_phase: Callable[[PhaseRecord], None] | None = None,
+                plan: ResourcePlan | None = None) -> ZGRecord:
     """Stages 1–3 and the fixed-feature baseline for ``(cfg, seed)`` (THEORY.md §4).
 
     Parameters
@@ -34,22 +35,15 @@ def run_zhou_ge(cfg: ZGConfig, seed: int = 0, progress: bool = False,
     progress : bool
         A progress bar (stage-3 steps) on stderr.
     on_phase : callable, optional
-        Called with each phase summary as soon as its phase ends.
+        Called with each phase's ``PhaseRecord`` as soon as its phase ends (without ``baseline_loss``).
     plan : ResourcePlan, optional
         Where to run, with its memory checked (``sim.zhou_ge.plan.resource_plan(cfg)`` when ``None``).
 
     Returns
     -------
-    dict
-        A JSON-serialisable record: ``kind="zhou_ge"``, ``key``, ``config``, ``seed``, ``code_version``,
-        ``device*``, ``variant`` (one line), ``teacher`` (``a_star`` of length ``m_star``, ``cosines``
-        ``m_star × m_star`` between teacher directions), ``stage1`` (``lr``, ``ell``, ``gradient``,
-        ``span_overlap``: mean norm of the projection of the unit stage-1 neurons on the teacher span),
-        ``stage2`` (``loss``, ``lam``), ``trajectory`` (columns ``sim.zhou_ge.measure.TRAJECTORY``, one
-        entry per measurement), ``phases`` (one summary per λ at its end, with ``steps``, ``converged``
-        and ``baseline_loss``), ``snapshots`` (``start`` of stage 3 and ``end``: per-neuron ``angle``,
-        ``nearest``, ``norm``, ``a``, each of length ``m``), ``baseline`` (``loss_by_phase``, ``plateau``;
-        ``None`` without ``cfg.baseline``), ``steps`` (stage-3 steps in all), ``timings``, ``created``.
+    ZGRecord
+        The run's record (``sim.zhou_ge.record`` says what each field is); ``to_json()`` is what the store
+        keeps.
 
     Raises
     ------
@@ -59,54 +53,55 @@ def run_zhou_ge(cfg: ZGConfig, seed: int = 0, progress: bool = False,
     """
     seed = check_seed(seed)
     where = plan or resource_plan(cfg)
-    dtype = getattr(torch, cfg.dtype)
     bar = _bar(progress, cfg, seed)
-    t0 = time.perf_counter()
     try:
         with torch.no_grad():
-            teacher = make_teacher(cfg, seed, where.device, dtype)
-            pop = PopulationLoss(teacher, cfg.m)
-            W1 = stage1(cfg, seed, teacher, dtype)
-            with guarded("teacher directions (QR)", 0, "check teacher_directions"):
-                basis = torch.linalg.qr(unit_rows(teacher.W_star)[1].T)[0]
-            stage1_overlap = float((W1 @ basis).norm(dim=1).mean())
-            a, W = stage2(pop, W1, cfg.lam0, cfg.balance)
-            t1 = time.perf_counter()
-            stage2_loss = pop(a, W)[0]
-            gradient = EmpiricalLoss(teacher, cfg.n_samples, seed, cfg.loss is Stage3Loss.FRESH, cfg.block_size) \
-                if cfg.empirical_loss else pop
-            start = snapshot(a, W, teacher, cfg.even)
-            end, rows, phases = stage3(cfg, pop, gradient, Student(a, W), teacher,
-                                       bar.update if bar is not None else _no_tick, on_phase)
-            last = snapshot(end.a, end.W, teacher, cfg.even)
-            t2 = time.perf_counter()
-            baseline = fixed_feature_baseline(pop, W1, cfg.lambdas) if cfg.baseline else None
-            if baseline is not None:
-                for ph, bl in zip(phases, baseline["loss_by_phase"]):
-                    ph["baseline_loss"] = bl
-            t3 = time.perf_counter()
+            return _run(cfg, seed, where, bar.update if bar is not None else _no_tick, on_phase)
     finally:
         if bar is not None:
             bar.close()
-    return {
-        "kind": KIND, "key": run_key(cfg, seed, where.device_type), "config": cfg.to_dict(), "seed": seed,
-        "code_version": code_version(), "device": where.device, "device_type": where.device_type,
-        "device_name": where.device_name, "variant": cfg.variant(), "teacher": _teacher_summary(teacher),
-        "stage1": {"lr": cfg.stage1_lr, "ell": cfg.stage1_ell_resolved, "gradient": cfg.stage1_gradient,
-                   "span_overlap": stage1_overlap},
-        "stage2": {"loss": stage2_loss, "lam": cfg.lam0},
-        "trajectory": trajectory(rows), "phases": phases,
-        "snapshots": {"start": start.to_dict(), "end": last.to_dict()},
-        "baseline": baseline, "steps": end.step,
-        "timings": {"stages12": t1 - t0, "stage3": t2 - t1, "baseline": t3 - t2, "total": t3 - t0},
-        "created": time.time(),
-    }
 
 
-def _teacher_summary(teacher: Teacher) -> dict[str, Any]:
+def _run(cfg: ZGConfig, seed: int, where: ResourcePlan, tick: Callable[[int], None],
+         on_phase: Callable[[PhaseRecord], None] | None) -> ZGRecord:
+    """The stages of ``run_zhou_ge`` on ``where.device`` (``tick(1)`` after each stage-3 step), and the record."""
+    dtype = getattr(torch, cfg.dtype)
+    t0 = time.perf_counter()
+    teacher = make_teacher(cfg, seed, where.device, dtype)
+    pop = PopulationLoss(teacher, cfg.m)
+    W1 = stage1(cfg, seed, teacher, dtype)
+    with guarded("teacher directions (QR)", 0, "check teacher_directions"):
+        basis = torch.linalg.qr(unit_rows(teacher.W_star)[1].T)[0]
+    stage1_overlap = float((W1 @ basis).norm(dim=1).mean())
+    a, W = stage2(pop, W1, cfg.lam0, cfg.balance)
+    t1 = time.perf_counter()
+    stage2_loss = pop(a, W)[0]
+    gradient = EmpiricalLoss(teacher, cfg.n_samples, seed, cfg.loss is Stage3Loss.FRESH, cfg.block_size) \
+        if cfg.empirical_loss else pop
+    start = snapshot(a, W, teacher, cfg.even)
+    end, rows, phases = stage3(cfg, pop, gradient, Student(a, W), teacher, tick, on_phase)
+    last = snapshot(end.a, end.W, teacher, cfg.even)
+    t2 = time.perf_counter()
+    baseline = fixed_feature_baseline(pop, W1, cfg.lambdas) if cfg.baseline else None
+    if baseline is not None:
+        phases = [replace(ph, baseline_loss=bl) for ph, bl in zip(phases, baseline.loss_by_phase)]
+    t3 = time.perf_counter()
+    return ZGRecord(
+        kind=KIND, key=run_key(cfg, seed, where.device_type), config=cfg.to_dict(), seed=seed,
+        code_version=code_version(), device=where.device, device_type=where.device_type,
+        device_name=where.device_name, variant=cfg.variant(), teacher=_teacher_summary(teacher),
+        stage1=Stage1Summary(cfg.stage1_lr, cfg.stage1_ell_resolved, str(cfg.stage1_gradient), stage1_overlap),
+        stage2=Stage2Summary(stage2_loss, cfg.lam0), trajectory=trajectory(rows), phases=tuple(phases),
+        snapshots=Snapshots(start.to_record(), last.to_record()), baseline=baseline, steps=end.step,
+        timings={"stages12": t1 - t0, "stage3": t2 - t1, "baseline": t3 - t2, "total": t3 - t0},
+        created=time.time(),
+    )
+
+
+def _teacher_summary(teacher: Teacher) -> TeacherSummary:
     """``a_star`` and the cosines between the teacher directions, as plain lists."""
     _, Us = unit_rows(teacher.W_star)
-    return {"a_star": teacher.a_star.double().cpu().tolist(), "cosines": (Us @ Us.T).double().cpu().tolist()}
+    return TeacherSummary(teacher.a_star.double().cpu().tolist(), (Us @ Us.T).double().cpu().tolist())
 
 
 def _no_tick(k: int) -> None:

@@ -37,6 +37,7 @@ from sim.giant_step.protocol import giant_step, streamed_gradient
 from sim.zhou_ge.config import ZGConfig
 from sim.zhou_ge.loss import PopulationLoss, neuron_outputs
 from sim.zhou_ge.measure import measure
+from sim.zhou_ge.record import BaselineRecord, PhaseRecord
 from sim.zhou_ge.teacher import Teacher
 from theory import activation
 
@@ -89,7 +90,7 @@ def rebalance(a: torch.Tensor, W: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
     return torch.sign(a) * torch.sqrt(prod), W * c[:, None]
 
 
-def fixed_feature_baseline(loss: PopulationLoss, W: torch.Tensor, lambdas: Sequence[float]) -> dict[str, Any]:
+def fixed_feature_baseline(loss: PopulationLoss, W: torch.Tensor, lambdas: Sequence[float]) -> BaselineRecord:
     """First layer frozen at ``W``: population loss of the exact ridge readout per ``λ``, and ``min_a L`` (plateau)."""
     H, b = loss.gram(W)
     check_finite(H, "baseline feature Gram matrix", 0, HINT_STAGE2)
@@ -103,7 +104,7 @@ def fixed_feature_baseline(loss: PopulationLoss, W: torch.Tensor, lambdas: Seque
     keep = evals > evals.max() * 1e-12
     proj = evecs[:, keep].T @ b
     plateau = 0.5 * (loss.teacher_norm2 - float((proj**2 / evals[keep]).sum()))
-    return {"loss_by_phase": out, "plateau": max(plateau, 0.0)}
+    return BaselineRecord(out, max(plateau, 0.0))
 
 
 def _quadratic_loss(H: torch.Tensor, b: torch.Tensor, a: torch.Tensor, c: float) -> float:
@@ -125,15 +126,15 @@ def _norm(a: torch.Tensor, W: torch.Tensor) -> float:
 
 
 def stage3(cfg: ZGConfig, loss: PopulationLoss, gradient: Gradient, start: Student, teacher: Teacher,
-           tick: Callable[[int], None], on_phase: Callable[[dict[str, Any]], None] | None = None
-           ) -> tuple[Student, list[dict[str, Any]], list[dict[str, Any]]]:
+           tick: Callable[[int], None], on_phase: Callable[[PhaseRecord], None] | None = None
+           ) -> tuple[Student, list[dict[str, Any]], list[PhaseRecord]]:
     """Gradient descent on ``L_λ`` for every ``λ`` of ``cfg.lambdas`` (module docstring), from ``start``.
 
     ``gradient(a, W) -> (L, ∂L/∂a, ∇_W L)`` is the loss descended (``loss`` itself, or an ``EmpiricalLoss``);
     ``loss`` (the exact population loss) is what is measured. ``tick(1)`` after every step.
     Returns the final student, the trajectory rows (``sim.zhou_ge.measure.measure``, every
-    ``record_every`` steps and at the end of each phase) and one summary per phase (its last row with
-    ``steps`` and ``converged``), each also passed to ``on_phase``.
+    ``record_every`` steps and at the end of each phase) and one ``PhaseRecord`` per phase (its last row with
+    ``steps`` and ``converged``; no ``baseline_loss``), each also passed to ``on_phase``.
     """
     student, rows, phases = start, [], []
     for k, lam in enumerate(cfg.lambdas):
@@ -146,7 +147,7 @@ def stage3(cfg: ZGConfig, loss: PopulationLoss, gradient: Gradient, start: Stude
 
 
 def phase(cfg: ZGConfig, k: int, lam: float, loss: PopulationLoss, gradient: Gradient, student: Student,
-          teacher: Teacher, tick: Callable[[int], None]) -> tuple[Student, dict[str, Any], list[dict[str, Any]]]:
+          teacher: Teacher, tick: Callable[[int], None]) -> tuple[Student, PhaseRecord, list[dict[str, Any]]]:
     """Phase ``k`` of stage 3 at weight decay ``lam``: ``(student at its end, summary, trajectory rows)``."""
     a, W, step = student.a, student.W, student.step
     population = not cfg.empirical_loss
@@ -176,7 +177,7 @@ def phase(cfg: ZGConfig, k: int, lam: float, loss: PopulationLoss, gradient: Gra
     value, ga, gW = loss(a, W)
     row = measure(step, k, lam, value, _norm(ga + lam * a, gW + lam * W), a, W, teacher, cfg.even, cfg.near_angle)
     rows.append(row)
-    return Student(a, W, step), {**row, "steps": n, "converged": converged}, rows
+    return Student(a, W, step), PhaseRecord(**row, steps=n, converged=converged), rows
 
 
 

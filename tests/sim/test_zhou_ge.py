@@ -19,6 +19,7 @@ from sim.zhou_ge import (
     PopulationLoss,
     Snapshot,
     ZGConfig,
+    ZGRecord,
     fixed_feature_baseline,
     kernel,
     make_teacher,
@@ -123,8 +124,8 @@ def test_rebalance_and_baseline() -> None:
     Hn = pair_expectation(W.numpy(), W.numpy(), cfg.min_order)
     bn = pair_expectation(W.numpy(), t.W_star.numpy(), cfg.min_order) @ t.a_star.numpy()
     a_ls = np.linalg.lstsq(Hn, bn, rcond=None)[0]
-    assert base["plateau"] == pytest.approx(ref.loss(a_ls, W.numpy()), abs=1e-9)
-    assert base["plateau"] <= base["loss_by_phase"][1] <= base["loss_by_phase"][0]
+    assert base.plateau == pytest.approx(ref.loss(a_ls, W.numpy()), abs=1e-9)
+    assert base.plateau <= base.loss_by_phase[1] <= base.loss_by_phase[0]
 
 
 def test_measurements_on_a_hand_made_state() -> None:
@@ -155,18 +156,20 @@ def test_small_run_recovers_the_teacher() -> None:
     cfg = ZGConfig(d=12, m=32, m_star=2, teacher_a=(1.0, -1.0), lam0=1e-2, phases=4, max_steps_per_phase=1000,
                    record_every=50, device="cpu")
     rec = run_zhou_ge(cfg, seed=0)
-    ph = rec["phases"]
-    losses = [p["loss"] for p in ph]
-    far = [p["far_mass"] for p in ph]
-    assert all(b < a for a, b in zip(losses, losses[1:])) and losses[-1] < 0.1 * rec["stage2"]["loss"]
+    ph = rec.phases
+    losses = [p.loss for p in ph]
+    far = [p.far_mass for p in ph]
+    assert all(b < a for a, b in zip(losses, losses[1:])) and losses[-1] < 0.1 * rec.stage2.loss
     assert far[-1] < far[0]
-    assert np.allclose(ph[-1]["signed_near_mass"], [1.0, -1.0], atol=0.15)
-    assert rec["baseline"]["plateau"] > 10 * losses[-1]
-    assert ph[-1]["mean_angle"] < ph[0]["mean_angle"]
-    traj = rec["trajectory"]
-    assert len(traj["step"]) == len(traj["loss"]) == len(traj["lam"]) and traj["step"] == sorted(traj["step"])
-    assert len(rec["snapshots"]["end"]["angle"]) == 32
-    assert "relu[2:]" in rec["variant"] and "population" in rec["variant"]
+    assert np.allclose(ph[-1].signed_near_mass, [1.0, -1.0], atol=0.15)
+    assert rec.baseline.plateau > 10 * losses[-1]
+    assert [p.baseline_loss for p in ph] == rec.baseline.loss_by_phase
+    assert ph[-1].mean_angle < ph[0].mean_angle
+    traj = rec.trajectory
+    assert len(traj.step) == len(traj.loss) == len(traj.lam) and traj.step == sorted(traj.step)
+    assert len(rec.snapshots.end.angle) == 32
+    assert "relu[2:]" in rec.variant and "population" in rec.variant
+    assert ZGRecord.from_json(json.loads(json.dumps(rec.to_json()))) == rec  # the JSON object holds the record
 
 
 @pytest.mark.parametrize("bad, message", [
@@ -191,7 +194,8 @@ def test_store_roundtrip_and_cli(tmp_path, capsys) -> None:  # noqa: ANN001 - py
     rec = run_many([(cfg, 1)], store, progress=False, on_record=lambda r, c: flags.append(c))[0]
     again = run_many([(cfg, 1)], store, progress=False, on_record=lambda r, c: flags.append(c))[0]
     cached, cached2 = flags
-    assert not cached and cached2 and again["phases"] == rec["phases"] and len(store) == 1
+    assert not cached and cached2 and again.phases == rec.phases and len(store) == 1
+    assert isinstance(again, ZGRecord) and again.to_json() == rec.to_json()
     code = main(["zg", "--d", "8", "--m", "8", "--m-star", "2", "--phases", "2", "--max-steps-per-phase", "20",
                  "--record-every", "10", "--store", str(tmp_path / "r.sqlite"), "--no-progress", "--device", "cpu",
                  "--seed0", "1"])
@@ -209,9 +213,9 @@ def test_one_store_holds_both_kinds(tmp_path) -> None:  # noqa: ANN001 - pytest 
                               device="cpu"), 3, store)
     gs = run_or_load(SimConfig(target="x1", d=8, p=8, n_exp=1.0, steps=1, n_ridge=64, n_test=64,
                                readout="final", device="cpu"), 3, store)
-    assert set(store.keys()) == {zg["key"], gs.key}
-    assert [r["key"] for r in store.records("zhou_ge", m=8)] == [zg["key"]]
+    assert set(store.keys()) == {zg.key, gs.key}
+    assert [r["key"] for r in store.records("zhou_ge", m=8)] == [zg.key]
     assert store.records("giant_step", p=8) == [gs.to_json()]
-    assert json.dumps(store.get_key(zg["key"])["phases"]) == json.dumps(zg["phases"])  # NaN-safe comparison
+    assert json.dumps(store.get_key(zg.key)["phases"]) == json.dumps(zg.to_json()["phases"])  # NaN-safe comparison
     with pytest.raises(ValueError, match="unknown config field 'p'"):
         store.records("zhou_ge", p=8)

@@ -14,12 +14,13 @@ import pytest
 
 from sim import as_basis
 from sim.giant_step.record import RunRecord
+from sim.zhou_ge.record import ZGRecord
 from verify import rules
 from verify.claims import registry
 from verify.claims.base import RunSet
 from verify.claims.one_step import evaluate_learnability, one_step_prediction
 from verify.claims.staircase import BLIND_SIGMA, STAIR_SIGMA, one_step_ahead
-from tests.records import run_record
+from tests.records import run_record, zg_record
 
 DIMS = (256, 512, 1024, 2048)
 CLAIMS = {c.id: c for c in registry()}
@@ -136,7 +137,7 @@ def test_error_claims_have_power(claim_id):
     assert_power(judged(claim_id, error_runs(pred["eps"]), pred))
 
 
-def zg_record(seed: int, phases: int = 6) -> dict:
+def zg_run(seed: int, phases: int = 6) -> ZGRecord:
     """Far mass, loss, deficit and angle decay like λ/λ0; the baseline is flat and ends above the loss."""
     rng = np.random.default_rng(seed)
     lam0, a_star = 0.01, [1.0, -2.0]
@@ -149,16 +150,14 @@ def zg_record(seed: int, phases: int = 6) -> dict:
                     "signed_near_mass": [a * (1 - deficit) for a in a_star], "mean_angle": 0.05 * r * noise(),
                     "baseline_loss": 0.05 * noise(), "steps": 100, "converged": True})
     snap = {"angle": [0.01, 0.5], "nearest": [0, 1], "norm": [1.0, 1.0], "a": a_star}
-    return {"kind": "zhou_ge", "seed": seed, "key": f"z{seed}", "variant": "v", "config": {"lam0": lam0, "near_angle": 0.2},
-            "teacher": {"a_star": a_star}, "phases": out, "stage2": {"loss": 0.02},
-            "baseline": {"plateau": 0.045, "loss_by_phase": []}, "trajectory": {"step": [0, 1], "loss": [1, 1],
-                                                                                "lam": [lam0, lam0]},
-            "snapshots": {"start": snap, "end": snap}}
+    traj = {"step": [0, 1], "loss": [1, 1], "lam": [lam0, lam0]}
+    return zg_record(out, a_star, traj, snap, {"plateau": 0.045, "loss_by_phase": []}, 0.02, seed=seed,
+                     key=f"z{seed}", variant="v", config={"lam0": lam0, "near_angle": 0.2})
 
 
 @pytest.mark.parametrize("claim_id", ["Z1-local", "Z2-late"])
 def test_zhou_ge_claims_have_power(claim_id):
-    assert_power(judged(claim_id, RunSet({"zg": {32: [zg_record(s) for s in range(5)]}})))
+    assert_power(judged(claim_id, RunSet({"zg": {32: [zg_run(s) for s in range(5)]}})))
 
 
 def test_every_built_in_claim_declares_a_control():

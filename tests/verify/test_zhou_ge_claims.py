@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sim.zhou_ge import ZGRecord
+from tests.records import zg_record
 from verify import rules
 from verify.claims.base import RunSet
 from verify.claims.zhou_ge import (
@@ -21,7 +23,7 @@ A_STAR = [1.0, -2.0]
 
 
 def _record(seed: int, phases: int = 6, far_exp: float = 1.0, loss_exp: float = 1.5, angle_exp: float = 0.7,
-            plateau: float = 0.05, base_exp: float = 0.0) -> dict:
+            plateau: float = 0.05, base_exp: float = 0.0) -> ZGRecord:
     """A record whose per-phase statistics follow (λ/λ0)^exp with 10 % multiplicative seed noise."""
     rng = np.random.default_rng(seed)
     lam0 = 0.01
@@ -36,13 +38,11 @@ def _record(seed: int, phases: int = 6, far_exp: float = 1.0, loss_exp: float = 
                     "baseline_loss": plateau * r**base_exp * noise(), "steps": 100, "converged": True})
     snap = {"angle": [0.01, 0.5], "nearest": [0, 1], "norm": [1.0, 1.0], "a": [1.0, -2.0]}
     traj = {"step": [0, 100], "loss": [0.02, 0.01], "lam": [lam0, lam0]}
-    return {"kind": "zhou_ge", "seed": seed, "key": f"k{seed}", "variant": "test variant",
-            "config": {"lam0": lam0, "near_angle": 0.2}, "teacher": {"a_star": A_STAR}, "phases": out,
-            "stage2": {"loss": 0.02}, "baseline": {"plateau": plateau * 0.9, "loss_by_phase": []},
-            "trajectory": traj, "snapshots": {"start": snap, "end": snap}}
+    return zg_record(out, A_STAR, traj, snap, {"plateau": plateau * 0.9, "loss_by_phase": []}, 0.02, seed=seed,
+                     key=f"k{seed}", variant="test variant", config={"lam0": lam0, "near_angle": 0.2})
 
 
-def _runs(records: list[dict]) -> RunSet:
+def _runs(records: list[ZGRecord]) -> RunSet:
     return RunSet({"zg": {32: records}})
 
 
@@ -81,10 +81,10 @@ def test_z2_confirmed_and_refuted() -> None:
 
 def test_measurements() -> None:
     rec = _record(0)
-    ph = rec["phases"][0]
-    expected = max(abs(m - a) / abs(a) for m, a in zip(ph["signed_near_mass"], A_STAR))
+    ph = rec.phases[0]
+    expected = max(abs(m - a) / abs(a) for m, a in zip(ph.signed_near_mass, A_STAR))
     assert mass_deficit(rec, ph) == pytest.approx(expected)
-    series = per_lambda([rec, _record(1)], lambda r, p: p["far_mass"])
+    series = per_lambda([rec, _record(1)], lambda r, p: p.far_mass)
     assert list(series) == [1, 2, 4, 8, 16, 32] and all(len(v) == 2 for v in series.values())
 
 

@@ -1,7 +1,7 @@
 """[ZG] late feature learning (THEORY.md §4, §5 rows Z1-local and Z2-late).
 
-Records come from ``sim.zhou_ge.run_zhou_ge`` (``kind = "zhou_ge"``): one summary per weight-decay phase
-``λ_k = λ0·lam_factor^k`` at its end. Every "→ 0 as λ → 0" is decided by a log–log fit of the per-phase
+Records are ``sim.zhou_ge.ZGRecord`` s (from ``sim.zhou_ge.run_zhou_ge``): one ``PhaseRecord`` per
+weight-decay phase ``λ_k = λ0·lam_factor^k``, at its end. Every "→ 0 as λ → 0" is decided by a log–log fit of the per-phase
 statistic against ``x = λ0/λ`` (the x-axis of ``verify.fits.fit_loglog``, whose keys must be integers:
 ``x = 1, 2, 4, …`` for the default ``lam_factor = ½``) with the stratified bootstrap over seeds of
 ``verify.fits`` and the three-valued rules of ``verify.rules`` — never one threshold:
@@ -30,9 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from sim.zhou_ge import KIND
+from sim.zhou_ge import KIND, PhaseRecord, ZGRecord
 from verify import rules
-from sim.kinds import AnyRecord
 from verify.claims.base import Alternative, Claim, Evaluation, FigureKind, Ladder, Plot, RunSet, Status, Variant
 from verify.claims.common import fit_part
 from verify.fits import mean_ci
@@ -61,58 +60,58 @@ LADDERS = {"smoke": _ladder(SMOKE, 2), "quick": _ladder(QUICK, 3), "full": _ladd
 # ---------------------------------------------------------------------------
 # records → measurements (pure)
 # ---------------------------------------------------------------------------
-def zg_records(runs: RunSet) -> list[AnyRecord]:
+def zg_records(runs: RunSet) -> list[ZGRecord]:
     """All ZG records of a claim's run set (any variant, any d), in seed order."""
-    return [r for by_d in runs.runs.values() for recs in by_d.values() for r in recs if r.get("kind") == KIND]
+    return [r for by_d in runs.runs.values() for recs in by_d.values() for r in recs if isinstance(r, ZGRecord)]
 
 
-def _x(rec: AnyRecord, phase: Mapping[str, Any]) -> int:
+def _x(rec: ZGRecord, phase: PhaseRecord) -> int:
     """``λ0/λ`` of a phase, as the integer key ``fit_loglog`` wants (exact for lam_factor = 1/integer)."""
-    return int(round(rec["config"]["lam0"] / phase["lam"]))
+    return int(round(rec.config["lam0"] / phase.lam))
 
 
-def per_lambda(records: Sequence[AnyRecord], stat: Callable[[AnyRecord, Mapping[str, Any]], float]) -> dict[int, list[float]]:
+def per_lambda(records: Sequence[ZGRecord], stat: Callable[[ZGRecord, PhaseRecord], float]) -> dict[int, list[float]]:
     """``{λ0/λ: [stat(record, phase) for each seed]}`` over the phase summaries."""
     out: dict[int, list[float]] = {}
     for rec in records:
-        for ph in rec["phases"]:
+        for ph in rec.phases:
             v = float(stat(rec, ph))
             if math.isfinite(v):
                 out.setdefault(_x(rec, ph), []).append(v)
     return dict(sorted(out.items()))
 
 
-def far_mass(rec: AnyRecord, ph: Mapping[str, Any]) -> float:
-    return float(ph["far_mass"])
+def far_mass(rec: ZGRecord, ph: PhaseRecord) -> float:
+    return float(ph.far_mass)
 
 
-def loss(rec: AnyRecord, ph: Mapping[str, Any]) -> float:
-    return float(ph["loss"])
+def loss(rec: ZGRecord, ph: PhaseRecord) -> float:
+    return float(ph.loss)
 
 
-def mass_deficit(rec: AnyRecord, ph: Mapping[str, Any]) -> float:
+def mass_deficit(rec: ZGRecord, ph: PhaseRecord) -> float:
     """``max_j |Σ_{i near j} a_i‖w_i‖ − a*_j| / |a*_j|`` (0 when the teacher's mass is exactly recovered)."""
-    a_star = np.asarray(rec["teacher"]["a_star"], dtype=float)
-    return float(np.max(np.abs(np.asarray(ph["signed_near_mass"]) - a_star) / np.abs(a_star)))
+    a_star = np.asarray(rec.teacher.a_star, dtype=float)
+    return float(np.max(np.abs(np.asarray(ph.signed_near_mass) - a_star) / np.abs(a_star)))
 
 
-def mean_angle(rec: AnyRecord, ph: Mapping[str, Any]) -> float:
+def mean_angle(rec: ZGRecord, ph: PhaseRecord) -> float:
     """The mass-weighted mean angle; NaN (left out of the fits) where it is undefined (no mass: ``None``)."""
-    value = ph["mean_angle"]
+    value = ph.mean_angle
     return math.nan if value is None else float(value)
 
 
-def baseline_loss(rec: AnyRecord, ph: Mapping[str, Any]) -> float:
-    return float(ph.get("baseline_loss", math.nan))
+def baseline_loss(rec: ZGRecord, ph: PhaseRecord) -> float:
+    """The fixed-feature baseline's loss at the phase's λ; NaN (left out of the fits) without a baseline."""
+    return math.nan if ph.baseline_loss is None else float(ph.baseline_loss)
 
 
-def baseline_gap(rec: AnyRecord) -> float:
+def baseline_gap(rec: ZGRecord) -> float:
     """``log10(plateau / stage-3 loss at the last λ)``: > 0 when the fixed-feature model ends higher."""
-    base = rec.get("baseline") or {}
-    last = rec["phases"][-1]["loss"]
-    if not base or last <= 0:
+    last = rec.phases[-1].loss
+    if rec.baseline is None or last <= 0:
         return math.nan
-    return math.log10(base["plateau"] / last)
+    return math.log10(rec.baseline.plateau / last)
 
 
 def _fit_part(label: str, how: Law, values: Mapping[int, Sequence[float]]) -> tuple[Decision, dict[str, Any]]:
@@ -122,8 +121,8 @@ def _fit_part(label: str, how: Law, values: Mapping[int, Sequence[float]]) -> tu
     return dec, entry
 
 
-def _variants(records: Sequence[AnyRecord]) -> list[str]:
-    return sorted({str(r.get("variant", "?")) for r in records})
+def _variants(records: Sequence[ZGRecord]) -> list[str]:
+    return sorted({str(r.variant) for r in records})
 
 
 def _variant_text(variants: Sequence[str]) -> str:
@@ -131,21 +130,21 @@ def _variant_text(variants: Sequence[str]) -> str:
     return "variant ran: " + " | ".join(variants)
 
 
-def _figures(records: Sequence[AnyRecord], fits: Mapping[str, Any]) -> tuple[Plot, ...]:
+def _figures(records: Sequence[ZGRecord], fits: Mapping[str, Any]) -> tuple[Plot, ...]:
     first = records[0]
-    traj = first["trajectory"]
-    time_data = {"step": traj["step"], "loss": traj["loss"], "lam": traj["lam"],
-                 "baseline": [(p["steps"], p.get("baseline_loss")) for p in first["phases"]],
-                 "plateau": (first.get("baseline") or {}).get("plateau"),
-                 "phase_end_steps": list(np.cumsum([p["steps"] for p in first["phases"]]).tolist())}
-    snaps = first["snapshots"]
-    neurons = {"near_angle": first["config"]["near_angle"],
-               "start": {k: snaps["start"][k] for k in ("angle", "norm", "a")},
-               "end": {k: snaps["end"][k] for k in ("angle", "norm", "a")}}
-    mass = {"a_star": first["teacher"]["a_star"], "start": _start_near_mass(first),
-            "end": first["phases"][-1]["signed_near_mass"], "far_start": _start_far(first),
-            "far_end": first["phases"][-1]["far_mass"]}
-    return (Plot(FigureKind.ZG_TIME, f"loss and λ against GD steps (seed {first['seed']})", time_data),
+    traj = first.trajectory
+    time_data = {"step": traj.step, "loss": traj.loss, "lam": traj.lam,
+                 "baseline": [(p.steps, p.baseline_loss) for p in first.phases],
+                 "plateau": None if first.baseline is None else first.baseline.plateau,
+                 "phase_end_steps": list(np.cumsum([p.steps for p in first.phases]).tolist())}
+    snaps = first.snapshots
+    neurons = {"near_angle": first.config["near_angle"],
+               "start": {"angle": snaps.start.angle, "norm": snaps.start.norm, "a": snaps.start.a},
+               "end": {"angle": snaps.end.angle, "norm": snaps.end.norm, "a": snaps.end.a}}
+    mass = {"a_star": first.teacher.a_star, "start": _start_near_mass(first),
+            "end": first.phases[-1].signed_near_mass, "far_start": _start_far(first),
+            "far_end": first.phases[-1].far_mass}
+    return (Plot(FigureKind.ZG_TIME, f"loss and λ against GD steps (seed {first.seed})", time_data),
             Plot(FigureKind.ZG_NEURONS,
                  "neurons (angle to nearest teacher, ‖w‖) at the start of stage 3 and at the end", neurons),
             Plot(FigureKind.ZG_MASS, "signed mass Σ a_i‖w_i‖ near each teacher vs a*_j", mass),
@@ -154,20 +153,18 @@ def _figures(records: Sequence[AnyRecord], fits: Mapping[str, Any]) -> tuple[Plo
                   "xlabel": "λ0/λ", "ylabel": "statistic at the end of each phase"}))
 
 
-def _start_summary(rec: AnyRecord) -> dict[str, Any]:
+def _start_summary(rec: ZGRecord) -> dict[str, Any]:
     from sim.zhou_ge import Snapshot, mass_summary
 
-    s = rec["snapshots"]["start"]
-    snap = Snapshot(np.asarray(s["angle"]), np.asarray(s["nearest"], dtype=int), np.asarray(s["norm"]),
-                    np.asarray(s["a"]))
-    return mass_summary(snap, len(rec["teacher"]["a_star"]), rec["config"]["near_angle"])
+    snap = Snapshot.from_record(rec.snapshots.start)
+    return mass_summary(snap, len(rec.teacher.a_star), rec.config["near_angle"])
 
 
-def _start_near_mass(rec: AnyRecord) -> list[float]:
+def _start_near_mass(rec: ZGRecord) -> list[float]:
     return _start_summary(rec)["signed_near_mass"]
 
 
-def _start_far(rec: AnyRecord) -> float:
+def _start_far(rec: ZGRecord) -> float:
     return _start_summary(rec)["far_mass"]
 
 
@@ -200,8 +197,8 @@ def evaluate_z1(prediction: Mapping[str, Any], runs: RunSet) -> Evaluation:
     for label, stat in (("far mass", far_mass), ("loss", loss), ("mass deficit", mass_deficit)):
         dec, numbers[label] = _fit_part(label, laws[label], per_lambda(records, stat))
         decisions.append(dec)
-    numbers["stage2_loss"] = [r["stage2"]["loss"] for r in records]
-    numbers["unconverged_phases"] = sum(not p["converged"] for r in records for p in r["phases"])
+    numbers["stage2_loss"] = [r.stage2.loss for r in records]
+    numbers["unconverged_phases"] = sum(not p.converged for r in records for p in r.phases)
     measured = "; ".join([_fmt(numbers[k], k) for k in ("far mass", "loss", "mass deficit")]
                          + [_variant_text(numbers["variants"])])
     fits = {k: numbers[k] for k in ("far mass", "loss", "mass deficit")}
@@ -229,7 +226,7 @@ def evaluate_z2(prediction: Mapping[str, Any], runs: RunSet) -> Evaluation:
     numbers: dict[str, Any] = {"variants": _variants(records)}
     d_angle, numbers["mean angle"] = _fit_part("mean angle", prediction["rules"]["mean angle"],
                                                per_lambda(records, mean_angle))
-    if any(not r.get("baseline") for r in records):
+    if any(r.baseline is None for r in records):
         d_base = Decision(rules.INCONCLUSIVE, "baseline not run (baseline=False)")
         d_gap = d_base
     else:
@@ -243,7 +240,7 @@ def evaluate_z2(prediction: Mapping[str, Any], runs: RunSet) -> Evaluation:
             d_gap = rules.at_least((ci.lo, ci.hi), 0.0, 0.0, "log10(baseline plateau / final loss)")
             numbers["baseline gap"] = {"values": gaps, **ci.to_dict()}
     # how often the angle went down from one phase to the next (reported, not decided on)
-    drops = [mean_angle(r, b) < mean_angle(r, a) for r in records for a, b in zip(r["phases"], r["phases"][1:])]
+    drops = [mean_angle(r, b) < mean_angle(r, a) for r in records for a, b in zip(r.phases, r.phases[1:])]
     numbers["angle_decreased_fraction"] = float(np.mean(drops)) if drops else None
     measured = [_fmt(numbers["mean angle"], "mean angle")]
     if "baseline loss" in numbers:
