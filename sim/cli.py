@@ -36,8 +36,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from sim.drivers import SEED, RunSpec, check_run_count, run_jobs, seed_jobs
-from sim.estimates import MAX_SECONDS, NOTE_SECONDS
+from sim.drivers import SEED, RunSpec, add_run_flags, check_run_count, run_jobs, seed_jobs
 from sim.exits import EXIT_HELP, run_command
 from sim.fields import FlagParser, add_config_flags, config_overrides, read_mapping
 from sim.giant_step.config import CONSTRAINTS, SimConfig
@@ -94,14 +93,7 @@ def _add_common(parser: argparse.ArgumentParser, parallel: str) -> None:
     parser.add_argument("--parallel", choices=("data", "runs"), default=parallel,
                         help="under torchrun: each run data-parallel over all ranks (data) or the runs sharded "
                              f"across ranks (runs); default {parallel}")
-    parser.add_argument("--json", action="store_true", help="one JSON record per run and line on stdout")
-    parser.add_argument("--force", action="store_true", help="recompute even if the store has the run")
-    parser.add_argument("--store", default=None, help=f"SQLite results file (default {DEFAULT_PATH})")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    parser.add_argument("--max-seconds", type=float, default=MAX_SECONDS, metavar="S",
-                        help="refuse, before any compute, a run estimated to take longer (sim.giant_step.plan."
-                             f"time_estimate; default {MAX_SECONDS:g}: a day); the estimated time of the runs to "
-                             f"compute is shown when more than {NOTE_SECONDS:g} s")
+    add_run_flags(parser, "sim.giant_step.plan.time_estimate")
     parser.add_argument("--csv", metavar="PATH", help="also write one row per run (config fields, test error per "
                         "step, singular values, timings, peak memory) as CSV to PATH (sim.giant_step.tables; "
                         "sim.giant_step.tables.to_dataframe gives a pandas DataFrame)")

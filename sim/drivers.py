@@ -17,6 +17,7 @@ still run. Any other exception from inside a run is a bug, not bad input: it is 
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,10 +25,10 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from sim.distributed import DistContext, all_gather_objects, broadcast_object
-from sim.estimates import check_seconds, eta_weight, note_estimate
+from sim.estimates import MAX_SECONDS, NOTE_SECONDS, check_seconds, eta_weight, note_estimate
 from sim.exits import DIVERGENCES, RunFailed, RunsDiverged, one_line
 from sim.kinds import AnyRecord, Kind, kind_of
-from sim.store import MAX_SEED, NonFiniteRecord, Store, StoreError, check_record
+from sim.store import DEFAULT_PATH, MAX_SEED, NonFiniteRecord, Store, StoreError, check_record
 from theory.validate import Interval, Options, check_scalar
 
 OnRecord = Callable[[AnyRecord, bool], None]
@@ -367,5 +368,18 @@ def _collect(ranks: _Ranks, gathered: Sequence[RankResult | None], mine: int | N
             ranks.diverged(r.index, r.diverged, results)
 
 
-__all__ = ["MAX_RUNS", "PARALLEL", "Parallel", "RankResult", "RunSpec", "check_run_count", "job_name", "plan_jobs",
+def add_run_flags(parser: argparse.ArgumentParser, estimate: str) -> None:
+    """The flags every run command shares: ``--json``, ``--force``, ``--store``, ``--no-progress`` and
+    ``--max-seconds`` (checked against ``estimate``, the kind's time estimate, named in the help)."""
+    parser.add_argument("--json", action="store_true", help="one JSON record per run and line on stdout")
+    parser.add_argument("--force", action="store_true", help="recompute even if the store has the run")
+    parser.add_argument("--store", default=None, help=f"SQLite results file (default {DEFAULT_PATH})")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--max-seconds", type=float, default=MAX_SECONDS, metavar="S",
+                        help=f"refuse, before any compute, a run estimated to take longer ({estimate}; default "
+                             f"{MAX_SECONDS:g}: a day); the estimated time of the runs to compute is shown when "
+                             f"more than {NOTE_SECONDS:g} s")
+
+
+__all__ = ["MAX_RUNS", "add_run_flags", "PARALLEL", "Parallel", "RankResult", "RunSpec", "check_run_count", "job_name", "plan_jobs",
            "run_jobs", "run_many", "run_or_load", "seed_jobs", "stored"]

@@ -15,8 +15,7 @@ import math
 import sys
 from typing import Any
 
-from sim.drivers import run_jobs, seed_jobs
-from sim.estimates import MAX_SECONDS
+from sim.drivers import add_run_flags, run_jobs, seed_jobs
 from sim.exits import EXIT_HELP
 from sim.fields import add_config_flags, config_overrides, read_mapping
 from sim.store import DEFAULT_PATH, Store, record_json
@@ -55,13 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="YAML/JSON file with ZGConfig fields (flags override it)")
     parser.add_argument("--seeds", type=int, default=1, help="number of seeds (default 1)")
     parser.add_argument("--seed0", type=int, default=0, help="first seed (default 0)")
-    parser.add_argument("--json", action="store_true", help="one JSON record per run and line on stdout")
-    parser.add_argument("--force", action="store_true", help="recompute even if the store has the run")
-    parser.add_argument("--store", default=None, help=f"SQLite results file (default {DEFAULT_PATH})")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-    parser.add_argument("--max-seconds", type=float, default=MAX_SECONDS, metavar="S",
-                        help="refuse, before any compute, a run estimated to take longer (sim.zhou_ge.plan."
-                             f"time_estimate; default {MAX_SECONDS:g}: a day)")
+    add_run_flags(parser, "sim.zhou_ge.plan.time_estimate")
     parser.set_defaults(handler=main_ns)
 
 

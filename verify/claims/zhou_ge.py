@@ -126,7 +126,7 @@ def _variants(records: Sequence[ZGRecord]) -> list[str]:
 
 
 def _variant_text(variants: Sequence[str]) -> str:
-    """Which algorithm variant ran (THEORY §4 leaves constants and step rules open; issue item 4)."""
+    """Which algorithm variant ran (THEORY §4 leaves constants and step rules open)."""
     return "variant ran: " + " | ".join(variants)
 
 
