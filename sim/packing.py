@@ -18,6 +18,7 @@ import json
 import math
 import zlib
 from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from typing import Any, Protocol
 
 import numpy as np
@@ -33,6 +34,32 @@ class TypedRecord(Protocol):
 
 
 Storable = TypedRecord | Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What every kind's record starts with: its ``kind``, store ``key`` (``sim.keys.run_key``), ``config``
+    (every field, as given), ``seed``, ``code_version`` and where it ran (``device``, ``device_type``,
+    ``device_name``). A kind's record class extends it."""
+
+    kind: str
+    key: str
+    config: dict[str, Any]
+    seed: int
+    code_version: str
+    device: str
+    device_type: str
+    device_name: str
+
+
+def field_json(rec: Any) -> dict[str, Any]:
+    """The JSON object of a dataclass record whose fields are plain JSON values: one key per field, in order."""
+    return {f.name: getattr(rec, f.name) for f in fields(rec)}
+
+
+def field_values(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The field values of the dataclass ``cls`` from its JSON object (every field must be there)."""
+    return {f.name: data[f.name] for f in fields(cls)}
 
 
 class NonFiniteRecord(RuntimeError):
@@ -140,5 +167,5 @@ def unpack_record(blob: bytes) -> dict[str, Any]:
     return data
 
 
-__all__ = ["NonFiniteRecord", "Storable", "TypedRecord", "check_record", "nonfinite_path", "pack_record", "record_json",
+__all__ = ["Provenance", "field_json", "field_values", "NonFiniteRecord", "Storable", "TypedRecord", "check_record", "nonfinite_path", "pack_record", "record_json",
            "to_json", "unpack_record"]

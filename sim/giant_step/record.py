@@ -41,6 +41,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from sim.packing import Provenance, field_json, field_values
+
 Matrix = list[list[float]]
 VOLATILE = ("timings", "peak_memory_bytes", "peak_memory_kind", "throughput", "chunk_blocks", "max_memory",
             "world_size", "num_threads", "created")
@@ -69,26 +71,18 @@ class StepRecord:
 
     def to_json(self) -> dict[str, Any]:
         """The entry as the JSON object the store keeps (one key per field, in field order)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return field_json(self)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> StepRecord:
         """Inverse of ``to_json``."""
-        return cls(**{f.name: data[f.name] for f in fields(cls)})
+        return cls(**field_values(cls, data))
 
 
 @dataclass(frozen=True)
-class RunRecord:
-    """One giant-step run (module docstring; THEORY §3)."""
+class RunRecord(Provenance):
+    """One giant-step run (module docstring; THEORY §3): the ``Provenance`` fields, then these."""
 
-    kind: str
-    key: str
-    config: dict[str, Any]
-    seed: int
-    code_version: str
-    device: str
-    device_type: str
-    device_name: str
     dtype: str
     engine: str
     engine_reason: str
@@ -154,7 +148,7 @@ class RunRecord:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RunRecord:
         """Inverse of ``to_json`` (the final values are read from the last ``per_step`` entry)."""
-        values = {f.name: data[f.name] for f in fields(cls)}
+        values = field_values(cls, data)
         values["per_step"] = tuple(StepRecord.from_json(step) for step in data["per_step"])
         return cls(**values)
 

@@ -30,18 +30,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+from sim.packing import Provenance, field_json, field_values
+
 Matrix = list[list[float]]
 VOLATILE = ("timings", "created")
-
-
-def _flat_json(rec: Any) -> dict[str, Any]:
-    """The JSON object of a record whose fields are all plain JSON values (one key per field, in order)."""
-    return {f.name: getattr(rec, f.name) for f in fields(rec)}
-
-
-def _flat_values(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
-    """The field values of ``cls`` from its JSON object (every field must be there)."""
-    return {f.name: data[f.name] for f in fields(cls)}
 
 
 @dataclass(frozen=True)
@@ -54,12 +46,12 @@ class TeacherSummary:
 
     def to_json(self) -> dict[str, Any]:
         """The summary as a JSON object."""
-        return _flat_json(self)
+        return field_json(self)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> TeacherSummary:
         """Inverse of ``to_json``."""
-        return cls(**_flat_values(cls, data))
+        return cls(**field_values(cls, data))
 
 
 @dataclass(frozen=True)
@@ -75,12 +67,12 @@ class Stage1Summary:
 
     def to_json(self) -> dict[str, Any]:
         """The summary as a JSON object."""
-        return _flat_json(self)
+        return field_json(self)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Stage1Summary:
         """Inverse of ``to_json``."""
-        return cls(**_flat_values(cls, data))
+        return cls(**field_values(cls, data))
 
 
 @dataclass(frozen=True)
@@ -93,12 +85,12 @@ class Stage2Summary:
 
     def to_json(self) -> dict[str, Any]:
         """The summary as a JSON object."""
-        return _flat_json(self)
+        return field_json(self)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Stage2Summary:
         """Inverse of ``to_json``."""
-        return cls(**_flat_values(cls, data))
+        return cls(**field_values(cls, data))
 
 
 @dataclass(frozen=True)
@@ -133,12 +125,12 @@ class Trajectory:
 
     def to_json(self) -> dict[str, Any]:
         """The columns as a JSON object (one list per column, in field order)."""
-        return _flat_json(self)
+        return field_json(self)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Trajectory:
         """Inverse of ``to_json``."""
-        return cls(**_flat_values(cls, data))
+        return cls(**field_values(cls, data))
 
 
 TRAJECTORY = tuple(f.name for f in fields(Trajectory))  # the trajectory's columns, in order
@@ -172,7 +164,7 @@ class PhaseRecord:
 
     def to_json(self) -> dict[str, Any]:
         """The phase as a JSON object (field order; ``baseline_loss`` only when there is one)."""
-        out = _flat_json(self)
+        out = field_json(self)
         if self.baseline_loss is None:
             del out["baseline_loss"]
         return out
@@ -197,12 +189,12 @@ class SnapshotRecord:
 
     def to_json(self) -> dict[str, Any]:
         """The snapshot as a JSON object."""
-        return _flat_json(self)
+        return field_json(self)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SnapshotRecord:
         """Inverse of ``to_json``."""
-        return cls(**_flat_values(cls, data))
+        return cls(**field_values(cls, data))
 
 
 @dataclass(frozen=True)
@@ -233,12 +225,12 @@ class BaselineRecord:
 
     def to_json(self) -> dict[str, Any]:
         """The baseline as a JSON object."""
-        return _flat_json(self)
+        return field_json(self)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> BaselineRecord:
         """Inverse of ``to_json``."""
-        return cls(**_flat_values(cls, data))
+        return cls(**field_values(cls, data))
 
 
 # the fields of ZGRecord that are records themselves, with their JSON readers
@@ -247,17 +239,10 @@ _PARTS = {"teacher": TeacherSummary.from_json, "stage1": Stage1Summary.from_json
 
 
 @dataclass(frozen=True)
-class ZGRecord:
-    """One [ZG] run (module docstring; THEORY §4). ``phases`` holds one ``PhaseRecord`` per λ, in order."""
+class ZGRecord(Provenance):
+    """One [ZG] run (module docstring; THEORY §4): the ``Provenance`` fields, then these. ``phases`` holds one
+    ``PhaseRecord`` per λ, in order."""
 
-    kind: str
-    key: str
-    config: dict[str, Any]
-    seed: int
-    code_version: str
-    device: str
-    device_type: str
-    device_name: str
     variant: str
     teacher: TeacherSummary
     stage1: Stage1Summary
@@ -272,7 +257,7 @@ class ZGRecord:
 
     def to_json(self) -> dict[str, Any]:
         """The record as the JSON object the store keeps: one key per field, in field order."""
-        out = _flat_json(self)
+        out = field_json(self)
         for name in _PARTS:
             out[name] = out[name].to_json()
         out["phases"] = [ph.to_json() for ph in self.phases]
@@ -282,7 +267,7 @@ class ZGRecord:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ZGRecord:
         """Inverse of ``to_json``."""
-        values = _flat_values(cls, data)
+        values = field_values(cls, data)
         for name, read in _PARTS.items():
             values[name] = read(data[name])
         values["phases"] = tuple(PhaseRecord.from_json(ph) for ph in data["phases"])
