@@ -183,7 +183,7 @@ def _overrides(c: SimConfig) -> list[str] | None:
 
 def _record(c: SimConfig, seed: int, plan: ExecutionPlan, per_step: list[StepRecord],
             timings: dict[str, float], peak: PeakMemory, world_size: int) -> RunRecord:
-    """The record of a finished run (``sim.giant_step.record``)."""
+    """The record of a finished run (``sim.giant_step.record``), options as their text (as the store keeps them)."""
     steps_work = c.n * c.d * c.p * c.steps
     return RunRecord(
         kind=KIND,
@@ -194,11 +194,11 @@ def _record(c: SimConfig, seed: int, plan: ExecutionPlan, per_step: list[StepRec
         device=plan.device,
         device_type=plan.device_type,
         device_name=plan.device_name,
-        dtype=c.dtype,
-        engine=c.engine_resolved,
+        dtype=str(c.dtype),
+        engine=str(c.engine_resolved),
         engine_reason=c.engine_reason,
-        init=c.init,
-        output_scale=c.output_scale,
+        init=str(c.init),
+        output_scale=str(c.output_scale),
         overlap_units=OVERLAP_UNITS[c.overlap_scale],
         protocol=c.protocol,
         protocol_overrides=_overrides(c),
@@ -213,7 +213,7 @@ def _record(c: SimConfig, seed: int, plan: ExecutionPlan, per_step: list[StepRec
         lr=c.lr,
         lr_per_neuron=c.lr_per_neuron,
         ridge_lambdas=list(c.ridge_lambdas),
-        ridge_mode=plan.ridge_mode if c.has_readout else None,
+        ridge_mode=str(plan.ridge_mode) if c.has_readout else None,
         per_step=tuple(per_step),
         timings=timings,
         peak_memory_bytes=peak.bytes,

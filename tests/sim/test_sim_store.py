@@ -28,6 +28,8 @@ def test_round_trip_is_exact_and_compact(tmp_path) -> None:
     rec = simulate(cfg, 3)
     text = json.dumps(rec.to_json(), allow_nan=False)  # plain JSON values only
     assert RunRecord.from_json(json.loads(text)) == rec
+    fresh = [(f, getattr(rec, f)) for f in ("dtype", "engine", "init", "output_scale", "ridge_mode")]
+    assert all(type(v) is str for _, v in fresh), fresh  # the text the store gives back, not an enum member
     store.put(rec)
     back = store.get(cfg, 3)
     assert back == rec.to_json() and RunRecord.from_json(back) == rec
